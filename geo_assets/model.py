@@ -1,0 +1,394 @@
+"""Domain types shared by every layer (pydantic v2).
+
+Names follow Open Referral HSDS 3.0 where it helps round-tripping (organisation,
+service + location -> ``Asset``, schedule -> ``Session``) but stay simpler.
+Coordinates are WGS84 (EPSG:4326) degrees, given as ``lat``/``lon`` fields.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from dateutil import rrule
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+AssetKind = Literal["group", "club", "venue", "activity"]
+ConnectionType = Literal["local", "interest", "reconnect"]
+AssetStatus = Literal["draft", "pending", "published", "archived"]
+OrganisationStatus = Literal["active", "archived"]
+Weekday = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
+Frequency = Literal["weekly", "fortnightly", "monthly"]
+Attendance = Literal["drop_in", "booking", "referral"]
+Gender = Literal["any", "women", "men"]
+CostPeriod = Literal["session", "week", "month", "year", "course"]
+AccessFeature = Literal[
+    "wheelchair",
+    "step_free",
+    "accessible_toilet",
+    "changing_places",
+    "hearing_loop",
+    "bsl",
+    "quiet_space",
+    "large_print",
+    "easy_read",
+    "parking",
+    "assistance_dogs",
+]
+
+ASSET_KINDS: tuple[str, ...] = AssetKind.__args__  # type: ignore[attr-defined]
+ASSET_STATUSES: tuple[str, ...] = AssetStatus.__args__  # type: ignore[attr-defined]
+CONNECTION_TYPES: tuple[str, ...] = ConnectionType.__args__  # type: ignore[attr-defined]
+WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
+WEEKDAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+)
+_RRULE_DAYS = dict(zip(WEEKDAYS, (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU)))
+# Fortnightly sessions with no `valid_from` count their weeks from this Monday.
+FORTNIGHT_ANCHOR = date(2026, 1, 5)
+
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="degrees, WGS84")]
+Longitude = Annotated[
+    float, Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="degrees, WGS84")
+]
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def utcnow() -> datetime:
+    """Current time as an aware UTC datetime with microseconds dropped (stores agree on it)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken to be UTC; aware ones are converted to UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+
+
+class Location(_Model):
+    """Where an asset is: a WGS84 point, optionally a footprint and a postal address."""
+
+    lat: Latitude
+    lon: Longitude
+    address: str | None = None
+    postcode: str | None = None
+    place: str | None = Field(default=None, description="town, village or neighbourhood")
+    footprint: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON Polygon/MultiPolygon, lon/lat order"
+    )
+
+    @field_validator("footprint")
+    @classmethod
+    def _valid_footprint(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from shapely.geometry import shape
+
+        if value.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("must be a GeoJSON Polygon or MultiPolygon")
+        try:
+            geom = shape(value)
+        except Exception as exc:  # shapely raises several types for bad coordinates
+            raise ValueError(f"is not valid GeoJSON: {exc}") from exc
+        if not geom.is_valid:
+            raise ValueError("polygon is not valid (self-intersecting or unclosed)")
+        return value
+
+
+class Session(_Model):
+    """A recurring time slot, in the venue's local time.
+
+    ``monthly`` sessions use ``weeks_of_month`` (1-5, or -1 for the last);
+    ``fortnightly`` ones count weeks from ``valid_from`` (or ``FORTNIGHT_ANCHOR``).
+    """
+
+    weekdays: list[Weekday] = Field(min_length=1)
+    start: time
+    end: time
+    frequency: Frequency = "weekly"
+    weeks_of_month: list[int] | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    notes: str | None = None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _sorted_days(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=WEEKDAYS.index)
+
+    @field_validator("weeks_of_month")
+    @classmethod
+    def _valid_weeks(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return None
+        bad = [w for w in value if w not in (1, 2, 3, 4, 5, -1)]
+        if bad:
+            raise ValueError(f"weeks must be 1-5 or -1 (last); got {bad}")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Session:
+        if self.end <= self.start:
+            raise ValueError(
+                f"`end` ({self.end:%H:%M}) must be after `start` ({self.start:%H:%M})"
+            )
+        if self.frequency == "monthly" and not self.weeks_of_month:
+            raise ValueError("a monthly session needs `weeks_of_month` (e.g. [1] for the first)")
+        if self.frequency != "monthly" and self.weeks_of_month:
+            raise ValueError("`weeks_of_month` only applies to monthly sessions")
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("`valid_to` must not be before `valid_from`")
+        return self
+
+    def rrule(self, dtstart: datetime | None = None) -> rrule.rrule:
+        """The iCalendar recurrence (start times) of this session."""
+        first = self.valid_from or (FORTNIGHT_ANCHOR if self.frequency == "fortnightly" else None)
+        start_day = first or (dtstart.date() if dtstart else date.today())
+        begin = datetime.combine(start_day, self.start)
+        until = datetime.combine(self.valid_to, self.start) if self.valid_to else None
+        days = [_RRULE_DAYS[d] for d in self.weekdays]
+        if self.frequency == "monthly":
+            assert self.weeks_of_month is not None
+            byday = [day(n) for day in days for n in self.weeks_of_month]
+            return rrule.rrule(rrule.MONTHLY, byweekday=byday, dtstart=begin, until=until)
+        interval = 2 if self.frequency == "fortnightly" else 1
+        if interval == 2:
+            # Align dtstart to the Monday of its week so fortnights are whole weeks.
+            begin -= timedelta(days=begin.weekday())
+        return rrule.rrule(
+            rrule.WEEKLY, interval=interval, byweekday=days, dtstart=begin, until=until, wkst=rrule.MO
+        )
+
+    def occurrences(self, after: datetime, count: int = 1) -> Iterator[datetime]:
+        """Next ``count`` start times strictly after ``after`` (naive local time)."""
+        after = after.replace(tzinfo=None)
+        rule = self.rrule(after)
+        current = after
+        for _ in range(count):
+            nxt = rule.after(current)
+            if nxt is None:
+                return
+            yield nxt
+            current = nxt
+
+    def describe(self) -> str:
+        """Plain English, e.g. "Tuesdays and Thursdays 10:00-12:00" or "1st Monday of the month"."""
+        days = [WEEKDAY_NAMES[d] for d in self.weekdays]
+        hours = f"{self.start:%H:%M}-{self.end:%H:%M}"
+        if self.frequency == "monthly":
+            assert self.weeks_of_month is not None
+            ords = " and ".join(_ordinal(n) for n in self.weeks_of_month)
+            return f"{ords} {' and '.join(days)} of the month {hours}"
+        plural = " and ".join(d + "s" for d in days)
+        prefix = "every other " if self.frequency == "fortnightly" else ""
+        if prefix:
+            plural = " and ".join(days)
+        return f"{prefix}{plural} {hours}".strip()
+
+
+def _ordinal(n: int) -> str:
+    if n == -1:
+        return "last"
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+class Cost(_Model):
+    """What taking part costs. ``amount`` None means not stated; 0 means free."""
+
+    amount: float | None = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    per: CostPeriod = "session"
+    concessions: str | None = None
+    notes: str | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.amount == 0
+
+
+class Accessibility(_Model):
+    features: list[AccessFeature] = Field(default_factory=list)
+    notes: str | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+class Eligibility(_Model):
+    """Who may come. Ages are in whole years, inclusive."""
+
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    gender: Gender = "any"
+    groups: list[str] = Field(
+        default_factory=list, description="specific groups served, e.g. carers, veterans"
+    )
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _age_order(self) -> Eligibility:
+        if self.min_age is not None and self.max_age is not None and self.max_age < self.min_age:
+            raise ValueError(f"`max_age` ({self.max_age}) is below `min_age` ({self.min_age})")
+        return self
+
+    def admits_age(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (
+            self.max_age is None or age <= self.max_age
+        )
+
+
+class Contact(_Model):
+    name: str | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+
+class _Provenance(_Model):
+    source: str | None = Field(default=None, max_length=100)
+    source_id: str | None = Field(default=None, max_length=300)
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _source_pair(self) -> _Provenance:
+        if (self.source is None) != (self.source_id is None):
+            raise ValueError("`source` and `source_id` must be given together")
+        return self
+
+
+class Organisation(_Provenance):
+    """Who runs assets (HSDS organization)."""
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=100)
+    name: NonEmptyStr
+    description: str = ""
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    status: OrganisationStatus = "active"
+
+
+class Asset(_Provenance):
+    """A group, club, venue or activity people can go to (HSDS service + location)."""
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=100)
+    organisation_id: str | None = None
+    kind: AssetKind
+    name: NonEmptyStr
+    description: str = Field(default="", max_length=10_000)
+    categories: list[str] = Field(min_length=1, description="taxonomy term ids")
+    connection_types: list[ConnectionType] = Field(default_factory=list)
+    location: Location
+    venue_id: str | None = None
+    sessions: list[Session] = Field(default_factory=list)
+    cost: Cost = Field(default_factory=Cost)
+    accessibility: Accessibility = Field(default_factory=Accessibility)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    group_size: int | None = Field(default=None, ge=1, description="typical attendance")
+    attendance: Attendance = "drop_in"
+    companion_welcome: bool = Field(
+        default=True, description="a supporter may come along on the first visit"
+    )
+    contact: Contact = Field(default_factory=Contact)
+    status: AssetStatus = "draft"
+    last_verified_at: UtcDatetime | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from geo_assets.taxonomy import default_taxonomy
+
+        taxonomy = default_taxonomy()
+        for i, term in enumerate(value):
+            if term not in taxonomy:
+                raise ValueError(
+                    f"unknown category id {term!r} at position {i}; "
+                    "see `geo-assets taxonomy` for the allowed ids"
+                )
+        return list(dict.fromkeys(value))
+
+    @field_validator("connection_types")
+    @classmethod
+    def _dedupe_connections(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=CONNECTION_TYPES.index)
+
+    @field_validator("languages")
+    @classmethod
+    def _valid_languages(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not _LANG_RE.match(code):
+                raise ValueError(f"{code!r} is not a language code such as 'en' or 'ur'")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _not_own_venue(self) -> Asset:
+        if self.venue_id is not None and self.venue_id == self.id:
+            raise ValueError("`venue_id` cannot point at the asset itself")
+        return self
+
+    @property
+    def point(self) -> tuple[float, float]:
+        """(lat, lon) in degrees."""
+        return (self.location.lat, self.location.lon)
+
+
+class BBox(_Model):
+    """A lon/lat box; ``west > east`` means it crosses the antimeridian."""
+
+    west: Longitude
+    south: Latitude
+    east: Longitude
+    north: Latitude
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BBox:
+        if self.north < self.south:
+            raise ValueError("`north` must not be below `south`")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """From "west,south,east,north" (the GeoJSON/OGC order)."""
+        from geo_assets.errors import InvalidInputError
+
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise InvalidInputError(
+                "`bbox` must be four numbers: west,south,east,north", field="bbox"
+            )
+        try:
+            w, s, e, n = (float(p) for p in parts)
+        except ValueError as exc:
+            raise InvalidInputError(f"`bbox` has a non-number: {text!r}", field="bbox") from exc
+        return cls(west=w, south=s, east=e, north=n)

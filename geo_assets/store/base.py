@@ -1,0 +1,295 @@
+"""The storage contract shared by the PostGIS and SQLite stores.
+
+Logic that does not depend on the database (patching, bulk validation,
+category expansion, stable ordering) lives here once, above both stores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geo_assets.errors import BulkValidationError, InvalidInputError, RowError
+from geo_assets.model import (
+    Asset,
+    AssetKind,
+    AssetStatus,
+    BBox,
+    Latitude,
+    Longitude,
+    Organisation,
+    UtcDatetime,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+MAX_PER_PAGE = 1000
+MAX_RADIUS_M = 500_000.0
+# Fields a caller may never set through a patch: the store owns them.
+_STORE_OWNED = frozenset({"id", "created_at", "updated_at", "version"})
+
+
+class AssetFilters(BaseModel):
+    """Filters understood by every store. ``categories`` match a term or any descendant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[AssetKind] | None = None
+    categories: list[str] | None = None
+    statuses: list[AssetStatus] | None = None
+    text: str | None = Field(default=None, max_length=200)
+    modified_after: UtcDatetime | None = None
+    organisation_id: str | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from geo_assets.taxonomy import default_taxonomy
+
+        taxonomy = default_taxonomy()
+        unknown = [c for c in value if c not in taxonomy]
+        if unknown:
+            raise ValueError(f"unknown category id(s) {unknown}")
+        return value
+
+    def expanded_categories(self) -> list[str] | None:
+        """The requested terms plus all their descendants, sorted."""
+        if not self.categories:
+            return None
+        from geo_assets.taxonomy import default_taxonomy
+
+        taxonomy = default_taxonomy()
+        out: set[str] = set()
+        for term in self.categories:
+            out.update(taxonomy.descendants(term, include_self=True))
+        return sorted(out)
+
+    def text_terms(self) -> list[str]:
+        """Words of the text filter, lower-cased, punctuation dropped; all must match."""
+        if not self.text:
+            return []
+        cleaned = "".join(ch if ch.isalnum() else " " for ch in self.text.casefold())
+        return [w for w in cleaned.split() if w]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+@dataclass(frozen=True)
+class NearbyHit:
+    asset: Asset
+    distance_m: float
+
+
+@dataclass
+class UpsertReport:
+    inserted: int = 0
+    updated: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated
+
+
+class NearQuery(BaseModel):
+    """A radius query: centre in degrees (WGS84), radius in metres."""
+
+    lat: Latitude
+    lon: Longitude
+    radius_m: float = Field(gt=0, le=MAX_RADIUS_M, allow_inf_nan=False)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the rest of the system may ask of storage."""
+
+    url: str
+
+    def upgrade(self) -> list[str]: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+    def create_organisation(self, org: Organisation) -> Organisation: ...
+    def get_organisation(self, org_id: str) -> Organisation: ...
+    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation: ...
+    def archive_organisation(self, org_id: str) -> Organisation: ...
+    def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]: ...
+
+    def create_asset(self, asset: Asset) -> Asset: ...
+    def get_asset(self, asset_id: str) -> Asset: ...
+    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset: ...
+    def archive_asset(self, asset_id: str) -> Asset: ...
+    def list_assets(
+        self, filters: AssetFilters | None = None, *, page: int = 1, per_page: int = 50
+    ) -> Page[Asset]: ...
+    def nearby(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        filters: AssetFilters | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[NearbyHit]: ...
+    def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]: ...
+    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport: ...
+    def count_assets(self, filters: AssetFilters | None = None) -> int: ...
+
+
+# --- helpers shared by both implementations -------------------------------------------------
+
+
+def check_page(page: int, per_page: int) -> tuple[int, int]:
+    """Validate paging arguments; returns (limit, offset)."""
+    if page < 1:
+        raise InvalidInputError("`page` must be 1 or more", field="page")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInputError(f"`per_page` must be between 1 and {MAX_PER_PAGE}", field="per_page")
+    return per_page, (page - 1) * per_page
+
+
+def check_near(lat: float, lon: float, radius_m: float) -> NearQuery:
+    try:
+        return NearQuery(lat=lat, lon=lon, radius_m=radius_m)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0])
+        raise InvalidInputError(f"`{name}`: {err['msg']}", field=name) from exc
+
+
+def check_limit(limit: int | None) -> int | None:
+    if limit is not None and limit < 1:
+        raise InvalidInputError("`limit` must be 1 or more", field="limit")
+    return limit
+
+
+def sort_name(name: str) -> str:
+    """The key both stores order names by (byte order of the case-folded name)."""
+    return name.casefold()
+
+
+def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
+    """A copy ready to insert: timestamps set, version 1."""
+    now = now or utcnow()
+    return model.model_copy(
+        update={"created_at": now, "updated_at": now, "version": 1}, deep=True
+    )
+
+
+def apply_patch(current: Asset | Organisation, changes: Mapping[str, Any]) -> Any:
+    """Merge ``changes`` (a partial dict) into ``current`` and re-validate the whole.
+
+    Nested objects (``location``, ``cost``...) are merged one level deep so a patch
+    can change ``location.lat`` without restating the address.
+    """
+    owned = _STORE_OWNED.intersection(changes)
+    if owned:
+        raise InvalidInputError(
+            f"`{sorted(owned)[0]}` is set by the store and cannot be changed",
+            field=sorted(owned)[0],
+        )
+    data = current.model_dump(mode="json")
+    for key, value in changes.items():
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    data["updated_at"] = utcnow().isoformat()
+    data["version"] = current.version + 1
+    return type(current).model_validate(data)
+
+
+def validated_rows(
+    records: Iterable[Asset | Mapping[str, Any]],
+) -> Iterator[tuple[int, Asset | list[RowError]]]:
+    """Yield (row number, asset or its errors) for each record, 1-based."""
+    for row, record in enumerate(records, start=1):
+        if isinstance(record, Asset):
+            asset = record
+        else:
+            try:
+                asset = Asset.model_validate(record)
+            except ValidationError as exc:
+                yield row, row_errors(row, exc)
+                continue
+        if asset.source is None or asset.source_id is None:
+            yield row, [RowError(row, "source_id", "bulk loads need `source` and `source_id`")]
+            continue
+        yield row, asset
+
+
+def row_errors(row: int, exc: ValidationError) -> list[RowError]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(record)"
+        out.append(RowError(row, loc, err["msg"]))
+    return out
+
+
+class BulkCollector:
+    """Collects assets and row errors from a stream; keeps the first key per (source, source_id)."""
+
+    def __init__(self) -> None:
+        self.errors: list[RowError] = []
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def accept(self, row: int, result: Asset | list[RowError]) -> Asset | None:
+        if isinstance(result, list):
+            self.errors.extend(result)
+            return None
+        key = (result.source or "", result.source_id or "")
+        if key in self.seen:
+            self.errors.append(
+                RowError(row, "source_id", f"repeats row {self.seen[key]} ({key[0]}:{key[1]})")
+            )
+            return None
+        self.seen[key] = row
+        return result
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise BulkValidationError(self.errors)
+
+
+def degree_box(lat: float, lon: float, radius_m: float) -> list[tuple[float, float, float, float]]:
+    """Lon/lat boxes (west, south, east, north) that surely contain the geodesic circle.
+
+    Uses the smallest metres-per-degree on the WGS84 ellipsoid plus 0.5% slack, and
+    splits a box that crosses the antimeridian in two.
+    """
+    m_per_deg_lat = 110_574.0
+    dlat = radius_m / m_per_deg_lat * 1.005
+    south, north = lat - dlat, lat + dlat
+    if south <= -90 or north >= 90:
+        return [(-180.0, max(south, -90.0), 180.0, min(north, 90.0))]
+    max_abs_lat = max(abs(south), abs(north))
+    m_per_deg_lon = 111_320.0 * math.cos(math.radians(max_abs_lat))
+    dlon = radius_m / m_per_deg_lon * 1.005
+    if dlon >= 180:
+        return [(-180.0, south, 180.0, north)]
+    west, east = lon - dlon, lon + dlon
+    if west < -180:
+        return [(west + 360, south, 180.0, north), (-180.0, south, east, north)]
+    if east > 180:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360, north)]
+    return [(west, south, east, north)]

@@ -1,0 +1,102 @@
+"""Shared fixtures: a throwaway PostGIS database and both stores.
+
+PostGIS: ``GEO_ASSETS_TEST_DATABASE_URL`` (a server URL whose user may create
+databases) when set, else the server on 127.0.0.1:5432 as user ``postgres``;
+when neither answers, pytest-postgresql starts a private server. Every test
+session gets its own database with ``CREATE EXTENSION postgis``, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from geo_assets.store import Store, open_store
+
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+postgresql_private_proc = factories.postgresql_proc(port=None)
+
+
+def _server_answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgis_server_url(request: pytest.FixtureRequest) -> str:
+    """URL of a PostgreSQL server (maintenance db) the tests may create databases on."""
+    url = os.environ.get("GEO_ASSETS_TEST_DATABASE_URL") or DEFAULT_SERVER_URL
+    if _server_answers(url):
+        return url
+    if os.environ.get("GEO_ASSETS_TEST_DATABASE_URL"):
+        pytest.fail(f"GEO_ASSETS_TEST_DATABASE_URL is set but no server answers there")
+    proc = request.getfixturevalue("postgresql_private_proc")
+    return f"postgresql://{proc.user}@{proc.host}:{proc.port}/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgis_db_url(postgis_server_url: str) -> Iterator[str]:
+    """A fresh database with PostGIS, for this test session only."""
+    parts = urlsplit(postgis_server_url)
+    dbname = f"geo_assets_test_{uuid.uuid4().hex[:10]}"
+    janitor = DatabaseJanitor(
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        dbname=dbname,
+        maintenance_dbname=parts.path.lstrip("/") or "postgres",
+    )
+    janitor.init()
+    url = urlunsplit(parts._replace(path=f"/{dbname}"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    try:
+        yield url
+    finally:
+        janitor.drop()
+
+
+def _empty_postgis(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('spatial_ref_sys', 'schema_migrations')"
+        ).fetchall()
+        if tables:
+            names = ", ".join(f'"{t[0]}"' for t in tables)
+            conn.execute(f"TRUNCATE {names} CASCADE")
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    store.upgrade()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def postgis_store(postgis_db_url: str) -> Iterator[Store]:
+    store = open_store(postgis_db_url, min_size=1, max_size=4)
+    store.upgrade()
+    _empty_postgis(postgis_db_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Each contract test runs once per store implementation."""
+    return request.getfixturevalue(f"{request.param}_store")
