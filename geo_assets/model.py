@@ -392,3 +392,189 @@ class BBox(_Model):
         except ValueError as exc:
             raise InvalidInputError(f"`bbox` has a non-number: {text!r}", field="bbox") from exc
         return cls(west=w, south=s, east=e, north=n)
+
+
+# --- the person a practitioner searches for (never stored unless saved as a plan) ----------
+
+TravelMode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
+AccessNeed = Literal[
+    "wheelchair",
+    "step_free",
+    "accessible_toilet",
+    "changing_places",
+    "hearing_loop",
+    "bsl",
+    "quiet_space",
+    "large_print",
+    "easy_read",
+    "parking",
+    "assistance_dogs",
+    "women_only",
+]
+MAX_TRAVEL_MINUTES = 240
+_DAY_ALIASES = {
+    "mon": "mo", "monday": "mo", "mondays": "mo", "mo": "mo",
+    "tue": "tu", "tues": "tu", "tuesday": "tu", "tuesdays": "tu", "tu": "tu",
+    "wed": "we", "weds": "we", "wednesday": "we", "wednesdays": "we", "we": "we",
+    "thu": "th", "thur": "th", "thurs": "th", "thursday": "th", "thursdays": "th", "th": "th",
+    "fri": "fr", "friday": "fr", "fridays": "fr", "fr": "fr",
+    "sat": "sa", "saturday": "sa", "saturdays": "sa", "sa": "sa",
+    "sun": "su", "sunday": "su", "sundays": "su", "su": "su",
+}
+_DAY_GROUPS = {
+    "weekdays": list(WEEKDAYS[:5]), "weekday": list(WEEKDAYS[:5]),
+    "weekends": ["sa", "su"], "weekend": ["sa", "su"],
+    "any": list(WEEKDAYS), "daily": list(WEEKDAYS), "everyday": list(WEEKDAYS),
+}
+_PART_OF_DAY = {
+    "morning": (time(8, 0), time(12, 0)), "mornings": (time(8, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)), "afternoons": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(22, 0)), "evenings": (time(17, 0), time(22, 0)),
+}
+_HOURS_RE = re.compile(
+    r"^(?P<h1>\d{1,2})(?::(?P<m1>\d{2}))?\s*-\s*(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?$"
+)
+
+
+class GeoPoint(_Model):
+    lat: Latitude
+    lon: Longitude
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "near") -> GeoPoint:
+        """From "lat,lon" in decimal degrees."""
+        from geo_assets.errors import InvalidInputError
+
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            lat, lon = (float(p) for p in parts)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"`{field}` must be 'lat,lon' in decimal degrees, not {text!r}", field=field
+            ) from exc
+        try:
+            return cls(lat=lat, lon=lon)
+        except Exception as exc:
+            raise InvalidInputError(
+                f"`{field}` is out of range: latitude -90..90, longitude -180..180 ({text!r})",
+                field=field,
+            ) from exc
+
+
+class TravelOption(_Model):
+    """One way the person can travel, with the most minutes they will spend each way."""
+
+    mode: TravelMode
+    max_minutes: float = Field(gt=0, le=MAX_TRAVEL_MINUTES, allow_inf_nan=False)
+
+
+class Availability(_Model):
+    """When the person is free: some weekdays, between two local times."""
+
+    weekdays: list[Weekday] = Field(min_length=1)
+    start: time = time(0, 0)
+    end: time = time(23, 59)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Availability:
+        if self.end <= self.start:
+            raise ValueError(f"`end` ({self.end:%H:%M}) must be after `start` ({self.start:%H:%M})")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> Availability:
+        """Parse "tue 09:00-13:00", "thu", "weekends afternoon", "mon,wed 10-14".
+
+        Raises ``InvalidInputError`` naming ``availability`` and saying what is allowed.
+        """
+        from geo_assets.errors import InvalidInputError
+
+        help_text = (
+            "write days then optional hours, e.g. 'tue 09:00-13:00', 'thu', "
+            "'weekdays mornings' or 'sat,sun 10-16'"
+        )
+        words = text.casefold().replace(",", " ").replace("/", " ").split()
+        days: list[str] = []
+        start, end = time(0, 0), time(23, 59)
+        hours_seen = False
+        for word in words:
+            if word in _DAY_ALIASES:
+                days.append(_DAY_ALIASES[word])
+            elif word in _DAY_GROUPS:
+                days.extend(_DAY_GROUPS[word])
+            elif "-" in word and word.split("-")[0] in _DAY_ALIASES and not hours_seen:
+                first, _, last = word.partition("-")
+                if last not in _DAY_ALIASES:
+                    raise InvalidInputError(f"availability {text!r}: {help_text}", field="availability")
+                i, j = WEEKDAYS.index(_DAY_ALIASES[first]), WEEKDAYS.index(_DAY_ALIASES[last])
+                days.extend(WEEKDAYS[i : j + 1] if i <= j else WEEKDAYS[i:] + WEEKDAYS[: j + 1])
+            elif word in _PART_OF_DAY and not hours_seen:
+                start, end = _PART_OF_DAY[word]
+                hours_seen = True
+            elif (m := _HOURS_RE.match(word)) and not hours_seen:
+                try:
+                    start = time(int(m["h1"]), int(m["m1"] or 0))
+                    end = time(int(m["h2"]), int(m["m2"] or 0))
+                except ValueError as exc:
+                    raise InvalidInputError(
+                        f"availability {text!r}: impossible time; {help_text}", field="availability"
+                    ) from exc
+                hours_seen = True
+            else:
+                raise InvalidInputError(
+                    f"availability {text!r}: did not understand {word!r}; {help_text}",
+                    field="availability",
+                )
+        if not days:
+            days = list(WEEKDAYS)
+        try:
+            return cls(weekdays=days, start=start, end=end)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise InvalidInputError(
+                f"availability {text!r}: end must be after start; {help_text}", field="availability"
+            ) from exc
+
+
+class Budget(_Model):
+    free_only: bool = False
+    max_per_session: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class Preferences(_Model):
+    small_group: bool = False
+    drop_in_only: bool = False
+    accompanied_first_visit: bool = False
+
+
+class Profile(_Model):
+    """What a practitioner knows about the person, for one search. Special-category data:
+    never logged, never put in a URL, never stored unless saved as a pseudonymous plan."""
+
+    origin: GeoPoint
+    interests: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20, description="taxonomy term ids and/or free text"
+    )
+    connection_goals: list[ConnectionType] = Field(default_factory=list)
+    travel: list[TravelOption] = Field(min_length=1, max_length=5)
+    availability: list[Availability] = Field(default_factory=list, max_length=21)
+    budget: Budget = Field(default_factory=Budget)
+    access_needs: list[AccessNeed] = Field(default_factory=list)
+    age: int | None = Field(default=None, ge=0, le=120)
+    gender: Literal["women", "men"] | None = None
+    languages: list[str] = Field(default_factory=list)
+    preferences: Preferences = Field(default_factory=Preferences)
+
+    @field_validator("availability", mode="before")
+    @classmethod
+    def _parse_text_windows(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [Availability.parse(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("travel")
+    @classmethod
+    def _one_limit_per_mode(cls, value: list[TravelOption]) -> list[TravelOption]:
+        modes = [t.mode for t in value]
+        if len(set(modes)) != len(modes):
+            raise ValueError("each travel `mode` may appear once")
+        return value

@@ -1,0 +1,178 @@
+"""Turn what a person says they like into taxonomy terms, tolerating synonyms and typos.
+
+"gardning", "allotment" and "growing veg" should all land on gardening terms;
+"footy" on football; "used to play guitar" on music instruments. Resolution is
+done against the names and synonyms in the taxonomy, in decreasing order of
+confidence: the whole phrase is a label, the phrase is a label with a typo, a
+label appears inside the phrase, single words point to few terms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import fuzz, process
+
+from geo_assets.taxonomy import Taxonomy, default_taxonomy
+
+# Words that carry no interest of their own in what practitioners type.
+STOPWORDS = frozenset(
+    """a an and any are as at be been being but by can could do does doing enjoy enjoyed enjoys
+    for from get gets getting go goes going good great had has have he her him his i in into is it
+    its just keen like liked likes love loved loves me more my not of on or our out really she so
+    some something that the their them they things this to too try trying used was we were what
+    when which who with would wants want wanted you your anything stuff bit lot lots again
+    someone people person other others new old""".split()
+)
+# Nouns that name a format, not an interest: they don't make a label more specific.
+GENERIC_WORDS = frozenset(
+    "group groups club clubs class classes session sessions society circle meetup team".split()
+)
+FUZZY_PHRASE_MIN = 86.0
+FUZZY_WORD_MIN = 86.0
+MIN_CONFIDENCE = 0.5
+
+
+def normalise(text: str) -> str:
+    """Case-folded words separated by single spaces; apostrophes vanish (men's -> mens)."""
+    text = text.casefold().replace("'", "").replace("\u2019", "")
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in normalise(text).split() if w not in STOPWORDS and len(w) > 1]
+
+
+@dataclass(frozen=True)
+class InterestMatch:
+    """One taxonomy term an interest points to. ``label`` is the name or synonym that matched."""
+
+    term_id: str
+    confidence: float
+    label: str
+
+
+class InterestResolver:
+    """Resolves free text to taxonomy terms using the taxonomy's names and synonyms."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.label_terms: dict[str, set[str]] = {}
+        for term in taxonomy:
+            for label in (term.name, *term.synonyms, term.id.rsplit(".", 1)[-1].replace("-", " ")):
+                key = normalise(label)
+                if key:
+                    self.label_terms.setdefault(key, set()).add(term.id)
+        self.labels = sorted(self.label_terms)
+        self.word_terms: dict[str, set[str]] = {}
+        # How much of its best label a word is: "guitar" is half of "learn guitar".
+        self.word_share: dict[str, float] = {}
+        for label, terms in self.label_terms.items():
+            words = [w for w in label.split() if w not in STOPWORDS and w not in GENERIC_WORDS]
+            for word in words:
+                if len(word) > 2:
+                    self.word_terms.setdefault(word, set()).update(terms)
+                    share = 1.0 / len(words)
+                    self.word_share[word] = max(self.word_share.get(word, 0.0), share)
+        self.words = sorted(self.word_terms)
+
+    def resolve(self, text: str, *, limit: int = 6) -> list[InterestMatch]:
+        """Terms the text points to, most confident first (ties by term id)."""
+        if text in self.taxonomy:
+            return [InterestMatch(text, 1.0, self.taxonomy.get(text).name)]
+        phrase = normalise(text)
+        if not phrase:
+            return []
+        best: dict[str, InterestMatch] = {}
+
+        def offer(terms: set[str], confidence: float, label: str) -> None:
+            for term in terms:
+                if term not in best or confidence > best[term].confidence:
+                    best[term] = InterestMatch(term, round(confidence, 4), label)
+
+        if phrase in self.label_terms:
+            offer(self.label_terms[phrase], 1.0, phrase)
+        if len(phrase) >= 4:
+            for label, score, _ in process.extract(
+                phrase, self.labels, scorer=fuzz.ratio, score_cutoff=FUZZY_PHRASE_MIN, limit=5
+            ):
+                offer(self.label_terms[label], 0.97 * score / 100.0, label)
+        padded = f" {phrase} "
+        for label, terms in self.label_terms.items():
+            if label != phrase and f" {label} " in padded and label not in STOPWORDS:
+                # Longer labels found inside the phrase say more than single words.
+                offer(terms, min(0.95, 0.8 + 0.05 * len(label.split())), label)
+        for word in content_words(text):
+            if len(word) < 3:
+                continue
+            hits = [(word, 100.0)] if word in self.word_terms else []
+            if not hits and len(word) >= 5:
+                hits = [
+                    (w, s)
+                    for w, s, _ in process.extract(
+                        word, self.words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD_MIN, limit=3
+                    )
+                ]
+            for matched, score in hits:
+                terms = self.word_terms[matched]
+                # A word shared by many terms, or a small part of its labels, says little.
+                specificity = min(1.0, 2.0 / len(terms))
+                coverage = 0.6 + 0.4 * self.word_share[matched]
+                offer(terms, 0.85 * specificity * coverage * score / 100.0, matched)
+        ranked = sorted(best.values(), key=lambda m: (-m.confidence, m.term_id))
+        return [m for m in ranked if m.confidence >= MIN_CONFIDENCE][:limit]
+
+    def similarity(self, interest_term: str, asset_term: str) -> float:
+        """How well an asset tagged ``asset_term`` serves an interest in ``interest_term``.
+
+        1 for the same term or a narrower one; 0.6 when the asset is broader; 0.45 for
+        siblings; 0.25 within the same top-level group; else 0.
+        """
+        if interest_term == asset_term:
+            return 1.0
+        asset_up = _ancestors(self.taxonomy, asset_term)
+        if interest_term in asset_up:
+            return 1.0
+        interest_up = _ancestors(self.taxonomy, interest_term)
+        if asset_term in interest_up:
+            return 0.6
+        if asset_up and interest_up and asset_up[0] == interest_up[0]:
+            return 0.45
+        root_a = asset_up[-1] if asset_up else asset_term
+        root_i = interest_up[-1] if interest_up else interest_term
+        return 0.25 if root_a == root_i else 0.0
+
+
+_ANCESTORS: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def _ancestors(taxonomy: Taxonomy, term: str) -> tuple[str, ...]:
+    key = (id(taxonomy), term)
+    found = _ANCESTORS.get(key)
+    if found is None:
+        found = _ANCESTORS[key] = tuple(taxonomy.ancestors(term))
+    return found
+
+
+@cache
+def default_resolver() -> InterestResolver:
+    return InterestResolver(default_taxonomy())
+
+
+def lexical_score(words: list[str], text_words: frozenset[str]) -> float:
+    """Share of the interest's content words found in an asset's text (prefix of 5+ letters counts).
+
+    Scaled to at most 0.8: a word in a description is weaker evidence than a category.
+    """
+    if not words:
+        return 0.0
+    found = 0
+    for word in words:
+        if word in text_words:
+            found += 1
+        elif len(word) >= 5 and any(t.startswith(word[:5]) for t in text_words):
+            found += 1
+    return 0.8 * found / len(words) if found else 0.0
+

@@ -1,0 +1,570 @@
+"""Rank the assets a person can reach against what they care about, and say why.
+
+The pipeline follows DESIGN section 5, one function per stage so each can be
+tested alone:
+
+1. ``find_candidates``: store radius queries within the largest reachable radius;
+   category filters are pushed into the store so dense cities stay fast.
+2. ``travel_times``: minutes per allowed mode; the quickest mode within its limit.
+3. ``violations``: hard filters (published, eligibility, access needs, budget).
+4. ``score_asset``: component scores in [0, 1].
+5. ``rank``: weighted sum (``DEFAULT_WEIGHTS``, overridable), then a maximal
+   marginal relevance re-rank (Carbonell & Goldstein 1998) over categories.
+6. ``explain``: plain-English reasons for each result.
+
+Deterministic: the same request gives the same order (ties broken by asset id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from types import MappingProxyType
+
+import numpy as np
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.interests import (
+    InterestMatch,
+    InterestResolver,
+    content_words,
+    default_resolver,
+    lexical_score,
+    normalise,
+)
+from geo_assets.model import WEEKDAYS, Asset, Availability, Profile, Session, utcnow
+from geo_assets.store.base import AssetFilters, NearbyHit, Store
+from geo_assets.travel import StraightLineTravel, TravelModel, best_mode
+
+# Component weights; they sum to 1 so a score reads as a share of a perfect match.
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "interest": 0.40,
+        "travel": 0.20,
+        "schedule": 0.15,
+        "connection": 0.08,
+        "cost": 0.07,
+        "access": 0.05,
+        "freshness": 0.05,
+    }
+)
+COMPONENTS = tuple(DEFAULT_WEIGHTS)
+# Minutes at which the travel score halves.
+TRAVEL_HALF_MINUTES = 15.0
+# Listings not confirmed for this long are flagged stale.
+STALE_AFTER_DAYS = 180
+SMALL_GROUP_MAX = 12
+# Candidate pools: nearest assets in the person's interest categories, in related
+# categories, and of any kind (for local connections and unmatched interests).
+POOL_EXACT, POOL_RELATED, POOL_ANY = 250, 100, 100
+# Maximal marginal relevance: weight of relevance against novelty.
+MMR_LAMBDA = 0.85
+# Sessions per period, to compare a monthly fee with a per-session budget.
+_SESSIONS_PER = {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
+_NEED_SATISFIED_BY = {"wheelchair": {"wheelchair"}, "step_free": {"step_free", "wheelchair"}}
+
+
+@dataclass(frozen=True)
+class ResolvedInterest:
+    """One thing the person said, with the taxonomy terms and words it points to."""
+
+    text: str
+    terms: tuple[InterestMatch, ...]
+    words: tuple[str, ...]
+
+
+@dataclass
+class Match:
+    """One ranked result with everything needed to explain it."""
+
+    asset: Asset
+    score: float
+    components: dict[str, float]
+    minutes: float
+    mode: str
+    distance_m: float
+    reasons: list[str] = field(default_factory=list)
+    next_session: datetime | None = None
+    stale: bool = False
+    matched_interests: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "asset_id": self.asset.id,
+            "name": self.asset.name,
+            "score": round(self.score, 4),
+            "minutes": round(self.minutes, 1),
+            "mode": self.mode,
+            "distance_m": round(self.distance_m, 1),
+            "next_session": self.next_session.isoformat() if self.next_session else None,
+            "reasons": self.reasons,
+            "components": {k: round(v, 4) for k, v in self.components.items()},
+            "stale": self.stale,
+        }
+
+
+# --- stage 0: what the person asked for ------------------------------------------------------
+
+
+def resolve_interests(
+    profile: Profile, resolver: InterestResolver | None = None
+) -> list[ResolvedInterest]:
+    resolver = resolver or default_resolver()
+    return [
+        ResolvedInterest(text, tuple(resolver.resolve(text)), tuple(content_words(text)))
+        for text in profile.interests
+    ]
+
+
+def check_weights(overrides: Mapping[str, float] | None) -> dict[str, float]:
+    weights = dict(DEFAULT_WEIGHTS)
+    for name, value in (overrides or {}).items():
+        if name not in weights:
+            raise InvalidInputError(
+                f"`weights` has unknown component {name!r}; allowed: {sorted(weights)}",
+                field="weights",
+            )
+        if not (0.0 <= float(value) <= 10.0) or value != value:
+            raise InvalidInputError(f"`weights.{name}` must be between 0 and 10", field="weights")
+        weights[name] = float(value)
+    if sum(weights.values()) <= 0:
+        raise InvalidInputError("`weights` must not all be zero", field="weights")
+    return weights
+
+
+# --- stage 1: candidates -------------------------------------------------------------------
+
+
+def reach_radius_m(profile: Profile, travel: TravelModel) -> float:
+    return max(travel.reach_m(t.mode, t.max_minutes) for t in profile.travel)
+
+
+def find_candidates(
+    store: Store,
+    profile: Profile,
+    travel: TravelModel,
+    interests: Sequence[ResolvedInterest],
+    resolver: InterestResolver | None = None,
+) -> list[NearbyHit]:
+    """Nearest published assets in three pools (exact, related, any), merged by id."""
+    resolver = resolver or default_resolver()
+    radius_m = max(1.0, reach_radius_m(profile, travel))
+    lat, lon = profile.origin.lat, profile.origin.lon
+    exact = sorted({m.term_id for i in interests for m in i.terms})
+    related = sorted(
+        {
+            parent
+            for term in exact
+            if (parent := resolver.taxonomy.get(term).parent_id) is not None
+        }
+        - set(exact)
+    )
+    pools: list[tuple[list[str] | None, int]] = []
+    if exact:
+        pools.append((exact, POOL_EXACT))
+    if related:
+        pools.append((related, POOL_RELATED))
+    pools.append((None, POOL_ANY))
+    seen: dict[str, NearbyHit] = {}
+    for categories, limit in pools:
+        filters = AssetFilters(statuses=["published"], categories=categories)
+        for hit in store.nearby(lat, lon, radius_m, filters, limit=limit):
+            seen.setdefault(hit.asset.id, hit)
+    return sorted(seen.values(), key=lambda h: (h.distance_m, h.asset.id))
+
+
+# --- stage 2: travel -----------------------------------------------------------------------
+
+
+def travel_times(
+    profile: Profile, travel: TravelModel, assets: Sequence[Asset]
+) -> tuple[np.ndarray, list[str | None]]:
+    """Quickest allowed minutes per asset and its mode (``inf`` / None if out of reach)."""
+    if not assets:
+        return np.zeros(0), []
+    points = np.array([[a.location.lat, a.location.lon] for a in assets])
+    limits = [(t.mode, t.max_minutes) for t in profile.travel]
+    minutes, which = best_mode(travel, (profile.origin.lat, profile.origin.lon), points, limits)
+    modes = [limits[i][0] if i >= 0 else None for i in which]
+    return minutes, modes
+
+
+# --- stage 3: hard filters ------------------------------------------------------------------
+
+
+def per_session_cost(asset: Asset) -> float | None:
+    if asset.cost.amount is None:
+        return None
+    return asset.cost.amount / _SESSIONS_PER[asset.cost.per]
+
+
+def violations(asset: Asset, profile: Profile) -> list[str]:
+    """Hard constraints the asset breaks for this person (empty when it may be shown)."""
+    out = []
+    if asset.status != "published":
+        out.append("not published")
+    elig = asset.eligibility
+    if profile.age is not None and not elig.admits_age(profile.age):
+        out.append("age")
+    if elig.gender != "any" and profile.gender is not None and elig.gender != profile.gender:
+        out.append("gender")
+    features = set(asset.accessibility.features)
+    for need in profile.access_needs:
+        if need == "women_only":
+            if elig.gender != "women":
+                out.append("women_only")
+        elif not (_NEED_SATISFIED_BY.get(need, {need}) & features):
+            out.append(need)
+    cost = per_session_cost(asset)
+    if profile.budget.free_only and cost != 0:
+        out.append("budget")
+    elif profile.budget.max_per_session is not None and (
+        cost is None or cost > profile.budget.max_per_session
+    ):
+        out.append("budget")
+    return out
+
+
+# --- stage 4: component scores --------------------------------------------------------------
+
+
+def travel_score(minutes: float) -> float:
+    """Halves every ``TRAVEL_HALF_MINUTES``; strictly decreasing, so closer never scores less."""
+    return float(0.5 ** (max(0.0, minutes) / TRAVEL_HALF_MINUTES))
+
+
+def interest_score(
+    asset: Asset,
+    interests: Sequence[ResolvedInterest],
+    resolver: InterestResolver,
+    text_words: frozenset[str] | None = None,
+) -> tuple[float, list[str]]:
+    """Best interest fit plus a little for a second one; the interests it matched.
+
+    Per interest: max of (resolution confidence x taxonomy similarity) over the
+    asset's categories, or the lexical match with its name and description.
+    Adding an interest can never lower the score (best and second best only grow).
+    """
+    if not interests:
+        return 0.0, []
+    if text_words is None:
+        text_words = asset_words(asset)
+    per: list[tuple[float, str]] = []
+    for interest in interests:
+        best = 0.0
+        for m in interest.terms:
+            for category in asset.categories:
+                best = max(best, m.confidence * resolver.similarity(m.term_id, category))
+        best = max(best, lexical_score(list(interest.words), text_words))
+        per.append((best, interest.text))
+    per.sort(key=lambda p: -p[0])
+    top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)
+    matched = [text for score, text in per if score >= 0.5]
+    return min(1.0, top), matched
+
+
+def asset_words(asset: Asset) -> frozenset[str]:
+    return frozenset(normalise(f"{asset.name} {asset.description}").split())
+
+
+def _minutes_of(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def session_fit(session: Session, windows: Sequence[Availability]) -> float:
+    """Share of the session's time that falls inside a window on one of its days."""
+    length = _minutes_of(session.end) - _minutes_of(session.start)
+    best = 0.0
+    for window in windows:
+        if not set(session.weekdays) & set(window.weekdays):
+            continue
+        overlap = min(_minutes_of(session.end), _minutes_of(window.end)) - max(
+            _minutes_of(session.start), _minutes_of(window.start)
+        )
+        best = max(best, max(0, overlap) / length)
+    return best
+
+
+def schedule_score(asset: Asset, windows: Sequence[Availability]) -> tuple[float, Session | None]:
+    """How well the sessions fit when the person is free, and the best-fitting session."""
+    if not asset.sessions:
+        return (0.6 if not windows else 0.5), None
+    if not windows:
+        return 1.0, asset.sessions[0]
+    fits = [(session_fit(s, windows), i) for i, s in enumerate(asset.sessions)]
+    score, index = max(fits, key=lambda f: (f[0], -f[1]))
+    return score, asset.sessions[index]
+
+
+def cost_score(asset: Asset, profile: Profile) -> float:
+    cost = per_session_cost(asset)
+    if cost is None:
+        return 0.4
+    if cost == 0:
+        return 1.0
+    budget = profile.budget.max_per_session
+    if budget:
+        return max(0.0, 1.0 - 0.5 * cost / max(budget, cost))
+    return 1.0 / (1.0 + cost / 4.0)
+
+
+def access_score(asset: Asset, profile: Profile) -> float:
+    """Preferences met (small group, drop-in, companion welcome, language) and extra access features."""
+    checks: list[float] = []
+    prefs = profile.preferences
+    if prefs.small_group:
+        size = asset.group_size
+        checks.append(0.5 if size is None else float(size <= SMALL_GROUP_MAX))
+    if prefs.drop_in_only:
+        checks.append(float(asset.attendance == "drop_in"))
+    if prefs.accompanied_first_visit:
+        checks.append(float(asset.companion_welcome))
+    if profile.languages:
+        checks.append(float(bool(set(profile.languages) & set(asset.languages))))
+    extras = min(1.0, len(asset.accessibility.features) / 3.0)
+    if not checks:
+        return 0.5 + 0.5 * extras
+    return 0.75 * sum(checks) / len(checks) + 0.25 * extras
+
+
+def freshness_score(asset: Asset, now: datetime) -> float:
+    """1 when confirmed in the last 90 days, falling to 0.2 at two years; 0.3 if never."""
+    if asset.last_verified_at is None:
+        return 0.3
+    days = (now - asset.last_verified_at).total_seconds() / 86400.0
+    if days <= 90:
+        return 1.0
+    return max(0.2, 1.0 - 0.8 * (days - 90) / 640.0)
+
+
+def is_stale(asset: Asset, now: datetime, stale_after_days: int = STALE_AFTER_DAYS) -> bool:
+    return asset.last_verified_at is None or (now - asset.last_verified_at) > timedelta(
+        days=stale_after_days
+    )
+
+
+def connection_score(asset: Asset, profile: Profile) -> float:
+    if not profile.connection_goals:
+        return 1.0
+    wanted = set(profile.connection_goals)
+    return len(wanted & set(asset.connection_types)) / len(wanted)
+
+
+# --- stage 5: ranking -----------------------------------------------------------------------
+
+
+def weighted(components: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    total = sum(weights.values())
+    return sum(weights[k] * components[k] for k in weights) / total
+
+
+def _similarity(a: Asset, b: Asset, root_of: Mapping[str, str]) -> float:
+    """1 for the same main category, 0.5 for the same top-level group, else 0."""
+    if a.categories[0] == b.categories[0]:
+        return 1.0
+    if root_of[a.categories[0]] == root_of[b.categories[0]]:
+        return 0.5
+    return 0.0
+
+
+def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBDA) -> list[Match]:
+    """Order by score, then re-rank greedily by maximal marginal relevance.
+
+    ``diversity`` is 1 - lambda: 0 keeps the pure score order.
+    """
+    pool = sorted(matches, key=lambda m: (-m.score, m.asset.id))
+    if diversity <= 0 or len(pool) <= 1:
+        return pool[:limit]
+    from geo_assets.taxonomy import default_taxonomy
+
+    taxonomy = default_taxonomy()
+    root_of = {c: taxonomy.root_of(c) for m in pool for c in m.asset.categories[:1]}
+    pool = pool[: max(limit * 5, 50)]
+    chosen: list[Match] = []
+    max_sim = [0.0] * len(pool)
+    taken = [False] * len(pool)
+    while len(chosen) < min(limit, len(pool)):
+        best_i, best_value = -1, -np.inf
+        for i, m in enumerate(pool):
+            if taken[i]:
+                continue
+            value = (1 - diversity) * m.score - diversity * max_sim[i]
+            if value > best_value + 1e-12:
+                best_i, best_value = i, value
+        taken[best_i] = True
+        pick = pool[best_i]
+        chosen.append(pick)
+        for i, m in enumerate(pool):
+            if not taken[i]:
+                max_sim[i] = max(max_sim[i], _similarity(m.asset, pick.asset, root_of))
+    return chosen
+
+
+# --- stage 6: explanations ------------------------------------------------------------------
+
+_MODE_WORDS = {
+    "walk": "walk",
+    "wheelchair": "by wheelchair",
+    "cycle": "by bike",
+    "car": "by car",
+    "public_transport": "by bus or train",
+}
+_FEATURE_WORDS = {
+    "wheelchair": "wheelchair accessible",
+    "step_free": "step-free access",
+    "accessible_toilet": "accessible toilet",
+    "changing_places": "Changing Places toilet",
+    "hearing_loop": "hearing loop",
+    "bsl": "BSL interpreted",
+    "quiet_space": "quiet space available",
+    "large_print": "large print materials",
+    "easy_read": "easy read information",
+    "parking": "parking",
+    "assistance_dogs": "assistance dogs welcome",
+}
+
+
+def next_session_after(
+    session: Session, windows: Sequence[Availability], now: datetime, *, horizon: int = 12
+) -> datetime | None:
+    """The first start of ``session`` after ``now`` that falls in one of the windows."""
+    for start in session.occurrences(now, count=horizon):
+        if not windows:
+            return start
+        day = WEEKDAYS[start.weekday()]
+        for w in windows:
+            if day in w.weekdays and w.start <= start.time() < w.end:
+                return start
+    return None
+
+
+def explain(
+    match: Match,
+    profile: Profile,
+    interests: Sequence[ResolvedInterest],
+    session: Session | None,
+    now: datetime,
+) -> list[str]:
+    asset, c = match.asset, match.components
+    reasons: list[str] = []
+    if interests:
+        if match.matched_interests:
+            reasons.append("matches your interest: " + ", ".join(match.matched_interests))
+        elif c["interest"] > 0:
+            reasons.append("related to your interests")
+        else:
+            said = ", ".join(i.text for i in interests)
+            reasons.append(f"no listing matched your interests ({said}); shown for other reasons")
+    reasons.append(f"{match.minutes:.0f} min {_MODE_WORDS[match.mode]}")
+    if session is not None:
+        when = session.describe()
+        when = when[0].upper() + when[1:]
+        if not profile.availability:
+            reasons.append(when)
+        elif c["schedule"] >= 0.99:
+            reasons.append(f"{when} - you are free then")
+        elif c["schedule"] > 0:
+            reasons.append(f"{when} - partly when you are free")
+        else:
+            reasons.append(f"{when} - not when you said you are free")
+    elif not asset.sessions:
+        reasons.append("no regular session times listed")
+    cost = asset.cost
+    if cost.amount == 0:
+        reasons.append("free")
+    elif cost.amount is None:
+        reasons.append("cost not stated")
+    else:
+        text = f"£{cost.amount:.2f} per {cost.per}" if cost.currency == "GBP" else (
+            f"{cost.amount:.2f} {cost.currency} per {cost.per}"
+        )
+        if cost.concessions:
+            text += " (concessions)"
+        reasons.append(text)
+    for feature in asset.accessibility.features:
+        if feature in profile.access_needs or feature in ("step_free", "wheelchair", "hearing_loop"):
+            reasons.append(_FEATURE_WORDS[feature])
+    if asset.eligibility.gender == "women":
+        reasons.append("women only")
+    if profile.connection_goals and c["connection"] > 0:
+        goals = [g for g in profile.connection_goals if g in asset.connection_types]
+        words = {"local": "meeting local people", "interest": "sharing an interest",
+                 "reconnect": "reconnecting with family and friends"}
+        reasons.append("good for " + " and ".join(words[g] for g in goals))
+    prefs = profile.preferences
+    if prefs.small_group and asset.group_size and asset.group_size <= SMALL_GROUP_MAX:
+        reasons.append(f"small group (about {asset.group_size})")
+    if prefs.accompanied_first_visit and asset.companion_welcome:
+        reasons.append("a supporter can come along the first time")
+    if match.stale:
+        when = asset.last_verified_at.strftime("%B %Y") if asset.last_verified_at else "ever"
+        reasons.append(f"not confirmed since {when} - check it is still running")
+    return reasons
+
+
+# --- the whole pipeline ---------------------------------------------------------------------
+
+
+def match(
+    store: Store,
+    profile: Profile,
+    *,
+    travel: TravelModel | None = None,
+    weights: Mapping[str, float] | None = None,
+    limit: int = 10,
+    now: datetime | None = None,
+    resolver: InterestResolver | None = None,
+    diversity: float = 1.0 - MMR_LAMBDA,
+) -> list[Match]:
+    """Ranked, explained matches for ``profile``. ``now`` is local time for next sessions."""
+    if not 1 <= limit <= 100:
+        raise InvalidInputError("`limit` must be between 1 and 100", field="limit")
+    travel = travel or StraightLineTravel()
+    resolver = resolver or default_resolver()
+    weights_used = check_weights(weights)
+    now = now or utcnow().replace(tzinfo=None)
+    now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
+    interests = resolve_interests(profile, resolver)
+
+    hits = find_candidates(store, profile, travel, interests, resolver)
+    assets = [h.asset for h in hits]
+    minutes, modes = travel_times(profile, travel, assets)
+
+    scored: list[Match] = []
+    sessions: dict[str, Session | None] = {}
+    for hit, mins, mode in zip(hits, minutes, modes):
+        asset = hit.asset
+        if mode is None or violations(asset, profile):
+            continue
+        interest, matched = interest_score(asset, interests, resolver)
+        schedule, session = schedule_score(asset, profile.availability)
+        components = {
+            "interest": interest,
+            "travel": travel_score(float(mins)),
+            "schedule": schedule,
+            "connection": connection_score(asset, profile),
+            "cost": cost_score(asset, profile),
+            "access": access_score(asset, profile),
+            "freshness": freshness_score(asset, now_utc),
+        }
+        sessions[asset.id] = session
+        scored.append(
+            Match(
+                asset=asset,
+                score=weighted(components, weights_used),
+                components=components,
+                minutes=float(mins),
+                mode=mode,
+                distance_m=hit.distance_m,
+                stale=is_stale(asset, now_utc),
+                matched_interests=matched,
+            )
+        )
+    ranked = rank(scored, limit, diversity=diversity)
+    for m in ranked:
+        session = sessions[m.asset.id]
+        if session is not None:
+            m.next_session = next_session_after(session, profile.availability, now)
+        m.reasons = explain(m, profile, interests, session, now)
+    return ranked

@@ -1,0 +1,344 @@
+"""Matching engine: interest resolution, each pipeline stage, properties and bad input."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.interests import default_resolver
+from geo_assets.matching import (
+    DEFAULT_WEIGHTS,
+    ResolvedInterest,
+    interest_score,
+    match,
+    resolve_interests,
+    schedule_score,
+    travel_score,
+    travel_times,
+    violations,
+)
+from geo_assets.model import Asset, Availability, Profile
+from geo_assets.taxonomy import default_taxonomy
+from geo_assets.travel import StraightLineTravel
+
+HOME = (53.7950, -1.7520)  # Bradford city centre
+NOW = datetime(2026, 11, 2, 9, 0)  # a Monday
+FEATURES = ["wheelchair", "step_free", "hearing_loop", "quiet_space", "bsl", "accessible_toilet"]
+DAYS = ["mo", "tu", "we", "th", "fr", "sa", "su"]
+
+
+def _asset(i: int, rng: random.Random, leaves: list[str]) -> Asset:
+    lat = HOME[0] + rng.gauss(0, 0.02)
+    lon = HOME[1] + rng.gauss(0, 0.03)
+    start = rng.choice([9, 10, 13, 14, 18, 19])
+    amount = rng.choice([0, 0, 0, 2.0, 3.5, 6.0, None])
+    return Asset.model_validate(
+        {
+            "id": f"m{i:04d}",
+            "kind": rng.choice(["group", "club", "activity", "venue"]),
+            "name": f"Asset {i}",
+            "description": "A friendly local session.",
+            "categories": rng.sample(leaves, rng.choice([1, 1, 2])),
+            "connection_types": rng.sample(["local", "interest", "reconnect"], rng.randint(0, 2)),
+            "location": {"lat": lat, "lon": lon},
+            "sessions": [
+                {
+                    "weekdays": [rng.choice(DAYS)],
+                    "start": time(start, 0),
+                    "end": time(start + 2, 0),
+                }
+            ]
+            if rng.random() > 0.1
+            else [],
+            "cost": {"amount": amount},
+            "accessibility": {"features": rng.sample(FEATURES, rng.randint(0, 3))},
+            "eligibility": {
+                "min_age": rng.choice([None, None, 18, 50]),
+                "max_age": rng.choice([None, None, None, 25]) if rng.random() < 0.3 else None,
+                "gender": rng.choice(["any"] * 8 + ["women", "men"]),
+            },
+            "group_size": rng.choice([None, 6, 12, 30]),
+            "attendance": rng.choice(["drop_in", "drop_in", "booking", "referral"]),
+            "status": rng.choice(["published"] * 9 + ["pending"]),
+            "last_verified_at": datetime(2026, rng.randint(1, 10), 1, tzinfo=UTC),
+            "source": "test",
+            "source_id": f"m{i:04d}",
+        }
+    )
+
+
+def _fix_ages(asset: Asset) -> Asset:
+    e = asset.eligibility
+    if e.min_age is not None and e.max_age is not None and e.max_age < e.min_age:
+        return asset.model_copy(update={"eligibility": e.model_copy(update={"max_age": None})})
+    return asset
+
+
+def dataset(n: int = 300) -> list[Asset]:
+    rng = random.Random(1234)
+    taxonomy = default_taxonomy()
+    leaves = [t.id for t in taxonomy if not taxonomy.children.get(t.id)]
+    out = []
+    for i in range(n):
+        try:
+            out.append(_asset(i, rng, leaves))
+        except ValidationError:
+            continue
+    return [_fix_ages(a) for a in out]
+
+
+GARDEN_AND_FOOTBALL = [
+    {"id": "g-allot", "name": "Heaton Allotment Society", "categories": ["nature.gardening.allotments"],
+     "description": "Plots for growing vegetables and fruit.", "dlat": 0.004},
+    {"id": "g-comm", "name": "Canal Road Community Garden", "categories": ["nature.gardening.community-gardens"],
+     "description": "Weekly volunteering in a shared garden.", "dlat": 0.006},
+    {"id": "f-walk", "name": "Over 50s Walking Football", "categories": ["sport.football.walking-football"],
+     "description": "Gentle football for older players.", "dlat": -0.005},
+    {"id": "c-knit", "name": "Knit and Natter", "categories": ["hobbies.crafts.knitting"],
+     "description": "Knitting and crochet over a cuppa.", "dlat": 0.001},
+    {"id": "v-lib", "name": "Central Library", "categories": ["venues.libraries"],
+     "description": "Books, computers and a warm place to sit.", "dlat": 0.002},
+]
+
+
+@pytest.fixture
+def small_store(sqlite_store):
+    assets = []
+    for spec in GARDEN_AND_FOOTBALL:
+        assets.append(
+            Asset.model_validate(
+                {
+                    "id": spec["id"], "kind": "group", "name": spec["name"],
+                    "description": spec["description"], "categories": spec["categories"],
+                    "location": {"lat": HOME[0] + spec["dlat"], "lon": HOME[1]},
+                    "sessions": [{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}],
+                    "status": "published", "source": "t", "source_id": spec["id"],
+                    "last_verified_at": datetime(2026, 10, 1, tzinfo=UTC),
+                    "connection_types": ["interest", "local"],
+                }
+            )
+        )
+    sqlite_store.bulk_upsert(assets)
+    return sqlite_store
+
+
+@pytest.fixture
+def big_store(sqlite_store):
+    sqlite_store.bulk_upsert(dataset())
+    return sqlite_store
+
+
+def profile(**kw) -> Profile:
+    data = {"origin": {"lat": HOME[0], "lon": HOME[1]}, "travel": [{"mode": "walk", "max_minutes": 30}]}
+    data.update(kw)
+    return Profile.model_validate(data)
+
+
+# --- interest resolution -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["gardning", "allotment", "growing veg", "gardening", "green fingers"])
+def test_gardening_words_resolve_to_gardening_terms(text):
+    terms = [m.term_id for m in default_resolver().resolve(text)]
+    assert terms and terms[0].startswith("nature.gardening")
+
+
+@pytest.mark.parametrize(("text", "term"), [("footy", "sport.football"), ("soccer", "sport.football"),
+                                            ("used to play guitar", "arts.music.instruments"),
+                                            ("knitting", "hobbies.crafts.knitting"),
+                                            ("chess", "hobbies.games.chess")])
+def test_informal_words_resolve(text, term):
+    assert default_resolver().resolve(text)[0].term_id == term
+
+
+def test_nonsense_resolves_to_nothing():
+    assert default_resolver().resolve("xqzzv plimf") == []
+
+
+@pytest.mark.parametrize("text", ["gardning", "allotment", "growing veg"])
+def test_typos_and_synonyms_find_gardening_groups(small_store, text):
+    results = match(small_store, profile(interests=[text]), now=NOW)
+    assert results[0].asset.id in {"g-allot", "g-comm"}
+    assert any("matches your interest" in r for r in results[0].reasons)
+
+
+def test_footy_finds_football(small_store):
+    results = match(small_store, profile(interests=["footy"]), now=NOW)
+    assert results[0].asset.id == "f-walk"
+
+
+def test_unmatched_interest_still_returns_nearby_assets_with_a_reason(small_store):
+    results = match(small_store, profile(interests=["xqzzv plimf"]), now=NOW)
+    assert len(results) == len(GARDEN_AND_FOOTBALL)
+    assert all(r.components["interest"] == 0 for r in results)
+    assert all("no listing matched your interests" in r.reasons[0] for r in results)
+    # Ranked by the other components: the nearest comes first (all else equal).
+    assert results[0].asset.id == "c-knit"
+
+
+def test_explanations_read_like_a_practitioner_would_say_them(small_store):
+    p = profile(interests=["gardening"], availability=["tue 09:00-13:00"])
+    top = match(small_store, p, now=NOW)[0]
+    text = " | ".join(top.reasons)
+    assert "matches your interest: gardening" in text
+    assert "min walk" in text
+    assert "Tuesdays 10:00-12:00 - you are free then" in text
+    assert "free" in top.reasons
+    assert top.next_session == datetime(2026, 11, 3, 10, 0)
+    assert set(top.components) == set(DEFAULT_WEIGHTS)
+    assert all(0.0 <= v <= 1.0 for v in top.components.values())
+
+
+def test_weights_can_be_overridden_per_request(small_store):
+    p = profile(interests=["gardening"])
+    travel_only = match(small_store, p, weights={k: 0.0 for k in DEFAULT_WEIGHTS} | {"travel": 1.0},
+                        now=NOW, diversity=0)
+    distances = [r.distance_m for r in travel_only]
+    assert distances == sorted(distances)
+    with pytest.raises(InvalidInputError, match="unknown component"):
+        match(small_store, p, weights={"vibes": 1.0}, now=NOW)
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def test_schedule_fit_is_share_of_session_inside_availability():
+    a = Asset.model_validate({"kind": "group", "name": "x", "categories": ["social"],
+                              "location": {"lat": 0, "lon": 0},
+                              "sessions": [{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}]})
+    assert schedule_score(a, [Availability.parse("tue 09:00-13:00")])[0] == 1.0
+    assert schedule_score(a, [Availability.parse("tue 11:00-13:00")])[0] == 0.5
+    assert schedule_score(a, [Availability.parse("wed")])[0] == 0.0
+    assert schedule_score(a, [])[0] == 1.0
+
+
+def test_travel_decay_halves_every_fifteen_minutes():
+    assert travel_score(0) == 1.0
+    assert travel_score(15) == pytest.approx(0.5)
+    assert travel_score(30) == pytest.approx(0.25)
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"origin": {"lat": 91, "lon": 0}}, "origin.lat"),
+        ({"origin": {"lat": 0, "lon": float("nan")}}, "origin.lon"),
+        ({"travel": [{"mode": "teleport", "max_minutes": 10}]}, "travel.0.mode"),
+        ({"travel": [{"mode": "walk", "max_minutes": 0}]}, "travel.0.max_minutes"),
+        ({"travel": [{"mode": "walk", "max_minutes": 241}]}, "travel.0.max_minutes"),
+        ({"travel": []}, "travel"),
+    ],
+)
+def test_bad_profiles_are_rejected_naming_the_field(patch, field):
+    with pytest.raises(ValidationError) as err:
+        profile(**patch)
+    assert field in {".".join(str(p) for p in e["loc"]) for e in err.value.errors()}
+
+
+@pytest.mark.parametrize("text", ["someday", "tue 25:00-26:00", "tue 13-9", "tue 9-"])
+def test_malformed_availability_is_rejected_naming_the_field(text):
+    with pytest.raises((InvalidInputError, ValidationError), match="availability"):
+        profile(availability=[text])
+
+
+# --- properties --------------------------------------------------------------------------------
+
+profiles = st.builds(
+    lambda interests, modes, age, gender, needs, free_only, max_cost, avail, goals: Profile.model_validate(
+        {
+            "origin": {"lat": HOME[0], "lon": HOME[1]},
+            "interests": interests,
+            "travel": [{"mode": m, "max_minutes": mins} for m, mins in modes.items()],
+            "age": age,
+            "gender": gender,
+            "access_needs": needs,
+            "budget": {"free_only": free_only, "max_per_session": max_cost},
+            "availability": avail,
+            "connection_goals": goals,
+        }
+    ),
+    st.lists(st.sampled_from(["gardening", "footy", "knitting", "choir", "chess", "xyz", "walks"]),
+             max_size=3),
+    st.dictionaries(st.sampled_from(["walk", "cycle", "public_transport", "wheelchair"]),
+                    st.integers(5, 40), min_size=1, max_size=2),
+    st.one_of(st.none(), st.integers(16, 90)),
+    st.sampled_from([None, "women", "men"]),
+    st.lists(st.sampled_from(FEATURES + ["women_only"]), max_size=2, unique=True),
+    st.booleans(),
+    st.one_of(st.none(), st.sampled_from([1.0, 3.0, 5.0])),
+    st.lists(st.sampled_from(["tue 09:00-13:00", "weekends", "thu", "weekdays evenings"]), max_size=2),
+    st.lists(st.sampled_from(["local", "interest", "reconnect"]), max_size=2, unique=True),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(p=profiles)
+def test_no_result_breaks_a_hard_constraint_and_order_is_stable(big_store, p):
+    first = match(big_store, p, now=NOW, limit=20)
+    travel = StraightLineTravel()
+    for r in first:
+        assert violations(r.asset, p) == []
+        assert r.asset.status == "published"
+        limit = {t.mode: t.max_minutes for t in p.travel}[r.mode]
+        assert r.minutes <= limit + 1e-9
+        direct = travel.minutes((HOME[0], HOME[1]), np.array([r.asset.point]), r.mode)[0]
+        assert r.minutes == pytest.approx(direct)
+    again = match(big_store, p, now=NOW, limit=20)
+    assert [r.asset.id for r in again] == [r.asset.id for r in first]
+    assert [r.score for r in again] == [r.score for r in first]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(-0.05, 0.05), st.floats(-0.05, 0.05), st.floats(0.0, 1.0),
+    st.dictionaries(st.sampled_from(["walk", "cycle", "public_transport", "car", "wheelchair"]),
+                    st.integers(5, 120), min_size=1, max_size=3),
+)
+def test_moving_an_asset_closer_never_lowers_its_travel_score(dlat, dlon, shrink, modes):
+    p = profile(travel=[{"mode": m, "max_minutes": v} for m, v in modes.items()])
+    base = dataset(1)[0]
+
+    def placed(f: float) -> Asset:
+        loc = base.location.model_copy(update={"lat": HOME[0] + dlat * f, "lon": HOME[1] + dlon * f})
+        return base.model_copy(update={"location": loc})
+
+    minutes, _ = travel_times(p, StraightLineTravel(), [placed(1.0), placed(shrink)])
+    far, near = minutes
+    if np.isfinite(far):
+        assert np.isfinite(near)
+        assert travel_score(near) >= travel_score(far)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["gardening", "footy", "knitting", "choir", "xyz", "used to play guitar",
+                              "walks", "growing veg", "chess"]), max_size=3),
+    st.integers(0, 299),
+)
+def test_adding_a_matching_interest_never_lowers_interest_score(interests, index):
+    resolver = default_resolver()
+    asset = dataset()[index % len(dataset())]
+    p = profile(interests=interests)
+    before, _ = interest_score(asset, resolve_interests(p, resolver), resolver)
+    # An interest the asset surely matches: its own first category's name.
+    own = default_taxonomy().get(asset.categories[0]).name
+    after, _ = interest_score(asset, resolve_interests(profile(interests=[*interests, own]), resolver),
+                              resolver)
+    assert after >= before - 1e-12
+    assert after >= 0.5
+
+
+def test_diversity_keeps_the_top_ten_varied(big_store):
+    p = profile(travel=[{"mode": "public_transport", "max_minutes": 40}])
+    top = match(big_store, p, now=NOW, limit=10)
+    assert len({r.asset.categories[0] for r in top}) >= 6
