@@ -150,7 +150,8 @@ class Session(_Model):
         bad = [w for w in value if w not in (1, 2, 3, 4, 5, -1)]
         if bad:
             raise ValueError(f"weeks must be 1-5 or -1 (last); got {bad}")
-        return sorted(set(value))
+        # Calendar order: 1st, 2nd, ... then last.
+        return sorted(set(value), key=lambda w: 99 if w == -1 else w)
 
     @model_validator(mode="after")
     def _consistent(self) -> Session:
@@ -186,10 +187,16 @@ class Session(_Model):
         )
 
     def occurrences(self, after: datetime, count: int = 1) -> Iterator[datetime]:
-        """Next ``count`` start times strictly after ``after`` (naive local time)."""
+        """Next ``count`` start times strictly after ``after`` (naive local time).
+
+        Never before ``valid_from``: a fortnightly rule starts on the Monday of that
+        week so its fortnights are whole weeks, which can fall a few days earlier.
+        """
         after = after.replace(tzinfo=None)
         rule = self.rrule(after)
         current = after
+        if self.valid_from is not None:
+            current = max(current, datetime.combine(self.valid_from, time(0)) - timedelta(seconds=1))
         for _ in range(count):
             nxt = rule.after(current)
             if nxt is None:
