@@ -1,0 +1,70 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds a fresh app; the store is opened in the app's
+lifespan, kept on ``app.state.store`` and closed on shutdown. The embedded SQLite
+store is upgraded at startup so a laptop needs no separate step; a PostGIS
+schema is only changed by ``geo-assets db upgrade``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.routers import assets, health
+from geo_assets import __version__
+from geo_assets.settings import Settings
+from geo_assets.store import Store, open_store
+
+DESCRIPTION = (
+    "Find the community groups, clubs, venues and activities a person can reach. "
+    "Errors are RFC 9457 problem details; coordinates are WGS84 degrees."
+)
+
+
+def _open(settings: Settings) -> Store:
+    store = open_store(
+        settings.database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+    )
+    if settings.database_url.startswith("sqlite:"):
+        try:
+            store.upgrade()
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; ``settings`` defaults to the environment (``GEO_ASSETS_*``)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await run_in_threadpool(_open, settings)
+        app.state.store = store
+        try:
+            yield
+        finally:
+            app.state.store = None
+            await run_in_threadpool(store.close)
+
+    app = FastAPI(
+        title="geo-assets", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.store = None
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(assets.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

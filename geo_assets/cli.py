@@ -1,0 +1,214 @@
+"""The ``geo-assets`` command: taxonomy, schema upgrades, sample data and the web service.
+
+Every command reads the store from ``--database-url`` or ``GEO_ASSETS_DATABASE_URL``
+(default: the embedded SQLite file ``./geo_assets.sqlite``). Errors the library
+raises on purpose are printed as one line on stderr; bad input exits with 2,
+anything else (e.g. an unreachable database) with 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
+from geo_assets.settings import Settings
+from geo_assets.store import Store, open_store
+from geo_assets.taxonomy import default_taxonomy
+
+# Imported by uvicorn in `serve`, by name, so this core package never imports the web layer.
+APP_FACTORY = "api.app:create_app"
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+# The pool logs every failed reconnect; a one-shot command reports the outcome once instead.
+_POOL_LOGGER = logging.getLogger("psycopg.pool")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="geo-assets",
+    help="Community asset mapping for Connecting People practice.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+sample_app = typer.Typer(help="The demo data set (a mid-sized city).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sample_app, name="sample")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print one line on stderr and pick the exit code (2 for bad input, 1 otherwise)."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = f"`{where}`: {err['msg']}"
+    else:
+        message = str(exc)
+    typer.echo(f"error: {message}", err=True)
+    bad_input = isinstance(exc, InvalidInputError | BulkValidationError | ValidationError)
+    return typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
+
+
+def _reported(fn: F) -> F:
+    """Turn expected failures (our errors, bad settings, files) into one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (GeoAssetsError, ValidationError, OSError) as exc:
+            raise _fail(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@contextmanager
+def _open(ctx: typer.Context) -> Iterator[Store]:
+    settings = _settings(ctx)
+    _POOL_LOGGER.setLevel(logging.ERROR)
+    store = open_store(
+        settings.database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+    )
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@app.callback()
+@_reported
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="GEO_ASSETS_DATABASE_URL",
+            show_envvar=True,
+            help="sqlite:///path (embedded store) or postgresql://user@host/db (PostGIS). "
+            "Default: sqlite:///./geo_assets.sqlite",
+        ),
+    ] = None,
+) -> None:
+    """Community asset mapping for Connecting People practice."""
+    ctx.obj = Settings(database_url=database_url) if database_url else Settings()
+
+
+@app.command()
+@_reported
+def taxonomy(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print a JSON list of {id, name, parent_id, synonyms, five_ways}."
+        ),
+    ] = False,
+) -> None:
+    """Print the category tree (indented), or the whole taxonomy as JSON."""
+    tree = default_taxonomy()
+    if as_json:
+        typer.echo(json.dumps(tree.as_records(), indent=2, ensure_ascii=False))
+        return
+    for term in tree:
+        indent = "  " * tree.depth(term.id)
+        ways = f"  [{', '.join(term.five_ways)}]" if term.five_ways else ""
+        typer.echo(f"{indent}{term.name} ({term.id}){ways}")
+
+
+@db_app.command("upgrade")
+@_reported
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (safe to run again: it then changes nothing)."""
+    with _open(ctx) as store:
+        applied = store.upgrade()
+    if applied:
+        typer.echo(f"applied migrations: {', '.join(applied)}")
+    else:
+        typer.echo("database schema is up to date")
+
+
+@sample_app.command("load")
+@_reported
+def sample_load(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Option("--from", help="Folder holding the sample files. Default: data/sample"),
+    ] = None,
+) -> None:
+    """Load the demo data into the store; running it again updates instead of duplicating."""
+    from geo_assets.sample import SAMPLE_DIR, load_sample
+
+    with _open(ctx) as store:
+        orgs_created, report = load_sample(store, folder or SAMPLE_DIR)
+    typer.echo(
+        f"sample loaded: {report.total} assets ({report.inserted} new, {report.updated} updated), "
+        f"{orgs_created} organisations created"
+    )
+
+
+@sample_app.command("generate")
+@_reported
+def sample_generate(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Folder to write the files to. Default: data/sample"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed; the default gives the shipped sample.")
+    ] = None,
+) -> None:
+    """Regenerate the demo data files from the generator (the same seed gives the same bytes)."""
+    from geo_assets.sample import SAMPLE_DIR, write_sample
+    from geo_assets.synthetic import SAMPLE_SEED
+
+    written = write_sample(output or SAMPLE_DIR, seed=SAMPLE_SEED if seed is None else seed)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+@_reported
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on. Default: 127.0.0.1")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="TCP port. Default: 8000")
+    ] = None,
+) -> None:
+    """Run the web service (FastAPI under uvicorn) until interrupted."""
+    import uvicorn
+
+    settings = _settings(ctx)
+    # Fail here with one clear line rather than inside the server's startup.
+    with _open(ctx) as store:
+        store.ping()
+    # A long-running service should log reconnect attempts again.
+    _POOL_LOGGER.setLevel(logging.NOTSET)
+    # The app factory reads its settings from the environment, like any deployment.
+    os.environ["GEO_ASSETS_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+    )

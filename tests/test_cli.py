@@ -1,0 +1,157 @@
+"""The `geo-assets` command, driven in-process through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from geo_assets.cli import app
+from geo_assets.taxonomy import default_taxonomy
+
+runner = CliRunner()
+
+
+def _command_paths(command: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path in the tree (typer ships its own click, so duck-type groups)."""
+    paths = [prefix]
+    for name, sub in getattr(command, "commands", {}).items():
+        paths.extend(_command_paths(sub, (*prefix, name)))
+    return paths
+
+
+ALL_COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+
+def test_every_expected_command_exists() -> None:
+    expected = {
+        ("taxonomy",),
+        ("db", "upgrade"),
+        ("sample", "load"),
+        ("sample", "generate"),
+        ("serve",),
+    }
+    assert expected <= set(ALL_COMMANDS)
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "(root)")
+def test_help_on_every_command(path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_global_option_is_documented_with_its_env_var() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--database-url" in result.output
+    assert "GEO_ASSETS_DATABASE_URL" in result.output
+
+
+def test_taxonomy_tree_is_indented_by_depth() -> None:
+    result = runner.invoke(app, ["taxonomy"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    tree = default_taxonomy()
+    assert len(lines) == len(tree)
+    for line, term in zip(lines, tree, strict=True):
+        indent = len(line) - len(line.lstrip(" "))
+        assert indent == 2 * tree.depth(term.id)
+        assert f"({term.id})" in line
+
+
+def test_taxonomy_json_lists_every_term_with_its_fields() -> None:
+    result = runner.invoke(app, ["taxonomy", "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert isinstance(records, list)
+    assert len(records) == len(default_taxonomy())
+    for record in records:
+        assert set(record) == {"id", "name", "parent_id", "synonyms", "five_ways"}
+        assert isinstance(record["synonyms"], list)
+        assert isinstance(record["five_ways"], list)
+    ids = {r["id"] for r in records}
+    assert all(r["parent_id"] is None or r["parent_id"] in ids for r in records)
+
+
+def test_db_upgrade_twice_changes_nothing_the_second_time(sqlite_url: str) -> None:
+    first = runner.invoke(app, ["--database-url", sqlite_url, "db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert "applied migrations:" in first.output
+    second = runner.invoke(app, ["--database-url", sqlite_url, "db", "upgrade"])
+    assert second.exit_code == 0, second.output
+    assert "up to date" in second.output
+
+
+def test_database_url_is_read_from_the_environment(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade"], env={"GEO_ASSETS_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    assert Path(sqlite_url.removeprefix("sqlite:///")).exists()
+
+
+def test_sample_load_twice_gives_the_same_count(sqlite_url: str) -> None:
+    from geo_assets.store import open_store
+
+    assert runner.invoke(app, ["--database-url", sqlite_url, "db", "upgrade"]).exit_code == 0
+    counts = []
+    for _ in range(2):
+        result = runner.invoke(app, ["--database-url", sqlite_url, "sample", "load"])
+        assert result.exit_code == 0, result.output
+        assert "sample loaded:" in result.output
+        store = open_store(sqlite_url)
+        try:
+            counts.append(store.count_assets())
+        finally:
+            store.close()
+    assert counts[0] > 0
+    assert counts[0] == counts[1]
+
+
+def test_bad_database_url_exits_2_with_one_line_naming_the_setting() -> None:
+    result = runner.invoke(app, ["--database-url", "mysql://localhost/x", "db", "upgrade"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error:")
+    assert "database_url" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_unreachable_postgis_exits_1_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo_assets.store.postgis import PostGISStore
+
+    def open_quickly(url: str, *, min_size: int = 1, max_size: int = 10) -> PostGISStore:
+        return PostGISStore(url, min_size=min_size, max_size=max_size, timeout_s=1.0)
+
+    monkeypatch.setattr("geo_assets.cli.open_store", open_quickly)
+    url = "postgresql://nobody@127.0.0.1:9/geo_assets"
+    result = runner.invoke(app, ["--database-url", url, "db", "upgrade"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error:")
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_sample_generate_writes_the_files_where_asked(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "generate", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["assets.jsonl.gz", "organisations.jsonl.gz"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in written)
+
+
+def test_sample_load_from_a_missing_folder_is_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(
+        app, ["--database-url", sqlite_url, "sample", "load", "--from", str(missing)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error:") and str(missing) in result.stderr
+    assert isinstance(result.exception, SystemExit)
