@@ -6,8 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # The taxonomy and sample data are read from /app/data next to the source tree.
-    PYTHONPATH=/app
+    # The taxonomy and sample data are read from /app/data.
+    GEO_ASSETS_DATA_DIR=/app/data
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -8,6 +8,7 @@ prefix is the parent id (``nature.gardening.allotments``).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,10 @@ from geo_assets.errors import InvalidInputError
 FiveWays = Literal["connect", "be_active", "take_notice", "keep_learning", "give"]
 FIVE_WAYS: tuple[str, ...] = FiveWays.__args__  # type: ignore[attr-defined]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The repository's data/ folder; GEO_ASSETS_DATA_DIR points elsewhere (e.g. an installed image).
+DATA_DIR = Path(
+    os.environ.get("GEO_ASSETS_DATA_DIR") or Path(__file__).resolve().parent.parent / "data"
+)
 TAXONOMY_PATH = DATA_DIR / "taxonomy.json"
 
 
