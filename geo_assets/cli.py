@@ -212,3 +212,111 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
     )
+
+
+def _travel_option(text: str) -> dict[str, object]:
+    mode, sep, minutes = text.partition(":")
+    if not sep:
+        raise InvalidInputError(
+            f"`--travel` must be MODE:MINUTES such as walk:20, not {text!r}", field="travel"
+        )
+    try:
+        return {"mode": mode.strip(), "max_minutes": float(minutes)}
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"`--travel` minutes must be a number, not {minutes!r}", field="travel"
+        ) from exc
+
+
+@app.command()
+@_reported
+def match(
+    ctx: typer.Context,
+    near: Annotated[str, typer.Option(help="Where the person lives: LAT,LON in decimal degrees.")],
+    interest: Annotated[
+        list[str] | None,
+        typer.Option(help="Something they care about, in their words or a category id. Repeatable."),
+    ] = None,
+    travel: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="MODE:MAX_MINUTES; modes walk, cycle, public_transport, car, wheelchair. "
+            "Repeatable. Default: walk:20"
+        ),
+    ] = None,
+    free: Annotated[
+        list[str] | None,
+        typer.Option(help="When they are free, e.g. 'tue 09:00-13:00', 'thu', 'weekends'."),
+    ] = None,
+    goal: Annotated[
+        list[str] | None, typer.Option(help="Connection goal: local, interest or reconnect.")
+    ] = None,
+    need: Annotated[
+        list[str] | None,
+        typer.Option(help="Access need, e.g. wheelchair, hearing_loop, quiet_space, women_only."),
+    ] = None,
+    age: Annotated[int | None, typer.Option(help="Age in years (for eligibility).")] = None,
+    free_only: Annotated[bool, typer.Option("--free-only", help="Only free activities.")] = False,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Most they can pay per session.")
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option(help="An OpenStreetMap .osm.pbf extract: route on streets, not straight lines."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Rank the assets a person can reach against their interests, with reasons.
+
+    Nothing typed here is logged or stored.
+    """
+    from geo_assets.matching import match as run_match
+    from geo_assets.model import GeoPoint, Profile
+
+    origin = GeoPoint.parse(near, field="near")
+    profile = Profile.model_validate(
+        {
+            "origin": origin.model_dump(),
+            "interests": interest or [],
+            "travel": [_travel_option(t) for t in (travel or ["walk:20"])],
+            "availability": free or [],
+            "connection_goals": goal or [],
+            "access_needs": need or [],
+            "age": age,
+            "budget": {"free_only": free_only, "max_per_session": max_cost},
+        }
+    )
+    model = None
+    if network is not None:
+        from geo_assets.network import NetworkTravel
+
+        model = NetworkTravel.from_pbf(network, modes=tuple(t.mode for t in profile.travel))
+    with _open(ctx) as store:
+        results = run_match(store, profile, travel=model, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+        return
+    _print_matches(results)
+
+
+def _print_matches(results: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if not results:
+        typer.echo("no assets found within reach; try a longer travel time or another mode")
+        return
+    table = Table(show_lines=True)
+    for column in ("#", "score", "name", "travel", "next session", "why"):
+        table.add_column(column)
+    for i, r in enumerate(results, start=1):
+        table.add_row(
+            str(i),
+            f"{r.score:.2f}",
+            r.asset.name,
+            f"{r.minutes:.0f} min {r.mode}",
+            r.next_session.strftime("%a %d %b %H:%M") if r.next_session else "-",
+            "; ".join(r.reasons),
+        )
+    Console().print(table)

@@ -155,3 +155,56 @@ def test_sample_load_from_a_missing_folder_is_one_line(sqlite_url: str, tmp_path
     assert result.exit_code == 1
     assert result.stderr.startswith("error:") and str(missing) in result.stderr
     assert isinstance(result.exception, SystemExit)
+
+
+# --- match -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded_db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'match.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--database-url", url, "db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["--database-url", url, "sample", "load"]).exit_code == 0
+    return url
+
+
+def test_match_prints_json_with_the_documented_keys(loaded_db):
+    result = CliRunner().invoke(
+        app,
+        ["--database-url", loaded_db, "match", "--near", "53.795,-1.752", "--interest", "gardening",
+         "--interest", "chess", "--travel", "walk:20", "--travel", "public_transport:35",
+         "--free", "tue 09:00-13:00", "--free", "thu", "--json", "--limit", "5"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 5
+    for row in rows:
+        assert {"asset_id", "name", "score", "minutes", "mode", "next_session", "reasons"} <= set(row)
+    assert rows[0]["score"] >= rows[-1]["score"] - 0.2
+    assert any("gardening" in reason for reason in rows[0]["reasons"])
+
+
+def test_match_prints_a_table_by_default(loaded_db):
+    result = CliRunner().invoke(
+        app, ["--database-url", loaded_db, "match", "--near", "53.795,-1.752", "--interest", "footy"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "score" in result.stdout and "why" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--near", "95,1"], "near"),
+        (["--near", "53.8,-1.75", "--travel", "bus:10"], "travel.0.mode"),
+        (["--near", "53.8,-1.75", "--travel", "walk:0"], "travel.0.max_minutes"),
+        (["--near", "53.8,-1.75", "--travel", "walk:500"], "travel.0.max_minutes"),
+        (["--near", "53.8,-1.75", "--travel", "walk"], "--travel"),
+        (["--near", "53.8,-1.75", "--free", "someday"], "availability"),
+    ],
+)
+def test_match_rejects_bad_input_naming_the_field(loaded_db, args, field):
+    result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
+    assert result.exit_code == 2
+    assert f"`{field}" in result.stderr
