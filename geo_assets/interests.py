@@ -100,12 +100,21 @@ class InterestResolver:
             ):
                 offer(self.label_terms[label], 0.97 * score / 100.0, label)
         padded = f" {phrase} "
+        covered: set[str] = set()
         for label, terms in self.label_terms.items():
-            if label != phrase and f" {label} " in padded and label not in STOPWORDS:
+            if label == phrase or label in STOPWORDS:
+                continue
+            if f" {label} " in padded:
                 # Longer labels found inside the phrase say more than single words.
                 offer(terms, min(0.95, 0.8 + 0.05 * len(label.split())), label)
+                covered.update(label.split())
+            elif len(phrase.split()) >= 2 and padded in f" {label} ":
+                # The phrase is most of a label: "hearing voices" in "hearing voices group".
+                offer(terms, 0.9, label)
+                covered.update(phrase.split())
         for word in content_words(text):
-            if len(word) < 3:
+            # Words already explained by a phrase do not get a second, looser reading.
+            if len(word) < 3 or word in covered:
                 continue
             hits = [(word, 100.0)] if word in self.word_terms else []
             if not hits and len(word) >= 5:
