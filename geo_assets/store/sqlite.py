@@ -1,0 +1,534 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Points are indexed by an R*Tree (a coarse, 32-bit prefilter); distances are then
+computed exactly on the WGS84 ellipsoid with :class:`pyproj.Geod`, so results
+agree with PostGIS ``geography`` to well under a metre. Text search uses FTS5
+word-prefix queries. Each thread gets its own connection (FastAPI runs sync
+endpoints in a thread pool); writes run in ``BEGIN IMMEDIATE`` transactions.
+Reads first select keys and coordinates, then build only the assets they return,
+reusing recently decoded ones (see :class:`~geo_assets.store.sqlite_rows.DecodedAssets`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+from pydantic import ValidationError
+from pyproj import Geod
+
+from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
+from geo_assets.model import Asset, BBox, Organisation, utcnow
+from geo_assets.store.base import (
+    AssetFilters,
+    NearbyHit,
+    Page,
+    UpsertReport,
+    apply_patch,
+    check_limit,
+    check_near,
+    check_page,
+    degree_box,
+    stamp_new,
+    validated_rows,
+)
+from geo_assets.store.migrations import migrations
+from geo_assets.store.sqlite_rows import (
+    INSERT_ORG,
+    UPDATE_ORG,
+    AssetKey,
+    BulkLoader,
+    DecodedAssets,
+    chunks,
+    decode,
+    marks,
+    org_values,
+    save_assets,
+    ts_text,
+)
+
+# postgis.py imports this name; it can go once the trusted decoder moves to base.py.
+_decode = decode
+
+BUSY_TIMEOUT_S = 30.0
+# Decoded assets kept for reuse by later reads (about 10 KB each).
+DECODED_CACHE_SIZE = 8192
+# Records a bulk load validates and writes at a time (bounds memory, not the transaction).
+BULK_BATCH = 5000
+# Primary result codes that mean "the database cannot be used right now"
+# (busy, locked, read-only, I/O error, corrupt, full, can't open, protocol, not a db).
+_UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 11, 13, 14, 15, 26})
+_GEOD = Geod(ellps="WGS84")
+
+# R*Tree prefilter for one lon/lat box; CROSS JOIN keeps the R*Tree as the outer loop.
+_BOX_FROM = (
+    " FROM asset_rtree AS r CROSS JOIN assets AS a ON a.rid = r.rid"
+    " WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
+)
+
+
+# --- small pure helpers ---------------------------------------------------------------------
+
+
+def db_path(url: str) -> str:
+    """File path named by ``sqlite:///relative/path`` or ``sqlite:////absolute/path``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise InvalidInputError(
+            f"`database_url` must look like sqlite:///path/to/file.sqlite; got {url!r}",
+            field="database_url",
+        )
+    path = unquote(url[len(prefix) :].partition("?")[0])
+    if not path or path == ":memory:":
+        raise InvalidInputError(
+            "`database_url` must name a file (in-memory SQLite is not shared between threads)",
+            field="database_url",
+        )
+    return path
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """An FTS5 query in which every term must match as a word prefix (quoted, so safe)."""
+    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements so they run inside our own transaction.
+
+    (``executescript`` would commit first.)
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    leftover = [ln for ln in buffer.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    if leftover:
+        raise InvalidInputError(f"incomplete SQL statement in migration: {leftover[0][:80]!r}")
+    return statements
+
+
+def _invalid(exc: ValidationError) -> InvalidInputError:
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err["loc"]) or None
+    return InvalidInputError(f"`{name}`: {err['msg']}", field=name)
+
+
+def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (on alias ``a``) and their parameters for ``filters``."""
+    if filters is None:
+        return [], []
+    clauses: list[str] = []
+    params: list[Any] = []
+    # An empty kinds/statuses list matches nothing (IN ()); empty categories add no condition.
+    if filters.kinds is not None:
+        clauses.append(f"a.kind IN ({marks(len(filters.kinds))})")
+        params.extend(filters.kinds)
+    categories = filters.expanded_categories()
+    if categories:
+        clauses.append(
+            "a.rid IN (SELECT asset_rid FROM asset_categories"
+            f" WHERE category IN ({marks(len(categories))}))"
+        )
+        params.extend(categories)
+    if filters.statuses is not None:
+        clauses.append(f"a.status IN ({marks(len(filters.statuses))})")
+        params.extend(filters.statuses)
+    terms = filters.text_terms()
+    if terms:
+        clauses.append("a.rid IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?)")
+        params.append(fts_query(terms))
+    if filters.modified_after is not None:
+        clauses.append("a.updated_at > ?")
+        params.append(ts_text(filters.modified_after))
+    if filters.organisation_id is not None:
+        clauses.append("a.organisation_id = ?")
+        params.append(filters.organisation_id)
+    return clauses, params
+
+
+def _where(clauses: list[str], *, extra: bool = False) -> str:
+    if not clauses:
+        return ""
+    return (" AND " if extra else " WHERE ") + " AND ".join(clauses)
+
+
+class SQLiteStore:
+    """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///relative/path.sqlite`` or ``sqlite:////absolute/path.sqlite``.
+        The file (and its folder) is created on first use; call :meth:`upgrade`
+        to create the schema.
+    decoded_cache_size
+        How many decoded assets to keep for reuse by later reads (about 10 KB each);
+        0 turns the cache off.
+    """
+
+    def __init__(self, url: str, *, decoded_cache_size: int = DECODED_CACHE_SIZE) -> None:
+        self.url = url
+        self.path = db_path(url)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._decoded = DecodedAssets(decoded_cache_size)
+
+    # --- connections and transactions -----------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+        conn = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # only so close() can close every thread's connection
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -32768")  # KiB
+            conn.execute("PRAGMA mmap_size = 268435456")  # bytes
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            with self._lock:
+                self._connections.append(conn)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Turn SQLite's operational failures into :class:`StoreUnavailableError`."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+            if code in _UNAVAILABLE_CODES:
+                raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+            if "no such table" in str(exc):
+                raise StoreUnavailableError(
+                    f"SQLite store {self.path} has no schema; run `geo-assets db upgrade`"
+                ) from exc
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot for several SELECTs."""
+        with self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
+        with self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection; later calls open fresh ones."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+            self._local = threading.local()
+        self._decoded.clear()
+        for conn in connections:
+            with suppress(sqlite3.Error):
+                conn.close()
+
+    def ping(self) -> None:
+        try:
+            with self._translate():
+                self._conn().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations, each in its own transaction; returns the versions applied."""
+        with self._translate():
+            self._conn().execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        applied: list[str] = []
+        for migration in migrations("sqlite"):
+            with self._write() as conn:
+                done = conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+                ).fetchone()
+                if done:
+                    continue
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, ts_text(utcnow())),
+                )
+            applied.append(migration.version)
+        return applied
+
+    # --- organisations --------------------------------------------------------------------
+
+    def create_organisation(self, org: Organisation) -> Organisation:
+        stored: Organisation = stamp_new(org)
+        with self._write() as conn:
+            try:
+                conn.execute(INSERT_ORG, org_values(stored))
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"organisation `{org.id}` already exists") from exc
+        return stored
+
+    def _org_record(self, conn: sqlite3.Connection, org_id: str) -> tuple[int, Organisation]:
+        row = conn.execute("SELECT rid, doc FROM organisations WHERE id = ?", (org_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("organisation", org_id)
+        return row[0], decode(Organisation, row[1])
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        with self._translate():
+            return self._org_record(self._conn(), org_id)[1]
+
+    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation:
+        with self._write() as conn:
+            rid, current = self._org_record(conn, org_id)
+            try:
+                updated: Organisation = apply_patch(current, changes)
+            except ValidationError as exc:
+                raise _invalid(exc) from exc
+            conn.execute(UPDATE_ORG, (*org_values(updated), rid))
+        return updated
+
+    def archive_organisation(self, org_id: str) -> Organisation:
+        return self.update_organisation(org_id, {"status": "archived"})
+
+    def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
+        limit, offset = check_page(page, per_page)
+        with self._read() as conn:
+            total = conn.execute("SELECT count(*) FROM organisations").fetchone()[0]
+            rows = conn.execute(
+                "SELECT doc FROM organisations ORDER BY sort_name, id LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        items = [decode(Organisation, r[0]) for r in rows]
+        return Page(items=items, total=total, page=page, per_page=per_page)
+
+    # --- assets: single records -----------------------------------------------------------
+
+    def _check_organisation(self, conn: sqlite3.Connection, org_id: str | None) -> None:
+        if org_id is None:
+            return
+        if conn.execute("SELECT 1 FROM organisations WHERE id = ?", (org_id,)).fetchone() is None:
+            raise InvalidInputError(
+                f"`organisation_id`: organisation `{org_id}` does not exist",
+                field="organisation_id",
+            )
+
+    def _save_one(self, conn: sqlite3.Connection, asset: Asset, rid: int | None) -> None:
+        try:
+            if rid is None:
+                save_assets(conn, [asset], [])
+            else:
+                save_assets(conn, [], [(rid, asset)])
+        except sqlite3.IntegrityError as exc:
+            if "source" in str(exc):
+                raise ConflictError(
+                    f"an asset with source `{asset.source}` and source_id "
+                    f"`{asset.source_id}` already exists"
+                ) from exc
+            if "assets.id" in str(exc):
+                raise ConflictError(f"asset `{asset.id}` already exists") from exc
+            raise ConflictError(f"asset `{asset.id}` clashes with stored data: {exc}") from exc
+
+    def create_asset(self, asset: Asset) -> Asset:
+        stored: Asset = stamp_new(asset)
+        with self._write() as conn:
+            self._check_organisation(conn, stored.organisation_id)
+            self._save_one(conn, stored, None)
+        return stored
+
+    def _asset_record(self, conn: sqlite3.Connection, asset_id: str) -> tuple[int, Asset]:
+        row = conn.execute("SELECT rid, doc FROM assets WHERE id = ?", (asset_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("asset", asset_id)
+        return row[0], decode(Asset, row[1])
+
+    def get_asset(self, asset_id: str) -> Asset:
+        with self._translate():
+            return self._asset_record(self._conn(), asset_id)[1]
+
+    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset:
+        with self._write() as conn:
+            rid, current = self._asset_record(conn, asset_id)
+            try:
+                updated: Asset = apply_patch(current, changes)
+            except ValidationError as exc:
+                raise _invalid(exc) from exc
+            if updated.organisation_id != current.organisation_id:
+                self._check_organisation(conn, updated.organisation_id)
+            self._save_one(conn, updated, rid)
+        return updated
+
+    def archive_asset(self, asset_id: str) -> Asset:
+        return self.update_asset(asset_id, {"status": "archived"})
+
+    # --- assets: queries ------------------------------------------------------------------
+
+    def _assets_for(self, conn: sqlite3.Connection, keys: Sequence[AssetKey]) -> list[Asset]:
+        """The assets named by ``keys``, in order: from the cache, else fetched and decoded."""
+        found: list[Asset | None] = [self._decoded.get(key) for key in keys]
+        missing = [i for i, asset in enumerate(found) if asset is None]
+        docs: dict[int, str] = {}
+        for chunk in chunks([keys[i][0] for i in missing]):
+            sql = f"SELECT rid, doc FROM assets WHERE rid IN ({marks(len(chunk))})"
+            docs.update(conn.execute(sql, chunk).fetchall())
+        for i in missing:
+            found[i] = self._decoded.put(keys[i], decode(Asset, docs[keys[i][0]]))
+        return found  # type: ignore[return-value]  # every None was replaced
+
+    def list_assets(
+        self, filters: AssetFilters | None = None, *, page: int = 1, per_page: int = 50
+    ) -> Page[Asset]:
+        limit, offset = check_page(page, per_page)
+        clauses, params = filter_sql(filters)
+        where = _where(clauses)
+        with self._read() as conn:
+            total = conn.execute(f"SELECT count(*) FROM assets AS a{where}", params).fetchone()[0]
+            keys = conn.execute(
+                f"SELECT a.rid, a.id, a.version, a.updated_at FROM assets AS a{where}"
+                " ORDER BY a.sort_name, a.id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            items = self._assets_for(conn, keys)
+        return Page(items=items, total=total, page=page, per_page=per_page)
+
+    def count_assets(self, filters: AssetFilters | None = None) -> int:
+        clauses, params = filter_sql(filters)
+        with self._translate():
+            sql = f"SELECT count(*) FROM assets AS a{_where(clauses)}"
+            return int(self._conn().execute(sql, params).fetchone()[0])
+
+    def nearby(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        filters: AssetFilters | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[NearbyHit]:
+        """Assets within ``radius_m`` metres (WGS84 geodesic) of (lat, lon), nearest first.
+
+        The R*Tree finds candidates in ``degree_box`` (one box, or two across the
+        antimeridian); one vectorised ``Geod.inv`` call measures them all exactly.
+        """
+        near = check_near(lat, lon, radius_m)
+        limit = check_limit(limit)
+        clauses, params = filter_sql(filters)
+        extra = _where(clauses, extra=True)
+        selects: list[str] = []
+        all_params: list[Any] = []
+        for west, south, east, north in degree_box(near.lat, near.lon, near.radius_m):
+            selects.append(
+                f"SELECT a.rid, a.id, a.lon, a.lat, a.version, a.updated_at{_BOX_FROM}{extra}"
+            )
+            all_params += [west, east, south, north, *params]
+        with self._read() as conn:
+            rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
+            if not rows:
+                return []
+            rids, ids, lons, lats, versions, stamps = zip(*rows, strict=True)
+            n = len(rows)
+            _, _, dist = _GEOD.inv(
+                np.full(n, near.lon), np.full(n, near.lat), np.array(lons), np.array(lats)
+            )
+            dist_m: list[float] = dist.tolist()
+            keep: list[int] = np.flatnonzero(dist <= near.radius_m).tolist()
+            keep.sort(key=lambda i: (dist_m[i], ids[i]))
+            if limit is not None:
+                keep = keep[:limit]
+            keys = [(rids[i], ids[i], versions[i], stamps[i]) for i in keep]
+            assets = self._assets_for(conn, keys)
+        return [NearbyHit(asset, dist_m[i]) for asset, i in zip(assets, keep, strict=True)]
+
+    def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]:
+        """Assets inside ``bbox`` (edges included; ``west > east`` crosses the antimeridian)."""
+        if bbox.west <= bbox.east:
+            spans = [(bbox.west, bbox.east)]
+        else:
+            spans = [(bbox.west, 180.0), (-180.0, bbox.east)]
+        clauses, params = filter_sql(filters)
+        extra = _where(clauses, extra=True)
+        selects: list[str] = []
+        all_params: list[Any] = []
+        for west, east in spans:
+            # The R*Tree holds 32-bit floats: it narrows, the exact columns decide.
+            selects.append(
+                f"SELECT a.sort_name, a.id, a.rid, a.version, a.updated_at{_BOX_FROM}"
+                f" AND a.lon >= ? AND a.lon <= ? AND a.lat >= ? AND a.lat <= ?{extra}"
+            )
+            all_params += [west, east, bbox.south, bbox.north]
+            all_params += [west, east, bbox.south, bbox.north, *params]
+        sql = " UNION ALL ".join(selects) + " ORDER BY 1, 2"
+        with self._read() as conn:
+            rows = conn.execute(sql, all_params).fetchall()
+            return self._assets_for(conn, [(r[2], r[1], r[3], r[4]) for r in rows])
+
+    # --- assets: bulk ---------------------------------------------------------------------
+
+    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport:
+        """Insert or update by (source, source_id) in one transaction; all or nothing.
+
+        Records are validated and written in batches inside that transaction so a
+        large load does not hold every record in memory; after the first bad row
+        the rest are still checked (to report them all) but nothing more is written,
+        and the transaction is rolled back.
+        """
+        loader = BulkLoader(utcnow())
+        with self._write() as conn:
+            batch: list[tuple[int, Asset]] = []
+            for row, result in validated_rows(records):
+                asset = loader.collector.accept(row, result)
+                if asset is not None:
+                    batch.append((row, asset))
+                if len(batch) >= BULK_BATCH:
+                    loader.flush(conn, batch)
+                    batch = []
+            loader.flush(conn, batch)
+            loader.collector.errors.sort(key=lambda e: e.row)
+            loader.collector.raise_if_any()
+        return loader.report
