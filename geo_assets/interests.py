@@ -136,15 +136,17 @@ class InterestResolver:
     def similarity(self, interest_term: str, asset_term: str) -> float:
         """How well an asset tagged ``asset_term`` serves an interest in ``interest_term``.
 
-        1 for the same term or a narrower one; 0.6 when the asset is broader; 0.45 for
-        siblings; 0.25 within the same top-level group; else 0.
+        1 for the same term or a narrower one (0.75 under a top-level interest); 0.6
+        when the asset is broader; 0.45 for siblings; 0.25 within the same top-level
+        group; else 0.
         """
         if interest_term == asset_term:
             return 1.0
         asset_up = _ancestors(self.taxonomy, asset_term)
-        if interest_term in asset_up:
-            return 1.0
         interest_up = _ancestors(self.taxonomy, interest_term)
+        if interest_term in asset_up:
+            # A top-level interest ("social", "sport") is too broad to call any member a full match.
+            return 1.0 if interest_up else 0.75
         if asset_term in interest_up:
             return 0.6
         if asset_up and interest_up and asset_up[0] == interest_up[0]:

@@ -58,6 +58,11 @@ SMALL_GROUP_MAX = 12
 # Candidate pools: nearest assets in the person's interest categories, in related
 # categories, and of any kind (for local connections and unmatched interests).
 POOL_EXACT, POOL_RELATED, POOL_ANY = 250, 100, 100
+# Listings aimed at a group the person gave no sign of belonging to ("for carers")
+# keep this share of their score: still visible, no longer on top.
+AUDIENCE_FACTOR = 0.7
+# Words in eligibility groups that say nothing about who the group is for.
+_AUDIENCE_FILLER = frozenset("people living problems using services affected families family".split())
 # Maximal marginal relevance: weight of relevance against novelty.
 MMR_LAMBDA = 0.85
 # Sessions per period, to compare a monthly fee with a per-session budget.
@@ -344,6 +349,34 @@ def is_stale(asset: Asset, now: datetime, stale_after_days: int = STALE_AFTER_DA
     )
 
 
+def person_words(
+    profile: Profile, interests: Sequence[ResolvedInterest], resolver: InterestResolver
+) -> frozenset[str]:
+    """Words said about the person (interests, circumstances) plus the names and synonyms
+    of the terms their interests confidently resolved to ("ex forces" -> "veterans")."""
+    texts = [*profile.interests, *profile.circumstances]
+    for interest in interests:
+        for m in interest.terms:
+            if m.confidence >= 0.8:
+                term = resolver.taxonomy.get(m.term_id)
+                texts.extend([term.name, *term.synonyms])
+    return frozenset(w for text in texts for w in content_words(text))
+
+
+def audience_fit(asset: Asset, words: frozenset[str]) -> float:
+    """1 unless the listing is aimed at specific groups and nothing said puts the person in one."""
+    groups = asset.eligibility.groups
+    if not groups:
+        return 1.0
+    for group in groups:
+        for word in content_words(group):
+            if word in _AUDIENCE_FILLER:
+                continue
+            if any(w[:5] == word[:5] for w in words if len(w) >= 4):
+                return 1.0
+    return AUDIENCE_FACTOR
+
+
 def connection_score(asset: Asset, profile: Profile) -> float:
     if not profile.connection_goals:
         return 1.0
@@ -382,6 +415,9 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
     root_of = {c: taxonomy.root_of(c) for m in pool for c in m.asset.categories[:1]}
     pool = pool[: max(limit * 5, 50)]
     chosen: list[Match] = []
+    # Redundancy grows with each similar pick already chosen (half a point per near
+    # duplicate, capped at 1), so one companion of the same kind costs little and a
+    # third costs a lot.
     max_sim = [0.0] * len(pool)
     taken = [False] * len(pool)
     while len(chosen) < min(limit, len(pool)):
@@ -397,7 +433,7 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
         chosen.append(pick)
         for i, m in enumerate(pool):
             if not taken[i]:
-                max_sim[i] = max(max_sim[i], _similarity(m.asset, pick.asset, root_of))
+                max_sim[i] = min(1.0, max_sim[i] + 0.5 * _similarity(m.asset, pick.asset, root_of))
     return chosen
 
 
@@ -487,6 +523,8 @@ def explain(
             reasons.append(_FEATURE_WORDS[feature])
     if asset.eligibility.gender == "women":
         reasons.append("women only")
+    if asset.eligibility.groups:
+        reasons.append("for " + ", ".join(asset.eligibility.groups))
     if profile.connection_goals and c["connection"] > 0:
         goals = [g for g in profile.connection_goals if g in asset.connection_types]
         words = {"local": "meeting local people", "interest": "sharing an interest",
@@ -526,6 +564,7 @@ def match(
     now = now or utcnow().replace(tzinfo=None)
     now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
     interests = resolve_interests(profile, resolver)
+    said = person_words(profile, interests, resolver)
 
     hits = find_candidates(store, profile, travel, interests, resolver)
     assets = [h.asset for h in hits]
@@ -552,7 +591,7 @@ def match(
         scored.append(
             Match(
                 asset=asset,
-                score=weighted(components, weights_used),
+                score=weighted(components, weights_used) * audience_fit(asset, said),
                 components=components,
                 minutes=float(mins),
                 mode=mode,

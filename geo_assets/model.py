@@ -570,6 +570,11 @@ class Profile(_Model):
     gender: Literal["women", "men"] | None = None
     languages: list[str] = Field(default_factory=list)
     preferences: Preferences = Field(default_factory=Preferences)
+    circumstances: list[Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="groups the person belongs to, for listings aimed at them: carer, veteran...",
+    )
 
     @field_validator("availability", mode="before")
     @classmethod

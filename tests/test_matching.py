@@ -342,3 +342,22 @@ def test_diversity_keeps_the_top_ten_varied(big_store):
     p = profile(travel=[{"mode": "public_transport", "max_minutes": 40}])
     top = match(big_store, p, now=NOW, limit=10)
     assert len({r.asset.categories[0] for r in top}) >= 6
+
+
+def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
+    from geo_assets.matching import AUDIENCE_FACTOR, audience_fit, person_words
+
+    carers = Asset.model_validate({"kind": "group", "name": "Carers Cafe", "categories": ["family.carers"],
+                                   "location": {"lat": 0, "lon": 0},
+                                   "eligibility": {"groups": ["carers"]}})
+    resolver = default_resolver()
+    music = profile(interests=["music"])
+    assert audience_fit(carers, person_words(music, resolve_interests(music, resolver), resolver)) == AUDIENCE_FACTOR
+    carer = profile(interests=["music"], circumstances=["carer for my mum"])
+    assert audience_fit(carers, person_words(carer, resolve_interests(carer, resolver), resolver)) == 1.0
+    # An interest that resolves to the group's own category counts as belonging.
+    vets = Asset.model_validate({"kind": "group", "name": "Breakfast Club", "categories": ["social.veterans"],
+                                 "location": {"lat": 0, "lon": 0},
+                                 "eligibility": {"groups": ["veterans"]}})
+    ex_forces = profile(interests=["ex forces"])
+    assert audience_fit(vets, person_words(ex_forces, resolve_interests(ex_forces, resolver), resolver)) == 1.0
