@@ -10,8 +10,9 @@ label appears inside the phrase, single words point to few terms.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -80,11 +81,16 @@ class InterestResolver:
 
     def resolve(self, text: str, *, limit: int = 6) -> list[InterestMatch]:
         """Terms the text points to, most confident first (ties by term id)."""
+        return list(self._resolve(text)[:limit])
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one resolver per taxonomy, kept for the process
+    def _resolve(self, text: str) -> tuple[InterestMatch, ...]:
+        limit = 6
         if text in self.taxonomy:
-            return [InterestMatch(text, 1.0, self.taxonomy.get(text).name)]
+            return (InterestMatch(text, 1.0, self.taxonomy.get(text).name),)
         phrase = normalise(text)
         if not phrase:
-            return []
+            return ()
         best: dict[str, InterestMatch] = {}
 
         def offer(terms: set[str], confidence: float, label: str) -> None:
@@ -131,7 +137,7 @@ class InterestResolver:
                 coverage = 0.6 + 0.4 * self.word_share[matched]
                 offer(terms, 0.85 * specificity * coverage * score / 100.0, matched)
         ranked = sorted(best.values(), key=lambda m: (-m.confidence, m.term_id))
-        return [m for m in ranked if m.confidence >= MIN_CONFIDENCE][:limit]
+        return tuple(m for m in ranked if m.confidence >= MIN_CONFIDENCE)[:limit]
 
     def similarity(self, interest_term: str, asset_term: str) -> float:
         """How well an asset tagged ``asset_term`` serves an interest in ``interest_term``.
@@ -172,18 +178,35 @@ def default_resolver() -> InterestResolver:
     return InterestResolver(default_taxonomy())
 
 
-def lexical_score(words: list[str], text_words: frozenset[str]) -> float:
-    """Share of the interest's content words found in an asset's text (prefix of 5+ letters counts).
+PREFIX_LEN = 5
 
-    Scaled to at most 0.8: a word in a description is weaker evidence than a category.
+
+@dataclass(frozen=True)
+class TextIndex:
+    """The words of an asset's name and description, and their 5-letter prefixes."""
+
+    words: frozenset[str]
+    prefixes: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> TextIndex:
+        words = frozenset(normalise(text).split())
+        return cls(words, frozenset(w[:PREFIX_LEN] for w in words if len(w) >= PREFIX_LEN))
+
+
+def lexical_score(words: Sequence[str], index: TextIndex) -> float:
+    """Share of the interest's content words found in an asset's text.
+
+    A word of 5+ letters also counts when a text word shares its first 5 letters
+    ("gardening" finds "gardeners"). Scaled to at most 0.8: a word in a description
+    is weaker evidence than a category.
     """
     if not words:
         return 0.0
-    found = 0
-    for word in words:
-        if word in text_words:
-            found += 1
-        elif len(word) >= 5 and any(t.startswith(word[:5]) for t in text_words):
-            found += 1
+    found = sum(
+        1
+        for word in words
+        if word in index.words or (len(word) >= PREFIX_LEN and word[:PREFIX_LEN] in index.prefixes)
+    )
     return 0.8 * found / len(words) if found else 0.0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, time, timedelta
 from types import MappingProxyType
 
@@ -28,10 +29,10 @@ from geo_assets.errors import InvalidInputError
 from geo_assets.interests import (
     InterestMatch,
     InterestResolver,
+    TextIndex,
     content_words,
     default_resolver,
     lexical_score,
-    normalise,
 )
 from geo_assets.model import WEEKDAYS, Asset, Availability, Profile, Session, utcnow
 from geo_assets.store.base import AssetFilters, NearbyHit, Store
@@ -55,9 +56,10 @@ TRAVEL_HALF_MINUTES = 15.0
 # Listings not confirmed for this long are flagged stale.
 STALE_AFTER_DAYS = 180
 SMALL_GROUP_MAX = 12
-# Candidate pools: nearest assets in the person's interest categories, in related
-# categories, and of any kind (for local connections and unmatched interests).
-POOL_EXACT, POOL_RELATED, POOL_ANY = 250, 100, 100
+# Candidate pools, as multiples of the number of results asked for (at least 10):
+# nearest assets in the person's interest categories, in related categories, and
+# of any kind (for local connections and unmatched interests).
+POOL_EXACT, POOL_RELATED, POOL_ANY = 6, 2, 2
 # Listings aimed at a group the person gave no sign of belonging to ("for carers")
 # keep this share of their score: still visible, no longer on top.
 AUDIENCE_FACTOR = 0.7
@@ -151,8 +153,15 @@ def find_candidates(
     travel: TravelModel,
     interests: Sequence[ResolvedInterest],
     resolver: InterestResolver | None = None,
+    *,
+    limit: int = 10,
 ) -> list[NearbyHit]:
-    """Nearest published assets in three pools (exact, related, any), merged by id."""
+    """Nearest published assets in three pools (exact, related, any), merged by id.
+
+    Pool sizes scale with ``limit``: the stores answer a limited radius query with
+    an index-ordered scan, so a dense city costs no more than a quiet town.
+    """
+    per = max(10, limit)
     resolver = resolver or default_resolver()
     radius_m = max(1.0, reach_radius_m(profile, travel))
     lat, lon = profile.origin.lat, profile.origin.lon
@@ -167,10 +176,10 @@ def find_candidates(
     )
     pools: list[tuple[list[str] | None, int]] = []
     if exact:
-        pools.append((exact, POOL_EXACT))
+        pools.append((exact, POOL_EXACT * per))
     if related:
-        pools.append((related, POOL_RELATED))
-    pools.append((None, POOL_ANY))
+        pools.append((related, POOL_RELATED * per))
+    pools.append((None, POOL_ANY * per))
     seen: dict[str, NearbyHit] = {}
     for categories, limit in pools:
         filters = AssetFilters(statuses=["published"], categories=categories)
@@ -243,7 +252,6 @@ def interest_score(
     asset: Asset,
     interests: Sequence[ResolvedInterest],
     resolver: InterestResolver,
-    text_words: frozenset[str] | None = None,
 ) -> tuple[float, list[str]]:
     """Best interest fit plus a little for a second one; the interests it matched.
 
@@ -253,15 +261,14 @@ def interest_score(
     """
     if not interests:
         return 0.0, []
-    if text_words is None:
-        text_words = asset_words(asset)
+    text_index = asset_text_index(asset.id, asset.version, asset.name, asset.description)
     per: list[tuple[float, str]] = []
     for interest in interests:
         best = 0.0
         for m in interest.terms:
             for category in asset.categories:
                 best = max(best, m.confidence * resolver.similarity(m.term_id, category))
-        best = max(best, lexical_score(list(interest.words), text_words))
+        best = max(best, lexical_score(interest.words, text_index))
         per.append((best, interest.text))
     per.sort(key=lambda p: -p[0])
     top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)
@@ -269,8 +276,10 @@ def interest_score(
     return min(1.0, top), matched
 
 
-def asset_words(asset: Asset) -> frozenset[str]:
-    return frozenset(normalise(f"{asset.name} {asset.description}").split())
+@lru_cache(maxsize=65_536)
+def asset_text_index(asset_id: str, version: int, name: str, description: str) -> TextIndex:
+    """Word index of an asset's text, cached per (id, version): listings recur across searches."""
+    return TextIndex.of(f"{name} {description}")
 
 
 def _minutes_of(t: time) -> int:
@@ -566,7 +575,7 @@ def match(
     interests = resolve_interests(profile, resolver)
     said = person_words(profile, interests, resolver)
 
-    hits = find_candidates(store, profile, travel, interests, resolver)
+    hits = find_candidates(store, profile, travel, interests, resolver, limit=limit)
     assets = [h.asset for h in hits]
     minutes, modes = travel_times(profile, travel, assets)
 
