@@ -1,0 +1,516 @@
+"""The PostGIS store: PostgreSQL + PostGIS through psycopg 3 and a connection pool.
+
+Documents are kept whole in ``doc`` (json) beside the columns queries need:
+``geog`` (geography point, GiST), ``categories`` (text[], GIN), ``search``
+(tsvector, GIN) and ``sort_name``/``id`` with byte ("C") collation so the order
+matches the SQLite store. Reads fetch ``doc::text`` and build models straight from
+the JSON text with the trusted decoder (the store wrote and validated every document,
+so reads skip the after-validators), through a cache keyed by that text.
+
+The SQL text lives in ``postgis_sql``: every value reaches SQL as a bound parameter,
+and the only text assembled at run time is joined from constant fragments.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from itertools import islice
+from time import monotonic
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from geo_assets.errors import (
+    BulkValidationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RowError,
+    StoreUnavailableError,
+)
+from geo_assets.model import Asset, BBox, Organisation, utcnow
+from geo_assets.store.base import (
+    AssetFilters,
+    BulkCollector,
+    NearbyHit,
+    Page,
+    UpsertReport,
+    apply_patch,
+    check_limit,
+    check_near,
+    check_page,
+    stamp_new,
+    validated_rows,
+)
+from geo_assets.store.migrations import migrations
+from geo_assets.store.postgis_sql import (
+    BULK_ID_TAKEN,
+    BULK_MERGE,
+    BULK_ORG_MISSING,
+    INSERT_ASSET,
+    ORG_COLUMNS,
+    STAGING_COPY,
+    STAGING_DDL,
+    STAGING_TYPES,
+    UPDATE_ASSET,
+    asset_values,
+    filter_sql,
+    nearby_sql,
+    org_values,
+    staging_row,
+    within_sql,
+)
+from geo_assets.store.sqlite import _decode as decode_trusted  # shared; belongs in base.py
+
+T = TypeVar("T")
+
+# Key of the advisory lock that serialises concurrent `upgrade()` runs on one database.
+_MIGRATION_LOCK_KEY = zlib.crc32(b"geo_assets.schema_migrations")
+# Rows per COPY + merge round of a bulk load.
+BULK_CHUNK_ROWS = 8192
+# A pooled connection idle for longer than this is checked with a round trip before use.
+_CHECK_IDLE_AFTER_S = 1.0
+
+
+class PostGISStore:
+    """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
+
+    Parameters
+    ----------
+    url
+        ``postgresql://user:password@host:port/dbname``.
+    min_size, max_size
+        Bounds of the connection pool.
+    timeout_s
+        Seconds an operation waits for a pooled connection before it raises
+        ``StoreUnavailableError``; also the connect timeout of each new connection.
+    read_cache_size
+        How many decoded assets to keep, keyed by their exact stored JSON text (so an
+        entry can never be stale). Repeated reads of unchanged rows then skip pydantic
+        entirely; 0 turns it off. Cached assets are shared between callers: treat
+        assets returned by a store as read-only (copy with ``model_copy(deep=True)``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout_s: float = 10.0,
+        read_cache_size: int = 4096,
+    ) -> None:
+        self.url = url
+        self._timeout_s = timeout_s
+        self._max_size = max_size
+        self._used_at: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
+        self._decode_asset: Callable[[str], Asset] = (
+            lru_cache(maxsize=read_cache_size)(_decode_asset)
+            if read_cache_size > 0
+            else _decode_asset
+        )
+        # Opening does not block: a server that is down must not stop the app starting;
+        # operations wait at most `timeout_s` for a connection, then report it unavailable.
+        # Connections autocommit, so a read is one round trip; writes open a transaction.
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(1, round(timeout_s)),
+                "application_name": "geo-assets",
+            },
+            check=self._check_connection,
+            timeout=timeout_s,
+            name="geo-assets",
+            open=True,
+        )
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled (autocommit) connection; outages become ``StoreUnavailableError``."""
+        try:
+            with self._pool.connection(timeout=self._timeout_s) as conn:
+                try:
+                    yield conn
+                finally:
+                    self._used_at[conn] = monotonic()
+        except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout/PoolClosed
+            raise StoreUnavailableError(f"PostgreSQL is unavailable: {exc}") from exc
+
+    def _read(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run read-only ``work`` on a pooled connection.
+
+        If the connection turns out to be dead (the server restarted since it was last
+        checked) the pool drops it and ``work`` runs again on the next one: safe, because
+        nothing was written. Every pooled connection may be dead, hence max_size + 1 tries.
+        """
+        try:
+            for attempt in range(self._max_size + 1):
+                with self._pool.connection(timeout=self._timeout_s) as conn:
+                    try:
+                        return work(conn)
+                    except psycopg.OperationalError as exc:
+                        if attempt == self._max_size or not _connection_died(conn, exc):
+                            raise
+                    finally:
+                        self._used_at[conn] = monotonic()
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unavailable: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _check_connection(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's ``check``: ``ConnectionPool.check_connection`` (a round trip that lets
+        the pool replace a dead connection before handing it out), skipped for a connection
+        that worked less than ``_CHECK_IDLE_AFTER_S`` ago, which saves a round trip per
+        query under load; a connection that breaks in use is discarded when returned."""
+        used_at = self._used_at.get(conn)
+        if used_at is None or monotonic() - used_at > _CHECK_IDLE_AFTER_S:
+            ConnectionPool.check_connection(conn)
+
+    def __enter__(self) -> PostGISStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ping(self) -> None:
+        self._read(lambda conn: conn.execute("SELECT 1"))
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def upgrade(self) -> list[str]:
+        """Create PostGIS if allowed, then apply pending migrations, each in its own transaction.
+
+        A transaction-scoped advisory lock serialises concurrent runs; each migration is
+        re-checked under the lock, so two processes never apply the same one.
+        """
+        applied: list[str] = []
+        with self._connect() as conn:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+                _ensure_postgis(conn)
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version text PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+            for migration in migrations("postgis"):
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
+                    done = conn.execute(
+                        "SELECT 1 FROM schema_migrations WHERE version = %s", [migration.version]
+                    ).fetchone()
+                    if done:
+                        continue
+                    conn.execute(migration.sql.encode("utf-8"))  # several statements, no params
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES (%s, %s, %s)",
+                        [migration.version, migration.name, utcnow()],
+                    )
+                    applied.append(migration.version)
+        return applied
+
+    # --- organisations ----------------------------------------------------------------------
+
+    def create_organisation(self, org: Organisation) -> Organisation:
+        new: Organisation = stamp_new(org)
+        try:
+            with self._connect() as conn:
+                conn.execute(
+                    f"INSERT INTO organisations ({ORG_COLUMNS})"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json)",
+                    [new.id, *org_values(new)],
+                )
+        except pg_errors.UniqueViolation as exc:
+            raise ConflictError(f"organisation `{new.id}` already exists") from exc
+        return new
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        return self._read(lambda conn: _get_org(conn, org_id))
+
+    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation:
+        with self._connect() as conn, conn.transaction():
+            current = _get_org(conn, org_id, for_update=True)
+            new: Organisation = apply_patch(current, changes)
+            conn.execute(
+                "UPDATE organisations SET name = %s, sort_name = %s, status = %s, source = %s,"
+                " source_id = %s, created_at = %s, updated_at = %s, version = %s,"
+                " doc = %s::json WHERE id = %s",
+                [*org_values(new), org_id],
+            )
+        return new
+
+    def archive_organisation(self, org_id: str) -> Organisation:
+        return self.update_organisation(org_id, {"status": "archived"})
+
+    def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
+        limit, offset = check_page(page, per_page)
+        total = self._read(lambda conn: _scalar(conn, "SELECT count(*) FROM organisations", []))
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT doc::text FROM organisations ORDER BY sort_name, id LIMIT %s OFFSET %s",
+                [limit, offset],
+            ).fetchall()
+        )
+        items = [_decode_organisation(r[0]) for r in rows]
+        return Page(items=items, total=total, page=page, per_page=per_page)
+
+    # --- assets: single records -------------------------------------------------------------
+
+    def create_asset(self, asset: Asset) -> Asset:
+        new: Asset = stamp_new(asset)
+        with self._connect() as conn, _asset_write_errors(new):
+            conn.execute(INSERT_ASSET, [new.id, *asset_values(new)])
+        return new
+
+    def get_asset(self, asset_id: str) -> Asset:
+        return self._read(lambda conn: self._get_asset(conn, asset_id))
+
+    def _get_asset(
+        self, conn: psycopg.Connection[Any], asset_id: str, *, for_update: bool = False
+    ) -> Asset:
+        query = "SELECT doc::text FROM assets WHERE id = %s" + (" FOR UPDATE" if for_update else "")
+        row = conn.execute(query, [asset_id]).fetchone()
+        if row is None:
+            raise NotFoundError("asset", asset_id)
+        return self._decode_asset(row[0])
+
+    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset:
+        with self._connect() as conn, conn.transaction():
+            current = self._get_asset(conn, asset_id, for_update=True)
+            new: Asset = apply_patch(current, changes)
+            with _asset_write_errors(new):
+                conn.execute(UPDATE_ASSET, [*asset_values(new), asset_id])
+        return new
+
+    def archive_asset(self, asset_id: str) -> Asset:
+        return self.update_asset(asset_id, {"status": "archived"})
+
+    # --- assets: queries --------------------------------------------------------------------
+
+    def list_assets(
+        self, filters: AssetFilters | None = None, *, page: int = 1, per_page: int = 50
+    ) -> Page[Asset]:
+        limit, offset = check_page(page, per_page)
+        where, params = filter_sql(filters)
+        total = self.count_assets(filters)
+        rows = self._read(
+            lambda conn: conn.execute(
+                f"SELECT doc::text FROM assets WHERE {where} ORDER BY sort_name, id"
+                " LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            ).fetchall()
+        )
+        items = [self._decode_asset(r[0]) for r in rows]
+        return Page(items=items, total=total, page=page, per_page=per_page)
+
+    def count_assets(self, filters: AssetFilters | None = None) -> int:
+        where, params = filter_sql(filters)
+        return self._read(
+            lambda conn: _scalar(conn, f"SELECT count(*) FROM assets WHERE {where}", params)
+        )
+
+    def nearby(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        filters: AssetFilters | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[NearbyHit]:
+        """Assets within ``radius_m`` metres (WGS84 geodesic) of (lat, lon), nearest first."""
+        near = check_near(lat, lon, radius_m)
+        check_limit(limit)
+        query, params = nearby_sql(near.lat, near.lon, near.radius_m, filters, limit=limit)
+        rows = self._read(lambda conn: conn.execute(query, params).fetchall())
+        decode = self._decode_asset
+        return [NearbyHit(decode(doc), d) for doc, d in rows]
+
+    def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]:
+        """Assets whose point lies in the lon/lat box, edges included, by name then id."""
+        query, params = within_sql(bbox, filters)
+        rows = self._read(lambda conn: conn.execute(query, params).fetchall())
+        return [self._decode_asset(r[0]) for r in rows]
+
+    # --- assets: bulk -----------------------------------------------------------------------
+
+    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport:
+        """Insert or update by (source, source_id) in one transaction; all or nothing.
+
+        The input is validated and serialised in chunks; each chunk goes by COPY into a
+        temporary table, the database checks ids and organisations, and one
+        ``INSERT ... ON CONFLICT`` merges it. The merge runs on a worker thread while
+        the next chunk is prepared (the wait releases the GIL), so Python and server
+        work overlap. Any bad row anywhere rolls the whole load back.
+        """
+        batch = _BulkBatch(utcnow())
+        rows = batch.staging_rows(records)
+        try:
+            with self._connect() as conn, conn.transaction(), ThreadPoolExecutor(1) as worker:
+                conn.execute(STAGING_DDL, prepare=False)
+                merging: Future[list[tuple[Any, ...]]] | None = None
+                first = True
+                while chunk := list(islice(rows, BULK_CHUNK_ROWS)):  # overlaps the merge
+                    if merging is not None:
+                        batch.merged.extend(merging.result())
+                        merging = None
+                    if not first:
+                        conn.execute("TRUNCATE geo_assets_bulk", prepare=False)
+                    first = False
+                    with conn.cursor() as cur, cur.copy(STAGING_COPY) as copy:
+                        copy.set_types(STAGING_TYPES)
+                        for row in chunk:
+                            copy.write_row(row)
+                    # Run even when rows already failed, so the error lists every bad row.
+                    batch.collector.errors.extend(_database_row_errors(conn))
+                    if not batch.collector.errors:
+                        merging = worker.submit(_merge_staged, conn, batch.now)
+                if merging is not None:
+                    batch.merged.extend(merging.result())
+                if batch.collector.errors:
+                    batch.collector.errors.sort(key=lambda e: e.row)
+                    raise BulkValidationError(batch.collector.errors)
+        except pg_errors.IntegrityError as exc:  # a concurrent writer took a key or an id
+            raise ConflictError(f"bulk load clashed with another write: {exc}") from exc
+        return batch.report()
+
+
+class _BulkBatch:
+    """What one bulk load has seen: validation results, keys in input order, merged rows."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now  # created_at/updated_at of every row written
+        self.collector = BulkCollector()
+        self.keys: list[tuple[str, str]] = []
+        self.id_rows: dict[str, int] = {}
+        self.merged: list[tuple[Any, ...]] = []
+
+    def staging_rows(
+        self, records: Iterable[Asset | Mapping[str, Any]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Staging-table rows of the valid records; bad ones are noted in ``collector``."""
+        for row, result in validated_rows(records):
+            asset = self.collector.accept(row, result)
+            if asset is None:
+                continue
+            if asset.id in self.id_rows:
+                self.collector.errors.append(
+                    RowError(row, "id", f"repeats the id of row {self.id_rows[asset.id]}")
+                )
+                continue
+            self.id_rows[asset.id] = row
+            self.keys.append((asset.source or "", asset.source_id or ""))
+            yield staging_row(row, _stamped(asset, self.now))
+
+    def report(self) -> UpsertReport:
+        ids = {(source, source_id): asset_id for asset_id, source, source_id, _ in self.merged}
+        inserted = sum(1 for *_, was_insert in self.merged if was_insert)
+        return UpsertReport(
+            inserted=inserted,
+            updated=len(self.merged) - inserted,
+            ids=[ids[k] for k in self.keys],
+        )
+
+
+def _merge_staged(conn: psycopg.Connection[Any], now: datetime) -> list[tuple[Any, ...]]:
+    return conn.execute(BULK_MERGE, {"now": now}, prepare=False).fetchall()
+
+
+# --- module helpers ---------------------------------------------------------------------------
+
+
+def _decode_asset(doc: str) -> Asset:
+    return decode_trusted(Asset, doc)
+
+
+def _decode_organisation(doc: str) -> Organisation:
+    return decode_trusted(Organisation, doc)
+
+
+def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:
+    """CREATE EXTENSION postgis where allowed; fine without rights if it already exists."""
+    try:
+        with conn.transaction():  # a savepoint: a refusal must not end the outer transaction
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except (pg_errors.InsufficientPrivilege, pg_errors.UndefinedFile) as exc:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+            return
+        raise StoreUnavailableError(
+            "the PostGIS extension is missing and could not be created "
+            f"({exc.sqlstate}: {exc}); install PostGIS on the server and run "
+            "`CREATE EXTENSION postgis` as a privileged user"
+        ) from exc
+
+
+def _connection_died(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
+    """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
+    return conn.closed or (exc.sqlstate or "").startswith(("08", "57P01", "57P02", "57P03"))
+
+
+def _get_org(
+    conn: psycopg.Connection[Any], org_id: str, *, for_update: bool = False
+) -> Organisation:
+    query = "SELECT doc::text FROM organisations WHERE id = %s" + (
+        " FOR UPDATE" if for_update else ""
+    )
+    row = conn.execute(query, [org_id]).fetchone()
+    if row is None:
+        raise NotFoundError("organisation", org_id)
+    return _decode_organisation(row[0])
+
+
+@contextmanager
+def _asset_write_errors(asset: Asset) -> Iterator[None]:
+    """Turn constraint failures of one asset write into domain errors."""
+    try:
+        yield
+    except pg_errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "assets_source_key":
+            raise ConflictError(
+                f"an asset with source `{asset.source}` and source_id `{asset.source_id}`"
+                " already exists"
+            ) from exc
+        raise ConflictError(f"asset `{asset.id}` already exists") from exc
+    except pg_errors.ForeignKeyViolation as exc:
+        raise InvalidInputError(
+            f"`organisation_id`: organisation `{asset.organisation_id}` does not exist",
+            field="organisation_id",
+        ) from exc
+
+
+def _scalar(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> int:
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stamped(asset: Asset, now: datetime) -> Asset:
+    """``stamp_new`` without its deep copy (20x cheaper): this copy is only serialised."""
+    return asset.model_copy(update={"created_at": now, "updated_at": now, "version": 1})
+
+
+def _database_row_errors(conn: psycopg.Connection[Any]) -> list[RowError]:
+    """Row errors only the database can see: ids taken by other assets, unknown organisations."""
+    errors = [
+        RowError(row, "id", "is already used by another asset")
+        for (row,) in conn.execute(BULK_ID_TAKEN, prepare=False)
+    ]
+    errors.extend(
+        RowError(row, "organisation_id", f"organisation `{org_id}` does not exist")
+        for row, org_id in conn.execute(BULK_ORG_MISSING, prepare=False)
+    )
+    return errors

@@ -1,0 +1,288 @@
+"""SQL text and parameters for the PostGIS store (``geo_assets.store.postgis``).
+
+Every query here is constant text with ``%s`` placeholders, or is joined from the
+constant fragments below: no identifier or value is ever interpolated, so the text
+repeats per query shape and psycopg's prepared statements apply.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.model import Asset, BBox, Organisation
+from geo_assets.store.base import AssetFilters, sort_name
+
+# Alphanumeric runs: exactly the words AssetFilters.text_terms() keeps (str.isalnum()).
+_WORD_RE = re.compile(r"[^\W_]+")
+# PostgreSQL refuses tsvector lexemes of 2 KiB or more.
+_MAX_LEXEME_BYTES = 2046
+# The sphere PostGIS measures on when use_spheroid is false (WGS84 mean radius), metres.
+_SPHERE_RADIUS_M = 6_371_008.8
+# ST_DWithin runs on the sphere (cheap); the spheroid distance then decides exactly.
+# Sphere and spheroid distances differ by under 0.6%, so 1% slack loses nothing.
+_SPHERE_SLACK = 1.01
+
+ASSET_COLUMNS = (
+    "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
+    "created_at, updated_at, version, geog, search, doc"
+)
+POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
+INSERT_ASSET = (
+    f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
+    f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
+    "array_to_tsvector(%s::text[]), %s::json)"
+)
+UPDATE_ASSET = (
+    "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
+    "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
+    f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json "
+    "WHERE id = %s"
+)
+ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
+
+# Bulk loads: per chunk, COPY into a staging table, check, then one INSERT ... ON CONFLICT.
+STAGING_DDL = (
+    "CREATE TEMP TABLE geo_assets_bulk ("
+    ' row integer NOT NULL, id text COLLATE "C" NOT NULL, organisation_id text COLLATE "C",'
+    " kind text NOT NULL, status text NOT NULL, name text NOT NULL,"
+    ' sort_name text COLLATE "C" NOT NULL, categories text[] NOT NULL,'
+    " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
+    " words text NOT NULL, doc json NOT NULL) ON COMMIT DROP"
+)
+# Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
+_STAGING_COLUMNS = (
+    ("row", "int4"), ("id", "text"), ("organisation_id", "text"), ("kind", "text"),
+    ("status", "text"), ("name", "text"), ("sort_name", "text"), ("categories", "text[]"),
+    ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
+    ("words", "text"), ("doc", "text"),
+)  # fmt: skip
+STAGING_COPY = (
+    f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
+)
+STAGING_TYPES = [pg_type for _, pg_type in _STAGING_COLUMNS]
+BULK_ID_TAKEN = (
+    "SELECT s.row FROM geo_assets_bulk s JOIN assets a ON a.id = s.id"
+    " WHERE (a.source, a.source_id) IS DISTINCT FROM (s.source, s.source_id)"
+    " AND NOT EXISTS (SELECT 1 FROM assets b"
+    " WHERE b.source = s.source AND b.source_id = s.source_id)"
+)
+BULK_ORG_MISSING = (
+    "SELECT s.row, s.organisation_id FROM geo_assets_bulk s"
+    " WHERE s.organisation_id IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM organisations o WHERE o.id = s.organisation_id)"
+)
+BULK_MERGE = (
+    f"INSERT INTO assets AS a ({ASSET_COLUMNS})"
+    " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
+    " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
+    " array_to_tsvector(string_to_array(words, ' ')), doc"
+    " FROM geo_assets_bulk"
+    " ON CONFLICT (source, source_id) DO UPDATE SET"
+    " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
+    " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
+    " categories = EXCLUDED.categories, updated_at = EXCLUDED.updated_at,"
+    " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search,"
+    " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
+    "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
+    " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
+)
+
+
+def search_words(*texts: str) -> list[str]:
+    """Lexemes for the ``search`` column, split the way ``text_terms()`` splits queries.
+
+    Tokenising here rather than with PostgreSQL's parser keeps the two stores'
+    answers identical: a word is a run of ``str.isalnum()`` characters, case-folded.
+    """
+    words = _WORD_RE.findall(" ".join(texts).casefold())
+    # A UTF-8 character is at most 4 bytes: only very long words need measuring.
+    return [
+        w
+        for w in words
+        if len(w) <= _MAX_LEXEME_BYTES // 4 or len(w.encode("utf-8")) <= _MAX_LEXEME_BYTES
+    ]
+
+
+def prefix_tsquery(terms: Sequence[str]) -> str:
+    """A tsquery that needs every term as a word prefix: ``'garden':* & 'club':*``.
+
+    Terms come from ``text_terms()``: alphanumeric only, so none can carry a quote or
+    an operator; anything else is refused rather than escaped.
+    """
+    for term in terms:
+        if not term or _WORD_RE.fullmatch(term) is None:
+            raise InvalidInputError(f"`text` term {term!r} is not a plain word", field="text")
+    return " & ".join(f"'{term}':*" for term in terms)
+
+
+def nearby_sql(
+    lat: float,
+    lon: float,
+    radius_m: float,
+    filters: AssetFilters | None = None,
+    *,
+    limit: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The radius query (doc text, distance in metres), nearest first; for tests and EXPLAIN."""
+    where, params = filter_sql(filters)
+    query = (
+        "SELECT doc::text, d FROM ("
+        f" SELECT id, doc, ST_Distance(geog, {POINT}) AS d FROM assets"
+        f" WHERE ST_DWithin(geog, {POINT}, %s, false) AND {where}"
+        " OFFSET 0"  # a fence: compute each distance once, not again in the outer filter
+        ") hits WHERE d <= %s ORDER BY d, id"
+    )
+    all_params: list[Any] = [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m]
+    if limit is not None:
+        query += " LIMIT %s"
+        all_params.append(limit)
+    return query, all_params
+
+
+def within_sql(bbox: BBox, filters: AssetFilters | None = None) -> tuple[str, list[Any]]:
+    """The box query (doc text), by name then id.
+
+    The box's edges follow meridians and parallels, so the exact test compares the
+    stored lon/lat; the geography GiST index is used through a circle that surely
+    contains the box (boxes wider or taller than 90 degrees are scanned instead).
+    """
+    where, params = filter_sql(filters)
+    lon, lat = "ST_X(geog::geometry)", "ST_Y(geog::geometry)"
+    crosses_antimeridian = bbox.west > bbox.east
+    box = f"({lon} >= %s OR {lon} <= %s)" if crosses_antimeridian else f"{lon} BETWEEN %s AND %s"
+    box += f" AND {lat} BETWEEN %s AND %s"
+    box_params: list[Any] = [bbox.west, bbox.east, bbox.south, bbox.north]
+    circle = _enclosing_circle(bbox)
+    if circle is not None:
+        box = f"ST_DWithin(geog, {POINT}, %s, false) AND {box}"
+        c_lat, c_lon, radius_m = circle
+        box_params = [c_lon, c_lat, radius_m, *box_params]
+    query = f"SELECT doc::text FROM assets WHERE {box} AND {where} ORDER BY sort_name, id"
+    return query, [*box_params, *params]
+
+
+def _enclosing_circle(bbox: BBox) -> tuple[float, float, float] | None:
+    """(lat, lon, radius_m) of a circle on PostGIS's sphere that contains ``bbox``.
+
+    From the box's centre, distance grows along each parallel with the longitude
+    difference and has no maximum inside a meridian edge, so the farthest point of the
+    box is a corner. Returns None for boxes over 90 degrees across.
+    """
+    width = bbox.east - bbox.west if bbox.west <= bbox.east else bbox.east - bbox.west + 360
+    if width > 90 or bbox.north - bbox.south > 90:
+        return None
+    c_lat = (bbox.south + bbox.north) / 2
+    c_lon = bbox.west + width / 2
+    c_lon = c_lon - 360 if c_lon > 180 else c_lon
+    far_m = max(
+        _sphere_distance_m(c_lat, c_lon, lat, lon)
+        for lat in (bbox.south, bbox.north)
+        for lon in (bbox.west, bbox.east)
+    )
+    return c_lat, c_lon, far_m * 1.001 + 1.0
+
+
+def _sphere_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on PostGIS's sphere (haversine), metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _SPHERE_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+# Filter conditions: fixed SQL text, values always bound as parameters.
+FILTER_SQL = {
+    "kinds": "kind = ANY(%s)",
+    "categories": "categories && %s::text[]",
+    "statuses": "status = ANY(%s)",
+    "text": "search @@ %s::tsquery",
+    "modified_after": "updated_at > %s",
+    "organisation_id": "organisation_id = %s",
+}
+
+
+def filter_sql(filters: AssetFilters | None) -> tuple[str, list[Any]]:
+    """The WHERE condition for ``filters`` (fragments of ``FILTER_SQL``, ANDed) and its values.
+
+    Only constant text from ``FILTER_SQL`` reaches the SQL, so the query text repeats
+    for each filter shape and psycopg's query cache and prepared statements apply.
+    """
+    if filters is None:
+        return "TRUE", []
+    values: dict[str, Any] = {}
+    if filters.kinds is not None:  # an empty list matches nothing, as in the contract
+        values["kinds"] = list(filters.kinds)
+    categories = filters.expanded_categories()
+    if categories:
+        values["categories"] = categories
+    if filters.statuses is not None:
+        values["statuses"] = list(filters.statuses)
+    terms = filters.text_terms()
+    if terms:
+        values["text"] = prefix_tsquery(terms)
+    if filters.modified_after is not None:
+        values["modified_after"] = filters.modified_after
+    if filters.organisation_id is not None:
+        values["organisation_id"] = filters.organisation_id
+    if not values:
+        return "TRUE", []
+    return " AND ".join(FILTER_SQL[key] for key in values), list(values.values())
+
+
+def org_values(org: Organisation) -> list[Any]:
+    """Column values after ``id``, in ``ORG_COLUMNS`` order."""
+    return [
+        org.name,
+        sort_name(org.name),
+        org.status,
+        org.source,
+        org.source_id,
+        org.created_at,
+        org.updated_at,
+        org.version,
+        org.model_dump_json(),
+    ]
+
+
+def asset_values(asset: Asset) -> list[Any]:
+    """Column values after ``id`` for ``INSERT_ASSET`` (and, id last, ``UPDATE_ASSET``)."""
+    return [
+        asset.organisation_id,
+        asset.kind,
+        asset.status,
+        asset.name,
+        sort_name(asset.name),
+        list(asset.categories),
+        asset.source,
+        asset.source_id,
+        asset.created_at,
+        asset.updated_at,
+        asset.version,
+        asset.location.lon,
+        asset.location.lat,
+        search_words(asset.name, asset.description),
+        asset.model_dump_json(),
+    ]
+
+
+def staging_row(row: int, asset: Asset) -> tuple[Any, ...]:
+    return (
+        row,
+        asset.id,
+        asset.organisation_id,
+        asset.kind,
+        asset.status,
+        asset.name,
+        sort_name(asset.name),
+        list(asset.categories),
+        asset.source,
+        asset.source_id,
+        asset.location.lon,
+        asset.location.lat,
+        " ".join(search_words(asset.name, asset.description)),
+        asset.model_dump_json(),
+    )

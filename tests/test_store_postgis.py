@@ -1,0 +1,533 @@
+"""PostGIS-only checks: migrations, indexes, COPY bulk loads, rollback, distances, outages.
+
+Behaviour shared with SQLite is tested in ``test_store_contract.py``; this module
+covers what only the PostGIS store has (schema, query plans, COPY, pooling).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from factories import (
+    BRISTOL,
+    FIJI,
+    LEEDS,
+    catalogue,
+    catalogue_orgs,
+    distances_m,
+    make_asset,
+    reference_within,
+    spatial_dataset,
+)
+from psycopg import sql
+
+from geo_assets.errors import BulkValidationError, StoreUnavailableError
+from geo_assets.model import Asset, BBox
+from geo_assets.store.base import AssetFilters
+from geo_assets.store.migrations import migrations
+from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
+from geo_assets.store.postgis_sql import nearby_sql, prefix_tsquery, search_words, within_sql
+
+pytestmark = pytest.mark.postgis
+
+ALL_VERSIONS = [m.version for m in migrations("postgis")]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_db_url(postgis_server_url: str) -> Iterator[str]:
+    """An empty database (PostGIS not yet created) for tests of `upgrade()` itself."""
+    parts = urlsplit(postgis_server_url)
+    name = f"geo_assets_mig_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgis_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(postgis_server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def catalog_snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything about the public schema an upgrade could change, from pg_catalog."""
+    queries = {
+        "relations": "SELECT c.relname, c.relkind::text FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+        " ORDER BY 1",
+        "columns": "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),"
+        " a.attnotnull, coalesce(co.collname, ''), pg_get_expr(d.adbin, d.adrelid)"
+        " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 100"
+        " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        " WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2",
+        "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        " ORDER BY 1",
+        "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+        " FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2",
+        "extensions": "SELECT extname, extversion FROM pg_extension ORDER BY 1",
+        "migrations": "SELECT version, name, applied_at FROM schema_migrations ORDER BY 1",
+    }
+    with psycopg.connect(url) as conn:
+        return {key: conn.execute(q).fetchall() for key, q in queries.items()}
+
+
+def table_state(url: str) -> list[tuple[Any, ...]]:
+    """Every row of both tables as stored (including the system column xmin: rewrites show)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT 'asset', id, version, xmin::text, doc::text FROM assets"
+            " UNION ALL SELECT 'org', id, version, xmin::text, doc::text FROM organisations"
+            " ORDER BY 1, 2"
+        ).fetchall()
+    return rows
+
+
+def spread_assets(n: int, prefix: str = "bulk") -> list[Asset]:
+    """``n`` assets on a grid around Leeds (~100 m apart), each with its own source key."""
+    base = make_asset(description="Gardening and tea", source="test-bulk", source_id="x")
+    side = int(n**0.5) + 1
+    return [
+        base.model_copy(
+            update={
+                "id": f"{prefix}-{i:06d}",
+                "name": f"Group {i}",
+                "source_id": f"{prefix}-{i}",
+                "location": base.location.model_copy(
+                    update={
+                        "lat": LEEDS[0] + (i // side - side / 2) * 0.0009,
+                        "lon": LEEDS[1] + (i % side - side / 2) * 0.0015,
+                    }
+                ),
+            }
+        )
+        for i in range(n)
+    ]
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def test_upgrade_applies_everything_once_and_twice_changes_nothing(fresh_db_url: str) -> None:
+    store = PostGISStore(fresh_db_url, max_size=2)
+    try:
+        assert store.upgrade() == ALL_VERSIONS
+        before = catalog_snapshot(fresh_db_url)
+        assert store.upgrade() == []
+        assert catalog_snapshot(fresh_db_url) == before
+    finally:
+        store.close()
+    assert [r[0] for r in before["migrations"]] == ALL_VERSIONS
+    assert "postgis" in [r[0] for r in before["extensions"]]
+
+
+def test_concurrent_upgrades_apply_each_migration_once(fresh_db_url: str) -> None:
+    stores = [PostGISStore(fresh_db_url, max_size=1) for _ in range(3)]
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run(store: PostGISStore) -> None:
+        try:
+            results.append(store.upgrade())
+        except BaseException as exc:  # reported below, with the thread's traceback lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for s in stores:
+            s.close()
+    assert not errors, errors
+    assert sorted(v for r in results for v in r) == ALL_VERSIONS
+
+
+def test_schema_has_the_indexes_queries_rely_on(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    indexes = dict(catalog_snapshot(postgis_db_url)["indexes"])
+    assert "USING gist (geog)" in indexes["assets_geog_idx"]
+    assert "USING gin (categories)" in indexes["assets_categories_idx"]
+    assert "USING gin (search)" in indexes["assets_search_idx"]
+    assert "UNIQUE" in indexes["assets_source_key"]
+
+
+# --- query plans ----------------------------------------------------------------------------
+
+
+def test_nearby_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_db_url: str) -> None:
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    query, params = nearby_sql(LEEDS[0], LEEDS[1], 300.0, AssetFilters(statuses=["published"]))
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params).fetchall())
+    assert "assets_geog_idx" in plan, plan
+    hits = postgis_store.nearby(LEEDS[0], LEEDS[1], 300.0)
+    assert 0 < len(hits) < 100
+
+
+def test_within_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_db_url: str) -> None:
+    data = spread_assets(5_000)
+    postgis_store.bulk_upsert(data)
+    box = BBox(west=LEEDS[1] - 0.004, south=LEEDS[0] - 0.002, east=LEEDS[1], north=LEEDS[0])
+    query, params = within_sql(box)
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params).fetchall())
+    assert "assets_geog_idx" in plan, plan
+    got = [a.id for a in postgis_store.within(box)]
+    assert len(got) > 3
+    assert got == reference_within(data, box)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        (-1.6, 53.7, -1.5, 53.9),
+        (179.9, -17.0, -179.9, -16.6),
+        (-180.0, 89.9, 180.0, 90.0),
+        (-3.0, 51.0, -1.0, 54.0),
+        (10.0, 89.9, 20.0, 90.0),
+        (-100.0, -60.0, 100.0, 60.0),
+    ],
+)
+def test_within_matches_lon_lat_box(
+    postgis_store: PostGISStore, box: tuple[float, float, float, float]
+) -> None:
+    data = list(spatial_dataset())
+    postgis_store.bulk_upsert(data)
+    bbox = BBox(west=box[0], south=box[1], east=box[2], north=box[3])
+    assert [a.id for a in postgis_store.within(bbox)] == reference_within(data, bbox)
+
+
+def test_text_filter_uses_prefix_lexemes() -> None:
+    assert search_words("Café Society", "Coffee & conversation; café!") == [
+        "café",
+        "society",
+        "coffee",
+        "conversation",
+        "café",
+    ]
+    assert search_words("Straße", "O'Brien 50s") == ["strasse", "o", "brien", "50s"]
+    assert prefix_tsquery(["garden", "club"]) == "'garden':* & 'club':*"
+    with pytest.raises(ValueError):
+        prefix_tsquery(["a'b"])
+
+
+def test_text_filter_matches_word_prefixes(postgis_store: PostGISStore) -> None:
+    for org in catalogue_orgs():
+        postgis_store.create_organisation(org)
+    postgis_store.bulk_upsert(catalogue())
+
+    def names(text: str) -> set[str]:
+        return {a.name for a in postgis_store.list_assets(AssetFilters(text=text)).items}
+
+    assert "Allotment Gardening Club" in names("garden")
+    assert "Allotment Gardening Club" not in names("arden")  # prefixes only, not infixes
+    assert names("CAFÉ") == names("café") != set()
+    assert names("strasse") == {"Straße Walkers"}  # case-folded like text_terms()
+    assert names("o brien") == {"O'Brien Drop-in Table Tennis"}
+
+
+# --- bulk loads -----------------------------------------------------------------------------
+
+
+def test_bulk_load_goes_through_copy(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    real_copy = psycopg.Cursor.copy
+
+    def spy(self: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        statements.append(str(statement))
+        return real_copy(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", spy)
+    assets = spread_assets(10_000)
+    report = postgis_store.bulk_upsert(assets)
+    assert (report.inserted, report.updated) == (10_000, 0)
+    assert report.ids == [a.id for a in assets]
+    assert statements and all("FROM STDIN" in st for st in statements)
+    assert postgis_store.count_assets() == 10_000
+
+
+def test_bulk_update_keeps_id_and_created_at(postgis_store: PostGISStore) -> None:
+    first = spread_assets(50)
+    postgis_store.bulk_upsert(first)
+    stored = {a.source_id: a for a in postgis_store.list_assets(per_page=100).items}
+    again = [
+        a.model_copy(update={"id": f"other-{i}", "name": f"Renamed {i}"})
+        for i, a in enumerate(first[:20])
+    ]
+    report = postgis_store.bulk_upsert([*again, *spread_assets(5, prefix="new")])
+    assert (report.inserted, report.updated) == (5, 20)
+    assert report.ids[:20] == [a.id for a in first[:20]]  # the stored ids, in input order
+    for a in again:
+        got = postgis_store.get_asset(stored[a.source_id].id)
+        assert got.name == a.name and got.version == 2
+        assert got.created_at == stored[a.source_id].created_at
+        assert got.created_at is not None and got.updated_at is not None
+        assert got.updated_at >= got.created_at
+
+
+def test_bad_row_in_the_middle_changes_nothing(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    postgis_store.bulk_upsert(spread_assets(300))
+    before = table_state(postgis_db_url)
+    records: list[Any] = [a.model_dump(mode="json") for a in spread_assets(300)[:150]]
+    records += [a.model_dump(mode="json") for a in spread_assets(100, prefix="more")]
+    records[124]["location"]["lat"] = 123.0  # row 125
+    with pytest.raises(BulkValidationError) as info:
+        postgis_store.bulk_upsert(records)
+    assert [(e.row, e.field) for e in info.value.errors] == [(125, "location.lat")]
+    assert "row 125" in str(info.value)
+    assert table_state(postgis_db_url) == before
+
+
+def test_bad_rows_in_several_chunks_are_all_reported_once(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    before = table_state(postgis_db_url)
+    batch = spread_assets(BULK_CHUNK_ROWS + 900)
+    batch[4] = batch[4].model_copy(update={"organisation_id": "nobody"})  # row 5, chunk 1
+    records: list[Any] = list(batch)
+    records[BULK_CHUNK_ROWS + 99] = {"name": "no kind"}  # row 8292 (chunk 2): invalid
+    batch[-1] = batch[-1].model_copy(update={"organisation_id": "nobody"})
+    records[-1] = batch[-1]  # last row, chunk 2
+    with pytest.raises(BulkValidationError) as info:
+        postgis_store.bulk_upsert(records)
+    got = [(e.row, e.field) for e in info.value.errors]
+    assert (5, "organisation_id") in got and (len(records), "organisation_id") in got
+    assert {row for row, _ in got} == {5, BULK_CHUNK_ROWS + 100, len(records)}
+    assert len(got) == len(set(got))
+    assert table_state(postgis_db_url) == before
+
+
+def test_rows_only_the_database_can_reject_change_nothing(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    postgis_store.bulk_upsert(spread_assets(40))
+    before = table_state(postgis_db_url)
+    batch = spread_assets(40)[:10] + spread_assets(10, prefix="late")
+    batch[12] = batch[12].model_copy(update={"organisation_id": "no-such-org"})  # row 13
+    batch[15] = batch[15].model_copy(update={"id": "bulk-000030"})  # row 16: id of another
+    with pytest.raises(BulkValidationError) as info:
+        postgis_store.bulk_upsert(batch)
+    assert [(e.row, e.field) for e in info.value.errors] == [(13, "organisation_id"), (16, "id")]
+    assert table_state(postgis_db_url) == before
+
+
+# --- distances ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "centre,radius_m",
+    [
+        (LEEDS, 4_000.0),
+        (BRISTOL, 12_000.0),
+        ((FIJI[0], 179.99), 8_000.0),
+        ((89.97, 10.0), 20_000.0),
+    ],
+)
+def test_distances_agree_with_pyproj(
+    postgis_store: PostGISStore, centre: tuple[float, float], radius_m: float
+) -> None:
+    data = list(spatial_dataset())
+    postgis_store.bulk_upsert(data)
+    lat, lon = centre
+    expected = sorted(
+        (float(d), a.id)
+        for d, a in zip(distances_m(data, lat, lon), data, strict=True)
+        if d <= radius_m
+    )
+    hits = postgis_store.nearby(lat, lon, radius_m)
+    assert len(expected) > 3
+    assert [h.asset.id for h in hits] == [i for _, i in expected]
+    worst = max(abs(h.distance_m - d) for h, (d, _) in zip(hits, expected, strict=True))
+    assert worst < 0.5
+
+
+# --- availability -------------------------------------------------------------------------------
+
+
+def test_ping_fails_fast_when_the_server_is_unreachable() -> None:
+    store = PostGISStore("postgresql://postgres@127.0.0.1:1/nowhere", timeout_s=1.0)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            store.ping()
+        with pytest.raises(StoreUnavailableError):
+            store.get_asset("x")
+        assert time.monotonic() - start < 6
+    finally:
+        store.close()
+
+
+def _kill_store_connections(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'geo-assets' AND datname = current_database()"
+        ).fetchone()
+    time.sleep(0.2)
+    return int(row[0]) if row else 0
+
+
+def test_dead_connections_are_replaced(postgis_store: PostGISStore, postgis_db_url: str) -> None:
+    postgis_store.ping()
+    assert _kill_store_connections(postgis_db_url) >= 1
+    assert postgis_store.count_assets() == 0  # a read retries once on a fresh connection
+    postgis_store.ping()
+    assert _kill_store_connections(postgis_db_url) >= 1
+    time.sleep(1.2)  # idle connections are checked before use, so even a write gets a live one
+    postgis_store.create_organisation(catalogue_orgs()[0])
+    assert postgis_store.list_organisations().total == 1
+
+
+def test_closed_store_reports_unavailable(postgis_db_url: str) -> None:
+    store = PostGISStore(postgis_db_url, max_size=1)
+    store.ping()
+    store.close()
+    with pytest.raises(StoreUnavailableError):
+        store.ping()
+
+
+@pytest.fixture
+def unprivileged_url(fresh_db_url: str) -> Iterator[str]:
+    """``fresh_db_url`` as a new role that owns the database but may not create PostGIS."""
+    role = f"geo_assets_user_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    parts = urlsplit(fresh_db_url)
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(parts.path.lstrip("/")), sql.Identifier(role)
+            )
+        )
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(role)))
+    netloc = f"{role}:{password}@{parts.hostname}:{parts.port or 5432}"
+    try:
+        yield urlunsplit(parts._replace(netloc=netloc))
+    finally:
+        with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                [role],
+            )
+            conn.execute(
+                sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(sql.Identifier(role))
+            )
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_upgrade_without_rights_to_create_postgis(unprivileged_url: str, fresh_db_url: str) -> None:
+    store = PostGISStore(unprivileged_url, max_size=1, timeout_s=3)
+    try:
+        try:
+            store.ping()
+        except StoreUnavailableError:
+            pytest.skip("the server does not let the new role log in from here")
+        with pytest.raises(StoreUnavailableError, match="CREATE EXTENSION postgis"):
+            store.upgrade()
+        with psycopg.connect(fresh_db_url, autocommit=True) as admin:
+            admin.execute("CREATE EXTENSION postgis")
+        assert store.upgrade() == ALL_VERSIONS  # PostGIS exists: no rights needed
+        assert store.upgrade() == []
+    finally:
+        store.close()
+
+
+# --- scripts/ensure_postgis.sh -------------------------------------------------------------------
+
+ENSURE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ensure_postgis.sh"
+
+_FAKES = {
+    # apt-get install lays out a PostgreSQL 15 + PostGIS and creates a stopped cluster.
+    "apt-get": """echo "apt-get $*" >> "$STATE/log"
+if [ "$1" = install ]; then
+  mkdir -p "$FAKE_ROOT/usr/share/postgresql/15/extension" "$FAKE_ROOT/usr/lib/postgresql/15/bin" \\
+    "$FAKE_ROOT/etc/postgresql/15/main"
+  touch "$FAKE_ROOT/usr/share/postgresql/15/extension/postgis.control" "$STATE/cluster"
+  printf '#!/bin/sh\\n' > "$FAKE_ROOT/usr/lib/postgresql/15/bin/postgres"
+  chmod +x "$FAKE_ROOT/usr/lib/postgresql/15/bin/postgres"
+  echo "host all all 127.0.0.1/32 scram-sha-256" > "$FAKE_ROOT/etc/postgresql/15/main/pg_hba.conf"
+fi""",
+    "pg_isready": '[ -f "$STATE/running" ]',
+    "pg_lsclusters": '[ -f "$STATE/cluster" ] && echo "15 main 5432 down postgres /x /y"; exit 0',
+    "pg_ctlcluster": 'echo "pg_ctlcluster $*" >> "$STATE/log"; '
+    '[ "$4" = start ] && touch "$STATE/running"; exit 0',
+    "sudo": 'exec "$@"',
+}
+
+
+def _run_ensure(tmp_path: Path, **env: str) -> tuple[str, list[str]]:
+    bin_dir, state, root = tmp_path / "bin", tmp_path / "state", tmp_path / "root"
+    for d in (bin_dir, state, root):
+        d.mkdir(exist_ok=True)
+    for name, body in _FAKES.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    run_env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "STATE": str(state),
+        "FAKE_ROOT": str(root),
+        "ENSURE_POSTGIS_ROOT": str(root),
+        **env,
+    }
+    done = subprocess.run(
+        ["bash", str(ENSURE_SCRIPT)], env=run_env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    log = (state / "log").read_text().splitlines() if (state / "log").exists() else []
+    return done.stdout, log
+
+
+def test_ensure_postgis_sets_up_a_fresh_machine_once(tmp_path: Path) -> None:
+    out, log = _run_ensure(tmp_path)
+    assert "installing postgresql-15-postgis-3" in out
+    assert "starting PostgreSQL cluster 15/main" in out
+    assert log[0] == "apt-get update -qq" and log[1].startswith("apt-get install")
+    assert log[-1] == "pg_ctlcluster --skip-systemctl-redirect 15 main start"
+    hba = (tmp_path / "root/etc/postgresql/15/main/pg_hba.conf").read_text()
+    assert hba.startswith("host all postgres 127.0.0.1/32 trust")
+    out_again, log_again = _run_ensure(tmp_path)
+    assert out_again == "" and log_again == log  # second run: nothing to do
+
+
+def test_ensure_postgis_only_starts_a_stopped_cluster(tmp_path: Path) -> None:
+    _run_ensure(tmp_path)
+    (tmp_path / "state/running").unlink()
+    (tmp_path / "state/log").unlink()
+    hba_before = (tmp_path / "root/etc/postgresql/15/main/pg_hba.conf").read_text()
+    out, log = _run_ensure(tmp_path)
+    assert out.strip() == "ensure_postgis: starting PostgreSQL cluster 15/main"
+    assert log == ["pg_ctlcluster --skip-systemctl-redirect 15 main start"]
+    assert (tmp_path / "root/etc/postgresql/15/main/pg_hba.conf").read_text() == hba_before
+
+
+def test_ensure_postgis_defers_to_the_given_url(tmp_path: Path) -> None:
+    out, log = _run_ensure(tmp_path, GEO_ASSETS_TEST_DATABASE_URL="postgresql://x@y/z")
+    assert "GEO_ASSETS_TEST_DATABASE_URL is set" in out and log == []
