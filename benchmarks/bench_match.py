@@ -32,10 +32,32 @@ from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import StraightLineTravel
 
 INTERESTS = [
-    "gardening", "footy", "knitting", "choir", "chess", "walking group", "used to play guitar",
-    "growing veg", "yoga", "book club", "bowls", "cooking", "volunteering", "art class",
-    "local history", "fishing", "dancing", "swimming", "coffee morning", "men's shed",
-    "photography", "tai chi", "board games", "birdwatching", "pottery", "quiz night",
+    "gardening",
+    "footy",
+    "knitting",
+    "choir",
+    "chess",
+    "walking group",
+    "used to play guitar",
+    "growing veg",
+    "yoga",
+    "book club",
+    "bowls",
+    "cooking",
+    "volunteering",
+    "art class",
+    "local history",
+    "fishing",
+    "dancing",
+    "swimming",
+    "coffee morning",
+    "men's shed",
+    "photography",
+    "tai chi",
+    "board games",
+    "birdwatching",
+    "pottery",
+    "quiz night",
 ]
 
 BASELINE = """
@@ -72,11 +94,19 @@ def make_profiles(n: int, origins: list[tuple[float, float]], seed: int = 11) ->
 def baseline_query(conn: psycopg.Connection, profile: Profile, travel: StraightLineTravel) -> list:
     taxonomy = default_taxonomy()
     cats = sorted(
-        {d for i in resolve_interests(profile) for m in i.terms
-         for d in taxonomy.descendants(m.term_id, include_self=True)}
+        {
+            d
+            for i in resolve_interests(profile)
+            for m in i.terms
+            for d in taxonomy.descendants(m.term_id, include_self=True)
+        }
     )
-    params = {"lat": profile.origin.lat, "lon": profile.origin.lon, "cats": cats,
-              "r": reach_radius_m(profile, travel)}
+    params = {
+        "lat": profile.origin.lat,
+        "lon": profile.origin.lon,
+        "cats": cats,
+        "r": reach_radius_m(profile, travel),
+    }
     return conn.execute(BASELINE, params).fetchall()
 
 
@@ -108,13 +138,18 @@ def bench_size(n: int, n_profiles: int) -> dict[str, dict[str, float]]:
             baseline_query(conn, profiles[0], travel)
             ours, base, found = [], [], 0
             for p in profiles:
-                ours.append(timed_ms(lambda: match(store, p, limit=20, travel=travel)))
-                base.append(timed_ms(lambda: baseline_query(conn, p, travel)))
+                ours.append(timed_ms(lambda p=p: match(store, p, limit=20, travel=travel)))
+                base.append(timed_ms(lambda p=p: baseline_query(conn, p, travel)))
                 found += len(match(store, p, limit=20, travel=travel))
             p50, p95 = percentiles(ours)
             b50, b95 = percentiles(base)
-            out[label] = {"p50": p50, "p95": p95, "b50": b50, "b95": b95,
-                          "results": found / len(profiles)}
+            out[label] = {
+                "p50": p50,
+                "p95": p95,
+                "b50": b50,
+                "b95": b95,
+                "results": found / len(profiles),
+            }
         conn.close()
         store.close()
     return out
@@ -130,13 +165,17 @@ def bench_network(n_dest: int = 5_000, n_origins: int = 50) -> tuple[float, floa
     load_s = time.perf_counter() - start
     graph = model.graphs["walk"]
     rng = np.random.default_rng(3)
-    dest = np.column_stack([rng.uniform(graph.lat.min(), graph.lat.max(), n_dest),
-                            rng.uniform(graph.lon.min(), graph.lon.max(), n_dest)])
+    dest = np.column_stack(
+        [
+            rng.uniform(graph.lat.min(), graph.lat.max(), n_dest),
+            rng.uniform(graph.lon.min(), graph.lon.max(), n_dest),
+        ]
+    )
     idx = rng.integers(0, graph.n_nodes, n_origins)
     times = []
     for i in idx:
         origin = (float(graph.lat[i]), float(graph.lon[i]))
-        times.append(timed_ms(lambda: model.minutes(origin, dest, "walk")))
+        times.append(timed_ms(lambda o=origin: model.minutes(o, dest, "walk")))
     p50, p95 = percentiles(times)
     return load_s, p50, p95
 
@@ -152,18 +191,28 @@ def main() -> None:
         results[n] = bench_size(n, args.profiles)
     load_s, n50, n95 = bench_network()
 
-    print(f"\nMatch benchmark: PostGIS, straight-line travel, {args.profiles} profiles, top 20 "
-          "with explanations; baseline = bare SQL, 20 nearest in interest categories")
-    print(f"  {'assets':>9} {'origins':<15}{'p50 ms':>9}{'p95 ms':>9}{'base p50':>10}"
-          f"{'base p95':>10}{'p50 ratio':>10}{'results':>9}")
+    print(
+        f"\nMatch benchmark: PostGIS, straight-line travel, {args.profiles} profiles, top 20 "
+        "with explanations; baseline = bare SQL, 20 nearest in interest categories"
+    )
+    print(
+        f"  {'assets':>9} {'origins':<15}{'p50 ms':>9}{'p95 ms':>9}{'base p50':>10}"
+        f"{'base p95':>10}{'p50 ratio':>10}{'results':>9}"
+    )
     for n, by_origin in results.items():
         for label, r in by_origin.items():
-            print(f"  {n:>9,} {label:<15}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['b50']:>10.1f}"
-                  f"{r['b95']:>10.1f}{r['p50'] / r['b50']:>10.2f}{r['results']:>9.1f}")
-    print("  targets: random towns p95 <= 60 ms (100k), <= 150 ms (1M); densest p95 <= 400 ms (1M);"
-          " p50 ratio <= 3")
-    print(f"\nNetwork model (Helsinki walk graph, loaded in {load_s:.1f} s): 5,000 destinations "
-          f"from one origin: p50 {n50:.1f} ms, p95 {n95:.1f} ms (target <= 50 ms)")
+            print(
+                f"  {n:>9,} {label:<15}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['b50']:>10.1f}"
+                f"{r['b95']:>10.1f}{r['p50'] / r['b50']:>10.2f}{r['results']:>9.1f}"
+            )
+    print(
+        "  targets: random towns p95 <= 60 ms (100k), <= 150 ms (1M); densest p95 <= 400 ms (1M);"
+        " p50 ratio <= 3"
+    )
+    print(
+        f"\nNetwork model (Helsinki walk graph, loaded in {load_s:.1f} s): 5,000 destinations "
+        f"from one origin: p50 {n50:.1f} ms, p95 {n95:.1f} ms (target <= 50 ms)"
+    )
 
 
 if __name__ == "__main__":

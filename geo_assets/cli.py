@@ -235,7 +235,9 @@ def match(
     near: Annotated[str, typer.Option(help="Where the person lives: LAT,LON in decimal degrees.")],
     interest: Annotated[
         list[str] | None,
-        typer.Option(help="Something they care about, in their words or a category id. Repeatable."),
+        typer.Option(
+            help="Something they care about, in their words or a category id. Repeatable."
+        ),
     ] = None,
     travel: Annotated[
         list[str] | None,
@@ -257,12 +259,12 @@ def match(
     ] = None,
     age: Annotated[int | None, typer.Option(help="Age in years (for eligibility).")] = None,
     free_only: Annotated[bool, typer.Option("--free-only", help="Only free activities.")] = False,
-    max_cost: Annotated[
-        float | None, typer.Option(help="Most they can pay per session.")
-    ] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Most they can pay per session.")] = None,
     network: Annotated[
         Path | None,
-        typer.Option(help="An OpenStreetMap .osm.pbf extract: route on streets, not straight lines."),
+        typer.Option(
+            help="An OpenStreetMap .osm.pbf extract: route on streets, not straight lines."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -64,7 +64,9 @@ POOL_EXACT, POOL_RELATED, POOL_ANY = 6, 2, 2
 # keep this share of their score: still visible, no longer on top.
 AUDIENCE_FACTOR = 0.7
 # Words in eligibility groups that say nothing about who the group is for.
-_AUDIENCE_FILLER = frozenset("people living problems using services affected families family".split())
+_AUDIENCE_FILLER = frozenset(
+    ["people", "living", "problems", "using", "services", "affected", "families", "family"]
+)
 # Maximal marginal relevance: weight of relevance against novelty.
 MMR_LAMBDA = 0.85
 # Sessions per period, to compare a monthly fee with a per-session budget.
@@ -167,11 +169,7 @@ def find_candidates(
     lat, lon = profile.origin.lat, profile.origin.lon
     exact = sorted({m.term_id for i in interests for m in i.terms})
     related = sorted(
-        {
-            parent
-            for term in exact
-            if (parent := resolver.taxonomy.get(term).parent_id) is not None
-        }
+        {parent for term in exact if (parent := resolver.taxonomy.get(term).parent_id) is not None}
         - set(exact)
     )
     pools: list[tuple[list[str] | None, int]] = []
@@ -231,10 +229,11 @@ def violations(asset: Asset, profile: Profile) -> list[str]:
         elif not (_NEED_SATISFIED_BY.get(need, {need}) & features):
             out.append(need)
     cost = per_session_cost(asset)
-    if profile.budget.free_only and cost != 0:
-        out.append("budget")
-    elif profile.budget.max_per_session is not None and (
-        cost is None or cost > profile.budget.max_per_session
+    if (
+        profile.budget.free_only
+        and cost != 0
+        or profile.budget.max_per_session is not None
+        and (cost is None or cost > profile.budget.max_per_session)
     ):
         out.append("budget")
     return out
@@ -324,7 +323,7 @@ def cost_score(asset: Asset, profile: Profile) -> float:
 
 
 def access_score(asset: Asset, profile: Profile) -> float:
-    """Preferences met (small group, drop-in, companion welcome, language) and extra access features."""
+    """Preferences met (small group, drop-in, companion, language) plus extra access features."""
     checks: list[float] = []
     prefs = profile.preferences
     if prefs.small_group:
@@ -521,14 +520,20 @@ def explain(
     elif cost.amount is None:
         reasons.append("cost not stated")
     else:
-        text = f"£{cost.amount:.2f} per {cost.per}" if cost.currency == "GBP" else (
-            f"{cost.amount:.2f} {cost.currency} per {cost.per}"
+        text = (
+            f"£{cost.amount:.2f} per {cost.per}"
+            if cost.currency == "GBP"
+            else (f"{cost.amount:.2f} {cost.currency} per {cost.per}")
         )
         if cost.concessions:
             text += " (concessions)"
         reasons.append(text)
     for feature in asset.accessibility.features:
-        if feature in profile.access_needs or feature in ("step_free", "wheelchair", "hearing_loop"):
+        if feature in profile.access_needs or feature in (
+            "step_free",
+            "wheelchair",
+            "hearing_loop",
+        ):
             reasons.append(_FEATURE_WORDS[feature])
     if asset.eligibility.gender == "women":
         reasons.append("women only")
@@ -536,8 +541,11 @@ def explain(
         reasons.append("for " + ", ".join(asset.eligibility.groups))
     if profile.connection_goals and c["connection"] > 0:
         goals = [g for g in profile.connection_goals if g in asset.connection_types]
-        words = {"local": "meeting local people", "interest": "sharing an interest",
-                 "reconnect": "reconnecting with family and friends"}
+        words = {
+            "local": "meeting local people",
+            "interest": "sharing an interest",
+            "reconnect": "reconnecting with family and friends",
+        }
         reasons.append("good for " + " and ".join(words[g] for g in goals))
     prefs = profile.preferences
     if prefs.small_group and asset.group_size and asset.group_size <= SMALL_GROUP_MAX:
@@ -581,7 +589,7 @@ def match(
 
     scored: list[Match] = []
     sessions: dict[str, Session | None] = {}
-    for hit, mins, mode in zip(hits, minutes, modes):
+    for hit, mins, mode in zip(hits, minutes, modes, strict=True):
         asset = hit.asset
         if mode is None or violations(asset, profile):
             continue

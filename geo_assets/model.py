@@ -52,14 +52,26 @@ ASSET_STATUSES: tuple[str, ...] = AssetStatus.__args__  # type: ignore[attr-defi
 CONNECTION_TYPES: tuple[str, ...] = ConnectionType.__args__  # type: ignore[attr-defined]
 WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
 WEEKDAY_NAMES = dict(
-    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
 )
-_RRULE_DAYS = dict(zip(WEEKDAYS, (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU)))
+_RRULE_DAYS = dict(
+    zip(
+        WEEKDAYS,
+        (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU),
+        strict=True,
+    )
+)
 # Fortnightly sessions with no `valid_from` count their weeks from this Monday.
 FORTNIGHT_ANCHOR = date(2026, 1, 5)
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="degrees, WGS84")]
+Latitude = Annotated[
+    float, Field(ge=-90.0, le=90.0, allow_inf_nan=False, description="degrees, WGS84")
+]
 Longitude = Annotated[
     float, Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="degrees, WGS84")
 ]
@@ -156,9 +168,7 @@ class Session(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Session:
         if self.end <= self.start:
-            raise ValueError(
-                f"`end` ({self.end:%H:%M}) must be after `start` ({self.start:%H:%M})"
-            )
+            raise ValueError(f"`end` ({self.end:%H:%M}) must be after `start` ({self.start:%H:%M})")
         if self.frequency == "monthly" and not self.weeks_of_month:
             raise ValueError("a monthly session needs `weeks_of_month` (e.g. [1] for the first)")
         if self.frequency != "monthly" and self.weeks_of_month:
@@ -183,7 +193,12 @@ class Session(_Model):
             # Align dtstart to the Monday of its week so fortnights are whole weeks.
             begin -= timedelta(days=begin.weekday())
         return rrule.rrule(
-            rrule.WEEKLY, interval=interval, byweekday=days, dtstart=begin, until=until, wkst=rrule.MO
+            rrule.WEEKLY,
+            interval=interval,
+            byweekday=days,
+            dtstart=begin,
+            until=until,
+            wkst=rrule.MO,
         )
 
     def occurrences(self, after: datetime, count: int = 1) -> Iterator[datetime]:
@@ -196,7 +211,9 @@ class Session(_Model):
         rule = self.rrule(after)
         current = after
         if self.valid_from is not None:
-            current = max(current, datetime.combine(self.valid_from, time(0)) - timedelta(seconds=1))
+            current = max(
+                current, datetime.combine(self.valid_from, time(0)) - timedelta(seconds=1)
+            )
         for _ in range(count):
             nxt = rule.after(current)
             if nxt is None:
@@ -420,23 +437,55 @@ AccessNeed = Literal[
 ]
 MAX_TRAVEL_MINUTES = 240
 _DAY_ALIASES = {
-    "mon": "mo", "monday": "mo", "mondays": "mo", "mo": "mo",
-    "tue": "tu", "tues": "tu", "tuesday": "tu", "tuesdays": "tu", "tu": "tu",
-    "wed": "we", "weds": "we", "wednesday": "we", "wednesdays": "we", "we": "we",
-    "thu": "th", "thur": "th", "thurs": "th", "thursday": "th", "thursdays": "th", "th": "th",
-    "fri": "fr", "friday": "fr", "fridays": "fr", "fr": "fr",
-    "sat": "sa", "saturday": "sa", "saturdays": "sa", "sa": "sa",
-    "sun": "su", "sunday": "su", "sundays": "su", "su": "su",
+    "mon": "mo",
+    "monday": "mo",
+    "mondays": "mo",
+    "mo": "mo",
+    "tue": "tu",
+    "tues": "tu",
+    "tuesday": "tu",
+    "tuesdays": "tu",
+    "tu": "tu",
+    "wed": "we",
+    "weds": "we",
+    "wednesday": "we",
+    "wednesdays": "we",
+    "we": "we",
+    "thu": "th",
+    "thur": "th",
+    "thurs": "th",
+    "thursday": "th",
+    "thursdays": "th",
+    "th": "th",
+    "fri": "fr",
+    "friday": "fr",
+    "fridays": "fr",
+    "fr": "fr",
+    "sat": "sa",
+    "saturday": "sa",
+    "saturdays": "sa",
+    "sa": "sa",
+    "sun": "su",
+    "sunday": "su",
+    "sundays": "su",
+    "su": "su",
 }
 _DAY_GROUPS = {
-    "weekdays": list(WEEKDAYS[:5]), "weekday": list(WEEKDAYS[:5]),
-    "weekends": ["sa", "su"], "weekend": ["sa", "su"],
-    "any": list(WEEKDAYS), "daily": list(WEEKDAYS), "everyday": list(WEEKDAYS),
+    "weekdays": list(WEEKDAYS[:5]),
+    "weekday": list(WEEKDAYS[:5]),
+    "weekends": ["sa", "su"],
+    "weekend": ["sa", "su"],
+    "any": list(WEEKDAYS),
+    "daily": list(WEEKDAYS),
+    "everyday": list(WEEKDAYS),
 }
 _PART_OF_DAY = {
-    "morning": (time(8, 0), time(12, 0)), "mornings": (time(8, 0), time(12, 0)),
-    "afternoon": (time(12, 0), time(17, 0)), "afternoons": (time(12, 0), time(17, 0)),
-    "evening": (time(17, 0), time(22, 0)), "evenings": (time(17, 0), time(22, 0)),
+    "morning": (time(8, 0), time(12, 0)),
+    "mornings": (time(8, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)),
+    "afternoons": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(22, 0)),
+    "evenings": (time(17, 0), time(22, 0)),
 }
 _HOURS_RE = re.compile(
     r"^(?P<h1>\d{1,2})(?::(?P<m1>\d{2}))?\s*-\s*(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?$"
@@ -512,7 +561,9 @@ class Availability(_Model):
             elif "-" in word and word.split("-")[0] in _DAY_ALIASES and not hours_seen:
                 first, _, last = word.partition("-")
                 if last not in _DAY_ALIASES:
-                    raise InvalidInputError(f"availability {text!r}: {help_text}", field="availability")
+                    raise InvalidInputError(
+                        f"availability {text!r}: {help_text}", field="availability"
+                    )
                 i, j = WEEKDAYS.index(_DAY_ALIASES[first]), WEEKDAYS.index(_DAY_ALIASES[last])
                 days.extend(WEEKDAYS[i : j + 1] if i <= j else WEEKDAYS[i:] + WEEKDAYS[: j + 1])
             elif word in _PART_OF_DAY and not hours_seen:
@@ -558,9 +609,9 @@ class Profile(_Model):
     never logged, never put in a URL, never stored unless saved as a pseudonymous plan."""
 
     origin: GeoPoint
-    interests: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=20, description="taxonomy term ids and/or free text"
-    )
+    interests: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    ] = Field(default_factory=list, max_length=20, description="taxonomy term ids and/or free text")
     connection_goals: list[ConnectionType] = Field(default_factory=list)
     travel: list[TravelOption] = Field(min_length=1, max_length=5)
     availability: list[Availability] = Field(default_factory=list, max_length=21)
@@ -570,7 +621,9 @@ class Profile(_Model):
     gender: Literal["women", "men"] | None = None
     languages: list[str] = Field(default_factory=list)
     preferences: Preferences = Field(default_factory=Preferences)
-    circumstances: list[Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]] = Field(
+    circumstances: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+    ] = Field(
         default_factory=list,
         max_length=10,
         description="groups the person belongs to, for listings aimed at them: carer, veteran...",

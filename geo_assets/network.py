@@ -29,7 +29,6 @@ from geo_assets.travel import (
     ModeSpeed,
     StraightLineTravel,
     check_mode,
-    geodesic_m,
 )
 
 # Which pyrosm network serves each mode; modes missing here use the fallback model.
@@ -236,4 +235,3 @@ class NetworkTravel:
             return self.fallback.reach_m(mode, minutes)
         spec = self.speeds[mode]
         return max(0.0, minutes - spec.fixed_minutes) * spec.metres_per_minute
-

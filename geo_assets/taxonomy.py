@@ -67,6 +67,7 @@ class Taxonomy:
 
     def __iter__(self) -> Iterator[Term]:
         """Depth-first, in file order: each parent before its children."""
+
         def walk(parent: str | None) -> Iterator[Term]:
             for child in self.children.get(parent, []):
                 yield self.terms[child]

@@ -61,9 +61,7 @@ DEFAULT_MODE_SPEEDS: dict[str, ModeSpeed] = {
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise InvalidInputError(
-            f"`mode` must be one of {set(MODES)}, not {mode!r}", field="mode"
-        )
+        raise InvalidInputError(f"`mode` must be one of {set(MODES)}, not {mode!r}", field="mode")
     return mode
 
 

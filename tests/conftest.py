@@ -40,7 +40,7 @@ def postgis_server_url(request: pytest.FixtureRequest) -> str:
     if _server_answers(url):
         return url
     if os.environ.get("GEO_ASSETS_TEST_DATABASE_URL"):
-        pytest.fail(f"GEO_ASSETS_TEST_DATABASE_URL is set but no server answers there")
+        pytest.fail("GEO_ASSETS_TEST_DATABASE_URL is set but no server answers there")
     proc = request.getfixturevalue("postgresql_private_proc")
     return f"postgresql://{proc.user}@{proc.host}:{proc.port}/postgres"
 

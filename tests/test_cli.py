@@ -172,22 +172,44 @@ def loaded_db(tmp_path):
 def test_match_prints_json_with_the_documented_keys(loaded_db):
     result = CliRunner().invoke(
         app,
-        ["--database-url", loaded_db, "match", "--near", "53.795,-1.752", "--interest", "gardening",
-         "--interest", "chess", "--travel", "walk:20", "--travel", "public_transport:35",
-         "--free", "tue 09:00-13:00", "--free", "thu", "--json", "--limit", "5"],
+        [
+            "--database-url",
+            loaded_db,
+            "match",
+            "--near",
+            "53.795,-1.752",
+            "--interest",
+            "gardening",
+            "--interest",
+            "chess",
+            "--travel",
+            "walk:20",
+            "--travel",
+            "public_transport:35",
+            "--free",
+            "tue 09:00-13:00",
+            "--free",
+            "thu",
+            "--json",
+            "--limit",
+            "5",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 5
     for row in rows:
-        assert {"asset_id", "name", "score", "minutes", "mode", "next_session", "reasons"} <= set(row)
+        assert {"asset_id", "name", "score", "minutes", "mode", "next_session", "reasons"} <= set(
+            row
+        )
     assert rows[0]["score"] >= rows[-1]["score"] - 0.2
     assert any("gardening" in reason for reason in rows[0]["reasons"])
 
 
 def test_match_prints_a_table_by_default(loaded_db):
     result = CliRunner().invoke(
-        app, ["--database-url", loaded_db, "match", "--near", "53.795,-1.752", "--interest", "footy"]
+        app,
+        ["--database-url", loaded_db, "match", "--near", "53.795,-1.752", "--interest", "footy"],
     )
     assert result.exit_code == 0, result.output
     assert "score" in result.stdout and "why" in result.stdout

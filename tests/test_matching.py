@@ -15,7 +15,6 @@ from geo_assets.errors import InvalidInputError
 from geo_assets.interests import default_resolver
 from geo_assets.matching import (
     DEFAULT_WEIGHTS,
-    ResolvedInterest,
     interest_score,
     match,
     resolve_interests,
@@ -95,16 +94,41 @@ def dataset(n: int = 300) -> list[Asset]:
 
 
 GARDEN_AND_FOOTBALL = [
-    {"id": "g-allot", "name": "Heaton Allotment Society", "categories": ["nature.gardening.allotments"],
-     "description": "Plots for growing vegetables and fruit.", "dlat": 0.004},
-    {"id": "g-comm", "name": "Canal Road Community Garden", "categories": ["nature.gardening.community-gardens"],
-     "description": "Weekly volunteering in a shared garden.", "dlat": 0.006},
-    {"id": "f-walk", "name": "Over 50s Walking Football", "categories": ["sport.football.walking-football"],
-     "description": "Gentle football for older players.", "dlat": -0.005},
-    {"id": "c-knit", "name": "Knit and Natter", "categories": ["hobbies.crafts.knitting"],
-     "description": "Knitting and crochet over a cuppa.", "dlat": 0.001},
-    {"id": "v-lib", "name": "Central Library", "categories": ["venues.libraries"],
-     "description": "Books, computers and a warm place to sit.", "dlat": 0.002},
+    {
+        "id": "g-allot",
+        "name": "Heaton Allotment Society",
+        "categories": ["nature.gardening.allotments"],
+        "description": "Plots for growing vegetables and fruit.",
+        "dlat": 0.004,
+    },
+    {
+        "id": "g-comm",
+        "name": "Canal Road Community Garden",
+        "categories": ["nature.gardening.community-gardens"],
+        "description": "Weekly volunteering in a shared garden.",
+        "dlat": 0.006,
+    },
+    {
+        "id": "f-walk",
+        "name": "Over 50s Walking Football",
+        "categories": ["sport.football.walking-football"],
+        "description": "Gentle football for older players.",
+        "dlat": -0.005,
+    },
+    {
+        "id": "c-knit",
+        "name": "Knit and Natter",
+        "categories": ["hobbies.crafts.knitting"],
+        "description": "Knitting and crochet over a cuppa.",
+        "dlat": 0.001,
+    },
+    {
+        "id": "v-lib",
+        "name": "Central Library",
+        "categories": ["venues.libraries"],
+        "description": "Books, computers and a warm place to sit.",
+        "dlat": 0.002,
+    },
 ]
 
 
@@ -115,11 +139,16 @@ def small_store(sqlite_store):
         assets.append(
             Asset.model_validate(
                 {
-                    "id": spec["id"], "kind": "group", "name": spec["name"],
-                    "description": spec["description"], "categories": spec["categories"],
+                    "id": spec["id"],
+                    "kind": "group",
+                    "name": spec["name"],
+                    "description": spec["description"],
+                    "categories": spec["categories"],
                     "location": {"lat": HOME[0] + spec["dlat"], "lon": HOME[1]},
                     "sessions": [{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}],
-                    "status": "published", "source": "t", "source_id": spec["id"],
+                    "status": "published",
+                    "source": "t",
+                    "source_id": spec["id"],
                     "last_verified_at": datetime(2026, 10, 1, tzinfo=UTC),
                     "connection_types": ["interest", "local"],
                 }
@@ -136,7 +165,10 @@ def big_store(sqlite_store):
 
 
 def profile(**kw) -> Profile:
-    data = {"origin": {"lat": HOME[0], "lon": HOME[1]}, "travel": [{"mode": "walk", "max_minutes": 30}]}
+    data = {
+        "origin": {"lat": HOME[0], "lon": HOME[1]},
+        "travel": [{"mode": "walk", "max_minutes": 30}],
+    }
     data.update(kw)
     return Profile.model_validate(data)
 
@@ -144,16 +176,24 @@ def profile(**kw) -> Profile:
 # --- interest resolution -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["gardning", "allotment", "growing veg", "gardening", "green fingers"])
+@pytest.mark.parametrize(
+    "text", ["gardning", "allotment", "growing veg", "gardening", "green fingers"]
+)
 def test_gardening_words_resolve_to_gardening_terms(text):
     terms = [m.term_id for m in default_resolver().resolve(text)]
     assert terms and terms[0].startswith("nature.gardening")
 
 
-@pytest.mark.parametrize(("text", "term"), [("footy", "sport.football"), ("soccer", "sport.football"),
-                                            ("used to play guitar", "arts.music.instruments"),
-                                            ("knitting", "hobbies.crafts.knitting"),
-                                            ("chess", "hobbies.games.chess")])
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("footy", "sport.football"),
+        ("soccer", "sport.football"),
+        ("used to play guitar", "arts.music.instruments"),
+        ("knitting", "hobbies.crafts.knitting"),
+        ("chess", "hobbies.games.chess"),
+    ],
+)
 def test_informal_words_resolve(text, term):
     assert default_resolver().resolve(text)[0].term_id == term
 
@@ -198,8 +238,13 @@ def test_explanations_read_like_a_practitioner_would_say_them(small_store):
 
 def test_weights_can_be_overridden_per_request(small_store):
     p = profile(interests=["gardening"])
-    travel_only = match(small_store, p, weights={k: 0.0 for k in DEFAULT_WEIGHTS} | {"travel": 1.0},
-                        now=NOW, diversity=0)
+    travel_only = match(
+        small_store,
+        p,
+        weights={k: 0.0 for k in DEFAULT_WEIGHTS} | {"travel": 1.0},
+        now=NOW,
+        diversity=0,
+    )
     distances = [r.distance_m for r in travel_only]
     assert distances == sorted(distances)
     with pytest.raises(InvalidInputError, match="unknown component"):
@@ -210,9 +255,15 @@ def test_weights_can_be_overridden_per_request(small_store):
 
 
 def test_schedule_fit_is_share_of_session_inside_availability():
-    a = Asset.model_validate({"kind": "group", "name": "x", "categories": ["social"],
-                              "location": {"lat": 0, "lon": 0},
-                              "sessions": [{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}]})
+    a = Asset.model_validate(
+        {
+            "kind": "group",
+            "name": "x",
+            "categories": ["social"],
+            "location": {"lat": 0, "lon": 0},
+            "sessions": [{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}],
+        }
+    )
     assert schedule_score(a, [Availability.parse("tue 09:00-13:00")])[0] == 1.0
     assert schedule_score(a, [Availability.parse("tue 11:00-13:00")])[0] == 0.5
     assert schedule_score(a, [Availability.parse("wed")])[0] == 0.0
@@ -254,34 +305,46 @@ def test_malformed_availability_is_rejected_naming_the_field(text):
 # --- properties --------------------------------------------------------------------------------
 
 profiles = st.builds(
-    lambda interests, modes, age, gender, needs, free_only, max_cost, avail, goals: Profile.model_validate(
-        {
-            "origin": {"lat": HOME[0], "lon": HOME[1]},
-            "interests": interests,
-            "travel": [{"mode": m, "max_minutes": mins} for m, mins in modes.items()],
-            "age": age,
-            "gender": gender,
-            "access_needs": needs,
-            "budget": {"free_only": free_only, "max_per_session": max_cost},
-            "availability": avail,
-            "connection_goals": goals,
-        }
+    lambda interests, modes, age, gender, needs, free_only, max_cost, avail, goals: (
+        Profile.model_validate(
+            {
+                "origin": {"lat": HOME[0], "lon": HOME[1]},
+                "interests": interests,
+                "travel": [{"mode": m, "max_minutes": mins} for m, mins in modes.items()],
+                "age": age,
+                "gender": gender,
+                "access_needs": needs,
+                "budget": {"free_only": free_only, "max_per_session": max_cost},
+                "availability": avail,
+                "connection_goals": goals,
+            }
+        )
     ),
-    st.lists(st.sampled_from(["gardening", "footy", "knitting", "choir", "chess", "xyz", "walks"]),
-             max_size=3),
-    st.dictionaries(st.sampled_from(["walk", "cycle", "public_transport", "wheelchair"]),
-                    st.integers(5, 40), min_size=1, max_size=2),
+    st.lists(
+        st.sampled_from(["gardening", "footy", "knitting", "choir", "chess", "xyz", "walks"]),
+        max_size=3,
+    ),
+    st.dictionaries(
+        st.sampled_from(["walk", "cycle", "public_transport", "wheelchair"]),
+        st.integers(5, 40),
+        min_size=1,
+        max_size=2,
+    ),
     st.one_of(st.none(), st.integers(16, 90)),
     st.sampled_from([None, "women", "men"]),
     st.lists(st.sampled_from(FEATURES + ["women_only"]), max_size=2, unique=True),
     st.booleans(),
     st.one_of(st.none(), st.sampled_from([1.0, 3.0, 5.0])),
-    st.lists(st.sampled_from(["tue 09:00-13:00", "weekends", "thu", "weekdays evenings"]), max_size=2),
+    st.lists(
+        st.sampled_from(["tue 09:00-13:00", "weekends", "thu", "weekdays evenings"]), max_size=2
+    ),
     st.lists(st.sampled_from(["local", "interest", "reconnect"]), max_size=2, unique=True),
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(p=profiles)
 def test_no_result_breaks_a_hard_constraint_and_order_is_stable(big_store, p):
     first = match(big_store, p, now=NOW, limit=20)
@@ -300,16 +363,24 @@ def test_no_result_breaks_a_hard_constraint_and_order_is_stable(big_store, p):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.floats(-0.05, 0.05), st.floats(-0.05, 0.05), st.floats(0.0, 1.0),
-    st.dictionaries(st.sampled_from(["walk", "cycle", "public_transport", "car", "wheelchair"]),
-                    st.integers(5, 120), min_size=1, max_size=3),
+    st.floats(-0.05, 0.05),
+    st.floats(-0.05, 0.05),
+    st.floats(0.0, 1.0),
+    st.dictionaries(
+        st.sampled_from(["walk", "cycle", "public_transport", "car", "wheelchair"]),
+        st.integers(5, 120),
+        min_size=1,
+        max_size=3,
+    ),
 )
 def test_moving_an_asset_closer_never_lowers_its_travel_score(dlat, dlon, shrink, modes):
     p = profile(travel=[{"mode": m, "max_minutes": v} for m, v in modes.items()])
     base = dataset(1)[0]
 
     def placed(f: float) -> Asset:
-        loc = base.location.model_copy(update={"lat": HOME[0] + dlat * f, "lon": HOME[1] + dlon * f})
+        loc = base.location.model_copy(
+            update={"lat": HOME[0] + dlat * f, "lon": HOME[1] + dlon * f}
+        )
         return base.model_copy(update={"location": loc})
 
     minutes, _ = travel_times(p, StraightLineTravel(), [placed(1.0), placed(shrink)])
@@ -321,8 +392,22 @@ def test_moving_an_asset_closer_never_lowers_its_travel_score(dlat, dlon, shrink
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.sampled_from(["gardening", "footy", "knitting", "choir", "xyz", "used to play guitar",
-                              "walks", "growing veg", "chess"]), max_size=3),
+    st.lists(
+        st.sampled_from(
+            [
+                "gardening",
+                "footy",
+                "knitting",
+                "choir",
+                "xyz",
+                "used to play guitar",
+                "walks",
+                "growing veg",
+                "chess",
+            ]
+        ),
+        max_size=3,
+    ),
     st.integers(0, 299),
 )
 def test_adding_a_matching_interest_never_lowers_interest_score(interests, index):
@@ -332,8 +417,9 @@ def test_adding_a_matching_interest_never_lowers_interest_score(interests, index
     before, _ = interest_score(asset, resolve_interests(p, resolver), resolver)
     # An interest the asset surely matches: its own first category's name.
     own = default_taxonomy().get(asset.categories[0]).name
-    after, _ = interest_score(asset, resolve_interests(profile(interests=[*interests, own]), resolver),
-                              resolver)
+    after, _ = interest_score(
+        asset, resolve_interests(profile(interests=[*interests, own]), resolver), resolver
+    )
     assert after >= before - 1e-12
     assert after >= 0.5
 
@@ -347,17 +433,40 @@ def test_diversity_keeps_the_top_ten_varied(big_store):
 def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
     from geo_assets.matching import AUDIENCE_FACTOR, audience_fit, person_words
 
-    carers = Asset.model_validate({"kind": "group", "name": "Carers Cafe", "categories": ["family.carers"],
-                                   "location": {"lat": 0, "lon": 0},
-                                   "eligibility": {"groups": ["carers"]}})
+    carers = Asset.model_validate(
+        {
+            "kind": "group",
+            "name": "Carers Cafe",
+            "categories": ["family.carers"],
+            "location": {"lat": 0, "lon": 0},
+            "eligibility": {"groups": ["carers"]},
+        }
+    )
     resolver = default_resolver()
     music = profile(interests=["music"])
-    assert audience_fit(carers, person_words(music, resolve_interests(music, resolver), resolver)) == AUDIENCE_FACTOR
+    assert (
+        audience_fit(carers, person_words(music, resolve_interests(music, resolver), resolver))
+        == AUDIENCE_FACTOR
+    )
     carer = profile(interests=["music"], circumstances=["carer for my mum"])
-    assert audience_fit(carers, person_words(carer, resolve_interests(carer, resolver), resolver)) == 1.0
+    assert (
+        audience_fit(carers, person_words(carer, resolve_interests(carer, resolver), resolver))
+        == 1.0
+    )
     # An interest that resolves to the group's own category counts as belonging.
-    vets = Asset.model_validate({"kind": "group", "name": "Breakfast Club", "categories": ["social.veterans"],
-                                 "location": {"lat": 0, "lon": 0},
-                                 "eligibility": {"groups": ["veterans"]}})
+    vets = Asset.model_validate(
+        {
+            "kind": "group",
+            "name": "Breakfast Club",
+            "categories": ["social.veterans"],
+            "location": {"lat": 0, "lon": 0},
+            "eligibility": {"groups": ["veterans"]},
+        }
+    )
     ex_forces = profile(interests=["ex forces"])
-    assert audience_fit(vets, person_words(ex_forces, resolve_interests(ex_forces, resolver), resolver)) == 1.0
+    assert (
+        audience_fit(
+            vets, person_words(ex_forces, resolve_interests(ex_forces, resolver), resolver)
+        )
+        == 1.0
+    )

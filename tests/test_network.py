@@ -45,11 +45,13 @@ def test_network_agrees_with_networkx_dijkstra(helsinki, points):
     graph = helsinki.graphs["walk"]
     g = nx.DiGraph()
     coo = graph.lengths.tocoo()
-    g.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()))
+    edges = zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+    g.add_weighted_edges_from(edges)
     (o_node,), (o_access,) = graph.snap(np.array([origin]))
     d_nodes, d_access = graph.snap(dest)
     lengths = nx.single_source_dijkstra_path_length(g, int(o_node), weight="weight")
-    expected = np.array([o_access + lengths[int(n)] + a for n, a in zip(d_nodes, d_access)])
+    pairs = zip(d_nodes, d_access, strict=True)
+    expected = np.array([o_access + lengths[int(n)] + a for n, a in pairs])
     ours = helsinki.network_metres(origin, dest, "walk")
     assert np.allclose(ours, expected, rtol=1e-9, atol=1e-6)
 

@@ -79,7 +79,9 @@ def test_best_mode_picks_quickest_within_its_limit():
     model = StraightLineTravel()
     near = np.array([[BRADFORD[0] + 0.004, BRADFORD[1]]])  # ~450 m
     far = np.array([[BRADFORD[0] + 0.05, BRADFORD[1]]])  # ~5.5 km
-    mins, which = best_mode(model, BRADFORD, np.vstack([near, far]), [("walk", 20), ("public_transport", 40)])
+    mins, which = best_mode(
+        model, BRADFORD, np.vstack([near, far]), [("walk", 20), ("public_transport", 40)]
+    )
     assert which[0] == 0  # walking beats waiting for the bus
     assert which[1] == 1
     mins, which = best_mode(model, BRADFORD, far, [("walk", 20)])

@@ -162,7 +162,9 @@ def check_page(page: int, per_page: int) -> tuple[int, int]:
     if page < 1:
         raise InvalidInputError("`page` must be 1 or more", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInputError(f"`per_page` must be between 1 and {MAX_PER_PAGE}", field="per_page")
+        raise InvalidInputError(
+            f"`per_page` must be between 1 and {MAX_PER_PAGE}", field="per_page"
+        )
     return per_page, (page - 1) * per_page
 
 
@@ -189,16 +191,16 @@ def sort_name(name: str) -> str:
 def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
     """A copy ready to insert: timestamps set, version 1."""
     now = now or utcnow()
-    return model.model_copy(
-        update={"created_at": now, "updated_at": now, "version": 1}, deep=True
-    )
+    # Shallow: the stored document is serialised from the copy, nothing mutates it.
+    return model.model_copy(update={"created_at": now, "updated_at": now, "version": 1})
 
 
 def apply_patch(current: Asset | Organisation, changes: Mapping[str, Any]) -> Any:
     """Merge ``changes`` (a partial dict) into ``current`` and re-validate the whole.
 
     Nested objects (``location``, ``cost``...) are merged one level deep so a patch
-    can change ``location.lat`` without restating the address.
+    can change ``location.lat`` without restating the address. A patch that breaks a
+    rule raises ``InvalidInputError`` naming the field.
     """
     owned = _STORE_OWNED.intersection(changes)
     if owned:
@@ -216,7 +218,17 @@ def apply_patch(current: Asset | Organisation, changes: Mapping[str, Any]) -> An
             data[key] = value
     data["updated_at"] = utcnow().isoformat()
     data["version"] = current.version + 1
-    return type(current).model_validate(data)
+    try:
+        return type(current).model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc
+
+
+def invalid_input(exc: ValidationError) -> InvalidInputError:
+    """Our error for a pydantic one, naming the first failing field (``location.lat``)."""
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err["loc"]) or None
+    return InvalidInputError(f"`{name}`: {err['msg']}", field=name)
 
 
 def validated_rows(

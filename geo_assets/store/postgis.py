@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
 from itertools import islice
 from time import monotonic
 from typing import Any, TypeVar
@@ -50,6 +49,7 @@ from geo_assets.store.base import (
     stamp_new,
     validated_rows,
 )
+from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis_sql import (
     BULK_ID_TAKEN,
@@ -68,7 +68,6 @@ from geo_assets.store.postgis_sql import (
     staging_row,
     within_sql,
 )
-from geo_assets.store.sqlite import _decode as decode_trusted  # shared; belongs in base.py
 
 T = TypeVar("T")
 
@@ -112,11 +111,8 @@ class PostGISStore:
         self._timeout_s = timeout_s
         self._max_size = max_size
         self._used_at: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
-        self._decode_asset: Callable[[str], Asset] = (
-            lru_cache(maxsize=read_cache_size)(_decode_asset)
-            if read_cache_size > 0
-            else _decode_asset
-        )
+        # Keyed by the document text itself, so a cached asset can never be stale.
+        self._decoded: DecodedCache[Asset] = DecodedCache(read_cache_size)
         # Opening does not block: a server that is down must not stop the app starting;
         # operations wait at most `timeout_s` for a connection, then report it unavailable.
         # Connections autocommit, so a read is one round trip; writes open a transaction.
@@ -324,6 +320,9 @@ class PostGISStore:
             lambda conn: _scalar(conn, f"SELECT count(*) FROM assets WHERE {where}", params)
         )
 
+    def _decode_asset(self, doc: str) -> Asset:
+        return self._decoded.decode(Asset, doc)
+
     def nearby(
         self,
         lat: float,
@@ -434,12 +433,8 @@ def _merge_staged(conn: psycopg.Connection[Any], now: datetime) -> list[tuple[An
 # --- module helpers ---------------------------------------------------------------------------
 
 
-def _decode_asset(doc: str) -> Asset:
-    return decode_trusted(Asset, doc)
-
-
 def _decode_organisation(doc: str) -> Organisation:
-    return decode_trusted(Organisation, doc)
+    return decode(Organisation, doc)
 
 
 def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:

@@ -6,7 +6,7 @@ agree with PostGIS ``geography`` to well under a metre. Text search uses FTS5
 word-prefix queries. Each thread gets its own connection (FastAPI runs sync
 endpoints in a thread pool); writes run in ``BEGIN IMMEDIATE`` transactions.
 Reads first select keys and coordinates, then build only the assets they return,
-reusing recently decoded ones (see :class:`~geo_assets.store.sqlite_rows.DecodedAssets`).
+reusing recently decoded ones (see :class:`~geo_assets.store.documents.DecodedCache`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
-from pydantic import ValidationError
 from pyproj import Geod
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
@@ -38,15 +37,14 @@ from geo_assets.store.base import (
     stamp_new,
     validated_rows,
 )
+from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
 from geo_assets.store.sqlite_rows import (
     INSERT_ORG,
     UPDATE_ORG,
     AssetKey,
     BulkLoader,
-    DecodedAssets,
     chunks,
-    decode,
     marks,
     org_values,
     save_assets,
@@ -54,7 +52,6 @@ from geo_assets.store.sqlite_rows import (
 )
 
 # postgis.py imports this name; it can go once the trusted decoder moves to base.py.
-_decode = decode
 
 BUSY_TIMEOUT_S = 30.0
 # Decoded assets kept for reuse by later reads (about 10 KB each).
@@ -116,12 +113,6 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def _invalid(exc: ValidationError) -> InvalidInputError:
-    err = exc.errors()[0]
-    name = ".".join(str(p) for p in err["loc"]) or None
-    return InvalidInputError(f"`{name}`: {err['msg']}", field=name)
-
-
 def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
     """WHERE clauses (on alias ``a``) and their parameters for ``filters``."""
     if filters is None:
@@ -181,7 +172,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._decoded = DecodedAssets(decoded_cache_size)
+        self._decoded: DecodedCache[Asset] = DecodedCache(decoded_cache_size)
 
     # --- connections and transactions -----------------------------------------------------
 
@@ -326,10 +317,7 @@ class SQLiteStore:
     def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation:
         with self._write() as conn:
             rid, current = self._org_record(conn, org_id)
-            try:
-                updated: Organisation = apply_patch(current, changes)
-            except ValidationError as exc:
-                raise _invalid(exc) from exc
+            updated: Organisation = apply_patch(current, changes)
             conn.execute(UPDATE_ORG, (*org_values(updated), rid))
         return updated
 
@@ -394,10 +382,7 @@ class SQLiteStore:
     def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset:
         with self._write() as conn:
             rid, current = self._asset_record(conn, asset_id)
-            try:
-                updated: Asset = apply_patch(current, changes)
-            except ValidationError as exc:
-                raise _invalid(exc) from exc
+            updated: Asset = apply_patch(current, changes)
             if updated.organisation_id != current.organisation_id:
                 self._check_organisation(conn, updated.organisation_id)
             self._save_one(conn, updated, rid)

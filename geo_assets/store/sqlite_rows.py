@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
-from pydantic_core import SchemaValidator
+from typing import Any
 
 from geo_assets.errors import ConflictError, RowError
 from geo_assets.model import Asset, Organisation
 from geo_assets.store.base import BulkCollector, UpsertReport, sort_name
-
-M = TypeVar("M", bound=BaseModel)
 
 # Rows per bound-parameter list (SQLite allows 32766 parameters; stay far below).
 CHUNK = 500
@@ -74,36 +67,6 @@ def marks(n: int) -> str:
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _without_after_validators(node: Any) -> Any:
-    if isinstance(node, dict):
-        while node.get("type") == "function-after":
-            node = node["schema"]
-        return {key: _without_after_validators(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_without_after_validators(item) for item in node]
-    return node
-
-
-@cache
-def _trusted_validator(model: type[BaseModel]) -> SchemaValidator:
-    """A validator for documents this store wrote itself.
-
-    Stored documents already passed every check on the way in, so reading them back
-    skips the after-validators (checks and idempotent normalisers such as sorting or
-    taxonomy look-ups), which halves the cost of building an Asset. Types, defaults and
-    before-validators still apply. Falls back to the model's own validator.
-    """
-    try:
-        return SchemaValidator(_without_after_validators(model.__pydantic_core_schema__))
-    except Exception:  # a pydantic whose schema shape we do not know: be safe, not fast
-        return model.__pydantic_validator__  # type: ignore[return-value]
-
-
-def decode(model: type[M], doc: str) -> M:
-    decoded: M = _trusted_validator(model).validate_json(doc)
-    return decoded
 
 
 def asset_values(asset: Asset, rid: int | None) -> tuple[Any, ...]:
@@ -176,40 +139,6 @@ def save_assets(
 
 
 AssetKey = tuple[int, str, int, str]  # (rid, id, version, updated_at) of a stored asset
-
-
-class DecodedAssets:
-    """Assets decoded recently, keyed by (rid, id, version, updated_at); shared by threads.
-
-    Every write bumps ``version`` and ``updated_at``, so a key read in the same snapshot
-    as the row can never name stale content. A hit skips fetching and decoding the
-    JSON document, which is most of the cost of a dense ``nearby``. Callers get shallow
-    copies: reassigning a field is safe; nested parts are shared and must not be
-    mutated in place. Oldest entries are dropped first once ``capacity`` is reached.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: dict[AssetKey, Asset] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: AssetKey) -> Asset | None:
-        hit = self._items.get(key)
-        return None if hit is None else hit.model_copy()
-
-    def put(self, key: AssetKey, asset: Asset) -> Asset:
-        """Remember ``asset``; returns the caller's own copy."""
-        if self.capacity <= 0:
-            return asset
-        with self._lock:  # writers only; a get is a single atomic dict look-up
-            self._items[key] = asset
-            while len(self._items) > self.capacity:
-                del self._items[next(iter(self._items))]
-        return asset.model_copy()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 _Existing = dict[tuple[str, str], tuple[int, str, datetime, int]]

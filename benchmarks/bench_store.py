@@ -1,0 +1,163 @@
+"""Store benchmark (issue 2): bulk load and 1 km `nearby` on the national data, both stores.
+
+Prints bulk-load rows/s per store, then p50/p95 of `Store.nearby` at 200 origins in
+random towns and at the densest town's centre, next to the same query written as
+bare SQL in the same run (ratio = store p50 / bare p50).
+
+    .venv/bin/python benchmarks/bench_store.py [--assets 100000] [--origins 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.common import origin_sets, percentiles, throwaway_postgis, timed_ms
+from geo_assets import synthetic
+from geo_assets.store import Store, open_store
+from geo_assets.store.base import degree_box
+
+RADIUS_M = 1_000.0
+
+BARE_POSTGIS = """
+SELECT id, doc::text, ST_Distance(geog, p.g) AS d
+FROM assets, (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g) AS p
+WHERE ST_DWithin(geog, p.g, %(r)s)
+ORDER BY d, id
+"""
+
+# SQLite has no geodesic function: the bare query is the R*Tree box plus an
+# equirectangular distance, which is what a hand-written query would do.
+BARE_SQLITE = """
+SELECT a.id, a.doc,
+       ((a.lat - :lat) * (a.lat - :lat) + (a.lon - :lon) * (a.lon - :lon) * :k) AS d2
+FROM asset_rtree r JOIN assets a ON a.rid = r.rid
+WHERE r.min_lon <= :east AND r.max_lon >= :west AND r.min_lat <= :north AND r.max_lat >= :south
+  AND d2 <= :r2
+ORDER BY d2, a.id
+"""
+
+
+def load(store: Store, n: int) -> float:
+    """Bulk-load ``n`` national assets; returns rows per second (generation excluded)."""
+    assets = list(synthetic.national_assets(n))
+    start = time.perf_counter()
+    report = store.bulk_upsert(assets)
+    elapsed = time.perf_counter() - start
+    assert report.inserted == n, report
+    return n / elapsed
+
+
+def bench_nearby(store: Store, bare, origins: list[tuple[float, float]]) -> dict[str, float]:
+    ours, base = [], []
+    for lat, lon in origins:  # warm caches once per origin set
+        store.nearby(lat, lon, RADIUS_M)
+        bare(lat, lon)
+        break
+    rows = 0
+    for lat, lon in origins:
+        ours.append(timed_ms(lambda a=lat, b=lon: store.nearby(a, b, RADIUS_M)))
+        base.append(timed_ms(lambda a=lat, b=lon: bare(a, b)))
+        rows += len(store.nearby(lat, lon, RADIUS_M))
+    p50, p95 = percentiles(ours)
+    b50, b95 = percentiles(base)
+    return {
+        "p50": p50,
+        "p95": p95,
+        "bare_p50": b50,
+        "bare_p95": b95,
+        "ratio": p50 / b50,
+        "rows": rows / len(origins),
+    }
+
+
+def postgis_bare(url: str):
+    conn = psycopg.connect(url, autocommit=True)
+
+    def run(lat: float, lon: float) -> list:
+        return conn.execute(BARE_POSTGIS, {"lat": lat, "lon": lon, "r": RADIUS_M}).fetchall()
+
+    return run
+
+
+def sqlite_bare(path: Path):
+    conn = sqlite3.connect(path)
+
+    def run(lat: float, lon: float) -> list:
+        import math
+
+        ((west, south, east, north),) = degree_box(lat, lon, RADIUS_M)
+        k = math.cos(math.radians(lat)) ** 2
+        r_deg = RADIUS_M / 111_195.0
+        return conn.execute(
+            BARE_SQLITE,
+            {
+                "lat": lat,
+                "lon": lon,
+                "k": k,
+                "west": west,
+                "east": east,
+                "south": south,
+                "north": north,
+                "r2": r_deg * r_deg,
+            },
+        ).fetchall()
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", type=int, default=100_000)
+    parser.add_argument("--origins", type=int, default=200)
+    args = parser.parse_args()
+    origins = origin_sets(args.origins)
+    results: dict[str, dict] = {}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite"
+        store = open_store(f"sqlite:///{path}")
+        store.upgrade()
+        results["sqlite"] = {"load": load(store, args.assets)}
+        bare = sqlite_bare(path)
+        for label, pts in origins.items():
+            results["sqlite"][label] = bench_nearby(store, bare, pts)
+        store.close()
+
+    with throwaway_postgis() as url:
+        store = open_store(url, min_size=1, max_size=2)
+        store.upgrade()
+        results["postgis"] = {"load": load(store, args.assets)}
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE assets")
+        bare = postgis_bare(url)
+        for label, pts in origins.items():
+            results["postgis"][label] = bench_nearby(store, bare, pts)
+        store.close()
+
+    print(
+        f"\nStore benchmark: {args.assets:,} national assets, nearby radius {RADIUS_M:.0f} m, "
+        f"{args.origins} origins per set"
+    )
+    for name, res in results.items():
+        print(f"\n{name}: bulk load {res['load']:,.0f} rows/s")
+        print(
+            f"  {'origins':<16}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}"
+            f"{'bare p50':>10}{'bare p95':>10}{'ratio p50':>11}"
+        )
+        for label in origins:
+            r = res[label]
+            print(
+                f"  {label:<16}{r['rows']:>7.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}"
+                f"{r['bare_p50']:>10.2f}{r['bare_p95']:>10.2f}{r['ratio']:>11.2f}"
+            )
+    print("\nTargets: PostGIS load >= 20,000 rows/s; nearby p95 <= 10 ms; ratio <= 1.5")
+
+
+if __name__ == "__main__":
+    main()

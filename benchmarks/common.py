@@ -1,0 +1,90 @@
+"""What every benchmark shares: a throwaway PostGIS database, origin sets, percentiles.
+
+Benchmarks use the national data of DESIGN section 11 (geo_assets.synthetic).
+Set GEO_ASSETS_BENCH_DATABASE_URL (or GEO_ASSETS_TEST_DATABASE_URL) to a server
+URL whose user may create databases; the default is the local server.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from geo_assets import synthetic
+
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+EARTH_M_PER_DEG_LAT = 111_195.0
+
+
+def server_url() -> str:
+    return (
+        os.environ.get("GEO_ASSETS_BENCH_DATABASE_URL")
+        or os.environ.get("GEO_ASSETS_TEST_DATABASE_URL")
+        or DEFAULT_SERVER_URL
+    )
+
+
+@contextmanager
+def throwaway_postgis(name_prefix: str = "geo_assets_bench") -> Iterator[str]:
+    """A new database with PostGIS on the benchmark server, dropped afterwards."""
+    parts = urlsplit(server_url())
+    dbname = f"{name_prefix}_{uuid.uuid4().hex[:8]}"
+    janitor = DatabaseJanitor(
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        dbname=dbname,
+        maintenance_dbname=parts.path.lstrip("/") or "postgres",
+    )
+    janitor.init()
+    url = urlunsplit(parts._replace(path=f"/{dbname}"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    try:
+        yield url
+    finally:
+        janitor.drop()
+
+
+def jittered(
+    centre: tuple[float, float], n: int, spread_m: float, rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    """``n`` (lat, lon) points with a Gaussian spread of ``spread_m`` metres around ``centre``."""
+    lat0, lon0 = centre
+    dlat = rng.normal(0.0, spread_m, n) / EARTH_M_PER_DEG_LAT
+    dlon = rng.normal(0.0, spread_m, n) / (EARTH_M_PER_DEG_LAT * np.cos(np.radians(lat0)))
+    return [(float(lat0 + a), float(lon0 + b)) for a, b in zip(dlat, dlon, strict=True)]
+
+
+def origin_sets(n: int, seed: int = 7) -> dict[str, list[tuple[float, float]]]:
+    """The two origin sets every benchmark reports: random towns and the densest town's centre."""
+    rng = np.random.default_rng(seed)
+    towns = synthetic.national_towns()
+    picks = rng.integers(0, len(towns), n)
+    random_towns = [jittered((towns[i].lat, towns[i].lon), 1, 1_000.0, rng)[0] for i in picks]
+    densest = synthetic.densest_town()
+    return {
+        "random towns": random_towns,
+        "densest centre": jittered((densest.lat, densest.lon), n, 200.0, rng),
+    }
+
+
+def timed_ms(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds."""
+    arr = np.asarray(samples_ms)
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))

@@ -1,0 +1,87 @@
+"""Reading stored JSON documents back into models, fast, with a small shared cache.
+
+Both stores keep each record's full document as JSON. Building an Asset from it
+is most of the cost of a dense radius query, so documents a store wrote itself
+skip the model's after-validators, and recently decoded records are cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import SchemaValidator
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _without_after_validators(node: Any) -> Any:
+    if isinstance(node, dict):
+        while node.get("type") == "function-after":
+            node = node["schema"]
+        return {key: _without_after_validators(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_after_validators(item) for item in node]
+    return node
+
+
+@cache
+def _trusted_validator(model: type[BaseModel]) -> SchemaValidator:
+    """A validator for documents a store wrote itself.
+
+    Stored documents already passed every check on the way in, so reading them back
+    skips the after-validators (checks and idempotent normalisers such as sorting or
+    taxonomy look-ups), which halves the cost of building an Asset. Types, defaults and
+    before-validators still apply. Falls back to the model's own validator.
+    """
+    try:
+        return SchemaValidator(_without_after_validators(model.__pydantic_core_schema__))
+    except Exception:  # a pydantic whose schema shape we do not know: be safe, not fast
+        return model.__pydantic_validator__  # type: ignore[return-value]
+
+
+def decode(model: type[M], doc: str) -> M:
+    """A model from a JSON document this project's stores wrote."""
+    decoded: M = _trusted_validator(model).validate_json(doc)
+    return decoded
+
+
+class DecodedCache(Generic[M]):
+    """Recently decoded records by a key that changes whenever the record does.
+
+    Callers get shallow copies: reassigning a field is safe, nested parts are shared
+    and must not be mutated in place. Oldest entries go first once ``capacity`` is
+    reached; a capacity of 0 turns caching off. Safe to share between threads.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: dict[Hashable, M] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> M | None:
+        hit = self._items.get(key)
+        return None if hit is None else hit.model_copy()
+
+    def put(self, key: Hashable, record: M) -> M:
+        """Remember ``record``; returns the caller's own copy."""
+        if self.capacity <= 0:
+            return record
+        with self._lock:  # writers only; a get is a single atomic dict look-up
+            self._items[key] = record
+            while len(self._items) > self.capacity:
+                del self._items[next(iter(self._items))]
+        return record.model_copy()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def decode(self, model: type[M], doc: str, key: Hashable | None = None) -> M:
+        """``doc`` decoded, from the cache when ``key`` (default: the text itself) is known."""
+        key = doc if key is None else key
+        hit = self.get(key)
+        return hit if hit is not None else self.put(key, decode(model, doc))
