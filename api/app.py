@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routers import assets, health
+from api.routers import assets, health, hsds
 from geo_assets import __version__
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(assets.router)
+    hsds.install(app)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
