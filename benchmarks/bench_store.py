@@ -4,7 +4,7 @@ Prints bulk-load rows/s per store, then p50/p95 of `Store.nearby` at 200 origins
 random towns and at the densest town's centre, next to the same query written as
 bare SQL in the same run (ratio = store p50 / bare p50).
 
-    .venv/bin/python benchmarks/bench_store.py [--assets 100000] [--origins 200]
+    .venv/bin/python -m benchmarks.bench_store [--assets 100000] [--origins 200]
 """
 
 from __future__ import annotations
@@ -50,6 +50,26 @@ def load(store: Store, n: int) -> float:
     report = store.bulk_upsert(assets)
     elapsed = time.perf_counter() - start
     assert report.inserted == n, report
+    return n / elapsed
+
+
+def raw_copy_rate(url: str) -> float:
+    """Rows/s of a bare COPY of the loaded rows into an identical table (same indexes).
+
+    The ceiling for any loader on this machine: no Python, no validation, no merge.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE assets_raw (LIKE assets INCLUDING ALL)")
+        buf = bytearray()
+        with conn.cursor().copy("COPY assets TO STDOUT") as out:
+            for block in out:
+                buf += block
+        n = conn.execute("SELECT count(*) FROM assets").fetchone()[0]
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor().copy("COPY assets_raw FROM STDIN") as copy:
+            copy.write(bytes(buf))
+        elapsed = time.perf_counter() - start
+        conn.execute("DROP TABLE assets_raw")
     return n / elapsed
 
 
@@ -132,7 +152,7 @@ def main() -> None:
     with throwaway_postgis() as url:
         store = open_store(url, min_size=1, max_size=2)
         store.upgrade()
-        results["postgis"] = {"load": load(store, args.assets)}
+        results["postgis"] = {"load": load(store, args.assets), "raw_copy": raw_copy_rate(url)}
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE assets")
         bare = postgis_bare(url)
@@ -145,7 +165,12 @@ def main() -> None:
         f"{args.origins} origins per set"
     )
     for name, res in results.items():
-        print(f"\n{name}: bulk load {res['load']:,.0f} rows/s")
+        raw = (
+            f" (bare COPY into the same table: {res['raw_copy']:,.0f} rows/s)"
+            if "raw_copy" in res
+            else ""
+        )
+        print(f"\n{name}: bulk load {res['load']:,.0f} rows/s{raw}")
         print(
             f"  {'origins':<16}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}"
             f"{'bare p50':>10}{'bare p95':>10}{'ratio p50':>11}"

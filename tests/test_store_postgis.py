@@ -531,3 +531,41 @@ def test_ensure_postgis_only_starts_a_stopped_cluster(tmp_path: Path) -> None:
 def test_ensure_postgis_defers_to_the_given_url(tmp_path: Path) -> None:
     out, log = _run_ensure(tmp_path, GEO_ASSETS_TEST_DATABASE_URL="postgresql://x@y/z")
     assert "GEO_ASSETS_TEST_DATABASE_URL is set" in out and log == []
+
+
+def test_limited_nearby_is_exact_where_sphere_and_spheroid_disagree(postgis_store):
+    """The KNN pre-scan ranks by sphere distance; the answer must still be the spheroid k nearest.
+
+    At 60 N a north-south metre and an east-west metre differ most between the two
+    models, so points on a ring in every direction put the k-th place in doubt.
+    """
+    import math
+
+    from factories import make_asset
+
+    centre = (60.0, 25.0)
+    assets = []
+    for i in range(360):
+        bearing = math.radians(i)
+        r_m = 800.0 + (i % 7) * 0.3  # near-ties in every direction
+        lat = centre[0] + r_m * math.cos(bearing) / 111_400.0
+        lon = centre[1] + r_m * math.sin(bearing) / (111_400.0 * math.cos(math.radians(60)))
+        assets.append(
+            make_asset(
+                id=f"ring-{i:03d}",
+                location={"lat": lat, "lon": lon},
+                source="ring",
+                source_id=str(i),
+            )
+        )
+    postgis_store.bulk_upsert(assets)
+    everything = postgis_store.nearby(*centre, 2_000)
+    for k in (1, 5, 17, 90, 359, 400):
+        limited = postgis_store.nearby(*centre, 2_000, limit=k)
+        assert [h.asset.id for h in limited] == [h.asset.id for h in everything[:k]]
+    # A radius smaller than the k-th hit still caps the answer.
+    capped = postgis_store.nearby(*centre, 800.5, limit=50)
+    assert all(h.distance_m <= 800.5 for h in capped)
+    assert [h.asset.id for h in capped] == [
+        h.asset.id for h in everything if h.distance_m <= 800.5
+    ][:50]

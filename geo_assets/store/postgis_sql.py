@@ -127,20 +127,39 @@ def nearby_sql(
     *,
     limit: int | None = None,
 ) -> tuple[str, list[Any]]:
-    """The radius query (doc text, distance in metres), nearest first; for tests and EXPLAIN."""
+    """The radius query (doc text, distance in metres), nearest first; for tests and EXPLAIN.
+
+    With a ``limit``, a dense centre must not cost a sort of everything in reach, so
+    an index-ordered (KNN, ``<->``) scan first finds ``limit`` candidates. ``<->`` on
+    geography ranks by sphere distance, not spheroid, so its k-th hit may not be the
+    true k-th: but the true k nearest are all within the largest spheroid distance M
+    of those k, so the exact query then only searches radius min(M, radius_m).
+    """
     where, params = filter_sql(filters)
-    query = (
-        "SELECT doc::text, d FROM ("
-        f" SELECT id, doc, ST_Distance(geog, {POINT}) AS d FROM assets"
+
+    def exact(from_extra: str, reach: str) -> str:
+        return (
+            "SELECT doc::text, d FROM ("
+            f" SELECT id, doc, ST_Distance(geog, {POINT}) AS d FROM assets{from_extra}"
+            f" WHERE ST_DWithin(geog, {POINT}, {reach}, false) AND {where}"
+            " OFFSET 0"  # a fence: compute each distance once, not again in the outer filter
+            ") hits WHERE d <= %s ORDER BY d, id"
+        )
+
+    if limit is None:
+        query = exact("", "%s")
+        return query, [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m]
+    knn = (
+        f"WITH knn AS (SELECT ST_Distance(geog, {POINT}) AS d FROM assets"
         f" WHERE ST_DWithin(geog, {POINT}, %s, false) AND {where}"
-        " OFFSET 0"  # a fence: compute each distance once, not again in the outer filter
-        ") hits WHERE d <= %s ORDER BY d, id"
+        f" ORDER BY geog <-> {POINT} LIMIT %s),"
+        " bound AS (SELECT least(coalesce(max(d), 0), %s) AS m FROM knn) "
     )
-    all_params: list[Any] = [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m]
-    if limit is not None:
-        query += " LIMIT %s"
-        all_params.append(limit)
-    return query, all_params
+    query = knn + exact(", bound", "bound.m * %s") + " LIMIT %s"
+    return query, [
+        *(lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, lon, lat, limit, radius_m),
+        *(lon, lat, lon, lat, _SPHERE_SLACK, *params, radius_m, limit),
+    ]
 
 
 def within_sql(bbox: BBox, filters: AssetFilters | None = None) -> tuple[str, list[Any]]:
