@@ -178,9 +178,25 @@ class Session(_Model):
         return self
 
     def rrule(self, dtstart: datetime | None = None) -> rrule.rrule:
-        """The iCalendar recurrence (start times) of this session."""
-        first = self.valid_from or (FORTNIGHT_ANCHOR if self.frequency == "fortnightly" else None)
-        start_day = first or (dtstart.date() if dtstart else date.today())
+        """The iCalendar recurrence (start times) of this session.
+
+        The rule starts close to ``dtstart`` (default: ``valid_from``, else today) so
+        finding the next session does not walk years of past ones; fortnights stay
+        counted from ``valid_from`` (or ``FORTNIGHT_ANCHOR``), whole weeks from a Monday.
+        """
+        near = dtstart.date() if dtstart else (self.valid_from or date.today())
+        if self.frequency == "fortnightly":
+            anchor = self.valid_from or FORTNIGHT_ANCHOR
+            anchor -= timedelta(days=anchor.weekday())
+            if near > anchor:
+                anchor += timedelta(days=14 * ((near - anchor).days // 14))
+            start_day = anchor
+        elif self.frequency == "monthly":
+            start_day = near.replace(day=1)
+        else:
+            start_day = near
+        if self.valid_from and self.valid_from > start_day and self.frequency != "fortnightly":
+            start_day = self.valid_from
         begin = datetime.combine(start_day, self.start)
         until = datetime.combine(self.valid_to, self.start) if self.valid_to else None
         days = [_RRULE_DAYS[d] for d in self.weekdays]
@@ -188,13 +204,9 @@ class Session(_Model):
             assert self.weeks_of_month is not None
             byday = [day(n) for day in days for n in self.weeks_of_month]
             return rrule.rrule(rrule.MONTHLY, byweekday=byday, dtstart=begin, until=until)
-        interval = 2 if self.frequency == "fortnightly" else 1
-        if interval == 2:
-            # Align dtstart to the Monday of its week so fortnights are whole weeks.
-            begin -= timedelta(days=begin.weekday())
         return rrule.rrule(
             rrule.WEEKLY,
-            interval=interval,
+            interval=2 if self.frequency == "fortnightly" else 1,
             byweekday=days,
             dtstart=begin,
             until=until,

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from geo_assets.model import Asset, BBox, Cost, Eligibility, Location, Organisation, Session
@@ -472,3 +474,54 @@ def test_bbox_parse_and_checks() -> None:
         with pytest.raises(InvalidInputError) as info:
             BBox.parse(text)
         assert info.value.field == "bbox"
+
+
+def _brute_next(session: Session, after: datetime) -> datetime | None:
+    """Walk every occurrence from the very first one (the slow, obviously right way)."""
+    from dateutil import rrule as du
+
+    from geo_assets.model import _RRULE_DAYS, FORTNIGHT_ANCHOR
+
+    first = session.valid_from or FORTNIGHT_ANCHOR
+    if session.frequency == "fortnightly":
+        first -= timedelta(days=first.weekday())
+    begin = datetime.combine(first, session.start)
+    days = [_RRULE_DAYS[d] for d in session.weekdays]
+    if session.frequency == "monthly":
+        rule = du.rrule(
+            du.MONTHLY,
+            dtstart=begin,
+            byweekday=[d(n) for d in days for n in session.weeks_of_month or []],
+        )
+    else:
+        rule = du.rrule(
+            du.WEEKLY,
+            dtstart=begin,
+            byweekday=days,
+            wkst=du.MO,
+            interval=2 if session.frequency == "fortnightly" else 1,
+        )
+    floor = datetime.combine(session.valid_from, time(0)) if session.valid_from else after
+    for start in rule:
+        if start > after and start >= floor:
+            return start
+    return None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(["weekly", "fortnightly", "monthly"]),
+    st.lists(st.sampled_from(["mo", "tu", "we", "th", "fr", "sa", "su"]), min_size=1, max_size=3),
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 6, 1)),
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+)
+def test_next_occurrence_matches_walking_from_the_start(frequency, days, valid_from, after):
+    session = Session(
+        weekdays=days,
+        start=time(10),
+        end=time(12),
+        frequency=frequency,
+        weeks_of_month=[1, -1] if frequency == "monthly" else None,
+        valid_from=valid_from,
+    )
+    assert next(session.occurrences(after), None) == _brute_next(session, after)
