@@ -322,3 +322,9 @@ def _print_matches(results: list[Any]) -> None:
             "; ".join(r.reasons),
         )
     Console().print(table)
+
+
+# Coverage analysis (issue 7): the command lives in its package and imports its heavy parts lazily.
+from geo_assets.coverage.command import coverage as _coverage  # noqa: E402
+
+app.command("coverage")(_reported(_coverage))

@@ -1,0 +1,87 @@
+"""A small in-memory cache of coverage results per (dataset version, parameters).
+
+A coverage run over a region takes seconds; the dashboard asks for the same one many
+times. Results stay valid while the assets do not change, so the key joins a dataset
+version the caller provides (:func:`dataset_version` gives one from the assets: count,
+latest update and a digest of ids and versions) with a hash of the parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.model import Asset
+
+T = TypeVar("T")
+DEFAULT_ENTRIES = 16
+
+
+def dataset_version(assets: Sequence[Asset]) -> str:
+    """``"<count>:<latest updated_at>:<digest>"``: changes whenever any asset is added or edited."""
+    latest = max((a.updated_at for a in assets if a.updated_at is not None), default=None)
+    digest = hashlib.sha256()
+    for ident, version in sorted((a.id, a.version) for a in assets):
+        digest.update(f"{ident}@{version};".encode())
+    stamp = latest.isoformat() if latest else "-"
+    return f"{len(assets)}:{stamp}:{digest.hexdigest()[:16]}"
+
+
+def cache_key(version: str, params: Mapping[str, Any]) -> str:
+    """SHA-256 of the version and the parameters (keys sorted, so order does not matter)."""
+    text = json.dumps({"version": version, "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class CoverageCache:
+    """Least-recently-used cache of up to ``max_entries`` results; safe across threads."""
+
+    def __init__(self, max_entries: int = DEFAULT_ENTRIES) -> None:
+        if max_entries < 1:
+            raise InvalidInputError("`max_entries` must be 1 or more", field="max_entries")
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, version: str, params: Mapping[str, Any]) -> Any | None:
+        key = cache_key(version, params)
+        with self._lock:
+            if key not in self._items:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, version: str, params: Mapping[str, Any], value: Any) -> None:
+        key = cache_key(version, params)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def get_or_compute(
+        self, version: str, params: Mapping[str, Any], compute: Callable[[], T]
+    ) -> T:
+        """The cached result, or ``compute()`` stored under the key (computed outside the lock)."""
+        found = self.get(version, params)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        value = compute()
+        self.put(version, params, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
