@@ -16,7 +16,8 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
-from api.routers import assets, health, hsds
+from api.limits import install_limits
+from api.routers import assets, geocode, health, hsds, match, organisations, pages, taxonomy
 from geo_assets import __version__
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -29,7 +30,10 @@ DESCRIPTION = (
 
 def _open(settings: Settings) -> Store:
     store = open_store(
-        settings.database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout_s=settings.database_timeout_s,
     )
     if settings.database_url.startswith("sqlite:"):
         try:
@@ -62,7 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(assets.router)
+    app.include_router(organisations.router)
+    app.include_router(match.router)
+    app.include_router(taxonomy.router)
+    app.include_router(geocode.router)
     hsds.install(app)
+    pages.install(app)  # web pages and the map files under /static
+    install_limits(app, settings)  # after every other middleware, so the limits run first
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from geo_assets.errors import StoreUnavailableError
+from geo_assets.auth import ROLES, User, authenticate, require_role
+from geo_assets.errors import AuthenticationRequired, StoreUnavailableError
 from geo_assets.settings import Settings
 from geo_assets.store import Store
 
@@ -26,3 +29,50 @@ def get_settings(request: Request) -> Settings:
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# --- who is calling -------------------------------------------------------------------------
+
+# Declares the scheme in OpenAPI (the /docs "Authorize" button); the header is read below.
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="ga_<token_id>_<secret>",
+    description="A token printed by `geo-assets users add`; send `Authorization: Bearer ga_...`.",
+)
+
+
+def current_user(
+    request: Request,
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> User | None:
+    """The signed-in user, or None for an anonymous (public) request.
+
+    A header that is present but malformed, unknown, or revoked is a 401, never anonymous:
+    a client that sends credentials must learn that they failed.
+    """
+    if "authorization" not in request.headers:
+        return None
+    if credentials is None:
+        raise AuthenticationRequired("`Authorization` must be 'Bearer <token>'", invalid_token=True)
+    return authenticate(store, credentials.credentials)
+
+
+CurrentUser = Annotated[User | None, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User | None], User]:
+    """A dependency that yields the signed-in ``User`` if their role is one of ``roles``.
+
+    Admins always pass. Anonymous callers get 401 (AuthenticationRequired), other roles
+    403 (PermissionDenied). Use as
+    ``user: Annotated[User, Depends(require_roles("practitioner"))]``.
+    """
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; allowed: {list(ROLES)}")
+
+    def dependency(user: CurrentUser) -> User:
+        return require_role(user, *roles)
+
+    return dependency

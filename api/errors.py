@@ -19,11 +19,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo_assets.errors import (
+    AuthenticationRequired,
     BulkValidationError,
     ConflictError,
     GeoAssetsError,
     InvalidInputError,
     NotFoundError,
+    PermissionDenied,
+    RateLimited,
     StoreUnavailableError,
 )
 
@@ -54,13 +57,23 @@ class ProblemKind:
 ERROR_TABLE: dict[type[GeoAssetsError], ProblemKind] = {
     InvalidInputError: ProblemKind(422, "invalid-input", "Invalid input"),
     BulkValidationError: ProblemKind(422, "invalid-records", "Invalid records"),
+    AuthenticationRequired: ProblemKind(401, "authentication-required", "Authentication required"),
+    PermissionDenied: ProblemKind(403, "permission-denied", "Permission denied"),
     NotFoundError: ProblemKind(404, "not-found", "Not found"),
     ConflictError: ProblemKind(409, "conflict", "Conflict"),
+    RateLimited: ProblemKind(429, "rate-limited", "Too many requests"),
     StoreUnavailableError: ProblemKind(503, "store-unavailable", "Store unavailable"),
     GeoAssetsError: ProblemKind(500, "internal", "Internal error"),
 }
 _VALIDATION = ProblemKind(422, "invalid-input", "Invalid input")
 _INTERNAL = ERROR_TABLE[GeoAssetsError]
+
+
+def www_authenticate(exc: AuthenticationRequired) -> str:
+    """The RFC 6750 challenge sent with every 401."""
+    if exc.invalid_token:
+        return 'Bearer realm="geo-assets", error="invalid_token"'
+    return 'Bearer realm="geo-assets"'
 
 
 def kind_for(exc: GeoAssetsError) -> ProblemKind:
@@ -97,8 +110,18 @@ def problem_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GeoAssetsError)
+    return domain_problem(exc)
+
+
+def domain_problem(exc: GeoAssetsError) -> JSONResponse:
+    """The problem response for a domain error (also used by middleware, which runs
+    outside the exception handlers)."""
     kind = kind_for(exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if kind.status == 503 else None
+    if isinstance(exc, AuthenticationRequired):
+        headers = {"WWW-Authenticate": www_authenticate(exc)}
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     extensions: dict[str, Any] = {}
     if isinstance(exc, BulkValidationError):
         extensions["errors"] = [

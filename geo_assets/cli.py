@@ -324,7 +324,203 @@ def _print_matches(results: list[Any]) -> None:
     Console().print(table)
 
 
+# --- users and their tokens -------------------------------------------------------------------
+
+users_app = typer.Typer(
+    help="People who may sign in to the web service, and their bearer tokens.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a command-line change: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def _show_token(token: str) -> None:
+    """The token alone on stdout (so scripts can capture it), the warning on stderr."""
+    typer.echo("bearer token (shown only this once; it cannot be recovered):", err=True)
+    typer.echo(token)
+
+
+@users_app.command("add")
+@_reported
+def users_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's name, as shown in lists.")],
+    role: Annotated[
+        str,
+        typer.Option(help="practitioner, organisation, planner or admin."),
+    ],
+    organisation: Annotated[
+        str | None,
+        typer.Option(help="Organisation id; required for (and only for) role organisation."),
+    ] = None,
+) -> None:
+    """Create a user and print a bearer token for them, once."""
+    from geo_assets.auth import User, issue_token
+
+    user = User(name=name, role=role, organisation_id=organisation)  # type: ignore[arg-type]
+    with _open(ctx) as store:
+        created = store.create_user(user, actor=_cli_actor())
+        token = issue_token(store, created.id)
+    where = f", organisation {created.organisation_id}" if created.organisation_id else ""
+    typer.echo(f"created user {created.id} ({created.name}, {created.role}{where})", err=True)
+    _show_token(token)
+
+
+@users_app.command("token")
+@_reported
+def users_token(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
+) -> None:
+    """Print a new extra bearer token for an active user, once (e.g. when one was lost)."""
+    from geo_assets.auth import issue_token
+
+    with _open(ctx) as store:
+        token = issue_token(store, user_id)
+    _show_token(token)
+
+
+@users_app.command("list")
+@_reported
+def users_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every user (never their tokens), by name."""
+    with _open(ctx) as store:
+        users = []
+        page = 1
+        while True:
+            batch = store.list_users(page=page, per_page=500)
+            users.extend(batch.items)
+            if page >= batch.pages:
+                break
+            page += 1
+    if as_json:
+        typer.echo(json.dumps([u.model_dump(mode="json") for u in users], indent=2))
+        return
+    if not users:
+        typer.echo("no users yet; add one with `geo-assets users add NAME --role ROLE`")
+        return
+    for u in users:
+        state = "active" if u.active else "revoked"
+        org = u.organisation_id or "-"
+        created = u.created_at.isoformat() if u.created_at else "-"
+        typer.echo(f"{u.id}  {u.role:<12}  {state:<7}  {org}  {created}  {u.name}")
+
+
+@users_app.command("revoke")
+@_reported
+def users_revoke(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
+) -> None:
+    """Deactivate a user and revoke all their tokens (effective on the next request)."""
+    with _open(ctx) as store:
+        before = store.get_user(user_id)
+        store.revoke_user(user_id, actor=_cli_actor())
+    if before.active:
+        typer.echo(f"revoked user {user_id} and all their tokens")
+    else:
+        typer.echo(f"user {user_id} was already revoked")
+
+
 # Coverage analysis (issue 7): the command lives in its package and imports its heavy parts lazily.
 from geo_assets.coverage.command import coverage as _coverage  # noqa: E402
 
 app.command("coverage")(_reported(_coverage))
+
+
+# --- data in and out (issue 5) ---------------------------------------------------------------
+# `import FORMAT PATH` / `export FORMAT PATH`: one subcommand per format, so other commands
+# (`import postcodes FILE`, `import places FILE`) can join the same groups.
+import_app = typer.Typer(help="Load assets from a file (all or nothing).", no_args_is_help=True)
+export_app = typer.Typer(help="Write assets to a file.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+_FORMAT_HELP = {
+    "hsds": "Open Referral HSDS 3.0 / ORUK JSON",
+    "hsds-csv": "HSDS tabular package (a folder or .zip of CSV files)",
+    "csv": "the spreadsheet template as CSV (see README)",
+    "xlsx": "the spreadsheet template as an Excel workbook",
+    "geojson": "GeoJSON points (EPSG:4326)",
+    "gpkg": "GeoPackage, layer `assets` (EPSG:4326)",
+    "osm": "OpenStreetMap .osm.pbf (community venues)",
+}
+
+
+def _import_command(fmt: str) -> Callable[..., None]:
+    def command(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(help="The file to read.")],
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Check everything, write nothing.")
+        ] = False,
+        skip_invalid: Annotated[
+            bool,
+            typer.Option("--skip-invalid", help="Import the valid rows, report the others."),
+        ] = False,
+        source: Annotated[
+            str | None,
+            typer.Option(help="Provenance name for every record (re-imports update by it)."),
+        ] = None,
+    ) -> None:
+        from geo_assets.ingest.cli_support import import_file
+
+        with _open(ctx) as store:
+            ok = import_file(
+                store,
+                fmt,
+                path,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                source=source,
+                actor=_cli_actor(),
+            )
+        if not ok:
+            raise typer.Exit(EXIT_BAD_INPUT)
+
+    command.__doc__ = f"Import {_FORMAT_HELP[fmt]}."
+    return command
+
+
+def _export_command(fmt: str) -> Callable[..., None]:
+    def command(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(help="The file to write (replaced if it exists).")],
+        category: Annotated[
+            list[str] | None, typer.Option(help="Only this category (and narrower). Repeatable.")
+        ] = None,
+        status: Annotated[
+            list[str] | None,
+            typer.Option(help="Only this status: draft, pending, published, archived."),
+        ] = None,
+    ) -> None:
+        from geo_assets.ingest.cli_support import export_file
+
+        with _open(ctx) as store:
+            count = export_file(store, fmt, path, categories=category, statuses=status)
+        typer.echo(f"wrote {count} asset(s) to {path}")
+
+    command.__doc__ = f"Export {_FORMAT_HELP[fmt]}."
+    return command
+
+
+for _fmt in _FORMAT_HELP:
+    import_app.command(_fmt)(_reported(_import_command(_fmt)))
+    if _fmt != "osm":
+        export_app.command(_fmt)(_reported(_export_command(_fmt)))
+
+# Data quality (issue 5): duplicates, merge, stale, confirm, import postcodes|places.
+from geo_assets.quality_cli import register as _register_quality  # noqa: E402
+
+_register_quality(app, import_app, _reported)

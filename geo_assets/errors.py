@@ -38,6 +38,30 @@ class StoreUnavailableError(GeoAssetsError):
     """The database cannot be reached right now; the caller may retry later."""
 
 
+class AuthenticationRequired(GeoAssetsError):
+    """No valid credentials: none were given where needed, or the token is unknown or revoked.
+
+    ``invalid_token`` is true when a token was presented but refused (RFC 6750's
+    ``invalid_token``), false when none was given.
+    """
+
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        super().__init__(message)
+        self.invalid_token = invalid_token
+
+
+class PermissionDenied(GeoAssetsError):
+    """The caller is known but their role does not allow this action."""
+
+
+class RateLimited(GeoAssetsError):
+    """Too many requests from one caller; ``retry_after_s`` says when one more is allowed."""
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        super().__init__(message or f"too many requests; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem found in one input record.

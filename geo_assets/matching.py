@@ -19,13 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
 
 from geo_assets.errors import InvalidInputError
+
+# Freshness and the stale flag share one threshold (the `stale_after_days` setting);
+# re-exported here for callers that import them from matching.
+from geo_assets.freshness import STALE_AFTER_DAYS as STALE_AFTER_DAYS
+from geo_assets.freshness import freshness_score, is_stale
 from geo_assets.interests import (
     InterestMatch,
     InterestResolver,
@@ -53,8 +58,6 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
 COMPONENTS = tuple(DEFAULT_WEIGHTS)
 # Minutes at which the travel score halves.
 TRAVEL_HALF_MINUTES = 15.0
-# Listings not confirmed for this long are flagged stale.
-STALE_AFTER_DAYS = 180
 SMALL_GROUP_MAX = 12
 # Candidate pools, as multiples of the number of results asked for (at least 10):
 # nearest assets in the person's interest categories, in related categories, and
@@ -339,22 +342,6 @@ def access_score(asset: Asset, profile: Profile) -> float:
     if not checks:
         return 0.5 + 0.5 * extras
     return 0.75 * sum(checks) / len(checks) + 0.25 * extras
-
-
-def freshness_score(asset: Asset, now: datetime) -> float:
-    """1 when confirmed in the last 90 days, falling to 0.2 at two years; 0.3 if never."""
-    if asset.last_verified_at is None:
-        return 0.3
-    days = (now - asset.last_verified_at).total_seconds() / 86400.0
-    if days <= 90:
-        return 1.0
-    return max(0.2, 1.0 - 0.8 * (days - 90) / 640.0)
-
-
-def is_stale(asset: Asset, now: datetime, stale_after_days: int = STALE_AFTER_DAYS) -> bool:
-    return asset.last_verified_at is None or (now - asset.last_verified_at) > timedelta(
-        days=stale_after_days
-    )
 
 
 def person_words(

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -95,6 +96,29 @@ def _as_utc(value: datetime | None) -> datetime | None:
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+def _no_offset(value: time) -> time:
+    """Session and availability times are wall-clock times where the person or venue is; an
+    offset ("10:00Z") means nothing there and cannot be compared with local times."""
+    if value.tzinfo is not None:
+        raise ValueError("must be a local time such as 09:30, without a UTC offset")
+    return value
+
+
+# Documented as a pattern: JSON Schema's "time" format (RFC 3339) demands an offset.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_no_offset),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "local time, HH:MM or HH:MM:SS, no UTC offset",
+            "examples": ["09:30"],
+        }
+    ),
+]
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -141,8 +165,8 @@ class Session(_Model):
     """
 
     weekdays: list[Weekday] = Field(min_length=1)
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     frequency: Frequency = "weekly"
     weeks_of_month: list[int] | None = None
     valid_from: date | None = None
@@ -334,6 +358,18 @@ class Organisation(_Provenance):
     status: OrganisationStatus = "active"
 
 
+class MergedRecord(_Model):
+    """A duplicate listing merged into this one (``geo_assets.duplicates.merge``).
+
+    Keeps the archived listing's id and provenance, so its source record stays traceable.
+    """
+
+    id: str = Field(min_length=1, max_length=100)
+    source: str | None = Field(default=None, max_length=100)
+    source_id: str | None = Field(default=None, max_length=300)
+    merged_at: UtcDatetime | None = None
+
+
 class Asset(_Provenance):
     """A group, club, venue or activity people can go to (HSDS service + location)."""
 
@@ -359,6 +395,9 @@ class Asset(_Provenance):
     contact: Contact = Field(default_factory=Contact)
     status: AssetStatus = "draft"
     last_verified_at: UtcDatetime | None = None
+    merged_from: list[MergedRecord] = Field(
+        default_factory=list, description="duplicate listings merged into this one"
+    )
 
     @field_validator("categories")
     @classmethod
@@ -540,8 +579,8 @@ class Availability(_Model):
     """When the person is free: some weekdays, between two local times."""
 
     weekdays: list[Weekday] = Field(min_length=1)
-    start: time = time(0, 0)
-    end: time = time(23, 59)
+    start: LocalTime = time(0, 0)
+    end: LocalTime = time(23, 59)
 
     @model_validator(mode="after")
     def _ordered(self) -> Availability:

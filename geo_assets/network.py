@@ -28,12 +28,17 @@ from geo_assets.travel import (
     WGS84,
     ModeSpeed,
     StraightLineTravel,
+    check_minutes,
     check_mode,
 )
 
 # Which pyrosm network serves each mode; modes missing here use the fallback model.
 PYROSM_NETWORK = {"walk": "walking", "wheelchair": "walking", "cycle": "cycling", "car": "driving"}
 _EARTH_RADIUS_M = 6_371_008.8
+# Isochrone shape: concave-hull ratio (0 hugs the reached nodes, 1 = convex hull) and the
+# metres added around it for the last steps from a street to a door.
+ISOCHRONE_CONCAVITY = 0.3
+ISOCHRONE_MARGIN_M = 50.0
 
 
 @dataclass
@@ -235,3 +240,72 @@ class NetworkTravel:
             return self.fallback.reach_m(mode, minutes)
         spec = self.speeds[mode]
         return max(0.0, minutes - spec.fixed_minutes) * spec.metres_per_minute
+
+    def isochrone(
+        self,
+        origin: tuple[float, float],
+        mode: str,
+        minutes: float,
+        *,
+        concavity: float = ISOCHRONE_CONCAVITY,
+        margin_m: float = ISOCHRONE_MARGIN_M,
+    ) -> shapely.Polygon:
+        """The area reachable from ``origin`` (lat, lon) within ``minutes`` by ``mode``.
+
+        A concave hull (``concavity``: 0 hugs the points, 1 is the convex hull) of the
+        graph nodes reachable in time, widened by ``margin_m`` metres for the last steps
+        off the street and clipped to the straight-line reach, which no route can beat.
+        Modes without a graph get the straight-line disc of ``reach_m``. Returns a
+        polygon in lon/lat (EPSG:4326) coordinates.
+        """
+        check_mode(mode)
+        check_minutes(minutes)
+        if mode not in self.graphs:
+            return geodesic_disc(origin, self.fallback.reach_m(mode, minutes))
+        graph = self.graphs[mode]
+        budget_m = self.reach_m(mode, minutes)
+        disc = geodesic_disc(origin, budget_m)
+        (o_node,), (o_access,) = graph.snap(np.asarray([origin]))
+        left_m = budget_m - float(o_access)
+        if left_m <= 0:
+            return disc
+        along = graph.distances_from(int(o_node), left_m)
+        reached = np.flatnonzero(along <= left_m)
+        lat0, lon0 = origin
+        xy = _local_xy(graph.lat[reached], graph.lon[reached], lat0, lon0)
+        xy = np.vstack([xy, [[0.0, 0.0]]])
+        points = shapely.multipoints(xy)
+        hull = shapely.concave_hull(points, ratio=concavity) if len(xy) >= 3 else points
+        area = shapely.buffer(hull, margin_m)
+        lonlat = shapely.transform(area, lambda c: _lonlat(c, lat0, lon0))
+        clipped = shapely.intersection(lonlat, disc)
+        if isinstance(clipped, shapely.MultiPolygon):
+            # Keep the piece around the origin; stray slivers only clutter a map.
+            clipped = max(clipped.geoms, key=lambda g: g.area)
+        if not isinstance(clipped, shapely.Polygon) or clipped.is_empty:
+            return disc
+        return clipped
+
+
+def geodesic_disc(
+    centre: tuple[float, float], radius_m: float, *, segments: int = 72
+) -> shapely.Polygon:
+    """A WGS84 geodesic circle around ``centre`` (lat, lon) as a lon/lat polygon."""
+    azimuths = np.linspace(0.0, 360.0, segments, endpoint=False)
+    lat0 = np.full(segments, centre[0])
+    lon0 = np.full(segments, centre[1])
+    lon, lat, _ = WGS84.fwd(lon0, lat0, azimuths, np.full(segments, max(radius_m, 0.01)))
+    return shapely.Polygon(np.column_stack([lon, lat]))
+
+
+def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """Equirectangular metres about (lat0, lon0); accurate to well under 1% at city scale."""
+    x = np.radians(np.asarray(lon) - lon0) * np.cos(np.radians(lat0)) * _EARTH_RADIUS_M
+    y = np.radians(np.asarray(lat) - lat0) * _EARTH_RADIUS_M
+    return np.column_stack([x, y])
+
+
+def _lonlat(xy: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    lon = lon0 + np.degrees(xy[:, 0] / (_EARTH_RADIUS_M * np.cos(np.radians(lat0))))
+    lat = lat0 + np.degrees(xy[:, 1] / _EARTH_RADIUS_M)
+    return np.column_stack([lon, lat])

@@ -79,7 +79,10 @@ def load_sample(store: Store, path: Path | str = SAMPLE_DIR) -> tuple[int, Upser
     """Load the sample into ``store``; returns (organisations created, asset upsert report).
 
     Safe to run again: existing organisations are left alone and assets are updated in place.
+    The geocoder's synthetic demo postcodes and places (``data/geocode/``) are loaded too.
     """
+    from geo_assets.ingest.gazetteer import load_geocode_sample
+
     orgs, assets = read_sample(path)
     created = 0
     for org in orgs:
@@ -88,4 +91,6 @@ def load_sample(store: Store, path: Path | str = SAMPLE_DIR) -> tuple[int, Upser
         except NotFoundError:
             store.create_organisation(org)
             created += 1
-    return created, store.bulk_upsert(list(assets))
+    report = store.bulk_upsert(list(assets))
+    load_geocode_sample(store)
+    return created, report

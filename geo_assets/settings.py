@@ -17,5 +17,47 @@ class Settings(BaseSettings):
     )
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    database_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="seconds a request waits for a database connection before a 503 problem",
+    )
+    stale_after_days: int = Field(
+        default=180,
+        ge=1,
+        description="days after which a listing nobody has confirmed is flagged stale "
+        "(geo_assets.freshness)",
+    )
+    geocoder_online: bool = Field(
+        default=False,
+        description="also ask OpenStreetMap's Nominatim (geopy) for place names the local "
+        "tables do not know; what is typed then leaves the machine (geo_assets.geocode_sources)",
+    )
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_user_agent: str = Field(
+        default="geo-assets", description="sent to Nominatim, as its usage policy asks"
+    )
+    geocoder_timeout_s: float = Field(default=5.0, gt=0, description="seconds per online lookup")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+
+    # --- limits (api/limits.py) ---
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="largest request body accepted; larger gets 413"
+    )
+    rate_limit_per_minute: int = Field(
+        default=120,
+        ge=0,
+        description=(
+            "write and POST /match requests allowed per minute for each bearer token "
+            "(or client IP when anonymous), in bursts of up to that many; 0 turns it off. "
+            "Counted per server process"
+        ),
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            'origins browsers may call the API from, e.g. ["https://council.example"]; '
+            "none by default. /hsds/ always allows every origin"
+        ),
+    )

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/ensure_venv.sh
+bash scripts/ensure_assets.sh || echo "run: map pages need the files above; the API works without them" >&2
 .venv/bin/geo-assets db upgrade
 .venv/bin/geo-assets sample load
 echo "serving on http://127.0.0.1:8000 (API docs at /docs); Ctrl-C stops it" >&2

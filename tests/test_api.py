@@ -76,7 +76,7 @@ def client(sqlite_settings: Settings) -> Iterator[TestClient]:
 
 
 def _near(client: TestClient, **params: object) -> dict:
-    query = {"near": f"{ORIGIN[0]},{ORIGIN[1]}", "radius_m": 1000, **params}
+    query = {"near": f"{ORIGIN[0]},{ORIGIN[1]}", "radius_m": 1000, "format": "geojson", **params}
     response = client.get("/assets", params=query)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/geo+json")
@@ -132,12 +132,14 @@ def test_near_honours_limit_and_filters(client: TestClient) -> None:
     assert _near(client, limit=3)["truncated"] is False
     assert _near(client, text="knit")["numberReturned"] == 1
     assert _near(client, kind="club")["numberReturned"] == 0
-    drafts = _near(client, status="draft")
-    assert [f["properties"]["name"] for f in drafts["features"]] == ["Unpublished choir"]
+    # Drafts are not public: an anonymous caller asking for them must sign in.
+    drafts = client.get("/assets", params={"near": f"{ORIGIN[0]},{ORIGIN[1]}", "status": "draft"})
+    assert drafts.status_code == 401
+    assert drafts.headers["content-type"].startswith("application/problem+json")
 
 
 def test_without_near_lists_published_assets_by_page(client: TestClient) -> None:
-    response = client.get("/assets", params={"per_page": 3, "page": 2})
+    response = client.get("/assets", params={"per_page": 3, "page": 2, "format": "geojson"})
     assert response.status_code == 200
     body = response.json()
     assert body["type"] == "FeatureCollection"
@@ -181,14 +183,10 @@ def test_unknown_route_is_a_problem_too(client: TestClient) -> None:
     assert response.json()["status"] == 404
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from geo_assets.store.postgis import PostGISStore
-
-    def open_quickly(url: str, *, min_size: int = 1, max_size: int = 10) -> PostGISStore:
-        return PostGISStore(url, min_size=min_size, max_size=max_size, timeout_s=1.0)
-
-    monkeypatch.setattr("api.app.open_store", open_quickly)
-    settings = Settings(database_url="postgresql://nobody@127.0.0.1:9/geo_assets")
+def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:9/geo_assets", database_timeout_s=1.0
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")

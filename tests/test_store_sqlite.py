@@ -19,6 +19,7 @@ from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnava
 from geo_assets.model import BBox
 from geo_assets.store import sqlite as sqlite_store
 from geo_assets.store.base import AssetFilters
+from geo_assets.store.migrations import migrations
 from geo_assets.store.sqlite import SQLiteStore, db_path, fts_query
 from geo_assets.store.sqlite_rows import text_words
 
@@ -90,7 +91,7 @@ def test_upgrade_twice_applies_nothing_the_second_time(tmp_path: Path) -> None:
     assert SQLiteStore(store.url).upgrade() == []  # a second process sees the same record
     assert _file_content(Path(store.path)) == before
     rows = store._conn().execute("SELECT version, name, applied_at FROM schema_migrations")
-    assert [r[:2] for r in rows] == [("0001", "init")]
+    assert [r[:2] for r in rows] == [(m.version, m.name) for m in migrations("sqlite")]
     store.close()
 
 

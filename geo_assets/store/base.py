@@ -10,12 +10,21 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from geo_assets.auth import TokenRecord, User
 from geo_assets.errors import BulkValidationError, InvalidInputError, RowError
 from geo_assets.model import (
+    WEEKDAYS,
     Asset,
     AssetKind,
     AssetStatus,
@@ -24,19 +33,48 @@ from geo_assets.model import (
     Longitude,
     Organisation,
     UtcDatetime,
+    Weekday,
     utcnow,
 )
+from geo_assets.store.gazetteer import Place, PostcodePoint
 
 T = TypeVar("T")
 
 MAX_PER_PAGE = 1000
 MAX_RADIUS_M = 500_000.0
+MAX_AGE = 120  # years; the most any eligibility bound may say
 # Fields a caller may never set through a patch: the store owns them.
 _STORE_OWNED = frozenset({"id", "created_at", "updated_at", "version"})
 
 
+class NearQuery(BaseModel):
+    """A radius query: centre in degrees (WGS84), radius in metres."""
+
+    lat: Latitude
+    lon: Longitude
+    radius_m: float = Field(gt=0, le=MAX_RADIUS_M, allow_inf_nan=False)
+
+
 class AssetFilters(BaseModel):
-    """Filters understood by every store. ``categories`` match a term or any descendant."""
+    """Filters understood by every store; all given filters must hold (AND).
+
+    - ``kinds``, ``statuses``: the asset's value is one of these (an empty list matches
+      nothing). ``categories``: the asset has any of these terms or their descendants.
+    - ``text``: every word is a prefix of a word of the name or description.
+    - ``modified_after``: ``updated_at`` later than this. ``organisation_id``: equality.
+    - ``weekdays``: at least one session meets on one of these days (whatever its
+      frequency or validity dates); an empty list matches nothing.
+    - ``age_min``: the asset admits people aged ``age_min``, as far as its lower bound
+      goes: ``eligibility.min_age`` is unset or <= ``age_min``. ``age_max``: likewise for
+      the upper bound, ``eligibility.max_age`` unset or >= ``age_max``. Together: the
+      asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
+      person aged A is ``age_min=A, age_max=A``.
+    - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
+    - ``bbox``: the point lies in the lon/lat box, edges included (``west > east``
+      crosses the antimeridian), as in ``Store.within``.
+    - ``near``: the WGS84 geodesic distance to the centre is at most ``radius_m``
+      metres, as in ``Store.nearby`` (lets ``count_assets`` count a radius query).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +84,20 @@ class AssetFilters(BaseModel):
     text: str | None = Field(default=None, max_length=200)
     modified_after: UtcDatetime | None = None
     organisation_id: str | None = None
+    weekdays: list[Weekday] | None = None
+    age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    free_only: bool = False
+    bbox: BBox | None = None
+    near: NearQuery | None = None
+
+    @field_validator("age_max")
+    @classmethod
+    def _age_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("age_min")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"must not be below `age_min` ({low})")
+        return value
 
     @field_validator("categories")
     @classmethod
@@ -80,6 +132,44 @@ class AssetFilters(BaseModel):
         return [w for w in cleaned.split() if w]
 
 
+# --- the columns that the schedule, age and cost filters read ----------------------------------
+
+
+def weekday_mask(days: Iterable[str]) -> int:
+    """Bit ``i`` set for ``WEEKDAYS[i]`` (mo = 1, tu = 2, ... su = 64)."""
+    mask = 0
+    for day in days:
+        mask |= 1 << WEEKDAYS.index(day)
+    return mask
+
+
+@dataclass(frozen=True)
+class FilterColumns:
+    """Copies of document fields that both stores keep as columns for the filters.
+
+    ``session_days`` is ``weekday_mask`` of every session's days; ``min_age``/``max_age``
+    are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``.
+    """
+
+    session_days: int
+    min_age: int | None
+    max_age: int | None
+    is_free: bool
+
+    @classmethod
+    def of(cls, asset: Asset) -> FilterColumns:
+        return cls(
+            session_days=weekday_mask(d for s in asset.sessions for d in s.weekdays),
+            min_age=asset.eligibility.min_age,
+            max_age=asset.eligibility.max_age,
+            is_free=asset.cost.free,
+        )
+
+    def values(self) -> tuple[int, int | None, int | None, bool]:
+        """In column order: session_days, min_age, max_age, is_free."""
+        return (self.session_days, self.min_age, self.max_age, self.is_free)
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
@@ -109,12 +199,29 @@ class UpsertReport:
         return self.inserted + self.updated
 
 
-class NearQuery(BaseModel):
-    """A radius query: centre in degrees (WGS84), radius in metres."""
+AuditAction = Literal["create", "update", "archive", "bulk_upsert", "revoke"]
+AuditEntity = Literal["asset", "organisation", "user"]
+# Fields every update changes; the audit row's own `at` says when.
+_AUDIT_SKIPPED = frozenset({"updated_at", "version"})
 
-    lat: Latitude
-    lon: Longitude
-    radius_m: float = Field(gt=0, le=MAX_RADIUS_M, allow_inf_nan=False)
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One write: who (``actor``, a user id), when (``at``, UTC), what (``changes``).
+
+    ``changes`` is the created document for "create", ``{field: [old, new]}`` (dotted
+    paths into nested objects) for "update"/"archive"/"revoke", and
+    ``{"inserted", "updated", "ids"}`` for "bulk_upsert" (whose ``entity_id`` is None).
+    ``seq`` increases with every row and orders the log.
+    """
+
+    seq: int
+    at: datetime
+    actor: str
+    action: AuditAction
+    entity: AuditEntity
+    entity_id: str | None
+    changes: dict[str, Any]
 
 
 @runtime_checkable
@@ -127,16 +234,24 @@ class Store(Protocol):
     def ping(self) -> None: ...
     def close(self) -> None: ...
 
-    def create_organisation(self, org: Organisation) -> Organisation: ...
+    # Write methods take ``actor`` (a user id): when given, one audit row describing the
+    # write is stored in the same transaction (see ``AuditEntry`` and ``audit_changes``).
+    def create_organisation(
+        self, org: Organisation, *, actor: str | None = None
+    ) -> Organisation: ...
     def get_organisation(self, org_id: str) -> Organisation: ...
-    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation: ...
-    def archive_organisation(self, org_id: str) -> Organisation: ...
+    def update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Organisation: ...
+    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation: ...
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]: ...
 
-    def create_asset(self, asset: Asset) -> Asset: ...
+    def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset: ...
     def get_asset(self, asset_id: str) -> Asset: ...
-    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset: ...
-    def archive_asset(self, asset_id: str) -> Asset: ...
+    def update_asset(
+        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Asset: ...
+    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset: ...
     def list_assets(
         self, filters: AssetFilters | None = None, *, page: int = 1, per_page: int = 50
     ) -> Page[Asset]: ...
@@ -150,8 +265,27 @@ class Store(Protocol):
         limit: int | None = None,
     ) -> list[NearbyHit]: ...
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]: ...
-    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport: ...
+    def bulk_upsert(
+        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
+    ) -> UpsertReport: ...
     def count_assets(self, filters: AssetFilters | None = None) -> int: ...
+
+    # Users, tokens and the audit log (geo_assets.auth holds the rules and the hashing).
+    def create_user(self, user: User, *, actor: str | None = None) -> User: ...
+    def get_user(self, user_id: str) -> User: ...
+    def list_users(self, *, page: int = 1, per_page: int = 50) -> Page[User]: ...
+    def revoke_user(self, user_id: str, *, actor: str | None = None) -> User: ...
+    def add_token(self, user_id: str, token_id: str, secret_hash: str) -> TokenRecord: ...
+    def find_token(self, token_id: str) -> TokenRecord | None: ...
+    def list_audit(
+        self, entity_id: str | None = None, *, page: int = 1, per_page: int = 50
+    ) -> Page[AuditEntry]: ...
+
+    # The geocoder's lookup tables (geo_assets.store.gazetteer holds the shared rules).
+    def upsert_postcodes(self, rows: Iterable[tuple[str, Any, Any]]) -> int: ...
+    def find_postcode(self, postcode: str) -> PostcodePoint | None: ...
+    def upsert_places(self, rows: Iterable[Place | tuple[str, Any, Any, str]]) -> int: ...
+    def search_places(self, query: str, *, limit: int = 10) -> list[Place]: ...
 
 
 # --- helpers shared by both implementations -------------------------------------------------
@@ -281,6 +415,37 @@ class BulkCollector:
     def raise_if_any(self) -> None:
         if self.errors:
             raise BulkValidationError(self.errors)
+
+
+def audit_changes(
+    before: BaseModel | Mapping[str, Any], after: BaseModel | Mapping[str, Any]
+) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for every field that differs (JSON values).
+
+    Nested objects are compared field by field under dotted names (``location.lat``);
+    lists are compared whole. ``updated_at`` and ``version`` are left out.
+    """
+    old = before.model_dump(mode="json") if isinstance(before, BaseModel) else dict(before)
+    new = after.model_dump(mode="json") if isinstance(after, BaseModel) else dict(after)
+    out: dict[str, list[Any]] = {}
+    _diff(old, new, "", out)
+    return out
+
+
+def _diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str, out: dict) -> None:
+    for key in sorted(set(old) | set(new)):
+        if not prefix and key in _AUDIT_SKIPPED:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            _diff(a, b, f"{prefix}{key}.", out)
+        elif a != b:
+            out[f"{prefix}{key}"] = [a, b]
+
+
+def bulk_audit(report: UpsertReport) -> dict[str, Any]:
+    """The ``changes`` of a bulk_upsert audit row."""
+    return {"inserted": report.inserted, "updated": report.updated, "ids": list(report.ids)}
 
 
 def degree_box(lat: float, lon: float, radius_m: float) -> list[tuple[float, float, float, float]]:

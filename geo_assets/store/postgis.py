@@ -43,6 +43,8 @@ from geo_assets.store.base import (
     Page,
     UpsertReport,
     apply_patch,
+    audit_changes,
+    bulk_audit,
     check_limit,
     check_near,
     check_page,
@@ -51,6 +53,7 @@ from geo_assets.store.base import (
 )
 from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
+from geo_assets.store.postgis_gazetteer import PostGISGazetteer
 from geo_assets.store.postgis_sql import (
     BULK_ID_TAKEN,
     BULK_MERGE,
@@ -68,6 +71,7 @@ from geo_assets.store.postgis_sql import (
     staging_row,
     within_sql,
 )
+from geo_assets.store.postgis_users import PostGISUsers, write_audit
 
 T = TypeVar("T")
 
@@ -77,9 +81,14 @@ _MIGRATION_LOCK_KEY = zlib.crc32(b"geo_assets.schema_migrations")
 BULK_CHUNK_ROWS = 8192
 # A pooled connection idle for longer than this is checked with a round trip before use.
 _CHECK_IDLE_AFTER_S = 1.0
+# psycopg_pool retries a lost connection with doubling delays (1, 2, 4, ... s) until it gives
+# up after `reconnect_timeout`; its default, 5 minutes, would leave the pool waiting up to
+# minutes after the database is back. Giving up sooner drops the slot and the next request
+# grows the pool again at once, so a returned database is noticed within a few seconds.
+_RECONNECT_GIVE_UP_S = 5.0
 
 
-class PostGISStore:
+class PostGISStore(PostGISUsers, PostGISGazetteer):
     """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
 
     Parameters
@@ -127,6 +136,7 @@ class PostGISStore:
             },
             check=self._check_connection,
             timeout=timeout_s,
+            reconnect_timeout=_RECONNECT_GIVE_UP_S,
             name="geo-assets",
             open=True,
         )
@@ -222,15 +232,18 @@ class PostGISStore:
 
     # --- organisations ----------------------------------------------------------------------
 
-    def create_organisation(self, org: Organisation) -> Organisation:
+    def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
         new: Organisation = stamp_new(org)
         try:
-            with self._connect() as conn:
+            with self._connect() as conn, conn.transaction():
                 conn.execute(
                     f"INSERT INTO organisations ({ORG_COLUMNS})"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json)",
                     [new.id, *org_values(new)],
                 )
+                if actor is not None:
+                    doc = new.model_dump(mode="json")
+                    write_audit(conn, actor, "create", "organisation", new.id, doc)
         except pg_errors.UniqueViolation as exc:
             raise ConflictError(f"organisation `{new.id}` already exists") from exc
         return new
@@ -238,7 +251,17 @@ class PostGISStore:
     def get_organisation(self, org_id: str) -> Organisation:
         return self._read(lambda conn: _get_org(conn, org_id))
 
-    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation:
+    def update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Organisation:
+        return self._update_organisation(org_id, changes, actor, "update")
+
+    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
+        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
+
+    def _update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+    ) -> Organisation:
         with self._connect() as conn, conn.transaction():
             current = _get_org(conn, org_id, for_update=True)
             new: Organisation = apply_patch(current, changes)
@@ -248,10 +271,10 @@ class PostGISStore:
                 " doc = %s::json WHERE id = %s",
                 [*org_values(new), org_id],
             )
+            if actor is not None:
+                diff = audit_changes(current, new)
+                write_audit(conn, actor, action, "organisation", org_id, diff)
         return new
-
-    def archive_organisation(self, org_id: str) -> Organisation:
-        return self.update_organisation(org_id, {"status": "archived"})
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
         limit, offset = check_page(page, per_page)
@@ -267,10 +290,12 @@ class PostGISStore:
 
     # --- assets: single records -------------------------------------------------------------
 
-    def create_asset(self, asset: Asset) -> Asset:
+    def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset:
         new: Asset = stamp_new(asset)
-        with self._connect() as conn, _asset_write_errors(new):
+        with self._connect() as conn, _asset_write_errors(new), conn.transaction():
             conn.execute(INSERT_ASSET, [new.id, *asset_values(new)])
+            if actor is not None:
+                write_audit(conn, actor, "create", "asset", new.id, new.model_dump(mode="json"))
         return new
 
     def get_asset(self, asset_id: str) -> Asset:
@@ -285,16 +310,26 @@ class PostGISStore:
             raise NotFoundError("asset", asset_id)
         return self._decode_asset(row[0])
 
-    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset:
+    def update_asset(
+        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Asset:
+        return self._update_asset(asset_id, changes, actor, "update")
+
+    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
+        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
+
+    def _update_asset(
+        self, asset_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+    ) -> Asset:
         with self._connect() as conn, conn.transaction():
             current = self._get_asset(conn, asset_id, for_update=True)
             new: Asset = apply_patch(current, changes)
             with _asset_write_errors(new):
                 conn.execute(UPDATE_ASSET, [*asset_values(new), asset_id])
+            if actor is not None:
+                diff = audit_changes(current, new)
+                write_audit(conn, actor, action, "asset", asset_id, diff)
         return new
-
-    def archive_asset(self, asset_id: str) -> Asset:
-        return self.update_asset(asset_id, {"status": "archived"})
 
     # --- assets: queries --------------------------------------------------------------------
 
@@ -348,7 +383,9 @@ class PostGISStore:
 
     # --- assets: bulk -----------------------------------------------------------------------
 
-    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport:
+    def bulk_upsert(
+        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
+    ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
         The input is validated and serialised in chunks; each chunk goes by COPY into a
@@ -384,9 +421,12 @@ class PostGISStore:
                 if batch.collector.errors:
                     batch.collector.errors.sort(key=lambda e: e.row)
                     raise BulkValidationError(batch.collector.errors)
+                report = batch.report()
+                if actor is not None:
+                    write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(report))
         except pg_errors.IntegrityError as exc:  # a concurrent writer took a key or an id
             raise ConflictError(f"bulk load clashed with another write: {exc}") from exc
-        return batch.report()
+        return report
 
 
 class _BulkBatch:

@@ -14,7 +14,7 @@ from typing import Any
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset, BBox, Organisation
-from geo_assets.store.base import AssetFilters, sort_name
+from geo_assets.store.base import AssetFilters, FilterColumns, sort_name, weekday_mask
 
 # Alphanumeric runs: exactly the words AssetFilters.text_terms() keeps (str.isalnum()).
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -28,19 +28,19 @@ _SPHERE_SLACK = 1.01
 
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
-    "created_at, updated_at, version, geog, search, doc"
+    "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json)"
+    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
-    f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json "
-    "WHERE id = %s"
+    f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
+    "session_days = %s, min_age = %s, max_age = %s, is_free = %s WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -51,14 +51,16 @@ STAGING_DDL = (
     " kind text NOT NULL, status text NOT NULL, name text NOT NULL,"
     ' sort_name text COLLATE "C" NOT NULL, categories text[] NOT NULL,'
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
-    " words text NOT NULL, doc json NOT NULL) ON COMMIT DROP"
+    " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
+    " min_age integer, max_age integer, is_free boolean NOT NULL) ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
     ("row", "int4"), ("id", "text"), ("organisation_id", "text"), ("kind", "text"),
     ("status", "text"), ("name", "text"), ("sort_name", "text"), ("categories", "text[]"),
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
-    ("words", "text"), ("doc", "text"),
+    ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
+    ("max_age", "int4"), ("is_free", "bool"),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -79,13 +81,15 @@ BULK_MERGE = (
     f"INSERT INTO assets AS a ({ASSET_COLUMNS})"
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
-    " array_to_tsvector(string_to_array(words, ' ')), doc"
-    " FROM geo_assets_bulk"
+    " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
+    " is_free FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
     " categories = EXCLUDED.categories, updated_at = EXCLUDED.updated_at,"
     " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search,"
+    " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
+    " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
     " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
@@ -213,7 +217,9 @@ def _sphere_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> fl
     return 2 * _SPHERE_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-# Filter conditions: fixed SQL text, values always bound as parameters.
+# Filter conditions: fixed SQL text, values always bound as parameters (one per %s).
+_LON = "ST_X(geog::geometry)"
+_LAT = "ST_Y(geog::geometry)"
 FILTER_SQL = {
     "kinds": "kind = ANY(%s)",
     "categories": "categories && %s::text[]",
@@ -221,6 +227,16 @@ FILTER_SQL = {
     "text": "search @@ %s::tsquery",
     "modified_after": "updated_at > %s",
     "organisation_id": "organisation_id = %s",
+    "weekdays": "(session_days & %s) <> 0",
+    "age_min": "(min_age IS NULL OR min_age <= %s)",
+    "age_max": "(max_age IS NULL OR max_age >= %s)",
+    "free_only": "is_free",
+    # The box: an enclosing circle lets the GiST index help, the lon/lat test decides.
+    "bbox_circle": f"ST_DWithin(geog, {POINT}, %s, false)",
+    "bbox": f"{_LON} BETWEEN %s AND %s AND {_LAT} BETWEEN %s AND %s",
+    "bbox_antimeridian": f"({_LON} >= %s OR {_LON} <= %s) AND {_LAT} BETWEEN %s AND %s",
+    # As in nearby_sql: the sphere (cheap, indexed) narrows, the spheroid distance decides.
+    "near": f"ST_DWithin(geog, {POINT}, %s, false) AND ST_Distance(geog, {POINT}) <= %s",
 }
 
 
@@ -232,24 +248,51 @@ def filter_sql(filters: AssetFilters | None) -> tuple[str, list[Any]]:
     """
     if filters is None:
         return "TRUE", []
-    values: dict[str, Any] = {}
+    parts: list[tuple[str, list[Any]]] = []
     if filters.kinds is not None:  # an empty list matches nothing, as in the contract
-        values["kinds"] = list(filters.kinds)
+        parts.append(("kinds", [list(filters.kinds)]))
     categories = filters.expanded_categories()
     if categories:
-        values["categories"] = categories
+        parts.append(("categories", [categories]))
     if filters.statuses is not None:
-        values["statuses"] = list(filters.statuses)
+        parts.append(("statuses", [list(filters.statuses)]))
     terms = filters.text_terms()
     if terms:
-        values["text"] = prefix_tsquery(terms)
+        parts.append(("text", [prefix_tsquery(terms)]))
     if filters.modified_after is not None:
-        values["modified_after"] = filters.modified_after
+        parts.append(("modified_after", [filters.modified_after]))
     if filters.organisation_id is not None:
-        values["organisation_id"] = filters.organisation_id
-    if not values:
+        parts.append(("organisation_id", [filters.organisation_id]))
+    if filters.weekdays is not None:
+        parts.append(("weekdays", [weekday_mask(filters.weekdays)]))
+    if filters.age_min is not None:
+        parts.append(("age_min", [filters.age_min]))
+    if filters.age_max is not None:
+        parts.append(("age_max", [filters.age_max]))
+    if filters.free_only:
+        parts.append(("free_only", []))
+    if filters.bbox is not None:
+        parts.extend(_bbox_parts(filters.bbox))
+    if filters.near is not None:
+        n = filters.near
+        parts.append(("near", [n.lon, n.lat, n.radius_m * _SPHERE_SLACK, n.lon, n.lat, n.radius_m]))
+    if not parts:
         return "TRUE", []
-    return " AND ".join(FILTER_SQL[key] for key in values), list(values.values())
+    return (
+        " AND ".join(FILTER_SQL[key] for key, _ in parts),
+        [value for _, values in parts for value in values],
+    )
+
+
+def _bbox_parts(bbox: BBox) -> list[tuple[str, list[Any]]]:
+    parts: list[tuple[str, list[Any]]] = []
+    circle = _enclosing_circle(bbox)
+    if circle is not None:
+        c_lat, c_lon, radius_m = circle
+        parts.append(("bbox_circle", [c_lon, c_lat, radius_m]))
+    key = "bbox_antimeridian" if bbox.west > bbox.east else "bbox"
+    parts.append((key, [bbox.west, bbox.east, bbox.south, bbox.north]))
+    return parts
 
 
 def org_values(org: Organisation) -> list[Any]:
@@ -285,6 +328,7 @@ def asset_values(asset: Asset) -> list[Any]:
         asset.location.lat,
         search_words(asset.name, asset.description),
         asset.model_dump_json(),
+        *FilterColumns.of(asset).values(),
     ]
 
 
@@ -304,4 +348,5 @@ def staging_row(row: int, asset: Asset) -> tuple[Any, ...]:
         asset.location.lat,
         " ".join(search_words(asset.name, asset.description)),
         asset.model_dump_json(),
+        *FilterColumns.of(asset).values(),
     )

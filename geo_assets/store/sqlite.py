@@ -30,6 +30,8 @@ from geo_assets.store.base import (
     Page,
     UpsertReport,
     apply_patch,
+    audit_changes,
+    bulk_audit,
     check_limit,
     check_near,
     check_page,
@@ -39,6 +41,9 @@ from geo_assets.store.base import (
 )
 from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
+from geo_assets.store.sqlite_filters import GEODESIC_FUNCTION, filter_sql, geodesic_m
+from geo_assets.store.sqlite_filters import fts_query as fts_query  # re-exported for tests
+from geo_assets.store.sqlite_gazetteer import SQLiteGazetteer
 from geo_assets.store.sqlite_rows import (
     INSERT_ORG,
     UPDATE_ORG,
@@ -50,6 +55,7 @@ from geo_assets.store.sqlite_rows import (
     save_assets,
     ts_text,
 )
+from geo_assets.store.sqlite_users import SQLiteUsers, write_audit
 
 # postgis.py imports this name; it can go once the trusted decoder moves to base.py.
 
@@ -90,11 +96,6 @@ def db_path(url: str) -> str:
     return path
 
 
-def fts_query(terms: Sequence[str]) -> str:
-    """An FTS5 query in which every term must match as a word prefix (quoted, so safe)."""
-    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
-
-
 def split_statements(script: str) -> list[str]:
     """Split a migration into statements so they run inside our own transaction.
 
@@ -113,46 +114,13 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
-    """WHERE clauses (on alias ``a``) and their parameters for ``filters``."""
-    if filters is None:
-        return [], []
-    clauses: list[str] = []
-    params: list[Any] = []
-    # An empty kinds/statuses list matches nothing (IN ()); empty categories add no condition.
-    if filters.kinds is not None:
-        clauses.append(f"a.kind IN ({marks(len(filters.kinds))})")
-        params.extend(filters.kinds)
-    categories = filters.expanded_categories()
-    if categories:
-        clauses.append(
-            "a.rid IN (SELECT asset_rid FROM asset_categories"
-            f" WHERE category IN ({marks(len(categories))}))"
-        )
-        params.extend(categories)
-    if filters.statuses is not None:
-        clauses.append(f"a.status IN ({marks(len(filters.statuses))})")
-        params.extend(filters.statuses)
-    terms = filters.text_terms()
-    if terms:
-        clauses.append("a.rid IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?)")
-        params.append(fts_query(terms))
-    if filters.modified_after is not None:
-        clauses.append("a.updated_at > ?")
-        params.append(ts_text(filters.modified_after))
-    if filters.organisation_id is not None:
-        clauses.append("a.organisation_id = ?")
-        params.append(filters.organisation_id)
-    return clauses, params
-
-
 def _where(clauses: list[str], *, extra: bool = False) -> str:
     if not clauses:
         return ""
     return (" AND " if extra else " WHERE ") + " AND ".join(clauses)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteUsers, SQLiteGazetteer):
     """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
 
     Parameters
@@ -195,6 +163,7 @@ class SQLiteStore:
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -32768")  # KiB
             conn.execute("PRAGMA mmap_size = 268435456")  # bytes
+            conn.create_function(GEODESIC_FUNCTION, 4, geodesic_m, deterministic=True)
         except BaseException:
             conn.close()
             raise
@@ -295,13 +264,16 @@ class SQLiteStore:
 
     # --- organisations --------------------------------------------------------------------
 
-    def create_organisation(self, org: Organisation) -> Organisation:
+    def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
         stored: Organisation = stamp_new(org)
         with self._write() as conn:
             try:
                 conn.execute(INSERT_ORG, org_values(stored))
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"organisation `{org.id}` already exists") from exc
+            if actor is not None:
+                doc = stored.model_dump(mode="json")
+                write_audit(conn, actor, "create", "organisation", stored.id, doc)
         return stored
 
     def _org_record(self, conn: sqlite3.Connection, org_id: str) -> tuple[int, Organisation]:
@@ -314,15 +286,25 @@ class SQLiteStore:
         with self._translate():
             return self._org_record(self._conn(), org_id)[1]
 
-    def update_organisation(self, org_id: str, changes: Mapping[str, Any]) -> Organisation:
+    def update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Organisation:
+        return self._update_organisation(org_id, changes, actor, "update")
+
+    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
+        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
+
+    def _update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+    ) -> Organisation:
         with self._write() as conn:
             rid, current = self._org_record(conn, org_id)
             updated: Organisation = apply_patch(current, changes)
             conn.execute(UPDATE_ORG, (*org_values(updated), rid))
+            if actor is not None:
+                diff = audit_changes(current, updated)
+                write_audit(conn, actor, action, "organisation", org_id, diff)
         return updated
-
-    def archive_organisation(self, org_id: str) -> Organisation:
-        return self.update_organisation(org_id, {"status": "archived"})
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
         limit, offset = check_page(page, per_page)
@@ -362,11 +344,15 @@ class SQLiteStore:
                 raise ConflictError(f"asset `{asset.id}` already exists") from exc
             raise ConflictError(f"asset `{asset.id}` clashes with stored data: {exc}") from exc
 
-    def create_asset(self, asset: Asset) -> Asset:
+    def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset:
         stored: Asset = stamp_new(asset)
         with self._write() as conn:
             self._check_organisation(conn, stored.organisation_id)
             self._save_one(conn, stored, None)
+            if actor is not None:
+                write_audit(
+                    conn, actor, "create", "asset", stored.id, stored.model_dump(mode="json")
+                )
         return stored
 
     def _asset_record(self, conn: sqlite3.Connection, asset_id: str) -> tuple[int, Asset]:
@@ -379,17 +365,26 @@ class SQLiteStore:
         with self._translate():
             return self._asset_record(self._conn(), asset_id)[1]
 
-    def update_asset(self, asset_id: str, changes: Mapping[str, Any]) -> Asset:
+    def update_asset(
+        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Asset:
+        return self._update_asset(asset_id, changes, actor, "update")
+
+    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
+        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
+
+    def _update_asset(
+        self, asset_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+    ) -> Asset:
         with self._write() as conn:
             rid, current = self._asset_record(conn, asset_id)
             updated: Asset = apply_patch(current, changes)
             if updated.organisation_id != current.organisation_id:
                 self._check_organisation(conn, updated.organisation_id)
             self._save_one(conn, updated, rid)
+            if actor is not None:
+                write_audit(conn, actor, action, "asset", asset_id, audit_changes(current, updated))
         return updated
-
-    def archive_asset(self, asset_id: str) -> Asset:
-        return self.update_asset(asset_id, {"status": "archived"})
 
     # --- assets: queries ------------------------------------------------------------------
 
@@ -495,7 +490,9 @@ class SQLiteStore:
 
     # --- assets: bulk ---------------------------------------------------------------------
 
-    def bulk_upsert(self, records: Iterable[Asset | Mapping[str, Any]]) -> UpsertReport:
+    def bulk_upsert(
+        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
+    ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
         Records are validated and written in batches inside that transaction so a
@@ -516,4 +513,6 @@ class SQLiteStore:
             loader.flush(conn, batch)
             loader.collector.errors.sort(key=lambda e: e.row)
             loader.collector.raise_if_any()
+            if actor is not None:
+                write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
         return loader.report

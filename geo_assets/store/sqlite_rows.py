@@ -15,20 +15,22 @@ from typing import Any
 
 from geo_assets.errors import ConflictError, RowError
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import BulkCollector, UpsertReport, sort_name
+from geo_assets.store.base import BulkCollector, FilterColumns, UpsertReport, sort_name
 
 # Rows per bound-parameter list (SQLite allows 32766 parameters; stay far below).
 CHUNK = 500
 
 INSERT_ASSET = (
     "INSERT INTO assets (id, kind, status, name, description, sort_name, lat, lon,"
-    " organisation_id, source, source_id, created_at, updated_at, version, doc, rid)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " organisation_id, source, source_id, created_at, updated_at, version,"
+    " session_days, min_age, max_age, is_free, doc, rid)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET id = ?, kind = ?, status = ?, name = ?, description = ?, sort_name = ?,"
     " lat = ?, lon = ?, organisation_id = ?, source = ?, source_id = ?, created_at = ?,"
-    " updated_at = ?, version = ?, doc = ? WHERE rid = ?"
+    " updated_at = ?, version = ?, session_days = ?, min_age = ?, max_age = ?, is_free = ?,"
+    " doc = ? WHERE rid = ?"
 )
 INSERT_ORG = (
     "INSERT INTO organisations (id, name, sort_name, status, created_at, updated_at, version, doc)"
@@ -87,6 +89,7 @@ def asset_values(asset: Asset, rid: int | None) -> tuple[Any, ...]:
         ts_text(asset.created_at),
         ts_text(asset.updated_at),
         asset.version,
+        *FilterColumns.of(asset).values(),
         asset.model_dump_json(),
         rid,
     )

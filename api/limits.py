@@ -1,0 +1,341 @@
+"""Limits every request passes through: body size, rate, CORS, and private access logs.
+
+Each limit is a plain ASGI middleware so it can answer before FastAPI reads a body or
+resolves a route; ``install_limits(app, settings)`` registers them all in the order
+they must run (outermost first):
+
+1. CORS: the origins in ``settings.cors_origins`` (none by default); ``/hsds/`` always
+   allows every origin, as the ORUK openness rule asks.
+2. Rate limit: writes (POST, PUT, PATCH, DELETE, which includes ``POST /match``) are
+   counted per bearer token, or per client IP for anonymous callers, in a token bucket;
+   an empty bucket gives a 429 problem with ``Retry-After``. The buckets live in the
+   process, so with N uvicorn workers a caller may get up to N times the limit.
+3. Body size: a declared ``Content-Length`` over ``settings.max_body_bytes`` is refused
+   with 413 before a byte is read; a body without one (chunked) is counted as it streams
+   and refused as soon as it passes the limit.
+
+Privacy: ``install_log_privacy()`` drops query strings from uvicorn's access log lines for
+``/match`` and ``/geocode`` (a postcode or coordinates are personal data). No code here or
+in the routers logs request bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from time import monotonic
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import domain_problem, problem_response
+from api.routers.hsds import PREFIX as HSDS_PREFIX
+from geo_assets.errors import RateLimited
+from geo_assets.settings import Settings
+
+# Methods that change data (or, for POST /match, carry a personal profile): rate limited.
+LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Path segments whose query strings never reach the access log.
+PRIVATE_SEGMENTS = frozenset({"match", "geocode"})
+SECONDS_PER_MINUTE = 60.0
+# Buckets idle this long are full again and can be forgotten; pruning runs at most this often.
+_PRUNE_EVERY_S = SECONDS_PER_MINUTE
+# Headers a browser on an allowed origin may send and read.
+_CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept"]
+_CORS_EXPOSED_HEADERS = ["Retry-After", "Location"]
+
+
+# --- body size --------------------------------------------------------------------------------
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` when a streamed body passes the limit. An HTTPException, so
+    FastAPI re-raises it from body parsing and the problem handler renders it."""
+
+    def __init__(self, max_body_bytes: int) -> None:
+        super().__init__(413, detail=_too_large_detail(max_body_bytes))
+
+
+def _too_large_detail(max_body_bytes: int) -> str:
+    return f"the request body is larger than the limit of {max_body_bytes} bytes"
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_body_bytes`` with a 413 problem, reading no more
+    than the limit (plus one chunk) of them."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received_bytes = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received_bytes
+            message = await receive()
+            if message["type"] == "http.request":
+                received_bytes += len(message.get("body", b""))
+                if received_bytes > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            # Normally the app's problem handler answered already; this covers an app that
+            # let the error escape before responding.
+            if response_started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The same problem the error handlers give a streamed body that ran over (plain
+        # HTTP semantics: type about:blank). The unread body is still on the wire, so the
+        # connection cannot be reused.
+        response = problem_response(
+            413, detail=_too_large_detail(self.max_body_bytes), headers={"Connection": "close"}
+        )
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = Headers(scope=scope).get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None  # the server rejects a malformed length before we see it
+
+
+# --- rate limit -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated_at_s: float
+
+
+class RateLimiter:
+    """Token buckets, one per caller key: each holds up to ``per_minute`` tokens and refills
+    at ``per_minute`` per minute; a request takes one token or is refused.
+
+    Thread-safe (one lock; each call is a few float operations). Buckets idle long enough
+    to be full again are forgotten, so memory follows the callers of the last minute.
+    """
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = monotonic) -> None:
+        if per_minute < 1:
+            raise ValueError("`per_minute` must be at least 1")
+        self.capacity = float(per_minute)
+        self.refill_per_s = per_minute / SECONDS_PER_MINUTE
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        self._pruned_at_s = clock()
+
+    def take(self, key: str) -> None:
+        """Take one token for ``key``; raise ``RateLimited`` (seconds until the next token
+        is due, at least 1) when the bucket is empty."""
+        with self._lock:
+            now_s = self._clock()
+            if now_s - self._pruned_at_s >= _PRUNE_EVERY_S:
+                self._prune(now_s)
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(self.capacity, now_s)
+            else:
+                elapsed_s = max(0.0, now_s - bucket.updated_at_s)
+                bucket.tokens = min(self.capacity, bucket.tokens + elapsed_s * self.refill_per_s)
+                bucket.updated_at_s = now_s
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return
+            wait_s = (1.0 - bucket.tokens) / self.refill_per_s
+        raise RateLimited(max(1, math.ceil(wait_s)))
+
+    def _prune(self, now_s: float) -> None:
+        full_after_s = self.capacity / self.refill_per_s
+        idle = [k for k, b in self._buckets.items() if now_s - b.updated_at_s >= full_after_s]
+        for key in idle:
+            del self._buckets[key]
+        self._pruned_at_s = now_s
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def caller_key(scope: Scope) -> str:
+    """Who is asking: a SHA-256 of the bearer token when one is sent (the token itself is
+    never kept), else the client IP address."""
+    authorization = Headers(scope=scope).get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "token:" + hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimit:
+    """Refuse write and match requests over the caller's rate with a 429 problem, before
+    their body is read."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in LIMITED_METHODS:
+            try:
+                self.limiter.take(caller_key(scope))
+            except RateLimited as exc:
+                await domain_problem(exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# --- CORS -------------------------------------------------------------------------------------
+
+
+class CorsByPath:
+    """CORS for ``/hsds/`` (every origin, read-only methods) and for the rest of the API (the
+    configured origins; no CORS headers at all when none are configured)."""
+
+    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
+        self.app = app
+        self.hsds: ASGIApp = CORSMiddleware(
+            app, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], allow_headers=["*"]
+        )
+        origins = list(origins)
+        self.api: ASGIApp = (
+            CORSMiddleware(
+                app,
+                allow_origins=origins,
+                allow_methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=_CORS_REQUEST_HEADERS,
+                expose_headers=_CORS_EXPOSED_HEADERS,
+                # Bearer tokens, not cookies: browsers need not send credentials.
+                allow_credentials=False,
+            )
+            if origins
+            else app
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _under(scope, HSDS_PREFIX):
+            await self.hsds(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def _under(scope: Scope, prefix: str) -> bool:
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path == prefix or path.startswith(prefix + "/")
+
+
+# --- private access logs ----------------------------------------------------------------------
+
+_QUERY_AFTER_PRIVATE_PATH = re.compile(
+    r"(/(?:" + "|".join(sorted(PRIVATE_SEGMENTS)) + r")(?:/[^\s?\"]*)?)\?[^\s\"]*", re.IGNORECASE
+)
+
+
+def is_private_path(path: str) -> bool:
+    """Whether ``path`` (without its query) is, or lies under, one of the private routes;
+    trailing slashes, case and a mount prefix do not matter."""
+    return any(segment.lower() in PRIVATE_SEGMENTS for segment in path.split("/"))
+
+
+def scrub_path(path_with_query: str) -> str:
+    """``/geocode?q=LS1 4AP`` -> ``/geocode``; other paths are returned unchanged."""
+    path, sep, _ = path_with_query.partition("?")
+    return path if sep and is_private_path(path) else path_with_query
+
+
+class PrivateQueryFilter(logging.Filter):
+    """Strips the query string of private routes from uvicorn's log records.
+
+    The access log passes ``(client, method, path?query, http_version, status)`` as the
+    record's arguments and its formatter unpacks them, so that tuple keeps its shape; the
+    trace-level ASGI log (``uvicorn.asgi``) passes the request scope as a dict, whose
+    ``query_string`` is blanked. Any other record naming a private path with a query is
+    flattened and scrubbed.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], scrub_path(args[2]), args[3], args[4])
+        elif isinstance(args, tuple) and any(isinstance(a, dict) for a in args):
+            record.args = tuple(_scrub_scope(a) if isinstance(a, dict) else a for a in args)
+        message = record.getMessage()
+        scrubbed = _QUERY_AFTER_PRIVATE_PATH.sub(r"\1", message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+def _scrub_scope(scope: dict[str, object]) -> dict[str, object]:
+    path = scope.get("path")
+    if isinstance(path, str) and scope.get("query_string") and is_private_path(path):
+        return {**scope, "query_string": b"<private>"}
+    return scope
+
+
+# uvicorn's request log and its trace-level ASGI message log.
+PRIVATE_LOGGERS = ("uvicorn.access", "uvicorn.asgi")
+
+
+def install_log_privacy() -> None:
+    """Add ``PrivateQueryFilter`` to uvicorn's request loggers once per process (idempotent).
+
+    A filter on the logger survives uvicorn's ``dictConfig`` (which replaces handlers but
+    keeps filters), and runs before any handler, whatever the log configuration. Request
+    bodies never reach a log: nothing here logs them and uvicorn's trace log shows only
+    their length."""
+    for name in PRIVATE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PrivateQueryFilter) for f in logger.filters):
+            logger.addFilter(PrivateQueryFilter())
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+def install_limits(app: FastAPI, settings: Settings) -> None:
+    """Register the limits on ``app``; call after every other ``add_middleware`` so these
+    run first (Starlette runs the last added middleware outermost)."""
+    install_log_privacy()
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_minute > 0:
+        limiter = RateLimiter(settings.rate_limit_per_minute)
+        app.state.rate_limiter = limiter
+        app.add_middleware(RateLimit, limiter=limiter)
+    app.add_middleware(CorsByPath, origins=settings.cors_origins)

@@ -1,0 +1,115 @@
+"""``POST /match``: the ranked, explained assets for one person (practitioners and admins).
+
+The profile is special-category personal data (interests, age, access needs, where the
+person lives), so it only ever travels in a POST body: never in a URL, never in a log,
+never stored. The answer carries nothing of it back but the results.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import StoreDep, require_roles
+from api.routers.schemas import WRITE_STATUSES, problems
+from geo_assets.auth import User
+from geo_assets.matching import COMPONENTS, DEFAULT_WEIGHTS, Match, check_weights, match
+from geo_assets.model import AssetKind, Profile
+
+router = APIRouter(tags=["matching"])
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+MAX_WEIGHT = 10.0
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
+
+
+class MatchRequest(Profile):
+    """A person's profile, plus how many results to return and optional weight overrides."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="results wanted")
+    weights: dict[str, Weight] | None = Field(
+        default=None,
+        description=(
+            "overrides of the component weights, each 0-10 (the rest keep their defaults: "
+            + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHTS.items())
+            + ")"
+        ),
+    )
+
+
+class MatchLocation(BaseModel):
+    """Where the asset is: WGS84 degrees and its public address."""
+
+    lat: float
+    lon: float
+    place: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+
+
+class MatchResult(BaseModel):
+    """One ranked asset: its summary, score, travel and the reasons it was chosen."""
+
+    asset_id: str
+    name: str
+    kind: AssetKind
+    categories: list[str]
+    location: MatchLocation
+    score: float = Field(description="weighted sum of the components, in [0, 1]")
+    minutes: float = Field(description="travel time one way, by `mode`")
+    mode: str = Field(description="the quickest allowed way to get there")
+    distance_m: float = Field(description="straight-line (geodesic) metres")
+    next_session: str | None = Field(
+        description="the next session when the person is free (local time, ISO 8601)"
+    )
+    reasons: list[str] = Field(description="plain-English reasons, most important first")
+    components: dict[str, float] = Field(description=f"scores in [0, 1]: {', '.join(COMPONENTS)}")
+    stale: bool = Field(description="nobody has confirmed the listing lately")
+
+
+class MatchResponse(BaseModel):
+    results: list[MatchResult]
+    count: int
+    weights: dict[str, float] = Field(description="the component weights used")
+
+
+def result_of(m: Match) -> MatchResult:
+    """``Match.as_dict()`` plus the asset summary a list or map needs."""
+    loc = m.asset.location
+    return MatchResult.model_validate(
+        {
+            **m.as_dict(),
+            "kind": m.asset.kind,
+            "categories": m.asset.categories,
+            "location": MatchLocation(
+                lat=loc.lat,
+                lon=loc.lon,
+                place=loc.place,
+                address=loc.address,
+                postcode=loc.postcode,
+            ),
+        }
+    )
+
+
+@router.post(
+    "/match",
+    response_model=MatchResponse,
+    summary="Ranked, explained assets for a person (practitioner or admin)",
+    responses=problems(*WRITE_STATUSES),
+)
+def post_match(
+    store: StoreDep,
+    user: Annotated[User, Depends(require_roles("practitioner"))],
+    request: Annotated[MatchRequest, Body()],
+) -> MatchResponse:
+    """Candidates within reach of ``origin`` by the allowed ``travel`` modes, filtered by
+    eligibility, access needs and budget, scored, re-ranked for variety and explained.
+    Deterministic: the same profile gives the same order. Nothing is logged or stored."""
+    weights = check_weights(request.weights)
+    matches = match(store, request, weights=weights, limit=request.limit)
+    results = [result_of(m) for m in matches]
+    return MatchResponse(results=results, count=len(results), weights=weights)

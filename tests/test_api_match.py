@@ -1,0 +1,172 @@
+"""``POST /match`` over the sample data: the same ranking as ``geo_assets.matching.match``,
+plus each asset's summary; limits, weights, roles, and nothing personal sent back."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from geo_assets.auth import User, issue_token
+from geo_assets.matching import DEFAULT_WEIGHTS, match
+from geo_assets.model import Profile
+from geo_assets.sample import load_sample
+from geo_assets.settings import Settings
+from geo_assets.store import Store, open_store
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PROBLEM = "application/problem+json"
+PROFILE: dict[str, Any] = {
+    "origin": {"lat": 53.7941, "lon": -1.7519},
+    "interests": ["gardening", "singing"],
+    "travel": [
+        {"mode": "walk", "max_minutes": 25},
+        {"mode": "public_transport", "max_minutes": 30},
+    ],
+    "availability": ["tue 09:00-13:00", "sat"],
+    "age": 67,
+}
+
+
+@dataclass
+class Site:
+    client: TestClient
+    store: Store
+    auth: dict[str, dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    url = f"sqlite:///{Path(tmp_path_factory.mktemp('match')) / 'sample.sqlite'}"
+    store = open_store(url)
+    store.upgrade()
+    load_sample(store)
+    auth: dict[str, dict[str, str]] = {}
+    for role in ("practitioner", "admin", "planner"):
+        user = store.create_user(User(name=role.title(), role=role))
+        auth[role] = {"Authorization": f"Bearer {issue_token(store, user.id)}"}
+    with TestClient(create_app(Settings(database_url=url, rate_limit_per_minute=0))) as client:
+        yield Site(client, store, auth)
+    store.close()
+
+
+def _match(site: Site, body: dict[str, Any], role: str = "practitioner") -> Any:
+    return site.client.post("/match", json=body, headers=site.auth[role])
+
+
+def _problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    if field is not None:
+        assert body["field"] == field, body
+    return body
+
+
+def test_results_are_the_engines_ranking_with_summaries(site: Site) -> None:
+    response = _match(site, PROFILE)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = match(site.store, Profile.model_validate(PROFILE), limit=10)
+    assert body["count"] == len(body["results"]) == len(expected) > 0
+    assert body["weights"] == dict(DEFAULT_WEIGHTS)
+    for got, want in zip(body["results"], expected, strict=True):
+        summary = want.as_dict()
+        # next_session depends on the clock; everything else must agree exactly.
+        assert {k: got[k] for k in summary if k != "next_session"} == {
+            k: v for k, v in summary.items() if k != "next_session"
+        }
+        asset = want.asset
+        assert got["kind"] == asset.kind and got["categories"] == asset.categories
+        assert (got["location"]["lat"], got["location"]["lon"]) == asset.point
+        assert got["location"]["place"] == asset.location.place
+        assert got["reasons"], "every result explains itself"
+    scores = [r["score"] for r in body["results"]]
+    assert scores[0] == max(scores)
+
+
+def test_same_request_same_order(site: Site) -> None:
+    first = [r["asset_id"] for r in _match(site, PROFILE).json()["results"]]
+    again = [r["asset_id"] for r in _match(site, PROFILE).json()["results"]]
+    assert first == again
+
+
+def test_limit(site: Site) -> None:
+    body = _match(site, {**PROFILE, "limit": 3}).json()
+    assert body["count"] == 3
+    assert [r["asset_id"] for r in body["results"]] == [
+        m.asset.id for m in match(site.store, Profile.model_validate(PROFILE), limit=3)
+    ]
+    _problem(_match(site, {**PROFILE, "limit": 51}), 422, "limit")
+    _problem(_match(site, {**PROFILE, "limit": 0}), 422, "limit")
+
+
+def test_weights_override_the_defaults(site: Site) -> None:
+    others_off = {name: 0.0 for name in DEFAULT_WEIGHTS if name != "travel"}
+    body = _match(site, {**PROFILE, "weights": others_off}).json()
+    assert body["weights"] == others_off | {"travel": DEFAULT_WEIGHTS["travel"]}
+    for result in body["results"]:  # the score is now the travel component alone
+        assert result["score"] <= result["components"]["travel"] + 1e-4
+    default_order = [r["asset_id"] for r in _match(site, PROFILE).json()["results"]]
+    assert [r["asset_id"] for r in body["results"]] != default_order
+    _problem(_match(site, {**PROFILE, "weights": {"beauty": 1}}), 422, "weights")
+    _problem(_match(site, {**PROFILE, "weights": {"travel": 11}}), 422, "weights.travel")
+    _problem(_match(site, {**PROFILE, "weights": {"travel": -1}}), 422, "weights.travel")
+    every_zero = {name: 0 for name in DEFAULT_WEIGHTS}
+    _problem(_match(site, {**PROFILE, "weights": every_zero}), 422, "weights")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"travel": []}, "travel"),
+        ({"origin": {"lat": 95, "lon": 0}}, "origin.lat"),
+        ({"age": 200}, "age"),
+        ({"availability": ["whenever"]}, "availability"),
+        ({"shoe_size": 9}, "shoe_size"),
+    ],
+)
+def test_bad_profiles_are_problems_naming_the_field(
+    site: Site, change: dict[str, Any], field: str
+) -> None:
+    _problem(_match(site, {**PROFILE, **change}), 422, field)
+
+
+def test_who_may_match(site: Site) -> None:
+    assert _match(site, PROFILE, "admin").status_code == 200
+    _problem(_match(site, PROFILE, "planner"), 403)
+    anonymous = site.client.post("/match", json=PROFILE)
+    _problem(anonymous, 401)
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_never_a_get(site: Site) -> None:
+    response = site.client.get("/match", headers=site.auth["practitioner"])
+    _problem(response, 405)
+
+
+def test_nothing_personal_comes_back(site: Site) -> None:
+    text = json.dumps(_match(site, PROFILE).json())
+    assert "53.7941" not in text and "1.7519" not in text
+    assert '"age"' not in text and "tue 09:00" not in text
+
+
+def test_openapi_documents_match(site: Site) -> None:
+    paths = site.client.get("/openapi.json").json()["paths"]
+    assert set(paths["/match"]) == {"post"}
+    operation = paths["/match"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MatchRequest"
+    }
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MatchResponse"
+    }

@@ -1,0 +1,129 @@
+"""GeoJSON and GeoPackage export/import: QGIS-ready layers and lossless round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyogrio
+import pytest
+
+from geo_assets.ingest import run_import
+from geo_assets.ingest.geo import export_geojson, export_gpkg, parse_geojson, parse_gpkg
+from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, parse_csv
+from geo_assets.model import Asset
+from geo_assets.store.base import Store
+
+_OWNED = {"id", "created_at", "updated_at", "version"}
+
+
+def _content(assets: list[Asset]) -> list[dict[str, Any]]:
+    return sorted(
+        (a.model_dump(mode="json", exclude=_OWNED) for a in assets), key=lambda d: d["source_id"]
+    )
+
+
+def _with_footprint(store: Store) -> None:
+    asset = next(a for a in store.list_assets().items if a.kind == "venue")
+    lat, lon = asset.location.lat, asset.location.lon
+    ring = [[lon - 1e-3, lat - 1e-3], [lon + 1e-3, lat - 1e-3], [lon + 1e-3, lat + 1e-3],
+            [lon - 1e-3, lat + 1e-3], [lon - 1e-3, lat - 1e-3]]  # fmt: skip
+    store.update_asset(
+        asset.id, {"location": {"footprint": {"type": "Polygon", "coordinates": [ring]}}}
+    )
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
+def test_export_is_a_qgis_ready_point_layer_and_round_trips(
+    fmt: str, store: Store, tmp_path: Path
+) -> None:
+    run_import(store, parse_csv(EXAMPLE_CSV))
+    _with_footprint(store)
+    before = _content(store.list_assets().items)
+    path = tmp_path / f"assets.{fmt}"
+    export, parse = (export_geojson, parse_geojson) if fmt == "geojson" else (
+        export_gpkg, parse_gpkg)  # fmt: skip
+    assert export(store, path) == 5
+    info = pyogrio.read_info(path, layer="assets")
+    assert info["crs"] == "EPSG:4326"
+    assert info["geometry_type"] == "Point"
+    assert info["features"] == 5
+    assert {"name", "kind", "categories_text", "sessions_text", "postcode"} <= set(info["fields"])
+    frame = pyogrio.read_dataframe(path)
+    knit = frame[frame["name"] == "Knit and Natter"].iloc[0]
+    assert (round(knit.geometry.x, 4), round(knit.geometry.y, 4)) == (-1.7634, 53.8012)
+    feed = parse(path)
+    assert feed.errors == []
+    assert _content([Asset.model_validate(r) for _, r in feed.records]) == before
+    again = run_import(store, feed)
+    assert (again.inserted, again.updated) == (0, 5)
+    assert _content(store.list_assets().items) == before
+
+
+def test_empty_export_is_still_a_layer(sqlite_store: Store, tmp_path: Path) -> None:
+    assert export_gpkg(sqlite_store, tmp_path / "empty.gpkg") == 0
+    assert pyogrio.read_info(tmp_path / "empty.gpkg", layer="assets")["features"] == 0
+    assert export_geojson(sqlite_store, tmp_path / "empty.geojson") == 0
+    assert parse_geojson(tmp_path / "empty.geojson").errors == []
+
+
+def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def _write(path: Path, features: list[dict[str, Any]], crs: str | None = None) -> Path:
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_foreign_geojson_polygons_names_and_errors(tmp_path: Path) -> None:
+    square = {"type": "Polygon", "coordinates": [[[-1.76, 53.79], [-1.75, 53.79],
+              [-1.75, 53.80], [-1.76, 53.80], [-1.76, 53.79]]]}  # fmt: skip
+    path = _write(tmp_path / "parks.geojson", [
+        _feature(square, name="Lister Park", categories="parks; allotments", id="p1"),
+        _feature({"type": "Point", "coordinates": [-1.7, 53.8]}, name="Hall", categories="halls",
+                 sessions_text="Tuesdays 10-12", source_id="h1"),
+        _feature({"type": "Point", "coordinates": [-1.7, 53.8]}, name="No id", categories="parks"),
+        _feature({"type": "Point", "coordinates": [-1.7, 53.8]}, name="X", categories="zorbing",
+                 id="x"),
+        _feature({"type": "LineString", "coordinates": [[-1.7, 53.8], [-1.6, 53.8]]}, name="Y",
+                 categories="parks", id="y"),
+    ])  # fmt: skip
+    feed = parse_geojson(path)
+    assert [(e.row, e.field) for e in feed.errors] == [
+        (3, "source_id"), (4, "categories"), (5, "geometry"),
+    ]  # fmt: skip
+    park = Asset.model_validate(feed.records[0][1])
+    assert park.kind == "venue" and park.source == "geojson" and park.source_id == "p1"
+    assert park.categories == ["nature.parks", "nature.gardening.allotments"]
+    assert park.location.footprint is not None
+    assert -1.76 < park.location.lon < -1.75 and 53.79 < park.location.lat < 53.80
+    hall = Asset.model_validate(feed.records[1][1])
+    assert [s.describe() for s in hall.sessions] == ["Tuesdays 10:00-12:00"]
+
+
+def test_other_crs_is_reprojected_with_a_warning(tmp_path: Path) -> None:
+    x, y = -194_700.0, 7_129_000.0  # about (-1.749, 53.782) in Web Mercator metres
+    path = _write(tmp_path / "m.geojson", [
+        _feature({"type": "Point", "coordinates": [x, y]}, name="A", categories="parks", id="a"),
+    ], crs="urn:ogc:def:crs:EPSG::3857")  # fmt: skip
+    feed = parse_geojson(path)
+    assert feed.errors == []
+    assert any("reprojected" in w for w in feed.warnings)
+    loc = feed.records[0][1]["location"]
+    assert round(loc["lon"], 3) == -1.749 and round(loc["lat"], 3) == 53.782
+
+
+def test_not_geo_files_are_refused(tmp_path: Path) -> None:
+    text = tmp_path / "a.geojson"
+    text.write_text("name,lat\nA,1\n", encoding="utf-8")
+    assert "not GeoJSON" in parse_geojson(text).errors[0].message
+    assert "not a GeoPackage" in parse_gpkg(text).errors[0].message
+    broken = tmp_path / "b.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    error = parse_geojson(broken).errors[0]
+    assert (error.row, error.field) == (0, "(file)")

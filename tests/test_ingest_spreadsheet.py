@@ -1,0 +1,254 @@
+"""The spreadsheet template: CSV/XLSX reading, encodings, cell-level errors, round trips."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ingest_helpers import GOOD_ROW, rows, write_csv
+
+from geo_assets.ingest import run_import
+from geo_assets.ingest.spreadsheet import (
+    EXAMPLE_CSV,
+    EXAMPLE_XLSX,
+    export_csv,
+    export_xlsx,
+    parse_csv,
+    parse_xlsx,
+    write_xlsx,
+)
+from geo_assets.ingest.template import COLUMNS
+from geo_assets.model import Asset
+from geo_assets.store.base import AssetFilters, Store
+
+_OWNED = {"id", "created_at", "updated_at", "version", "organisation_id"}
+
+
+def _content(assets: list[Asset]) -> list[dict[str, Any]]:
+    return sorted(
+        (a.model_dump(mode="json", exclude=_OWNED) for a in assets), key=lambda d: d["source_id"]
+    )
+
+
+def _assets(feed: Any) -> list[Asset]:
+    assert feed.errors == []
+    return [a for _, a in feed.records]
+
+
+def test_example_files_read_cleanly_and_agree() -> None:
+    from_csv = _assets(parse_csv(EXAMPLE_CSV))
+    from_xlsx = _assets(parse_xlsx(EXAMPLE_XLSX))
+    assert len(from_csv) == 5
+    assert _content(from_csv) == _content(from_xlsx)
+    knit = next(a for a in from_csv if a.name == "Knit and Natter")
+    assert knit.categories == ["hobbies.crafts.knitting", "social.coffee-mornings"]
+    assert [s.describe() for s in knit.sessions] == ["Tuesdays 10:00-12:00"]
+    assert (knit.cost.amount, knit.cost.concessions) == (2.0, "free for carers")
+    assert knit.accessibility.features == ["hearing_loop", "wheelchair"]
+    assert knit.languages == ["en", "ur"]
+    swim = next(a for a in from_csv if a.source_id == "ba-swim-w")
+    assert swim.eligibility.gender == "women"
+    assert [s.frequency for s in swim.sessions] == ["weekly", "fortnightly"]
+
+
+def test_example_xlsx_is_generated_from_the_csv(tmp_path: Path) -> None:
+    from geo_assets.ingest.spreadsheet import write_example_xlsx
+
+    write_example_xlsx(EXAMPLE_CSV, tmp_path / "again.xlsx")
+    assert _content(_assets(parse_xlsx(tmp_path / "again.xlsx"))) == _content(
+        _assets(parse_xlsx(EXAMPLE_XLSX))
+    )
+
+
+def test_every_template_column_is_documented_in_the_readme() -> None:
+    readme = Path("README.md").read_text(encoding="utf-8")
+    for column in COLUMNS:
+        assert f"`{column.name}`" in readme, column.name
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_then_import_round_trips(fmt: str, store: Store, tmp_path: Path) -> None:
+    first = run_import(store, parse_csv(EXAMPLE_CSV))
+    assert first.inserted == 5
+    before = _content(store.list_assets().items)
+    path = tmp_path / f"out.{fmt}"
+    export = export_csv if fmt == "csv" else export_xlsx
+    assert export(store, path) == 5
+    feed = (parse_csv if fmt == "csv" else parse_xlsx)(path)
+    assert _content(_assets(feed)) == before
+    again = run_import(store, feed)
+    assert (again.inserted, again.updated, again.organisations_created) == (0, 5, 0)
+    assert _content(store.list_assets().items) == before
+    orgs = {a.organisation_id for a in store.list_assets().items}
+    assert len(orgs) == 3
+
+
+def test_export_filters(sqlite_store: Store, tmp_path: Path) -> None:
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    count = export_csv(sqlite_store, tmp_path / "o.csv", filters=AssetFilters(categories=["sport"]))
+    assert count == 2
+    count = export_csv(sqlite_store, tmp_path / "o.csv", filters=AssetFilters(statuses=["draft"]))
+    assert count == 1
+
+
+def test_encodings(tmp_path: Path) -> None:
+    data = rows(1, description="Café group, £2 a go")
+    bom = parse_csv(write_csv(tmp_path / "bom.csv", data, encoding="utf-8-sig"))
+    assert bom.warnings == [] and _assets(bom)[0].description == "Café group, £2 a go"
+    utf16 = parse_csv(write_csv(tmp_path / "u16.csv", data, encoding="utf-16"))
+    assert _assets(utf16)[0].description == "Café group, £2 a go"
+    legacy = parse_csv(write_csv(tmp_path / "win.csv", data, encoding="cp1252"))
+    assert _assets(legacy)[0].description == "Café group, £2 a go"
+    assert len(legacy.warnings) == 1 and "Windows-1252" in legacy.warnings[0]
+    assert "line 2" in legacy.warnings[0]
+
+
+def test_undecodable_and_binary_files_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name,categories,lat,lon\n\x81\x8d\x8f,x,1,2\n")
+    assert "not Windows-1252 either" in parse_csv(bad).errors[0].message
+    xlsx_as_csv = tmp_path / "book.csv"
+    xlsx_as_csv.write_bytes(EXAMPLE_XLSX.read_bytes())
+    assert "use FORMAT xlsx" in parse_csv(xlsx_as_csv).errors[0].message
+    not_a_book = tmp_path / "book.xlsx"
+    not_a_book.write_bytes(b"name,categories\n")
+    error = parse_xlsx(not_a_book).errors[0]
+    assert (error.row, error.field) == (0, "(file)")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert parse_csv(empty).errors[0].message == "file is empty"
+
+
+def test_missing_columns_are_named(tmp_path: Path) -> None:
+    data = [{k: v for k, v in GOOD_ROW.items() if k not in ("lat", "lon")}]
+    feed = parse_csv(write_csv(tmp_path / "a.csv", data))
+    (error,) = feed.errors
+    assert (error.row, error.field) == (1, "lat, lon")
+    assert "missing column(s) lat, lon" in error.message and "'name'" in error.message
+
+
+def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "Name;Category;Latitude;Longitude;Organization;Colour\n"
+        "Book club;book clubs;53.8;-1.75;Library Friends;blue\n",
+        encoding="utf-8",
+    )
+    feed = parse_csv(path)
+    (asset,) = _assets(feed)
+    assert asset.categories == ["arts.writing.book-clubs"]
+    assert (asset.location.lat, asset.location.lon) == (53.8, -1.75)
+    assert [o.name for o in feed.organisations] == ["Library Friends"]
+    assert asset.source_id == "library-friends/book-club/"
+    assert feed.warnings == ["ignored unknown column(s): Colour"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field", "needle"),
+    [
+        ("lat", "abc", "lat", "'abc' is not a number (cell G3)"),
+        ("lat", "", "lat", "is empty"),
+        ("lat", "95", "lat", "latitude 95.0 is outside -90..90"),
+        ("lon", "200", "lon", "less than or equal to 180 (cell H3)"),
+        ("lat", "-181", "lat", "are lat and lon swapped"),
+        ("lon", "0", "lon", "0, 0 is not a real place"),
+        ("min_age", "twelve", "min_age", "'twelve' is not a number"),
+        ("min_age", "12.5", "min_age", "not a whole number"),
+        ("women_only", "maybe", "women_only", "write yes or no"),
+        ("kind", "shop", "kind", "'shop' is not one of group, club, venue, activity"),
+        ("sessions", "Tuesday 25:00-26:00", "sessions", "not a time of day"),
+        ("sessions", "Tuesdays", "sessions", "e.g. 'Tuesdays 10:00-12:00'"),
+        ("categories", "knitting; basket weaving", "categories",
+         "unknown category 'basket weaving'; use ids, names or synonyms"),
+        ("categories", "", "categories", "give at least one category"),
+        ("accessibility", "ramp", "accessibility", "unknown feature(s) 'ramp'"),
+        ("cost", "£2 per fortnight", "cost", "must be one of session, week"),
+        ("contact_email", "not-an-email", "contact_email", "cell"),
+        ("languages", "Klingon!", "languages", "not a language code"),
+        ("last_verified", "yesterday", "last_verified", "write YYYY-MM-DD"),
+        ("name", "", "name", "is empty"),
+    ],
+)  # fmt: skip
+def test_cell_errors_name_row_column_and_cell(
+    tmp_path: Path, column: str, value: str, field: str, needle: str
+) -> None:
+    data = rows(2)
+    data[1][column] = value
+    if value == "0":  # 0,0 needs both
+        data[1]["lat"] = "0"
+        field = "lat"
+    feed = parse_csv(write_csv(tmp_path / "a.csv", data))
+    assert len(feed.records) == 1
+    assert [(e.row, e.field) for e in feed.errors] == [(3, field)]
+    assert needle in feed.errors[0].message
+
+
+def test_cells_are_read_loosely_where_safe(tmp_path: Path) -> None:
+    data = rows(1, cost="free", kind="", women_only="Yes", languages="English, Polish",
+                accessibility="Wheelchair accessible; induction loop; step-free",
+                attendance="Drop-in", categories="Allotment")  # fmt: skip
+    (asset,) = _assets(parse_csv(write_csv(tmp_path / "a.csv", data)))
+    assert asset.kind == "activity" and asset.cost.amount == 0
+    assert asset.eligibility.gender == "women"
+    assert asset.languages == ["en", "pl"]
+    assert asset.accessibility.features == ["hearing_loop", "step_free", "wheelchair"]
+    assert asset.attendance == "drop_in"
+    assert asset.categories == ["nature.gardening.allotments"]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "per", "notes"),
+    [
+        ("", None, "GBP", "session", None),
+        ("£3.50 per week", 3.5, "GBP", "week", None),
+        ("10 EUR a month", 10.0, "EUR", "month", None),
+        ("$5", 5.0, "USD", "session", None),
+        ("donations welcome", None, "GBP", "session", "donations welcome"),
+    ],
+)
+def test_costs(
+    tmp_path: Path, text: str, amount: float | None, currency: str, per: str, notes: str | None
+) -> None:
+    (asset,) = _assets(parse_csv(write_csv(tmp_path / "a.csv", rows(1, cost=text))))
+    assert (asset.cost.amount, asset.cost.currency, asset.cost.per, asset.cost.notes) == (
+        amount, currency, per, notes,
+    )  # fmt: skip
+
+
+def test_xlsx_typed_cells_and_row_numbers(tmp_path: Path) -> None:
+    data: list[dict[str, Any]] = rows(3)
+    for row in data:
+        row["lat"], row["lon"] = float(row["lat"]), float(row["lon"])
+        row["min_age"] = 18
+    data[2]["lat"] = "north"
+    path = tmp_path / "a.xlsx"
+    write_xlsx(path, data[:1] + [{}] + data[1:])  # a blank row keeps its number
+    feed = parse_xlsx(path)
+    assert [r for r, _ in feed.records] == [2, 4]
+    assert [(e.row, e.field) for e in feed.errors] == [(5, "lat")]
+    assert "cell J5" in feed.errors[0].message
+    assert feed.records[0][1].eligibility.min_age == 18
+
+
+def test_formula_like_text_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    write_xlsx(path, rows(1, description='=HYPERLINK("http://x")'))
+    (asset,) = _assets(parse_xlsx(path))
+    assert asset.description == '=HYPERLINK("http://x")'
+
+
+def test_broken_csv_quoting_stops_with_a_row_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    header = ",".join(["name", "categories", "lat", "lon"])
+    path.write_text(header + '\nA,knitting,53.8,-1.7\n"B' + "x" * 200_000 + "\n", "utf-8")
+    feed = parse_csv(path)
+    assert len(feed.records) == 1
+    assert feed.errors[0].row == 3 and "not valid CSV" in feed.errors[0].message
+
+
+def test_template_header_matches_columns() -> None:
+    with open(EXAMPLE_CSV, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == [c.name for c in COLUMNS]

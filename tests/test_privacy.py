@@ -1,0 +1,171 @@
+"""Personal data stays out of the logs.
+
+A real uvicorn server (access log on, every logger at uvicorn's TRACE level, below DEBUG,
+which also logs each ASGI message) serves a match request and a postcode lookup, and
+nothing it logs, through the logging module or straight to stdout/stderr, carries the
+origin coordinates, the postcode or the interests."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.logging import TRACE_LOG_LEVEL
+
+from api.app import create_app
+from geo_assets.auth import User, issue_token
+from geo_assets.sample import load_sample
+from geo_assets.settings import Settings
+from geo_assets.store import open_store
+
+# Personal data of the person being helped, chosen so that no other text can contain it.
+ORIGIN = (53.7941637, -1.7518423)  # (lat, lon) degrees, central Bradford
+POSTCODE = "BD1 1HY"
+INTERESTS = ["bagpipe ensembles", "origami", "gardening"]
+SECRETS = [
+    "53.7941",
+    "1.75184",
+    "bagpipe",
+    "origami",
+    "BD1 1HY",
+    "BD11HY",
+    "BD1+1HY",
+    "BD1%201HY",
+    "bd1 1hy",
+    "bd1%201hy",
+]
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+STARTUP_TIMEOUT_S = 20.0
+
+
+def _profile() -> dict[str, object]:
+    return {
+        "origin": {"lat": ORIGIN[0], "lon": ORIGIN[1]},
+        "interests": INTERESTS,
+        "travel": [{"mode": "walk", "max_minutes": 25}],
+    }
+
+
+@pytest.fixture
+def sample_settings(tmp_path: Path) -> tuple[Settings, str]:
+    """Settings for a sample-loaded SQLite store, and a practitioner's token."""
+    url = f"sqlite:///{tmp_path / 'privacy.sqlite'}"
+    store = open_store(url)
+    try:
+        store.upgrade()
+        load_sample(store)
+        user = store.create_user(User(name="Privacy practitioner", role="practitioner"))
+        token = issue_token(store, user.id)
+    finally:
+        store.close()
+    return Settings(database_url=url), token
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """uvicorn's dictConfig rewires its loggers process-wide: put them back afterwards."""
+    saved = {}
+    for name in (*UVICORN_LOGGERS, ""):
+        logger = logging.getLogger(name)
+        saved[name] = (logger.handlers[:], logger.level, logger.propagate, logger.filters[:])
+    try:
+        yield
+    finally:
+        for name, (handlers, level, propagate, filters) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.filters[:] = filters
+
+
+def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Start uvicorn on a free loopback port, as `geo-assets serve` would, at TRACE."""
+    config = uvicorn.Config(
+        create_app(settings),
+        log_config=copy.deepcopy(LOGGING_CONFIG),
+        log_level="trace",
+        access_log=True,
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started_at = time.monotonic()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn exited during startup"
+        assert time.monotonic() - started_at < STARTUP_TIMEOUT_S, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _record_text(record: logging.LogRecord) -> str:
+    """Everything a formatter could print from a record: the message and every attribute."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        message = str(record.msg)
+    return message + "\n" + repr(vars(record))
+
+
+def test_match_and_geocode_leave_no_personal_data_in_logs(
+    sample_settings: tuple[Settings, str],
+    restored_logging: None,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    settings, token = sample_settings
+    caplog.set_level(TRACE_LOG_LEVEL)
+    # The test's own HTTP client logs the URLs it calls; it is not the service.
+    for client_logger in ("httpx", "httpcore"):
+        caplog.set_level(logging.WARNING, logger=client_logger)
+    server, thread, base_url = _serve(settings)
+    # uvicorn's own loggers do not propagate to the root: listen on each of them too.
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(caplog.handler)
+        logger.setLevel(TRACE_LOG_LEVEL)
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=base_url, timeout=30.0) as client:
+            matched = client.post("/match", json=_profile(), headers=auth)
+            assert matched.status_code == 200, matched.text
+            geocoded = client.get("/geocode", params={"q": POSTCODE})
+            assert geocoded.status_code in (200, 404), geocoded.text
+            # Variants that reach other code paths: a redirect, a bad body, a bad query.
+            client.get("/geocode/", params={"q": POSTCODE}, follow_redirects=True)
+            bad = dict(_profile(), travel=[])
+            assert client.post("/match", json=bad, headers=auth).status_code == 422
+            raw = json.dumps(_profile()) + "}"  # malformed JSON holding the same data
+            client.post("/match", content=raw, headers={**auth, "Content-Type": "application/json"})
+        time.sleep(0.2)  # the access log line is written after the response
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for name in UVICORN_LOGGERS:
+            logging.getLogger(name).removeHandler(caplog.handler)
+
+    logged = "\n".join(_record_text(r) for r in caplog.records)
+    captured = capfd.readouterr()
+    everything = "\n".join([logged, captured.out, captured.err])
+
+    # The capture did see the requests (so an empty log cannot pass by accident) ...
+    assert "POST /match HTTP/1.1" in everything
+    assert "GET /geocode HTTP/1.1" in everything
+    assert "Started scope=" in everything  # the trace-level ASGI log was on
+    # ... and none of the person's data.
+    leaks = [s for s in SECRETS if s.lower() in everything.lower()]
+    assert not leaks, f"personal data in the logs: {leaks}"

@@ -1,0 +1,424 @@
+"""Contract tests for the schedule, age, cost and spatial filters of ``AssetFilters``.
+
+Run against both stores through the ``store`` fixture. Each expected answer is worked
+out in plain Python from the documents (``reference``), restating the rules in
+``AssetFilters``' docstring: ``weekdays`` (any session on any of the days), ``age_min`` /
+``age_max`` (the asset admits that age range), ``free_only`` (cost 0), ``bbox`` (edges
+included, antimeridian aware) and ``near`` (WGS84 geodesic metres).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import time
+from typing import Any
+
+import psycopg
+import pytest
+from factories import (
+    EDGE_TOL_M,
+    FIJI,
+    LEEDS,
+    distances_m,
+    ids,
+    in_box,
+    load,
+    matches,
+    name_ordered,
+    nearby_problems,
+    pick_terms,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from geo_assets.model import WEEKDAYS, Asset, BBox
+from geo_assets.store import open_store
+from geo_assets.store.base import AssetFilters, NearQuery, Store, weekday_mask
+
+FEW = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+# Corners of a box around Leeds that some assets sit exactly on (edges are inclusive).
+BOX = BBox(west=-1.60, south=53.78, east=-1.50, north=53.82)
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+
+def _sessions(rng: random.Random) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(rng.choice((0, 0, 1, 1, 2))):
+        days = rng.sample(WEEKDAYS, k=rng.choice((1, 1, 2, 3)))
+        start = rng.choice((9, 10, 14, 18))
+        session: dict[str, Any] = {"weekdays": days, "start": time(start), "end": time(start + 2)}
+        if rng.random() < 0.2:
+            session |= {"frequency": "monthly", "weeks_of_month": [1]}
+        out.append(session)
+    return out
+
+
+def _eligibility(rng: random.Random) -> dict[str, Any]:
+    low = rng.choice((None, None, 0, 5, 16, 18, 50, 65))
+    high = rng.choice((None, None, 11, 17, 25, 64, 99, 120))
+    if low is not None and high is not None and high < low:
+        low, high = high, low
+    return {"min_age": low, "max_age": high}
+
+
+def filter_dataset(seed: int = 20260404) -> list[Asset]:
+    """~150 assets around Leeds (some exactly on ``BOX``'s edges) and across the antimeridian,
+    with varied sessions, age limits, costs, kinds and statuses."""
+    rng = random.Random(seed)
+    terms = pick_terms()
+    points: list[tuple[float, float]] = [
+        (round(LEEDS[0] + rng.gauss(0, 0.03), 7), round(LEEDS[1] + rng.gauss(0, 0.06), 7))
+        for _ in range(120)
+    ]
+    points += [(BOX.south, BOX.west), (BOX.north, BOX.east), (BOX.south, -1.55), (53.8, BOX.east)]
+    points += [(BOX.south - 1e-7, -1.55), (53.8, BOX.east + 1e-7)]  # just outside
+    for _ in range(20):
+        lon = FIJI[1] + rng.gauss(0, 0.05)
+        points.append((round(FIJI[0] + rng.gauss(0, 0.03), 7), round(lon - 360 * (lon > 180), 7)))
+    points += [(FIJI[0], 180.0), (FIJI[0], -180.0)]
+    out = []
+    for i, (lat, lon) in enumerate(points):
+        out.append(
+            Asset.model_validate(
+                {
+                    "id": f"f{rng.randrange(16**6):06x}-{i:03d}",
+                    "kind": rng.choice(("group", "club", "venue", "activity")),
+                    "status": rng.choice(("published",) * 4 + ("draft", "archived")),
+                    "name": rng.choice(("Knit Club", "Walking Group", "Choir", "Café", "Bowls")),
+                    "description": rng.choice(("Tea and chat.", "Outdoor walks.", "Singing.")),
+                    "categories": rng.sample(terms.all_ids, k=rng.choice((1, 2))),
+                    "location": {"lat": lat, "lon": lon},
+                    "sessions": _sessions(rng),
+                    "eligibility": _eligibility(rng),
+                    "cost": {"amount": rng.choice((0.0, 0.0, None, 2.5, 10.0))},
+                    "source": "fixture-filters",
+                    "source_id": f"flt-{i:03d}",
+                }
+            )
+        )
+    return out
+
+
+def _days(asset: Asset) -> set[str]:
+    return {d for s in asset.sessions for d in s.weekdays}
+
+
+def admits(asset: Asset, filters: AssetFilters) -> bool:
+    """The new filters' rules, in plain Python."""
+    low, high = asset.eligibility.min_age, asset.eligibility.max_age
+    if filters.weekdays is not None and not _days(asset) & set(filters.weekdays):
+        return False
+    if filters.age_min is not None and low is not None and low > filters.age_min:
+        return False
+    if filters.age_max is not None and high is not None and high < filters.age_max:
+        return False
+    if filters.free_only and asset.cost.amount != 0:
+        return False
+    return filters.bbox is None or in_box(asset, filters.bbox)
+
+
+def reference(assets: list[Asset], filters: AssetFilters, *, sure_only: bool = False) -> list[str]:
+    """Ids in list order. With ``near``: ``sure_only`` leaves out assets within
+    ``EDGE_TOL_M`` of the radius (either answer is right for them)."""
+    keep = [a for a in assets if matches(a, filters) and admits(a, filters)]
+    if filters.near is not None and keep:
+        n = filters.near
+        dist = distances_m(keep, n.lat, n.lon)
+        limit = n.radius_m - EDGE_TOL_M if sure_only else n.radius_m + EDGE_TOL_M
+        keep = [a for a, d in zip(keep, dist, strict=True) if d <= limit]
+    return name_ordered(keep)
+
+
+def _edge_ids(assets: list[Asset], near: NearQuery) -> set[str]:
+    dist = distances_m(assets, near.lat, near.lon)
+    return {a.id for a, d in zip(assets, dist, strict=True) if abs(d - near.radius_m) <= EDGE_TOL_M}
+
+
+@pytest.fixture
+def loaded(store: Store) -> tuple[Store, list[Asset]]:
+    data = filter_dataset()
+    load(store, data)
+    return store, data
+
+
+def check_list(store: Store, assets: list[Asset], filters: AssetFilters) -> list[str]:
+    """How list_assets and count_assets differ from the reference (empty when they agree)."""
+    got = store.list_assets(filters, per_page=1000)
+    count = store.count_assets(filters)
+    out = []
+    if filters.near is None:
+        expected = reference(assets, filters)
+        if ids(got.items) != expected:
+            out.append(f"{filters}: got {ids(got.items)}, want {expected}")
+    else:
+        sure, allowed = reference(assets, filters, sure_only=True), reference(assets, filters)
+        edge = _edge_ids(assets, filters.near)
+        if [i for i in ids(got.items) if i not in edge] != sure or not set(ids(got.items)) <= set(
+            allowed
+        ):
+            out.append(f"{filters}: got {ids(got.items)}, want {sure} (+ edge cases)")
+    if not count == got.total == len(got.items):
+        out.append(f"{filters}: count {count}, total {got.total}, listed {len(got.items)}")
+    return out
+
+
+# --- one filter at a time -------------------------------------------------------------------------
+
+CASES: dict[str, dict[str, Any]] = {
+    "monday": {"weekdays": ["mo"]},
+    "weekend": {"weekdays": ["sa", "su"]},
+    "every-day": {"weekdays": list(WEEKDAYS)},
+    "no-days": {"weekdays": []},  # an empty list matches nothing
+    "age-min-0": {"age_min": 0},
+    "age-min-18": {"age_min": 18},
+    "age-max-70": {"age_max": 70},
+    "age-max-120": {"age_max": 120},
+    "one-person-aged-16": {"age_min": 16, "age_max": 16},
+    "range-18-64": {"age_min": 18, "age_max": 64},
+    "free": {"free_only": True},
+    "not-only-free": {"free_only": False},
+    "box": {"bbox": BOX},
+    "box-antimeridian": {"bbox": BBox(west=179.95, south=-17.0, east=-179.95, north=-16.6)},
+    "box-east-of-180": {"bbox": BBox(west=-180.0, south=-17.0, east=-179.9, north=-16.6)},
+    "near-2km": {"near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=2_000)},
+    "near-fiji": {"near": NearQuery(lat=FIJI[0], lon=FIJI[1], radius_m=6_000)},
+    "day+free+published": {"weekdays": ["tu"], "free_only": True, "statuses": ["published"]},
+    "age+box+kind": {"age_min": 30, "age_max": 30, "bbox": BOX, "kinds": ["group", "club"]},
+    "near+day+text": {
+        "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=5_000),
+        "weekdays": ["we", "th"],
+        "text": "walk",
+    },
+    "box+near": {"bbox": BOX, "near": NearQuery(lat=53.8, lon=-1.5, radius_m=3_000)},
+}
+
+
+@pytest.mark.parametrize("label", CASES)
+def test_filter_matches_reference(loaded: tuple[Store, list[Asset]], label: str) -> None:
+    store, assets = loaded
+    filters = AssetFilters(**CASES[label])
+    assert not check_list(store, assets, filters)
+
+
+def test_the_cases_are_not_trivial(loaded: tuple[Store, list[Asset]]) -> None:
+    """Every case keeps some assets and drops others (except the deliberate extremes)."""
+    _, assets = loaded
+    for label, spec in CASES.items():
+        kept = len(reference(assets, AssetFilters(**spec)))
+        if label in ("no-days",):
+            assert kept == 0
+        elif label == "not-only-free":
+            assert kept == len(assets)
+        else:
+            assert 0 < kept < len(assets), label
+
+
+def test_box_edges_are_inclusive(loaded: tuple[Store, list[Asset]]) -> None:
+    store, assets = loaded
+    got = set(ids(store.list_assets(AssetFilters(bbox=BOX), per_page=1000).items))
+    on_edges = {a.id for a in assets if a.source_id in ("flt-120", "flt-121", "flt-122", "flt-123")}
+    just_outside = {a.id for a in assets if a.source_id in ("flt-124", "flt-125")}
+    assert on_edges <= got
+    assert not just_outside & got
+
+
+def test_filters_apply_to_nearby_and_within(loaded: tuple[Store, list[Asset]]) -> None:
+    store, assets = loaded
+    filters = AssetFilters(weekdays=["mo", "fr"], age_min=20, free_only=False, age_max=40)
+    hits = store.nearby(LEEDS[0], LEEDS[1], 4_000, filters)
+    keep = [a for a in assets if admits(a, filters)]
+    assert not nearby_problems(hits, keep, LEEDS[0], LEEDS[1], 4_000, filters)
+    assert hits, "the case keeps some assets"
+    boxed = store.within(BOX, AssetFilters(free_only=True))
+    assert ids(boxed) == reference(assets, AssetFilters(free_only=True, bbox=BOX))
+    # A `near` filter inside nearby() narrows it further.
+    inner = AssetFilters(near=NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_500))
+    both = store.nearby(LEEDS[0], LEEDS[1], 4_000, inner)
+    assert all(h.distance_m <= 1_500 + EDGE_TOL_M for h in both)
+    assert len(both) == store.count_assets(inner)
+
+
+def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]]) -> None:
+    store, _ = loaded
+    for lat, lon, radius_m in ((*LEEDS, 800.0), (*LEEDS, 3_000.0), (*FIJI, 10_000.0)):
+        near = NearQuery(lat=lat, lon=lon, radius_m=radius_m)
+        filters = AssetFilters(statuses=["published"], near=near)
+        hits = store.nearby(lat, lon, radius_m, AssetFilters(statuses=["published"]))
+        assert store.count_assets(filters) == len(hits)
+        listed = store.list_assets(filters, per_page=1000).items
+        assert sorted(ids(listed)) == sorted(ids(hits))
+
+
+@FEW
+@given(
+    days=st.none() | st.lists(st.sampled_from(WEEKDAYS), max_size=3, unique=True),
+    age_min=st.none() | st.integers(0, 120),
+    age_span=st.none() | st.integers(0, 80),
+    free_only=st.booleans(),
+    statuses=st.none() | st.lists(st.sampled_from(["published", "draft"]), min_size=1),
+    boxed=st.booleans(),
+    page=st.integers(1, 4),
+    per_page=st.integers(1, 40),
+)
+def test_combined_filters_property(
+    loaded: tuple[Store, list[Asset]],
+    days: list[str] | None,
+    age_min: int | None,
+    age_span: int | None,
+    free_only: bool,
+    statuses: list[str] | None,
+    boxed: bool,
+    page: int,
+    per_page: int,
+) -> None:
+    store, assets = loaded
+    age_max = None if age_span is None else min(120, (age_min or 0) + age_span)
+    filters = AssetFilters(
+        weekdays=days,
+        age_min=age_min,
+        age_max=age_max,
+        free_only=free_only,
+        statuses=statuses,
+        bbox=BOX if boxed else None,
+    )
+    expected = reference(assets, filters)
+    got = store.list_assets(filters, page=page, per_page=per_page)
+    start = (page - 1) * per_page
+    assert ids(got.items) == expected[start : start + per_page]
+    assert got.total == len(expected) == store.count_assets(filters)
+
+
+# --- the columns follow every write ---------------------------------------------------------------
+
+
+def test_columns_follow_updates(store: Store) -> None:
+    asset = store.create_asset(
+        Asset.model_validate(
+            {
+                "kind": "group",
+                "name": "Changing Group",
+                "categories": [pick_terms().root],
+                "location": {"lat": LEEDS[0], "lon": LEEDS[1]},
+                "sessions": [{"weekdays": ["mo"], "start": "10:00", "end": "11:00"}],
+                "eligibility": {"min_age": 18},
+                "cost": {"amount": 3},
+            }
+        )
+    )
+
+    def found(**spec: Any) -> bool:
+        return asset.id in ids(store.list_assets(AssetFilters(**spec)).items)
+
+    assert found(weekdays=["mo"]) and not found(weekdays=["tu"])
+    assert not found(free_only=True) and not found(age_min=10) and found(age_min=18)
+    store.update_asset(
+        asset.id,
+        {
+            "sessions": [{"weekdays": ["tu", "sa"], "start": "10:00", "end": "11:00"}],
+            "eligibility": {"min_age": None, "max_age": 25},
+            "cost": {"amount": 0},
+        },
+    )
+    assert found(weekdays=["tu"]) and found(weekdays=["sa"]) and not found(weekdays=["mo"])
+    assert found(free_only=True) and found(age_min=10) and not found(age_max=30)
+    store.update_asset(asset.id, {"location": {"lat": FIJI[0], "lon": FIJI[1]}})
+    assert not found(bbox=BOX)
+    assert found(bbox=BBox(west=179.0, south=-17.0, east=-179.0, north=-16.0))
+
+
+def test_columns_follow_bulk_upserts(store: Store) -> None:
+    data = filter_dataset()[:30]
+    load(store, data)
+    flipped = [
+        a.model_copy(
+            update={"cost": a.cost.model_copy(update={"amount": 0.0 if a.cost.amount else 5.0})}
+        )
+        for a in data
+    ]
+    load(store, flipped)
+    expected = reference(flipped, AssetFilters(free_only=True))
+    assert ids(store.list_assets(AssetFilters(free_only=True), per_page=100).items) == expected
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"weekdays": ["monday"]}, "weekdays"),
+        ({"age_min": -1}, "age_min"),
+        ({"age_max": 121}, "age_max"),
+        ({"age_min": 30, "age_max": 20}, "age_max"),
+        ({"bbox": {"west": 0, "south": 10, "east": 1, "north": 5}}, "bbox"),
+        ({"near": {"lat": 95, "lon": 0, "radius_m": 10}}, "near"),
+        ({"near": {"lat": 50, "lon": 0, "radius_m": 0}}, "near"),
+    ],
+)
+def test_bad_filters_name_the_field(spec: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AssetFilters(**spec)
+    assert caught.value.errors()[0]["loc"][0] == field
+
+
+def test_weekday_mask() -> None:
+    assert weekday_mask([]) == 0
+    assert weekday_mask(["mo"]) == 1
+    assert weekday_mask(["su", "mo", "mo"]) == 65
+    assert weekday_mask(WEEKDAYS) == 127
+
+
+# --- migration 0004 fills the columns of rows stored before it ------------------------------------
+
+
+def _forget_filter_columns(url: str) -> None:
+    """Undo migration 0004 by hand, keeping the rows: as if they were stored before it."""
+    drops = [
+        f"ALTER TABLE assets DROP COLUMN {c}"
+        for c in ("session_days", "min_age", "max_age", "is_free")
+    ]
+    forget = "DELETE FROM schema_migrations WHERE version = '0004'"
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            for statement in (*drops, forget):
+                conn.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(url, autocommit=True) as pg:
+            for statement in (*drops, forget):
+                pg.execute(statement)
+
+
+def test_migration_backfills_stored_rows(store: Store) -> None:
+    data = filter_dataset()[:60]
+    load(store, data)
+    _forget_filter_columns(store.url)
+    store = open_store(store.url)  # fresh connections: none may know the old table shape
+    try:
+        assert store.upgrade() == ["0004"]
+        _check_backfill(store, data)
+    finally:
+        store.close()
+
+
+def _check_backfill(store: Store, data: list[Asset]) -> None:
+    for spec in (
+        {"weekdays": ["mo"]},
+        {"weekdays": ["sa", "su"]},
+        {"age_min": 18},
+        {"age_max": 64},
+        {"free_only": True},
+    ):
+        filters = AssetFilters(**spec)
+        assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)
