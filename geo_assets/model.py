@@ -472,20 +472,8 @@ class BBox(_Model):
 # --- the person a practitioner searches for (never stored unless saved as a plan) ----------
 
 TravelMode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
-AccessNeed = Literal[
-    "wheelchair",
-    "step_free",
-    "accessible_toilet",
-    "changing_places",
-    "hearing_loop",
-    "bsl",
-    "quiet_space",
-    "large_print",
-    "easy_read",
-    "parking",
-    "assistance_dogs",
-    "women_only",
-]
+# Anything a venue can offer, plus needs met by who a group is for.
+AccessNeed = Literal[AccessFeature, "women_only"]
 MAX_TRAVEL_MINUTES = 240
 _DAY_ALIASES = {
     "mon": "mo",
