@@ -8,21 +8,20 @@ missing, map pages answer 503 with the command that fetches them.
 
 from __future__ import annotations
 
-import gzip
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.deps import StoreDep
+from api.routers import admin_pages, planner_pages, portal_pages, search_pages, signin
+from api.web import PageUser, install_page_errors, render
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile
 from geo_assets.store import AssetFilters, Store
@@ -39,9 +38,6 @@ from maps.directory import directory_map
 from maps.results import results_map
 from maps.style import MODE_WORDS
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-
 # The results demo: a person in central Bradford (the sample data's area).
 DEMO_PROFILE: dict[str, Any] = {
     "origin": {"lat": 53.7945, "lon": -1.7520},
@@ -55,7 +51,6 @@ DEMO_LIMIT = 10
 PUBLISHED = AssetFilters(statuses=["published"])
 # Seconds a rendered directory map is reused at most (see DirectoryMapCache).
 DIRECTORY_CACHE_TTL_S = 300.0
-GZIP_MIN_BYTES = 1024
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -68,20 +63,20 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     static = StaticFiles(directory=settings.static_dir, check_dir=False)
     app.mount(STATIC_URL, GZipMiddleware(static, minimum_size=1024), name="static")
     app.include_router(router)
+    for pages in (signin, search_pages, portal_pages, admin_pages, planner_pages):
+        app.include_router(pages.router)
     app.add_exception_handler(MapAssetsError, _assets_missing)
+    install_page_errors(app)
 
 
-def _map_settings(request: Request) -> MapSettings:
+def map_settings_of(request: Request) -> MapSettings:
     settings: MapSettings = request.app.state.map_settings
     return settings
 
 
 async def _assets_missing(request: Request, exc: Exception) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"title": "Map files missing", "message": str(exc)},
-        status_code=503,
+    return render(
+        request, "error.html", {"title": "Map files missing", "message": str(exc)}, status_code=503
     )
 
 
@@ -153,34 +148,20 @@ class DirectoryMapCache:
         return entry.parts, entry.count
 
 
-def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    """A rendered template, gzip-compressed when the browser accepts it (map pages carry
-    their marker data inline: 10,000 listings are ~1.7 MB of HTML, ~0.3 MB gzipped)."""
-    response = templates.TemplateResponse(request, template, context)
-    body = bytes(response.body)
-    if len(body) < GZIP_MIN_BYTES or "gzip" not in request.headers.get("accept-encoding", ""):
-        return response
-    return Response(
-        gzip.compress(body, compresslevel=6),
-        media_type="text/html; charset=utf-8",
-        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
-    )
-
-
 @router.get("/map", response_class=HTMLResponse)
-def directory_page(request: Request, store: StoreDep) -> Response:
+def directory_page(request: Request, store: StoreDep, user: PageUser) -> Response:
     """All published listings on a clustered map, a layer per category."""
-    settings = _map_settings(request)
+    settings = map_settings_of(request)
     require_assets(settings)
     cache: DirectoryMapCache = request.app.state.directory_map_cache
     parts, count = cache.get(store, settings)
-    return _page(request, "map.html", {"map": parts, "title": "Directory map", "count": count})
+    return render(request, "map.html", {"map": parts, "title": "Directory map", "count": count})
 
 
 @router.get("/map/results", response_class=HTMLResponse)
-def results_demo_page(request: Request, store: StoreDep) -> Response:
+def results_demo_page(request: Request, store: StoreDep, user: PageUser) -> Response:
     """A worked example of the results map for a fixed, made-up person."""
-    settings = _map_settings(request)
+    settings = map_settings_of(request)
     require_assets(settings)
     profile = Profile.model_validate(DEMO_PROFILE)
     matches = match(store, profile, limit=DEMO_LIMIT)
@@ -193,4 +174,4 @@ def results_demo_page(request: Request, store: StoreDep) -> Response:
         "profile": profile,
         "mode_words": MODE_WORDS,
     }
-    return _page(request, "results.html", context)
+    return render(request, "results.html", context)

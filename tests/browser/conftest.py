@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from browser_harness import (
     start_app,
 )
 
+from geo_assets.auth import ROLES, User, issue_token
 from geo_assets.sample import load_sample
 from geo_assets.store import open_store
 from maps.assets import MapSettings, missing_files
@@ -63,6 +65,49 @@ def sample_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     finally:
         store.close()
     return url
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user of the sample store and their token (for signing in through the page)."""
+
+    user: User
+    token: str
+
+
+@pytest.fixture(scope="session")
+def accounts(sample_db_url: str) -> dict[str, Account]:
+    """One account per role; the organisation account runs the sample's first organisation."""
+    store = open_store(sample_db_url)
+    try:
+        org = store.list_organisations(per_page=1).items[0]
+        out: dict[str, Account] = {}
+        for role in ROLES:
+            user = User(
+                name=f"Test {role}",
+                role=role,
+                organisation_id=org.id if role == "organisation" else None,
+            )
+            created = store.create_user(user)
+            out[role] = Account(created, issue_token(store, created.id))
+        return out
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def sign_in(page: Any, live_server: LiveServer, accounts: dict[str, Account]) -> Any:
+    """``sign_in(role)``: sign the test's page in through the form; returns the Account."""
+
+    def _sign_in(role: str) -> Account:
+        account = accounts[role]
+        page.goto(f"{live_server.url}/sign-in")
+        page.get_by_label("Access token").fill(account.token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        return account
+
+    return _sign_in
 
 
 @pytest.fixture(scope="session")
