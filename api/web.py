@@ -25,6 +25,7 @@ from api.deps import StoreDep
 from geo_assets.auth import ROLES, User, authenticate
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import Store
+from maps.assets import MapSettings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -63,6 +64,12 @@ def render(
             "Cache-Control": "no-store",
         },
     )
+
+
+def map_settings_of(request: Request) -> MapSettings:
+    """The map settings ``api.routers.pages.install`` put on the app."""
+    settings: MapSettings = request.app.state.map_settings
+    return settings
 
 
 # --- who is signed in -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from geo_assets.freshness import is_stale
 from geo_assets.model import Asset, utcnow
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 from maps.assets import MapSettings, new_map
-from maps.popups import STALE_NOTE, cost_text, when_text
+from maps.popups import LISTING_URL, STALE_NOTE, cost_text, when_text
 from maps.style import (
     CATEGORY_COLOURS,
     FALLBACK_COLOUR,
@@ -181,7 +181,7 @@ def directory_map(
     *,
     now: datetime | None = None,
     settings: MapSettings | None = None,
-    asset_url: str = "/assets/{id}",
+    asset_url: str = LISTING_URL,
     stale_after_days: int | None = None,
     taxonomy: Taxonomy | None = None,
 ) -> folium.Map:

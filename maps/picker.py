@@ -60,6 +60,15 @@ class PointPicker(MacroElement):
                 place(p.lat, p.lng, false);
                 lat.dispatchEvent(new CustomEvent('ga:picked', {bubbles: true}));
             });
+            // A map inside a closed <details> has no size until it opens.
+            for (var el = map.getContainer().parentElement; el; el = el.parentElement) {
+                if (el.tagName === 'DETAILS') {
+                    el.addEventListener('toggle', function () {
+                        map.invalidateSize();
+                        fromFields();
+                    });
+                }
+            }
             lat.addEventListener('change', fromFields);
             lon.addEventListener('change', fromFields);
             fromFields();

@@ -25,6 +25,8 @@ FEATURE_WORDS = {
     "parking": "parking",
     "assistance_dogs": "assistance dogs welcome",
 }
+# The listing's own web page ({id}: the asset id).
+LISTING_URL = "/listings/{id}"
 STALE_NOTE = "Not confirmed recently: check it is still running"
 
 

@@ -20,7 +20,7 @@ from geo_assets.network import NetworkTravel
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 from geo_assets.travel import StraightLineTravel, TravelModel
 from maps.assets import MapSettings, new_map
-from maps.popups import result_popup
+from maps.popups import LISTING_URL, result_popup
 from maps.style import (
     AREA_COLOURS,
     FALLBACK_COLOUR,
@@ -128,7 +128,7 @@ def results_map(
     *,
     travel: TravelModel | None = None,
     settings: MapSettings | None = None,
-    asset_url: str = "/assets/{id}",
+    asset_url: str = LISTING_URL,
     taxonomy: Taxonomy | None = None,
 ) -> folium.Map:
     """Map of ranked ``matches`` around ``origin`` (lat, lon, degrees WGS84).

@@ -204,7 +204,7 @@ def test_results_map_numbers_markers_and_draws_the_reach_disc():
     assert CATEGORY_COLOURS["arts"] in script
     assert "ga-stale-pin" in script
     assert "Reachable within 20 min walk" in script
-    assert "/assets/asset00000" in script
+    assert "/listings/asset00000" in script
     assert "Why it was suggested" in script
     assert "Starting point" in script
 

@@ -121,6 +121,30 @@ def _record_text(record: logging.LogRecord) -> str:
     return message + "\n" + repr(vars(record))
 
 
+def _search_through_the_web_pages(client: httpx.Client, token: str) -> None:
+    """The practitioner's pages: sign in, search (by postcode, then by a map point), plan."""
+    same_site = {"Origin": str(client.base_url).rstrip("/")}
+    signed = client.post("/sign-in", data={"token": token}, headers=same_site)
+    assert signed.status_code in (200, 303), signed.text
+    form = {
+        "where": POSTCODE,
+        "interests": ", ".join(INTERESTS),
+        "mode": "walk",
+        "minutes_walk": "25",
+    }
+    by_postcode = client.post("/search", data=form, headers=same_site)
+    assert by_postcode.status_code in (200, 422), by_postcode.text
+    by_point = {**form, "lat": str(ORIGIN[0]), "lon": str(ORIGIN[1])}
+    found = client.post("/search", data=by_point, headers=same_site)
+    assert found.status_code == 200, found.text
+    assert 'name="plan_asset"' in found.text
+    asset_id = found.text.split('name="plan_asset" value="', 1)[1].split('"', 1)[0]
+    profile = json.dumps(_profile())
+    plan = {"profile": profile, "plan_asset": asset_id, "limit": "10", "person": "origami"}
+    made = client.post("/search/plan", data=plan, headers=same_site)
+    assert made.status_code == 200, made.text
+
+
 def test_match_and_geocode_leave_no_personal_data_in_logs(
     sample_settings: tuple[Settings, str],
     restored_logging: None,
@@ -151,6 +175,7 @@ def test_match_and_geocode_leave_no_personal_data_in_logs(
             assert client.post("/match", json=bad, headers=auth).status_code == 422
             raw = json.dumps(_profile()) + "}"  # malformed JSON holding the same data
             client.post("/match", content=raw, headers={**auth, "Content-Type": "application/json"})
+            _search_through_the_web_pages(client, token)
         time.sleep(0.2)  # the access log line is written after the response
     finally:
         server.should_exit = True
@@ -165,6 +190,7 @@ def test_match_and_geocode_leave_no_personal_data_in_logs(
     # The capture did see the requests (so an empty log cannot pass by accident) ...
     assert "POST /match HTTP/1.1" in everything
     assert "GET /geocode HTTP/1.1" in everything
+    assert "POST /search/plan HTTP/1.1" in everything
     assert "Started scope=" in everything  # the trace-level ASGI log was on
     # ... and none of the person's data.
     leaks = [s for s in SECRETS if s.lower() in everything.lower()]

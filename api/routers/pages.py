@@ -20,8 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.deps import StoreDep
-from api.routers import admin_pages, planner_pages, portal_pages, search_pages, signin
-from api.web import PageUser, install_page_errors, render
+from api.web import PageUser, install_page_errors, map_settings_of, render
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile
 from geo_assets.store import AssetFilters, Store
@@ -62,16 +61,21 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     app.state.directory_map_cache = DirectoryMapCache()
     static = StaticFiles(directory=settings.static_dir, check_dir=False)
     app.mount(STATIC_URL, GZipMiddleware(static, minimum_size=1024), name="static")
+    # Imported here: those modules import helpers from this one.
+    from api.routers import (
+        admin_pages,
+        listing_pages,
+        planner_pages,
+        portal_pages,
+        search_pages,
+        signin,
+    )
+
     app.include_router(router)
-    for pages in (signin, search_pages, portal_pages, admin_pages, planner_pages):
+    for pages in (signin, listing_pages, search_pages, portal_pages, admin_pages, planner_pages):
         app.include_router(pages.router)
     app.add_exception_handler(MapAssetsError, _assets_missing)
     install_page_errors(app)
-
-
-def map_settings_of(request: Request) -> MapSettings:
-    settings: MapSettings = request.app.state.map_settings
-    return settings
 
 
 async def _assets_missing(request: Request, exc: Exception) -> HTMLResponse:

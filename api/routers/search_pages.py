@@ -1,7 +1,205 @@
-"""The practitioner search and the printable connection plan (to be written)."""
+"""The practitioner's search, its results beside the map, and the printable connection plan.
+
+Everything about the person arrives in POST bodies and leaves in the page itself:
+nothing goes into a URL, a log or the store (``Cache-Control: no-store`` keeps it out
+of caches too). The plan is made from the same search run again, so the page never
+trusts travel times or session dates sent back by the browser.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import StoreDep
+from api.search_form import (
+    GOALS,
+    LIMITS,
+    MODES,
+    NEEDS,
+    PREFERENCES,
+    SearchForm,
+    blank_form,
+    profile_from_plan,
+    read_search_form,
+)
+from api.web import SameOrigin, map_settings_of, page_role, render
+from geo_assets.auth import User
+from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.geocode import Geocoder
+from geo_assets.matching import Match, match
+from geo_assets.model import Organisation, Profile
+from geo_assets.store import Store
+from geo_assets.taxonomy import default_taxonomy
+from maps.assets import render_parts, require_assets
+from maps.picker import picker_map
+from maps.popups import LISTING_URL, access_text, cost_text, travel_text, when_text
+from maps.results import results_map
+from maps.style import category_colour
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
+
+# Where the empty search map starts: the sample data's area (central Bradford).
+DEFAULT_CENTRE = (53.7945, -1.7520)
+MAX_PLAN_ITEMS = 10
+Practitioner = page_role("practitioner")
+
+
+def _form_context(request: Request, form: SearchForm) -> dict[str, Any]:
+    settings = map_settings_of(request)
+    require_assets(settings)
+    picker = picker_map(DEFAULT_CENTRE, settings=settings, title="Where the person lives")
+    return {
+        "title": "Find activities",
+        "form": form,
+        "modes": MODES,
+        "goals": GOALS,
+        "needs": NEEDS,
+        "preferences": PREFERENCES,
+        "limits": LIMITS,
+        "picker": render_parts(picker, settings),
+    }
+
+
+@router.get("/search")
+def search_form(request: Request, user: User = Practitioner) -> Response:
+    return render(request, "search.html", _form_context(request, blank_form()))
+
+
+def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
+    taxonomy = default_taxonomy()
+    return [
+        {
+            "rank": rank,
+            "match": m,
+            "colour": category_colour(m.asset.categories[0], taxonomy),
+            "category": taxonomy.get(m.asset.categories[0]).name,
+            "travel": travel_text(m.minutes, m.mode, m.distance_m),
+            "when": when_text(m.asset, m.next_session),
+            "cost": cost_text(m.asset.cost),
+            "url": LISTING_URL.replace("{id}", m.asset.id),
+        }
+        for rank, m in enumerate(matches, start=1)
+    ]
+
+
+@router.post("/search", dependencies=[SameOrigin])
+async def search(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
+    """Rank and explain what the person can reach; the form stays filled in above."""
+    posted = await request.form()
+    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
+    # Geocoding and matching use the store's blocking calls: keep them off the event loop.
+    return await run_in_threadpool(_search_page, request, store, values)
+
+
+def _search_page(request: Request, store: Store, values: dict[str, list[str]]) -> Response:
+    form = read_search_form(values, Geocoder(postcodes=store, places=store))
+    context = _form_context(request, form)
+    if form.profile is None:
+        return render(request, "search.html", context, status_code=422)
+    profile = form.profile
+    matches = match(store, profile, limit=form.limit)
+    settings = map_settings_of(request)
+    origin = (profile.origin.lat, profile.origin.lon)
+    the_map = results_map(origin, profile.travel, matches, settings=settings)
+    context.update(
+        {
+            "title": "Suggested activities",
+            "results": _result_rows(matches),
+            "results_map": render_parts(the_map, settings),
+            "origin_label": form.origin_label,
+            "profile_json": profile.model_dump_json(exclude_defaults=True),
+        }
+    )
+    return render(request, "search.html", context)
+
+
+def _organisation(store: Store, org_id: str | None) -> Organisation | None:
+    if org_id is None:
+        return None
+    try:
+        organisation: Organisation = store.get_organisation(org_id)
+    except NotFoundError:  # removed since: the plan still prints without it
+        return None
+    return organisation
+
+
+def _plan_items(store: Store, matches: list[Match], chosen: list[str]) -> list[dict[str, Any]]:
+    by_id = {m.asset.id: m for m in matches}
+    items = []
+    for asset_id in chosen:
+        m = by_id.get(asset_id)
+        if m is None:
+            continue
+        asset = m.asset
+        sessions = [s.describe() for s in asset.sessions]
+        items.append(
+            {
+                "match": m,
+                "asset": asset,
+                "organisation": _organisation(store, asset.organisation_id),
+                "travel": travel_text(m.minutes, m.mode, m.distance_m),
+                "when": when_text(asset, m.next_session),
+                "sessions": [s[0].upper() + s[1:] for s in sessions],
+                "cost": cost_text(asset.cost),
+                "access": access_text(asset),
+            }
+        )
+    return items
+
+
+@router.post("/search/plan", dependencies=[SameOrigin])
+async def plan(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
+    """A one-page plan of the chosen activities: when, where, how to get there, who to ask."""
+    posted = await request.form()
+    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
+    return await run_in_threadpool(_plan_page, request, store, user, values)
+
+
+def _first(values: dict[str, list[str]], name: str) -> str:
+    got = values.get(name) or [""]
+    return got[0]
+
+
+def _plan_page(
+    request: Request, store: Store, user: User, values: dict[str, list[str]]
+) -> Response:
+    chosen = values.get("plan_asset", [])[:MAX_PLAN_ITEMS]
+    person = _first(values, "person").strip()[:100]
+    limit_text = _first(values, "limit")
+    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in LIMITS else max(LIMITS)
+    if not chosen:
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Nothing chosen for the plan",
+                "message": "Tick 'Add to plan' beside at least one suggestion, then make the "
+                "plan. Use your browser's Back button to return to the results.",
+            },
+            status_code=422,
+        )
+    try:
+        profile: Profile = profile_from_plan(_first(values, "profile"))
+    except InvalidInputError as exc:
+        return render(
+            request,
+            "error.html",
+            {"title": "The plan could not be made", "message": str(exc)},
+            status_code=422,
+        )
+    matches = match(store, profile, limit=max(limit, len(chosen)))
+    items = _plan_items(store, matches, chosen)
+    context = {
+        "title": "Connection plan",
+        "person": person,
+        "items": items,
+        "missing": len(chosen) - len(items),
+        "made_on": date.today(),
+        "made_by": user.name,
+    }
+    return render(request, "plan.html", context)

@@ -90,6 +90,15 @@ class PageLog:
 
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+
+    def expect_error(self, text: str) -> None:
+        """Allow console errors containing ``text``: Chromium logs any 4xx page as "Failed
+        to load resource", so a test that submits a bad form on purpose says so here."""
+        self.expected.append(text)
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.console_errors if not any(x in e for x in self.expected)]
 
     def external_requests(self) -> list[str]:
         return [url for url in self.requests if not is_local(url)]

@@ -153,7 +153,8 @@ def page(
         page.screenshot(path=str(ARTIFACTS / f"{_artifact_name(request.node.nodeid)}.png"))
     finally:
         context.close()
-    assert not page_log.console_errors, f"console errors: {page_log.console_errors}"
+    errors = page_log.unexpected_errors()
+    assert not errors, f"console errors: {errors}"
     assert not page_log.external_requests(), (
         f"requests left 127.0.0.1: {page_log.external_requests()}"
     )

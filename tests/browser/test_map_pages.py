@@ -82,7 +82,7 @@ def test_clicking_clusters_then_a_listing_opens_its_popup(page, live_server):
     _open_a_listing(page)
     popup = page.locator(".leaflet-popup-content .ga-popup")
     link = popup.locator("h2 a")
-    assert link.get_attribute("href").startswith("/assets/")
+    assert link.get_attribute("href").startswith("/listings/")
     assert link.inner_text().strip()
 
 

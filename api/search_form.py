@@ -1,0 +1,238 @@
+"""The practitioner's search form, read into a :class:`~geo_assets.model.Profile`.
+
+A form is forgiving where people are (interests and free times as typed text, a
+postcode or a click on the map for where the person lives) and strict where the
+matcher needs it: every problem is reported against the form field it came from, so
+the page can show it beside that field. The values are special-category data: they
+live in this request only (echoed back into the form on the same page, never into a
+URL, a log or the store).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.geocode import Geocoder
+from geo_assets.model import Availability, Profile
+
+MODES: tuple[tuple[str, str, int], ...] = (
+    # (mode, label, default minutes)
+    ("walk", "Walking", 20),
+    ("public_transport", "Bus or train", 30),
+    ("cycle", "Cycling", 20),
+    ("car", "By car (driven)", 20),
+    ("wheelchair", "Wheelchair or mobility scooter", 15),
+)
+GOALS: tuple[tuple[str, str], ...] = (
+    ("local", "Meet neighbours and local people"),
+    ("interest", "Share a hobby, sport or interest"),
+    ("reconnect", "Reconnect with family or friends"),
+)
+NEEDS: tuple[tuple[str, str], ...] = (
+    ("wheelchair", "Wheelchair access"),
+    ("step_free", "Step-free access"),
+    ("accessible_toilet", "Accessible toilet"),
+    ("changing_places", "Changing Places toilet"),
+    ("hearing_loop", "Hearing loop"),
+    ("bsl", "British Sign Language"),
+    ("quiet_space", "Quiet space"),
+    ("large_print", "Large print"),
+    ("easy_read", "Easy read information"),
+    ("assistance_dogs", "Assistance dogs welcome"),
+    ("women_only", "Women only"),
+)
+PREFERENCES: tuple[tuple[str, str], ...] = (
+    ("small_group", "Prefers small groups"),
+    ("drop_in_only", "Drop-in only (no booking or referral)"),
+    ("accompanied_first_visit", "Would like to bring someone the first time"),
+)
+LIMITS = (5, 10, 20)
+DEFAULT_LIMIT = 10
+# Interests and free times may be separated by commas, semicolons or new lines;
+# free times use commas inside one window ("mon,wed 10-14"), so only ; and new lines.
+_INTEREST_SPLIT = re.compile(r"[,;\n]+")
+_WINDOW_SPLIT = re.compile(r"[;\n]+")
+# Which form field each part of a Profile comes from (for placing error messages).
+_FIELD_OF = {
+    "origin": "where",
+    "interests": "interests",
+    "connection_goals": "goals",
+    "travel": "travel",
+    "availability": "free",
+    "budget": "budget",
+    "access_needs": "needs",
+    "age": "age",
+    "preferences": "preferences",
+}
+
+
+@dataclass
+class SearchForm:
+    """What was typed (to redisplay) and, when it all made sense, the profile."""
+
+    values: dict[str, list[str]]
+    errors: dict[str, str] = field(default_factory=dict)
+    profile: Profile | None = None
+    origin_label: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def value(self, name: str, default: str = "") -> str:
+        got = self.values.get(name)
+        return got[0] if got else default
+
+    def checked(self, name: str, value: str) -> bool:
+        return value in self.values.get(name, [])
+
+
+def blank_form() -> SearchForm:
+    """The form as first shown: walking 20 minutes ticked, ten results."""
+    values: dict[str, list[str]] = {"mode": ["walk"], "budget": ["any"]}
+    for mode, _, minutes in MODES:
+        values[f"minutes_{mode}"] = [str(minutes)]
+    values["limit"] = [str(DEFAULT_LIMIT)]
+    return SearchForm(values=values)
+
+
+def _text(values: Mapping[str, Sequence[str]], name: str) -> str:
+    got = values.get(name) or [""]
+    return got[0].strip()
+
+
+def _number(text: str, name: str, errors: dict[str, str], what: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        errors[name] = f"{what} must be a number, not {text!r}"
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        errors[name] = f"{what} must be a number"
+        return None
+    return value
+
+
+def _origin(
+    values: Mapping[str, Sequence[str]], geocoder: Geocoder, errors: dict[str, str]
+) -> tuple[dict[str, float] | None, str | None]:
+    lat_text, lon_text = _text(values, "lat"), _text(values, "lon")
+    if lat_text or lon_text:
+        lat = _number(lat_text, "where", errors, "Latitude")
+        lon = _number(lon_text, "where", errors, "Longitude")
+        if "where" in errors:
+            return None, None
+        if lat is None or lon is None:
+            errors["where"] = "Give both latitude and longitude, or pick the point on the map"
+            return None, None
+        return {"lat": lat, "lon": lon}, "the point chosen on the map"
+    where = _text(values, "where")
+    if not where:
+        errors["where"] = "Enter a postcode or place, or pick the point on the map"
+        return None, None
+    try:
+        found = geocoder.geocode(where, limit=1, field="where")
+    except InvalidInputError as exc:
+        errors["where"] = str(exc)
+        return None, None
+    if not found:
+        errors["where"] = (
+            "No postcode or place of that name is known here: check the spelling, "
+            "try the postcode district (e.g. 'BD7'), or pick the point on the map"
+        )
+        return None, None
+    best = found[0]
+    return {"lat": best.lat, "lon": best.lon}, best.label
+
+
+def _travel(values: Mapping[str, Sequence[str]], errors: dict[str, str]) -> list[dict[str, Any]]:
+    chosen = set(values.get("mode", []))
+    travel = []
+    for mode, label, _ in MODES:
+        if mode not in chosen:
+            continue
+        minutes = _number(_text(values, f"minutes_{mode}"), "travel", errors, f"{label} minutes")
+        if minutes is None:
+            errors.setdefault("travel", f"Give the most minutes for {label.lower()}")
+            continue
+        travel.append({"mode": mode, "max_minutes": minutes})
+    if not travel and "travel" not in errors:
+        errors["travel"] = "Tick at least one way of getting about"
+    return travel
+
+
+def _availability(text: str, errors: dict[str, str]) -> list[Availability]:
+    windows = []
+    for part in _WINDOW_SPLIT.split(text):
+        if not part.strip():
+            continue
+        try:
+            windows.append(Availability.parse(part.strip()))
+        except InvalidInputError as exc:
+            errors["free"] = str(exc)
+    return windows
+
+
+def _budget(values: Mapping[str, Sequence[str]], errors: dict[str, str]) -> dict[str, Any]:
+    kind = _text(values, "budget") or "any"
+    if kind == "free":
+        return {"free_only": True}
+    if kind == "max":
+        amount = _number(_text(values, "max_cost"), "budget", errors, "The most per session")
+        if amount is None:
+            errors.setdefault("budget", "Give the most the person can pay per session")
+            return {}
+        return {"max_per_session": amount}
+    return {}
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    text = str(error.get("msg", "is not valid"))
+    return text.removeprefix("Value error, ")
+
+
+def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) -> SearchForm:
+    """Turn the posted fields into a profile, or a message per field that needs fixing."""
+    form = SearchForm(values={k: list(v) for k, v in values.items()})
+    errors = form.errors
+    origin, form.origin_label = _origin(values, geocoder, errors)
+    interests = [t.strip() for t in _INTEREST_SPLIT.split(_text(values, "interests")) if t.strip()]
+    age = _number(_text(values, "age"), "age", errors, "Age")
+    limit_text = _text(values, "limit") or str(DEFAULT_LIMIT)
+    form.limit = int(limit_text) if limit_text in {str(n) for n in LIMITS} else DEFAULT_LIMIT
+    raw = {
+        "origin": origin,
+        "interests": interests,
+        "connection_goals": list(values.get("goal", [])),
+        "travel": _travel(values, errors),
+        "availability": _availability(_text(values, "free"), errors),
+        "budget": _budget(values, errors),
+        "access_needs": list(values.get("need", [])),
+        "age": None if age is None else age,
+        "preferences": {p: True for p in values.get("pref", [])},
+    }
+    if errors:
+        return form
+    try:
+        form.profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = _FIELD_OF.get(str(error["loc"][0]) if error["loc"] else "", "form")
+            errors.setdefault(name, _message(error))
+    return form
+
+
+def profile_from_plan(text: str) -> Profile:
+    """The profile carried from the results to the plan (a hidden form field)."""
+    try:
+        return Profile.model_validate_json(text)
+    except ValidationError as exc:
+        raise InvalidInputError(
+            "the search behind this plan could not be read: run the search again",
+            field="profile",
+        ) from exc

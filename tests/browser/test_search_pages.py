@@ -1,0 +1,153 @@
+"""The practitioner's search and connection plan in headless Chromium.
+
+Every test also gets, from the ``page`` fixture: no console errors, no request to
+another host, and a screenshot under artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import ARTIFACTS, open_page, run_axe
+
+pytestmark = pytest.mark.browser
+
+PLACE = "Manningham"  # in the sample gazetteer
+
+
+def _search(page, live_server, *, interests: str = "gardening, singing, football") -> int:
+    """Fill the form as a practitioner would and return the number of suggestions."""
+    page.goto(f"{live_server.url}/search")
+    page.get_by_label("Postcode or place").fill(PLACE)
+    page.get_by_label("What they enjoy or care about").fill(interests)
+    page.get_by_label("Bus or train", exact=True).check()
+    page.get_by_label("When they are free").fill("tue 09:00-13:00; thu; weekends")
+    page.get_by_label("How many suggestions").select_option("10")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    return page.locator("#results > li").count()
+
+
+def test_search_from_the_form_gives_ranked_results_with_a_marker_each(page, live_server, sign_in):
+    sign_in("practitioner")
+    assert page.url.endswith("/search")
+    found = _search(page, live_server)
+    assert found == 10
+    # One numbered pin per result, plus the starting point; the numbers run 1..n.
+    pins = page.locator(".leaflet-marker-icon .ga-pin:not(.ga-origin)")
+    assert pins.count() == found
+    numbers = sorted(int(t) for t in pins.all_inner_texts())
+    assert numbers == list(range(1, found + 1))
+    assert page.locator(".leaflet-marker-icon .ga-origin").count() == 1
+    # Each result explains itself.
+    first = page.locator("#results > li").first
+    assert first.locator(".reasons li").count() >= 1
+    # Nothing about the person went into the address bar.
+    assert page.url == f"{live_server.url}/search"
+
+
+def test_a_result_popup_opens_on_click(page, live_server, sign_in):
+    sign_in("practitioner")
+    _search(page, live_server)
+    name = page.locator("#results > li h3 a").first.inner_text().strip()
+    page.locator(".leaflet-marker-icon:has(.ga-pin:text-is('1'))").click()
+    popup = page.locator(".leaflet-popup-content .ga-popup")
+    popup.wait_for(state="visible")
+    assert name in popup.inner_text()
+    assert popup.locator("h2 a").get_attribute("href").startswith("/listings/")
+
+
+def test_clicking_the_map_sets_where_the_person_lives(page, live_server, sign_in):
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    page.get_by_text("Or pick the point on the map").click()
+    box = page.locator(".picker-frame .folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2 - 20)
+    lat = float(page.get_by_label("Latitude").input_value())
+    lon = float(page.get_by_label("Longitude").input_value())
+    assert 53.6 < lat < 54.0 and -1.9 < lon < -1.6
+    assert page.locator(".picker-frame .ga-origin").count() == 1
+    page.get_by_label("What they enjoy or care about").fill("walking")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    assert "point chosen on the map" in page.locator("main").inner_text()
+
+
+def test_form_errors_name_the_field_and_keep_what_was_typed(page, live_server, sign_in, page_log):
+    page_log.expect_error("status of 422")  # the form comes back as 422 Unprocessable
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    page.get_by_label("Postcode or place").fill("Nowhere-in-particular-xyz")
+    page.get_by_label("What they enjoy or care about").fill("chess")
+    page.get_by_label("When they are free").fill("blursday")
+    page.get_by_role("button", name="Find activities").click()
+    summary = page.get_by_role("alert")
+    summary.wait_for()
+    text = summary.inner_text()
+    assert "No postcode or place" in text and "blursday" in text
+    assert page.get_by_label("What they enjoy or care about").input_value() == "chess"
+    assert page.get_by_label("Postcode or place").get_attribute("aria-invalid") == "true"
+
+
+def test_the_plan_page_prints(page, live_server, sign_in):
+    sign_in("practitioner")
+    _search(page, live_server)
+    names = [t.strip() for t in page.locator("#results > li h3 a").all_inner_texts()[:2]]
+    page.get_by_label("Add to plan").nth(0).check()
+    page.get_by_label("Add to plan").nth(1).check()
+    page.get_by_label("Name or initials for the plan").fill("J.S.")
+    page.get_by_role("button", name="Make a connection plan").click()
+    page.get_by_role("heading", name="Connection plan for J.S.").wait_for()
+    articles = page.locator("main article")
+    assert articles.count() == 2
+    for name in names:
+        assert name in page.locator("main").inner_text()
+    assert articles.first.get_by_text("Getting there").count() == 1
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header nav").is_visible()
+    assert not page.get_by_role("button", name="Print this plan").is_visible()
+    assert articles.first.is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pdf = page.pdf(path=str(ARTIFACTS / "connection_plan.pdf"), format="A4")
+    assert pdf.startswith(b"%PDF")
+    assert page.url == f"{live_server.url}/search/plan"
+
+
+def test_search_and_plan_pages_pass_axe(page, live_server, sign_in, map_settings):
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    assert run_axe(page, map_settings.static_dir) == []
+    _search(page, live_server)
+    assert run_axe(page, map_settings.static_dir) == []
+    page.get_by_label("Add to plan").first.check()
+    page.get_by_role("button", name="Make a connection plan").click()
+    page.locator("main article").first.wait_for()
+    assert run_axe(page, map_settings.static_dir) == []
+
+
+def test_search_page_fits_a_phone(browser, live_server, accounts, page_log):
+    context, page = open_page(browser, page_log, viewport={"width": 375, "height": 740})
+    try:
+        page.goto(f"{live_server.url}/sign-in")
+        page.get_by_label("Access token").fill(accounts["practitioner"].token)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator("#search-form").wait_for()
+        for _ in range(2):
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 375, f"the search page scrolls sideways at 375 px ({width} px)"
+            if page.locator("#results-heading").count():
+                break
+            _search(page, live_server)
+        page.screenshot(path=str(ARTIFACTS / "search_375px.png"), full_page=True)
+    finally:
+        context.close()
+    assert not page_log.console_errors
+    assert not page_log.external_requests()
+
+
+def test_signing_in_needs_a_valid_token(page, live_server, page_log):
+    page_log.expect_error("status of 401")
+    page.goto(f"{live_server.url}/search")
+    assert page.url.endswith("/sign-in")
+    page.get_by_label("Access token").fill("ga_0123456789abcdef_not-a-real-secret")
+    page.get_by_role("button", name="Sign in").click()
+    assert "not accepted" in page.get_by_role("alert").inner_text()

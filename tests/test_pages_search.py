@@ -1,0 +1,268 @@
+"""The practitioner's search pages over HTTP (no browser): who may use them, what the form
+does with good and bad input, and that the page ranks exactly as the matching engine does."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from geo_assets.auth import User, issue_token
+from geo_assets.matching import match
+from geo_assets.model import Profile
+from geo_assets.sample import load_sample
+from geo_assets.settings import Settings
+from geo_assets.store import AssetFilters, Store, open_store
+from maps.assets import MapSettings, missing_files
+
+SAME_SITE = {"origin": "http://testserver"}
+PLACE = "Manningham"
+FORM = {
+    "where": PLACE,
+    "interests": "gardening, singing",
+    "mode": ["walk", "public_transport"],
+    "minutes_walk": "20",
+    "minutes_public_transport": "30",
+    "free": "tue 09:00-13:00; thu",
+    "budget": "any",
+    "limit": "10",
+}
+PLAN_ID = re.compile(r'name="plan_asset" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Store, dict]]:
+    """The app over a sample store, that store, and a token per role."""
+    if missing_files(MapSettings().static_dir):
+        pytest.skip("map assets missing: run scripts/ensure_assets.sh")
+    url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'sample.sqlite'}"
+    store = open_store(url)
+    store.upgrade()
+    load_sample(store)
+    org = store.list_organisations(per_page=1).items[0]
+    tokens = {}
+    for role in ("practitioner", "organisation", "planner", "admin"):
+        user = store.create_user(
+            User(
+                name=f"{role} user",
+                role=role,
+                organisation_id=org.id if role == "organisation" else None,
+            )
+        )
+        tokens[role] = issue_token(store, user.id)
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        yield client, store, tokens
+    store.close()
+
+
+def _signed_in(site, role: str) -> TestClient:
+    client, _, tokens = site
+    client.cookies.clear()
+    response = client.post(
+        "/sign-in", data={"token": tokens[role]}, headers=SAME_SITE, follow_redirects=False
+    )
+    assert response.status_code == 303
+    return client
+
+
+def test_search_needs_a_practitioner(site) -> None:
+    client, _, _ = site
+    client.cookies.clear()
+    anonymous = client.get("/search", follow_redirects=False)
+    assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/sign-in")
+    assert (
+        client.post("/search", data=FORM, headers=SAME_SITE, follow_redirects=False).status_code
+        == 303
+    )
+    _signed_in(site, "organisation")
+    assert client.get("/search").status_code == 403
+    _signed_in(site, "practitioner")
+    assert client.get("/search").status_code == 200
+    _signed_in(site, "admin")
+    assert client.get("/search").status_code == 200
+
+
+def test_signing_in_lands_on_the_roles_home_and_refuses_bad_tokens(site) -> None:
+    client, _, tokens = site
+    client.cookies.clear()
+    for role, home in (("practitioner", "/search"), ("planner", "/planner")):
+        got = client.post(
+            "/sign-in", data={"token": tokens[role]}, headers=SAME_SITE, follow_redirects=False
+        )
+        assert got.headers["location"] == home
+        cookie = got.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+    bad = client.post("/sign-in", data={"token": "ga_0123456789abcdef_nope"}, headers=SAME_SITE)
+    assert bad.status_code == 401 and "not accepted" in bad.text
+    # A page asked for before signing in is where the sign-in goes next; other sites are not.
+    client.cookies.clear()
+    client.get("/search/plan", follow_redirects=False)
+    client.get("/search", follow_redirects=False)
+    got = client.post(
+        "/sign-in",
+        data={"token": tokens["practitioner"]},
+        headers=SAME_SITE,
+        follow_redirects=False,
+    )
+    assert got.headers["location"] == "/search"
+    client.cookies.set("ga_next", "//elsewhere.example/x")
+    got = client.post(
+        "/sign-in",
+        data={"token": tokens["practitioner"]},
+        headers=SAME_SITE,
+        follow_redirects=False,
+    )
+    assert got.headers["location"] == "/search"
+
+
+def test_a_garbled_session_cookie_means_signed_out(site) -> None:
+    client, _, _ = site
+    client.cookies.clear()
+    client.cookies.set("ga_session", "ga_not-a-token")
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+
+
+def test_forms_from_other_sites_are_refused(site) -> None:
+    client = _signed_in(site, "practitioner")
+    assert client.post("/search", data=FORM).status_code == 403  # no Origin or Referer
+    foreign = {"origin": "http://elsewhere.example"}
+    assert client.post("/search", data=FORM, headers=foreign).status_code == 403
+    referer = {"referer": "http://testserver/search"}
+    assert client.post("/search", data=FORM, headers=referer).status_code == 200
+
+
+def test_results_rank_as_the_matching_engine_does(site) -> None:
+    client = _signed_in(site, "practitioner")
+    response = client.post("/search", data=FORM, headers=SAME_SITE)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    shown = PLAN_ID.findall(response.text)
+    _, store, _ = site
+    lat, lon = _place(store)
+    profile = Profile.model_validate(
+        {
+            "origin": {"lat": lat, "lon": lon},
+            "interests": ["gardening", "singing"],
+            "travel": [
+                {"mode": "walk", "max_minutes": 20},
+                {"mode": "public_transport", "max_minutes": 30},
+            ],
+            "availability": ["tue 09:00-13:00", "thu"],
+        }
+    )
+    expected = [m.asset.id for m in match(store, profile, limit=10)]
+    assert shown == expected and len(shown) == 10
+    # Each result gives its reasons, and the map draws one numbered pin per result.
+    assert response.text.count('class="reasons"') == 10
+    assert "Starting from Manningham" in response.text
+
+
+def _place(store: Store) -> tuple[float, float]:
+    from geo_assets.geocode import Geocoder
+
+    best = Geocoder(postcodes=store, places=store).geocode(PLACE, limit=1)[0]
+    return best.lat, best.lon
+
+
+def test_a_map_point_wins_over_the_place_and_the_form_is_kept(site) -> None:
+    client = _signed_in(site, "practitioner")
+    form = {**FORM, "where": "", "lat": "53.80", "lon": "-1.76", "age": "34"}
+    response = client.post("/search", data=form, headers=SAME_SITE)
+    assert response.status_code == 200
+    assert "point chosen on the map" in response.text
+    assert 'value="gardening, singing"' in response.text
+    assert 'id="age" name="age" min="0" max="120" step="1" value="34"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"where": ""}, "where", "Enter a postcode or place"),
+        ({"where": "Qwertyuiopville"}, "where", "No postcode or place"),
+        ({"where": "", "lat": "95", "lon": "-1.7"}, "where", "90"),
+        ({"where": "", "lat": "53.8", "lon": ""}, "where", "both latitude and longitude"),
+        ({"mode": []}, "travel", "at least one way"),
+        ({"minutes_walk": "abc"}, "travel", "must be a number"),
+        ({"minutes_walk": "500"}, "travel", "240"),
+        ({"free": "blursday"}, "free", "blursday"),
+        ({"budget": "max", "max_cost": ""}, "budget", "most the person can pay"),
+        ({"age": "old"}, "age", "must be a number"),
+        ({"age": "150"}, "age", "120"),
+    ],
+)
+def test_bad_input_is_named_beside_its_field(site, change, field, words) -> None:
+    client = _signed_in(site, "practitioner")
+    response = client.post("/search", data={**FORM, **change}, headers=SAME_SITE)
+    assert response.status_code == 422
+    error = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', response.text, re.S)
+    assert error, response.text[:2000]
+    assert words in html.unescape(error.group(1))
+    assert not PLAN_ID.findall(response.text)
+
+
+def _search_ids(client: TestClient) -> tuple[list[str], str]:
+    response = client.post("/search", data=FORM, headers=SAME_SITE)
+    profile = re.search(r'name="profile" value="([^"]+)"', response.text)
+    assert profile
+    return PLAN_ID.findall(response.text), html.unescape(profile.group(1))
+
+
+def test_the_plan_lists_the_chosen_activities_in_order(site) -> None:
+    client = _signed_in(site, "practitioner")
+    ids, profile = _search_ids(client)
+    _, store, _ = site
+    chosen = [ids[3], ids[0]]
+    data = {"profile": profile, "plan_asset": chosen, "limit": "10", "person": "A.B."}
+    response = client.post("/search/plan", data=data, headers=SAME_SITE)
+    assert response.status_code == 200
+    names = re.findall(r'<h2 id="plan-item-\d+">\d+\. (.*?)</h2>', response.text)
+    assert names == [html.escape(store.get_asset(i).name, quote=True) for i in chosen]
+    assert "Connection plan for A.B." in response.text
+    assert "Getting there" in response.text
+
+
+def test_the_plan_says_when_a_listing_has_gone(site) -> None:
+    client = _signed_in(site, "practitioner")
+    ids, profile = _search_ids(client)
+    _, store, _ = site
+    gone = store.archive_asset(ids[1])
+    try:
+        data = {"profile": profile, "plan_asset": [ids[0], ids[1]], "limit": "10"}
+        response = client.post("/search/plan", data=data, headers=SAME_SITE)
+        assert response.status_code == 200
+        assert response.text.count("<article") == 1
+        assert "1 of the chosen activities is no longer listed" in response.text
+    finally:
+        store.update_asset(gone.id, {"status": "published"})
+
+
+def test_a_plan_needs_a_choice_and_a_readable_search(site) -> None:
+    client = _signed_in(site, "practitioner")
+    ids, profile = _search_ids(client)
+    none = client.post("/search/plan", data={"profile": profile}, headers=SAME_SITE)
+    assert none.status_code == 422 and "Nothing chosen" in none.text
+    tampered = {"profile": profile.replace('"lat"', '"latitude"'), "plan_asset": ids[0]}
+    bad = client.post("/search/plan", data=tampered, headers=SAME_SITE)
+    assert bad.status_code == 422 and "run the search again" in bad.text
+
+
+def test_listing_pages_show_published_listings_to_anyone(site) -> None:
+    client, store, _ = site
+    client.cookies.clear()
+    published = store.list_assets(AssetFilters(statuses=["published"]), per_page=1).items[0]
+    page = client.get(f"/listings/{published.id}")
+    assert page.status_code == 200 and html.escape(published.name, quote=True) in page.text
+    archived = store.archive_asset(published.id)
+    try:
+        assert client.get(f"/listings/{archived.id}").status_code == 404
+        _signed_in(site, "admin")
+        assert client.get(f"/listings/{archived.id}").status_code == 200
+    finally:
+        store.update_asset(archived.id, {"status": "published"})
+        client.cookies.clear()
+    assert client.get("/listings/no-such-listing").status_code == 404
