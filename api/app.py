@@ -17,7 +17,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.limits import install_limits
-from api.routers import assets, geocode, health, hsds, match, organisations, pages, taxonomy
+from api.routers import (
+    assets,
+    coverage,
+    geocode,
+    health,
+    hsds,
+    match,
+    organisations,
+    pages,
+    taxonomy,
+)
 from geo_assets import __version__
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -68,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assets.router)
     app.include_router(organisations.router)
     app.include_router(match.router)
+    app.include_router(coverage.router)
     app.include_router(taxonomy.router)
     app.include_router(geocode.router)
     hsds.install(app)

@@ -6,6 +6,8 @@ API (their organisation, admins), by the same rule.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -29,7 +31,7 @@ def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
     except NotFoundError:
         asset = None
     if asset is None or not can_read_asset(user, asset):
-        context = {
+        context: dict[str, Any] = {
             "title": "No such listing",
             "message": "This listing does not exist or is not published (yet).",
         }

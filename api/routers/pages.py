@@ -78,7 +78,7 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     install_page_errors(app)
 
 
-async def _assets_missing(request: Request, exc: Exception) -> HTMLResponse:
+async def _assets_missing(request: Request, exc: Exception) -> Response:
     return render(
         request, "error.html", {"title": "Map files missing", "message": str(exc)}, status_code=503
     )

@@ -1,7 +1,416 @@
-"""The organisation portal (to be written): own listings, add/edit, "still running", uploads."""
+"""The organisation portal: its own listings, add and edit, "still running", uploads.
+
+The rules are the domain's, as in the JSON API: ``authorise_asset_write`` decides what
+an organisation may write (its own listings; new ones start pending until an admin
+publishes them), ``confirm_still_running`` records a confirmation and ``import_upload``
+runs the template import; these pages gather input and show outcomes. Admins may use
+every page and see every organisation's listings. Every POST needs a same-origin
+``Origin`` (:data:`api.web.SameOrigin`); after a change the browser is redirected (303),
+so reloading the page never repeats it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from api.deps import StoreDep
+from api.listing_flags import flag
+from api.listing_form import (
+    ACCESS_FEATURES,
+    ACCESS_LABELS,
+    ATTENDANCE_LABELS,
+    COST_CHOICES,
+    GENDER_LABELS,
+    KIND_LABELS,
+    MAX_SESSIONS,
+    PERIOD_LABELS,
+    WEEKDAY_CHOICES,
+    anchor_of,
+    blank_values,
+    category_groups,
+    changes_of,
+    frequency_choices,
+    label_of,
+    locate,
+    read_form,
+    values_of,
+)
+from api.web import SameOrigin, page_role, render
+from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
+from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
+from geo_assets.freshness import confirm_still_running
+from geo_assets.geocode import Geocoder
+from geo_assets.ingest.base import ImportReport
+from geo_assets.ingest.organisation_upload import UPLOAD_FORMATS, import_upload
+from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, write_xlsx
+from geo_assets.ingest.template import COLUMN_NAMES, COLUMNS
+from geo_assets.model import Asset, utcnow
+from geo_assets.store import AssetFilters, Store
+from geo_assets.taxonomy import default_taxonomy
+from maps.assets import MapAssetsError, MapParts, render_parts, require_assets
+from maps.directory import DEFAULT_CENTRE
+from maps.picker import picker_map
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
+
+OrganisationUser = Annotated[User, page_role("organisation")]
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+PER_PAGE = 50
+# What the listings page says after a change, keyed by the redirect's `done` parameter.
+NOTICES = {
+    "created": "“{name}” is saved. It shows as awaiting approval until an administrator "
+    "publishes it.",
+    "saved": "Your changes to “{name}” are saved.",
+    "confirmed": "Thank you: “{name}” is confirmed as still running today.",
+}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The posted form, read in the event loop so that the routes can stay synchronous."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(submitted_form)]
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def refused(request: Request, exc: NotFoundError | PermissionDenied) -> Response:
+    """The page for a listing that is not there (404) or not the user's to change (403)."""
+    if isinstance(exc, NotFoundError):
+        context = {"title": "Listing not found", "message": "There is no such listing."}
+        return render(request, "error.html", context, status_code=404)
+    context = {"title": "Not your listing", "message": str(exc)}
+    return render(request, "error.html", context, status_code=403)
+
+
+def writable(store: Store, user: User, asset_id: str) -> Asset:
+    """The stored listing when ``user`` may change it; NotFoundError when they may not even
+    read it (as the API answers), PermissionDenied when it is another organisation's."""
+    asset = store.get_asset(asset_id)
+    if not can_read_asset(user, asset):
+        raise NotFoundError("asset", asset_id)
+    authorise_asset_write(user, asset, asset)
+    return asset
+
+
+def done_redirect(path: str, done: str, asset_id: str) -> RedirectResponse:
+    """Back to a list page, which then says what happened to which listing."""
+    return RedirectResponse(f"{path}?{urlencode({'done': done, 'asset': asset_id})}", 303)
+
+
+@dataclass
+class Done:
+    """What a redirect after a change says happened (``done``) and to which listing."""
+
+    done: Annotated[str | None, Query(max_length=20)] = None
+    asset: Annotated[str | None, Query(max_length=100)] = None
+
+    def notice(self, store: Store, user: User, notices: dict[str, str]) -> str | None:
+        """The sentence for ``done``, naming a listing ``user`` may read; None for anything
+        else (the parameters only ever come from our own redirects)."""
+        if self.done not in notices or not self.asset:
+            return None
+        try:
+            asset = store.get_asset(self.asset)
+        except NotFoundError:
+            return None
+        if not can_read_asset(user, asset):
+            return None
+        return notices[self.done].format(name=asset.name)
+
+
+DoneParams = Annotated[Done, Depends()]
+
+
+# --- the listings -----------------------------------------------------------------------------
+
+
+def listings_page(
+    request: Request,
+    store: Store,
+    user: User,
+    page: int,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    filters = readable_filters(user, AssetFilters())  # every status, own organisation only
+    result = store.list_assets(filters, page=page, per_page=PER_PAGE)
+    now = utcnow()
+    context = {
+        "title": "Our listings",
+        "listings": [flag(store, asset, now) for asset in result.items],
+        "result": result,
+        "notice": notice,
+        "error": error,
+        "kind_labels": KIND_LABELS,
+    }
+    return render(request, "portal_listings.html", context, status_code=status_code)
+
+
+@router.get("/portal")
+def portal(
+    request: Request,
+    store: StoreDep,
+    user: OrganisationUser,
+    done: DoneParams,
+    page: PageNumber = 1,
+) -> Response:
+    """The organisation's listings, every status, by name, with their badges."""
+    return listings_page(request, store, user, page, notice=done.notice(store, user, NOTICES))
+
+
+@router.post("/portal/{asset_id}/confirm", dependencies=[SameOrigin])
+def still_running(
+    request: Request, store: StoreDep, user: OrganisationUser, asset_id: str
+) -> Response:
+    """Record that a listing is still running (``last_verified_at`` = now, audited)."""
+    try:
+        writable(store, user, asset_id)
+        confirm_still_running(store, asset_id, actor=user.id)
+    except (NotFoundError, PermissionDenied) as exc:
+        return refused(request, exc)
+    except ConflictError as exc:
+        return listings_page(request, store, user, 1, error=str(exc), status_code=409)
+    return done_redirect("/portal", "confirmed", asset_id)
+
+
+# --- add and edit -----------------------------------------------------------------------------
+
+
+def picker_parts(
+    request: Request, store: Store, user: User, values: dict[str, Any]
+) -> MapParts | None:
+    """The point-picker map, centred on the form's point, else on one of the organisation's
+    listings; None when the map files are missing (the form works without the map)."""
+    from api.routers.pages import map_settings_of  # pages imports this module
+
+    settings = map_settings_of(request)
+    try:
+        require_assets(settings)
+    except MapAssetsError:
+        return None
+    try:
+        centre = (float(values["lat"]), float(values["lon"]))
+        if not (abs(centre[0]) <= 90 and abs(centre[1]) <= 180):
+            raise ValueError(centre)
+    except ValueError:
+        some = store.list_assets(readable_filters(user, AssetFilters()), per_page=1).items
+        centre = some[0].point if some else DEFAULT_CENTRE
+    m = picker_map(centre, lat_id="lat", lon_id="lon", title="Where it happens", settings=settings)
+    return render_parts(m, settings)
+
+
+def form_page(
+    request: Request,
+    store: Store,
+    user: User,
+    values: dict[str, Any],
+    *,
+    asset: Asset | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    focus: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The add/edit form with ``values``; ``focus`` is the id the page puts focus on."""
+    errors = errors or {}
+    context = {
+        "title": f"Edit “{asset.name}”" if asset else "Add an activity",
+        "asset": asset,
+        "action": f"/portal/{asset.id}/edit" if asset else "/portal/new",
+        "v": values,
+        "errors": errors,
+        "summary": [(anchor_of(name), label_of(name), message) for name, message in errors.items()],
+        "notice": notice,
+        "focus": focus,
+        "map": picker_parts(request, store, user, values),
+        "categories": category_groups(default_taxonomy()),
+        "kinds": KIND_LABELS,
+        "weekdays": WEEKDAY_CHOICES,
+        "frequencies": frequency_choices(values),
+        "attendances": ATTENDANCE_LABELS,
+        "cost_choices": COST_CHOICES,
+        "periods": PERIOD_LABELS,
+        "features": [(f, ACCESS_LABELS[f]) for f in ACCESS_FEATURES],
+        "genders": GENDER_LABELS,
+        "max_sessions": MAX_SESSIONS,
+    }
+    return render(request, "portal_form.html", context, status_code=status_code)
+
+
+def submit_form(
+    request: Request, store: Store, user: User, form: FormData, before: Asset | None
+) -> Response:
+    """Save a posted form, or show it again: with the point found ("Find" button), one
+    more session row ("Add another session"), or the problems, nothing saved (422)."""
+    values = read_form(form)
+    action = form.get("action") or "save"
+    if action == "add_session":
+        focus = f"s{len(values['sessions']) - 1}-day-mo"
+        return form_page(request, store, user, values, asset=before, focus=focus)
+    if action == "locate" and any(values[k] for k in ("postcode", "place", "address")):
+        values["lat"] = values["lon"] = ""  # look it up again, whatever the point was
+    found, location_errors = locate(values, Geocoder(postcodes=store, places=store))
+    if action == "locate":
+        notice = f"Found {found}: the pin is on the map. Check it, then save." if found else None
+        status = 422 if location_errors else 200
+        return form_page(
+            request,
+            store,
+            user,
+            values,
+            asset=before,
+            errors=location_errors,
+            notice=notice,
+            status_code=status,
+        )
+    if before is not None and values["version"] != str(before.version):
+        message = (
+            "Someone changed this listing after you opened it, so your changes were not "
+            "saved. Open the listing again to see the latest version."
+        )
+        return form_page(
+            request, store, user, values, asset=before, errors={"": message}, status_code=409
+        )
+    check = changes_of(values, before)
+    errors = check.errors
+    if location_errors:  # the point was not found: say why, not that lat/lon are empty
+        errors = {k: v for k, v in errors.items() if k not in ("lat", "lon")} | location_errors
+    if errors or check.asset is None:
+        return form_page(request, store, user, values, asset=before, errors=errors, status_code=422)
+    try:
+        if before is None:
+            created = store.create_asset(
+                authorise_asset_write(user, None, check.asset), actor=user.id
+            )
+            return done_redirect("/portal", "created", created.id)
+        authorise_asset_write(user, before, check.asset)
+        store.update_asset(before.id, check.changes, actor=user.id)
+    except PermissionDenied as exc:
+        return refused(request, exc)
+    return done_redirect("/portal", "saved", before.id)
+
+
+@router.get("/portal/new")
+def new_listing(request: Request, store: StoreDep, user: OrganisationUser) -> Response:
+    return form_page(request, store, user, blank_values())
+
+
+@router.post("/portal/new", dependencies=[SameOrigin])
+def create_listing(
+    request: Request, store: StoreDep, user: OrganisationUser, form: PostedForm
+) -> Response:
+    return submit_form(request, store, user, form, None)
+
+
+@router.get("/portal/{asset_id}/edit")
+def edit_listing(
+    request: Request, store: StoreDep, user: OrganisationUser, asset_id: str
+) -> Response:
+    try:
+        asset = writable(store, user, asset_id)
+    except (NotFoundError, PermissionDenied) as exc:
+        return refused(request, exc)
+    return form_page(request, store, user, values_of(asset), asset=asset)
+
+
+@router.post("/portal/{asset_id}/edit", dependencies=[SameOrigin])
+def update_listing(
+    request: Request, store: StoreDep, user: OrganisationUser, asset_id: str, form: PostedForm
+) -> Response:
+    try:
+        before = writable(store, user, asset_id)
+    except (NotFoundError, PermissionDenied) as exc:
+        return refused(request, exc)
+    return submit_form(request, store, user, form, before)
+
+
+# --- spreadsheet upload -----------------------------------------------------------------------
+
+
+def upload_page(
+    request: Request,
+    *,
+    report: ImportReport | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The upload form, with the last upload's report (row, column, problem) when there is one."""
+    context = {
+        "title": "Upload a spreadsheet",
+        "report": report,
+        "error": error,
+        "formats": " or ".join(UPLOAD_FORMATS),
+        "columns": COLUMNS,
+    }
+    return render(request, "portal_upload.html", context, status_code=status_code)
+
+
+@router.get("/portal/upload")
+def upload_form(request: Request, user: OrganisationUser) -> Response:
+    return upload_page(request)
+
+
+@router.post("/portal/upload", dependencies=[SameOrigin])
+def upload(
+    request: Request,
+    store: StoreDep,
+    user: OrganisationUser,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Import an uploaded template for this organisation: all rows, or none (422 with the
+    row-by-row report)."""
+    raw = file.file.read() if file is not None else b""
+    if file is None or not raw:
+        return upload_page(request, error="Choose a CSV or Excel file to upload.", status_code=422)
+    report = import_upload(store, user, file.filename or "", raw)
+    return upload_page(request, report=report, status_code=200 if report.ok else 422)
+
+
+@router.get("/portal/template.csv")
+def blank_csv(user: OrganisationUser) -> Response:
+    """The template's header row alone, as UTF-8 CSV with a byte-order mark (for Excel)."""
+    out = io.StringIO()
+    csv.writer(out).writerow(COLUMN_NAMES)
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="activities-template.csv"'},
+    )
+
+
+@router.get("/portal/template.xlsx")
+def blank_xlsx(user: OrganisationUser) -> Response:
+    """The template as an empty workbook, with its "columns" sheet explaining each column."""
+    with tempfile.TemporaryDirectory(prefix="ga-template-") as folder:
+        path = Path(folder) / "activities-template.xlsx"
+        write_xlsx(path, [])
+        body = path.read_bytes()
+    return Response(
+        body,
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="activities-template.xlsx"'},
+    )
+
+
+@router.get("/portal/example.csv")
+def example_csv(user: OrganisationUser) -> Response:
+    """The template filled in with example rows."""
+    return FileResponse(
+        EXAMPLE_CSV, media_type="text/csv; charset=utf-8", filename="activities-example.csv"
+    )

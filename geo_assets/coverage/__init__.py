@@ -7,7 +7,8 @@
   2SFCA and the DfT journey-time summary, one plain function per formula;
 - :mod:`.gaps`: gap scores and ranking; :mod:`.sites`: greedy maximal covering location;
 - :mod:`.analysis`: one run end to end and its files; :mod:`.cache`: results per
-  (dataset version, parameters); :mod:`.chart`: the access-distribution PNG.
+  (dataset version, parameters); :mod:`.chart`: the access-distribution PNG;
+- :mod:`.service`: one run over a store's assets, shared by the command line and the web.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # the names, for type checkers and editors
     )
     from geo_assets.coverage.gaps import GapDefinition
     from geo_assets.coverage.population import sample_population
+    from geo_assets.coverage.service import CoverageRun, cached_run, run_coverage
     from geo_assets.coverage.sites import (
         SiteSuggestion,
         candidates_from_cells,
@@ -66,6 +68,9 @@ _EXPORTS = {
     "resample_cells": "demand",
     "GapDefinition": "gaps",
     "sample_population": "population",
+    "CoverageRun": "service",
+    "cached_run": "service",
+    "run_coverage": "service",
     "SiteSuggestion": "sites",
     "candidates_from_cells": "sites",
     "candidates_from_venues": "sites",
@@ -77,12 +82,14 @@ __all__ = [
     "CoverageCache",
     "CoverageParams",
     "CoverageResult",
+    "CoverageRun",
     "Demand",
     "GapDefinition",
     "SiteSuggestion",
     "Supply",
     "analyse",
     "build_cost_table",
+    "cached_run",
     "candidates_from_cells",
     "candidates_from_venues",
     "cells_over_area",
@@ -93,6 +100,7 @@ __all__ = [
     "read_candidates",
     "read_demand",
     "resample_cells",
+    "run_coverage",
     "sample_population",
     "suggest_sites",
     "to_layer",

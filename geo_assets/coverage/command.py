@@ -98,12 +98,10 @@ def coverage(
 
     from geo_assets.cli import _open
     from geo_assets.coverage import analysis
-    from geo_assets.coverage.demand import polygons_to_cells, read_demand, resample_cells
     from geo_assets.coverage.gaps import GapDefinition
-    from geo_assets.coverage.population import POPULATION_RESOLUTION, sample_population
-    from geo_assets.store.base import AssetFilters
+    from geo_assets.coverage.service import check_categories, run_coverage
 
-    AssetFilters(categories=category)  # unknown ids fail here, before any work
+    check_categories(category)  # unknown ids fail here, before any work
     params = analysis.CoverageParams(
         categories=tuple(category),
         mode=mode,
@@ -119,37 +117,32 @@ def coverage(
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        step = bar.add_task("reading assets", total=None)
-        with _open(ctx) as store:
-            assets = analysis.published_assets(store, category)
-            venues = analysis.published_assets(store, ["venues"]) if candidates == "venues" else []
-        supply = analysis.Supply.from_assets(assets)
-        bar.update(step, description="demand units")
-        if demand is None:
-            units = sample_population(resolution or POPULATION_RESOLUTION)
-        elif resolution is not None and demand.suffix.lower() != ".csv":
-            import geopandas as gpd
+        step = bar.add_task("demand units", total=None)
 
-            frame = gpd.read_file(demand, engine="pyogrio")
-            units = polygons_to_cells(
-                frame, resolution, population=population_column, need=need_column
-            )
-        else:
-            units = read_demand(demand, population=population_column, need=need_column)
-            if resolution is not None and units.is_h3:
-                units = resample_cells(units, resolution)
-        travel = _travel(network, mode)
+        def stage(description: str) -> None:
+            bar.update(step, description=description, completed=0, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(step, completed=done, total=total)
 
-        bar.update(step, description="travel times", completed=0, total=len(units))
-        result = analysis.analyse(units, supply, params, travel=travel, progress=advance)
+        units = _demand(demand, resolution, population_column, need_column)
+        travel = _travel(network, mode)
+        with _open(ctx) as store:
+            run = run_coverage(
+                store,
+                params,
+                demand=units,
+                candidates=candidates,
+                travel=travel,
+                progress=advance,
+                step=stage,
+            )
+        result = run.result
         suggestion = None
         if sites:
-            bar.update(step, description="site suggestion", completed=0, total=len(units))
-            suggestion = _suggest(units, supply, venues, candidates, params, sites, travel, advance)
-        bar.update(step, description="writing", total=None)
+            stage("site suggestion")
+            suggestion = run.suggest(sites, progress=advance)
+        stage("writing")
         if out is not None:
             analysis.write_result(
                 result, out, sites=None if suggestion is None else suggestion.table
@@ -169,36 +162,27 @@ def _travel(network: Path | None, mode: str) -> Any:
     return NetworkTravel.from_pbf(network, modes=(mode,))
 
 
-def _suggest(
-    units: Any,
-    supply: Any,
-    venues: list[Any],
-    candidates: str,
-    params: Any,
-    k: int,
-    travel: Any,
-    progress: Any,
+def _demand(
+    demand: Path | None,
+    resolution: int | None,
+    population_column: str | None,
+    need_column: str | None,
 ) -> Any:
-    from geo_assets.coverage import sites as s
+    """The demand units: the sample population, or the planner's file (resampled)."""
+    from geo_assets.coverage.demand import polygons_to_cells, read_demand, resample_cells
+    from geo_assets.coverage.population import sample_population
 
-    if candidates == "cells":
-        pool = s.candidates_from_cells(units)
-    elif candidates == "venues":
-        pool = s.candidates_from_venues(venues, params.categories)
-    else:
-        pool = s.read_candidates(candidates)
-    if len(pool) == 0:
-        raise InvalidInputError("no candidate sites to choose from", field="candidates")
-    return s.suggest_sites(
-        units,
-        supply,
-        pool,
-        mode=params.mode,
-        minutes=params.minutes,
-        k=k,
-        travel=travel,
-        progress=progress,
-    )
+    if demand is None:
+        return None if resolution is None else sample_population(resolution)
+    if resolution is not None and demand.suffix.lower() != ".csv":
+        import geopandas as gpd
+
+        frame = gpd.read_file(demand, engine="pyogrio")
+        return polygons_to_cells(frame, resolution, population=population_column, need=need_column)
+    units = read_demand(demand, population=population_column, need=need_column)
+    if resolution is not None and units.is_h3:
+        units = resample_cells(units, resolution)
+    return units
 
 
 def _report(

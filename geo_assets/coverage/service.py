@@ -1,0 +1,335 @@
+"""One coverage run over a store's published assets, shared by the command line and the web.
+
+:func:`run_coverage` reads the published assets of the categories, measures access from
+the demand units (by default the synthetic sample population) and returns a
+:class:`CoverageRun`: the result, the dataset version it was made from, and, computed on
+first request and then kept, site suggestions, the access chart and the output files.
+
+:func:`cached_run` is what the web asks: sample demand, straight-line travel, one run per
+(dataset version, parameters) in a :class:`~geo_assets.coverage.cache.CoverageCache`, so a
+repeated request costs one read of the listings, and any change to them starts afresh.
+The ``*_rows`` and :func:`cells_geojson` helpers turn a run into plain JSON-ready values.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geo_assets.coverage.analysis import (
+    OUTPUT_SUFFIXES,
+    CoverageParams,
+    CoverageResult,
+    analyse,
+    published_assets,
+    write_result,
+)
+from geo_assets.coverage.cache import CoverageCache, dataset_version
+from geo_assets.coverage.costs import Progress, Supply
+from geo_assets.coverage.demand import Demand
+from geo_assets.coverage.population import sample_population
+from geo_assets.coverage.sites import (
+    MAX_SITES,
+    SiteSuggestion,
+    candidates_from_cells,
+    candidates_from_venues,
+    read_candidates,
+    suggest_sites,
+)
+from geo_assets.errors import InvalidInputError
+from geo_assets.model import Asset
+from geo_assets.taxonomy import default_taxonomy
+from geo_assets.travel import TravelModel
+
+# Sites the exported GeoPackage suggests (its ``sites`` layer).
+EXPORT_SITES = 5
+# The cache key's note of what the web measures from (not a parameter a caller can change).
+WEB_INPUTS = {"demand": "sample_population", "candidates": "cells"}
+
+
+def check_categories(categories: Sequence[str], *, field: str = "category") -> tuple[str, ...]:
+    """The ids as a tuple; an id the taxonomy does not know fails naming ``field``."""
+    taxonomy = default_taxonomy()
+    unknown = [c for c in categories if c not in taxonomy]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown category id(s) {unknown}; see GET /taxonomy for the ids", field=field
+        )
+    return tuple(categories)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The published assets of some categories and their :func:`dataset_version`."""
+
+    assets: list[Asset]
+    version: str
+
+    @classmethod
+    def read(cls, store: Any, categories: Sequence[str]) -> Published:
+        assets = published_assets(store, categories)
+        return cls(assets, dataset_version(assets))
+
+
+@cache
+def default_demand() -> Demand:
+    """The sample population (built once per process: it takes a fifth of a second)."""
+    return sample_population()
+
+
+def candidate_pool(
+    candidates: str, demand: Demand, venues: Sequence[Asset], categories: Sequence[str]
+) -> Supply:
+    """Candidate sites: ``cells`` (every unit's centre), ``venues`` (published venues not
+    offering the categories) or a file path (see :func:`~.sites.read_candidates`)."""
+    if candidates == "cells":
+        pool = candidates_from_cells(demand)
+    elif candidates == "venues":
+        pool = candidates_from_venues(venues, categories)
+    else:
+        pool = read_candidates(candidates)
+    if len(pool) == 0:
+        raise InvalidInputError("no candidate sites to choose from", field="candidates")
+    return pool
+
+
+class CoverageRun:
+    """A coverage result and what is derived from it on request, each made once."""
+
+    def __init__(
+        self,
+        result: CoverageResult,
+        version: str,
+        *,
+        candidates: str = "cells",
+        venues: Sequence[Asset] = (),
+        travel: TravelModel | None = None,
+    ) -> None:
+        self.result = result
+        self.version = version
+        self.candidates = candidates
+        self._venues = list(venues)
+        self._travel = travel
+        self._lock = threading.Lock()
+        self._sites: tuple[int, SiteSuggestion] | None = None
+        self._chart: bytes | None = None
+        self._files: dict[str, bytes] = {}
+
+    @property
+    def params(self) -> CoverageParams:
+        return self.result.params
+
+    def suggest(self, k: int, *, progress: Progress | None = None) -> SiteSuggestion:
+        """The best ``k`` new sites (greedy maximal covering).
+
+        Greedy picks do not depend on ``k`` (the first ``k`` of ``k + 1`` picks are the
+        picks for ``k``), so a smaller ``k`` is cut from the longest list made so far.
+        """
+        if not 1 <= k <= MAX_SITES:
+            raise InvalidInputError(f"`k` must be from 1 to {MAX_SITES}, not {k!r}", field="k")
+        with self._lock:
+            if self._sites is not None:
+                asked, made = self._sites
+                if k <= asked or len(made.table) < asked:  # fewer picks: nothing more helps
+                    return _first_sites(made, k)
+            pool = candidate_pool(
+                self.candidates, self.result.demand, self._venues, self.params.categories
+            )
+            made = suggest_sites(
+                self.result.demand,
+                self.result.supply,
+                pool,
+                mode=self.params.mode,
+                minutes=self.params.minutes,
+                k=k,
+                travel=self._travel,
+                progress=progress,
+            )
+            self._sites = (k, made)
+            return made
+
+    def chart_png(self) -> bytes:
+        """The access-distribution chart (see :mod:`.chart`) as PNG bytes."""
+        with self._lock:
+            if self._chart is None:
+                from geo_assets.coverage.chart import access_chart
+
+                with tempfile.TemporaryDirectory(prefix="geo_assets_chart_") as folder:
+                    drawn = access_chart(self.result, Path(folder) / "access.png")
+                    self._chart = drawn.read_bytes()
+            return self._chart
+
+    def file_bytes(self, suffix: str) -> bytes:
+        """The result as a ``.gpkg`` (with :data:`EXPORT_SITES` suggested sites), ``.geojson``
+        or ``.csv`` file (see :func:`~.analysis.write_result`)."""
+        suffix = suffix.lower()
+        if suffix not in OUTPUT_SUFFIXES:
+            raise InvalidInputError(
+                f"the format must be one of {list(OUTPUT_SUFFIXES)}, not {suffix!r}", field="format"
+            )
+        sites = self.suggest(EXPORT_SITES).table if suffix == ".gpkg" else None
+        with self._lock:
+            if suffix not in self._files:
+                with tempfile.TemporaryDirectory(prefix="geo_assets_export_") as folder:
+                    target = Path(folder) / f"coverage{suffix}"
+                    write_result(self.result, target, sites=sites)
+                    self._files[suffix] = target.read_bytes()
+            return self._files[suffix]
+
+
+def _first_sites(made: SiteSuggestion, k: int) -> SiteSuggestion:
+    table = made.table.head(k)
+    after = float(table["covered_population"].iloc[-1]) if len(table) else made.covered_before
+    return SiteSuggestion(table, made.population, made.covered_before, after)
+
+
+def run_coverage(
+    store: Any,
+    params: CoverageParams,
+    *,
+    demand: Demand | None = None,
+    candidates: str = "cells",
+    travel: TravelModel | None = None,
+    progress: Progress | None = None,
+    step: Callable[[str], None] | None = None,
+    published: Published | None = None,
+) -> CoverageRun:
+    """Access to the published assets of ``params.categories`` from every demand unit.
+
+    ``demand`` defaults to the sample population; ``candidates`` says where
+    :meth:`CoverageRun.suggest` may put new sites; ``step`` hears each stage's name
+    and ``progress`` the travel-time work done. ``published`` skips reading the store.
+    """
+    say = step or (lambda _stage: None)
+    say("reading assets")
+    check_categories(params.categories)
+    if published is None:
+        published = Published.read(store, params.categories)
+    venues = published_assets(store, ["venues"]) if candidates == "venues" else []
+    units = demand if demand is not None else default_demand()
+    say("travel times")
+    result = analyse(
+        units, Supply.from_assets(published.assets), params, travel=travel, progress=progress
+    )
+    return CoverageRun(
+        result, published.version, candidates=candidates, venues=venues, travel=travel
+    )
+
+
+def cached_run(cache: CoverageCache, store: Any, params: CoverageParams) -> CoverageRun:
+    """The web's run for ``params`` (sample demand, straight-line travel), from ``cache``
+    while the published assets of the categories are unchanged."""
+    check_categories(params.categories)
+    published = Published.read(store, params.categories)
+    key = {**params.as_dict(), **WEB_INPUTS}
+    return cache.get_or_compute(
+        published.version, key, lambda: run_coverage(store, params, published=published)
+    )
+
+
+# --- plain values for JSON answers and pages ----------------------------------------------
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def nearest_places(lat: np.ndarray, lon: np.ndarray) -> list[str]:
+    """The name of the nearest sample centre (town or neighbourhood) to each point."""
+    from geo_assets.synthetic import BRADFORD_CENTRES
+
+    c_lat = np.array([c.lat for c in BRADFORD_CENTRES])
+    c_lon = np.array([c.lon for c in BRADFORD_CENTRES])
+    scale = np.cos(np.radians(np.mean(c_lat)))
+    d2 = (np.asarray(lat)[:, None] - c_lat) ** 2 + ((np.asarray(lon)[:, None] - c_lon) * scale) ** 2
+    return [BRADFORD_CENTRES[k].name for k in np.argmin(d2, axis=1)] if len(lat) else []
+
+
+def gap_rows(run: CoverageRun, top: int | None = None) -> list[dict[str, Any]]:
+    """The worst gaps first: rank, unit id, nearest place, population, need, access, score."""
+    gaps = run.result.gaps(top)
+    near = nearest_places(gaps["lat"].to_numpy(), gaps["lon"].to_numpy())
+    return [
+        {
+            "rank": int(row.gap_rank),
+            "id": str(row.id),
+            "near": place,
+            "lat": float(row.lat),
+            "lon": float(row.lon),
+            "population": float(row.population),
+            "need": float(row.need),
+            "nearest_min": _finite(row.nearest_min),
+            "access": _finite(row.access),
+            "gap_score": float(row.gap_score),
+        }
+        for row, place in zip(gaps.itertuples(), near, strict=True)
+    ]
+
+
+def site_rows(suggestion: SiteSuggestion) -> list[dict[str, Any]]:
+    """Suggested sites in pick order, with the population each newly brings within reach."""
+    table = suggestion.table
+    near = nearest_places(table["lat"].to_numpy(), table["lon"].to_numpy())
+    total = suggestion.population or 1.0
+    return [
+        {
+            "rank": int(row.rank),
+            "id": str(row.id),
+            "name": str(row.name),
+            "near": place,
+            "lat": float(row.lat),
+            "lon": float(row.lon),
+            "new_population": float(row.new_population),
+            "new_need": float(row.new_need),
+            "covered_population": float(row.covered_population),
+            "pct_covered": 100.0 * float(row.covered_population) / total,
+        }
+        for row, place in zip(table.itertuples(), near, strict=True)
+    ]
+
+
+CELL_PROPERTIES = (
+    "population",
+    "need",
+    "nearest_min",
+    "opportunities",
+    "two_sfca",
+    "e2sfca",
+    "g2sfca",
+    "access",
+    "gap_score",
+)
+
+
+def cells_geojson(run: CoverageRun) -> dict[str, Any]:
+    """Every demand unit as a GeoJSON Feature (polygon, lon/lat) with its measures;
+    ``null`` where a value is missing (no asset within the threshold)."""
+    import shapely
+
+    cells = run.result.cells
+    polygons = run.result.demand.polygons()
+    columns = {name: cells[name].to_numpy(float) for name in CELL_PROPERTIES}
+    ranks = cells["gap_rank"].to_numpy(dtype=float, na_value=np.nan)
+    features = []
+    for k, ident in enumerate(cells["id"].tolist()):
+        properties: dict[str, Any] = {"id": str(ident)}
+        properties.update({name: _finite(values[k]) for name, values in columns.items()})
+        properties["gap_rank"] = None if math.isnan(ranks[k]) else int(ranks[k])
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(ident),
+                "geometry": shapely.geometry.mapping(polygons[k]),
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,130 @@
+"""A spreadsheet uploaded by one organisation: the template import, kept to its own listings.
+
+The portal's upload runs the same pipeline as ``geo-assets import csv|xlsx``
+(:func:`geo_assets.ingest.base.run_import`: every row checked, then one all-or-nothing
+load), with the organisation rules of :func:`geo_assets.auth.authorise_asset_write`
+applied to each row first:
+
+- every row is listed under the uploader's organisation (the sheet's ``organisation``
+  column is ignored, with a warning) and no organisation is created;
+- rows are keyed under a ``source`` of the organisation's own (:func:`organisation_source`),
+  so two organisations using the same ``source_id`` never overwrite each other, and
+  uploading the same sheet again updates that organisation's listings;
+- a new listing starts ``pending`` (an admin publishes it); a row that updates a stored
+  listing keeps that listing's status, whatever the ``status`` column says.
+
+Admins have no organisation: their upload is the plain import, as on the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from geo_assets.auth import User, authorise_asset_write
+from geo_assets.errors import PermissionDenied, RowError
+from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
+from geo_assets.ingest.spreadsheet import iter_assets, parse_csv, parse_xlsx
+from geo_assets.model import Asset
+from geo_assets.store.base import AssetFilters, Store, row_errors
+
+#: File name endings the upload accepts, and the parser each gets.
+UPLOAD_FORMATS = {".csv": parse_csv, ".xlsx": parse_xlsx}
+_ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx workbook is a zip file
+_SOURCE_PREFIX = "portal:"
+_SOURCE_MAX_CHARS = 100  # Asset.source's limit
+
+
+def organisation_source(organisation_id: str) -> str:
+    """The ``source`` an organisation's uploaded rows are keyed under (at most 100 chars)."""
+    source = f"{_SOURCE_PREFIX}{organisation_id}"
+    if len(source) <= _SOURCE_MAX_CHARS:
+        return source
+    return _SOURCE_PREFIX + hashlib.sha256(organisation_id.encode("utf-8")).hexdigest()[:40]
+
+
+def parse_upload(filename: str, raw: bytes) -> ParsedFeed:
+    """Parse an uploaded template by its name's ending (a workbook named .csv is still read
+    as one); an unknown ending is a file-level problem naming the allowed ones."""
+    suffix = Path(filename or "").suffix.casefold()
+    if raw.startswith(_ZIP_MAGIC):
+        suffix = ".xlsx"
+    parse = UPLOAD_FORMATS.get(suffix)
+    if parse is None:
+        allowed = " or ".join(UPLOAD_FORMATS)
+        return ParsedFeed(
+            errors=[RowError(0, "file", f"{filename or 'the file'!r} is not a {allowed} file")]
+        )
+    # The parsers read paths (openpyxl needs a seekable file); the upload lives only briefly.
+    with tempfile.TemporaryDirectory(prefix="ga-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(raw)
+        feed = parse(path)
+        feed.records = list(feed.records)  # read everything before the file goes
+    return feed
+
+
+def import_upload(store: Store, user: User, filename: str, raw: bytes) -> ImportReport:
+    """Check and load an uploaded template for ``user``; all or nothing.
+
+    Organisation users get their own listings only (see the module docstring); the
+    report's errors name the spreadsheet row (the header is row 1) and column.
+    """
+    feed = parse_upload(filename, raw)
+    if user.role != "admin":
+        feed = _for_organisation(store, user, feed)
+    report = run_import(store, feed, actor=user.id)
+    if report.ids:
+        # The store-level duplicate check, as the command line runs it: warns, never blocks.
+        from geo_assets.duplicates import import_duplicate_warnings
+
+        report.warnings.extend(import_duplicate_warnings(store, report.ids))
+    return report
+
+
+def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
+    """The feed with every record moved under ``user``'s organisation and checked by
+    ``authorise_asset_write``; records it refuses become row errors."""
+    own = user.organisation_id
+    assert own is not None  # User guarantees it for the organisation role
+    source = organisation_source(own)
+    stored = {
+        a.source_id: a
+        for a in iter_assets(store, AssetFilters(organisation_id=own))
+        if a.source == source and a.source_id is not None
+    }
+    records: list[tuple[int, Asset | dict[str, Any]]] = []
+    errors = list(feed.errors)
+    for row, record in _as_assets(feed, errors):
+        before = stored.get(record.source_id or "")
+        status = before.status if before is not None else record.status
+        after = record.model_copy(
+            update={"organisation_id": own, "source": source, "status": status}
+        )
+        try:
+            records.append((row, authorise_asset_write(user, before, after)))
+        except PermissionDenied as exc:
+            errors.append(RowError(row, "status", str(exc)))
+    warnings = list(feed.warnings)
+    if feed.organisations:
+        warnings.append(
+            "the `organisation` column is ignored: every row is listed under your organisation"
+        )
+    return ParsedFeed(records=records, errors=errors, warnings=warnings)
+
+
+def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, Asset]]:
+    """The feed's records as assets; records that are not valid add their row errors."""
+    for row, record in feed.records:
+        if isinstance(record, Asset):
+            yield row, record
+            continue
+        try:
+            yield row, Asset.model_validate(record)
+        except ValidationError as exc:
+            errors.extend(row_errors(row, exc))

@@ -1,0 +1,214 @@
+"""The organisation portal and the moderation queue in headless Chromium.
+
+An organisation adds a listing, placing it with a click on the map; an admin then
+publishes it from the queue. Also: a spreadsheet upload with a bad row, axe-core on
+each page, and the form at phone width. The ``page`` fixture fails a test on a console
+error or a request leaving 127.0.0.1. The sample database is shared with the other
+browser tests: listings made here get unique names, and nothing counts listings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import pytest
+from browser_harness import ARTIFACTS, run_axe
+
+from geo_assets.ingest.template import COLUMN_NAMES
+from geo_assets.store import open_store
+
+pytestmark = pytest.mark.browser
+
+MAX_QUEUE_PAGES = 20
+
+
+def _unique(name: str) -> str:
+    return f"{name} {uuid.uuid4().hex[:8]}"
+
+
+def _add_listing_by_map_click(page, base_url: str, name: str) -> tuple[float, float]:
+    """Fill the add form, set the point by clicking the map, save; returns (lat, lon)."""
+    page.goto(f"{base_url}/portal/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Kind").select_option("group")
+    page.get_by_label("Main category").select_option("social")
+    page.get_by_label("Tuesday").check()
+    page.get_by_label("Starts").fill("10:00")
+    page.get_by_label("Ends").fill("12:00")
+    page.get_by_label("Wheelchair accessible").check()
+
+    lat, lon = page.get_by_label("Latitude", exact=True), page.get_by_label("Longitude", exact=True)
+    assert lat.input_value() == "" and lon.input_value() == ""
+    map_box = page.locator(".folium-map")
+    map_box.scroll_into_view_if_needed()
+    map_box.click(position={"x": 220, "y": 170})
+    page.wait_for_function("() => document.getElementById('lat').value !== ''")
+    point = (float(lat.input_value()), float(lon.input_value()))
+    assert -90 <= point[0] <= 90 and -180 <= point[1] <= 180
+    assert page.locator(".ga-origin").count() == 1, "the pin shows where was clicked"
+    assert "Spot chosen" in page.locator("#picked").inner_text()
+
+    page.get_by_role("button", name="Save and send for approval").click()
+    page.wait_for_url("**/portal?done=created*")
+    return point
+
+
+def _queue_row(page, base_url: str, name: str):
+    """The moderation queue's row for ``name``, paging through the queue to find it."""
+    page.goto(f"{base_url}/admin")
+    for _ in range(MAX_QUEUE_PAGES):
+        row = page.locator("#queue tbody tr", has_text=name)
+        if row.count():
+            return row
+        next_page = page.get_by_role("link", name="Next page")
+        if not next_page.count():
+            break
+        next_page.click()
+        page.wait_for_load_state()
+    raise AssertionError(f"{name!r} is not in the moderation queue")
+
+
+def test_organisation_adds_a_listing_on_the_map_and_an_admin_publishes_it(
+    page, live_server, sign_in, accounts, sample_db_url
+):
+    name = _unique("Browser Craft Circle")
+    store = open_store(sample_db_url)
+    try:
+        organisation = store.get_organisation(accounts["organisation"].user.organisation_id)
+    finally:
+        store.close()
+    sign_in("organisation")
+    _add_listing_by_map_click(page, live_server.url, name)
+
+    assert name in page.locator("#notice").inner_text()
+    row = page.locator("tbody tr", has_text=name)
+    assert row.locator(".badge.pending").inner_text() == "Awaiting approval"
+
+    sign_in("admin")
+    row = _queue_row(page, live_server.url, name)
+    assert row.locator("td[data-label=Organisation]").inner_text() == organisation.name
+    assert row.locator("td[data-label=Category]").inner_text() == "Social and peer groups"
+    row.get_by_role("button", name=f"Publish {name}").click()
+    page.wait_for_url("**/admin?done=published*")
+    assert f"Published “{name}”" in page.locator("#notice").inner_text()
+    assert page.locator("#queue tbody tr", has_text=name).count() == 0
+
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal")
+    row = page.locator("tbody tr", has_text=name)
+    assert "Published" in row.locator("td[data-label=Status]").inner_text()
+    assert row.locator(".badge.pending").count() == 0
+
+
+def test_still_running_confirms_a_listing_from_the_keyboard(page, live_server, sign_in):
+    name = _unique("Browser Still Running")
+    sign_in("organisation")
+    _add_listing_by_map_click(page, live_server.url, name)
+    row = page.locator("tbody tr", has_text=name)
+    assert row.locator(".badge.stale").count() == 1  # never confirmed
+    row.get_by_role("button", name=f"Still running ({name})").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/portal?done=confirmed*")
+    assert "confirmed as still running" in page.locator("#notice").inner_text()
+    row = page.locator("tbody tr", has_text=name)
+    assert row.locator(".badge.stale").count() == 0
+    assert row.locator("td[data-label='Last confirmed']").inner_text() != "Never"
+
+
+def test_a_form_with_problems_shows_each_message_by_its_field(page, live_server, sign_in, page_log):
+    page_log.expect_error("status of 422")  # the refused form comes back as 422, as it should
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/new")
+    page.get_by_label("Tuesday").check()
+    page.get_by_label("Starts").fill("12:00")
+    page.get_by_label("Ends").fill("11:00")
+    page.get_by_role("button", name="Save and send for approval").click()
+    page.wait_for_load_state()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("() => document.activeElement.id") == "error-summary"
+    assert page.locator("#name-error").inner_text() == "Enter the name of the activity"
+    assert "must be after" in page.locator("#s0-end-error").inner_text()
+    assert page.get_by_label("Name", exact=True).get_attribute("aria-invalid") == "true"
+    summary.get_by_role("link", name="Name: Enter the name of the activity").click()
+    assert page.evaluate("() => document.activeElement.id") == "name"
+
+
+def test_an_upload_with_a_bad_row_shows_the_row_report(
+    page, live_server, sign_in, page_log, tmp_path
+):
+    page_log.expect_error("status of 422")  # a refused upload answers 422
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMN_NAMES)
+    writer.writeheader()
+    good = {"name": _unique("Upload Good"), "categories": "knitting", "lat": 53.8, "lon": -1.76}
+    writer.writerow(good)
+    writer.writerow({**good, "name": _unique("Upload Bad"), "lat": "north"})
+    sheet = tmp_path / "activities.csv"
+    sheet.write_text(out.getvalue(), encoding="utf-8")
+
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/upload")
+    page.get_by_label("Spreadsheet file").set_input_files(str(sheet))
+    page.get_by_role("button", name="Upload and check").click()
+    page.wait_for_load_state()
+    assert "Nothing was saved" in page.locator("#report-heading").inner_text()
+    rows = page.locator("#problems tbody tr")
+    assert rows.count() == 1
+    cells = rows.first.locator("td")
+    assert cells.nth(0).inner_text() == "3"  # the header is row 1
+    assert cells.nth(1).inner_text() == "lat"
+    assert "not a number" in cells.nth(2).inner_text()
+
+    page.goto(f"{live_server.url}/portal")
+    assert page.locator("tbody tr", has_text=good["name"]).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [("organisation", "/portal"), ("organisation", "/portal/new"), ("admin", "/admin")],
+)
+def test_portal_and_moderation_pages_have_no_serious_accessibility_violations(
+    page, live_server, sign_in, map_settings, role, path
+):
+    sign_in(role)
+    page.goto(f"{live_server.url}{path}")
+    if path == "/portal/new":
+        page.locator(".folium-map").wait_for(state="visible")
+    violations = run_axe(page, map_settings.static_dir)
+    assert violations == [], violations
+
+
+def test_the_form_with_errors_has_no_serious_accessibility_violations(
+    page, live_server, sign_in, map_settings, page_log
+):
+    page_log.expect_error("status of 422")
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/new")
+    page.get_by_role("button", name="Save and send for approval").click()
+    page.locator("#error-summary").wait_for(state="visible")
+    violations = run_axe(page, map_settings.static_dir)
+    assert violations == [], violations
+
+
+@pytest.mark.parametrize("path", ["/portal/new", "/portal", "/portal/upload"])
+def test_portal_pages_fit_a_phone_screen(page, live_server, sign_in, path):
+    sign_in("organisation")
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{live_server.url}{path}")
+    page.wait_for_load_state()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"{path} scrolls sideways at 375 px ({width} px wide)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = path.strip("/").replace("/", "_")
+    page.screenshot(path=str(ARTIFACTS / f"{name}_375px.png"), full_page=True)
+
+
+def test_the_queue_fits_a_phone_screen(page, live_server, sign_in):
+    sign_in("admin")
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{live_server.url}/admin")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"/admin scrolls sideways at 375 px ({width} px wide)"

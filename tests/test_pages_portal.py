@@ -1,0 +1,574 @@
+"""The organisation portal and the moderation queue over HTTP (no browser).
+
+Each test gets a small SQLite store: two organisations (A and B) with a listing or two
+each, and one user per role. Pages are signed in with the session cookie holding a
+token from ``issue_token``; form posts carry our own ``Origin`` unless the test is
+about forged ones. Checks read the store directly, so a page that only *says* it
+saved something fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import LEEDS, make_asset, make_org, pick_terms, rich_asset
+from starlette.datastructures import FormData
+
+from api.app import create_app
+from api.listing_form import changes_of, read_form, values_of
+from api.web import SESSION_COOKIE
+from geo_assets.auth import User, issue_token
+from geo_assets.ingest.organisation_upload import organisation_source
+from geo_assets.ingest.spreadsheet import write_xlsx
+from geo_assets.ingest.template import COLUMN_NAMES
+from geo_assets.model import Asset, utcnow
+from geo_assets.settings import Settings
+from geo_assets.store import AssetFilters, Store, open_store
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+OURS = {"origin": "http://testserver"}
+MANNINGHAM = (53.8012, -1.7634)  # (lat, lon) degrees, in Bradford
+
+
+@dataclass
+class Site:
+    client: TestClient
+    store: Store
+    tokens: dict[str, str]
+    users: dict[str, User]
+
+    def as_role(self, role: str | None) -> None:
+        """Sign the client in as ``role`` (None: signed out)."""
+        self.client.cookies.clear()
+        if role is not None:
+            self.client.cookies.set(SESSION_COOKIE, self.tokens[role])
+
+    def all_assets(self) -> list[Asset]:
+        return self.store.list_assets(AssetFilters(), per_page=1000).items
+
+
+def make_site(tmp_path: Path) -> Iterator[Site]:
+    """The app over a fresh store with organisations A and B, their listings and users."""
+    url = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+    store = open_store(url)
+    store.upgrade()
+    store.create_organisation(make_org(id="org-a", name="A Trust"))
+    store.create_organisation(make_org(id="org-b", name="B Trust"))
+    listings = [  # (id, name, organisation, status, (lat, lon) in degrees)
+        ("own-live", "Allotment Club", "org-a", "published", LEEDS),
+        ("own-waiting", "Knit and Natter", "org-a", "pending", (53.70, -1.40)),
+        ("b-waiting", "Harmony Choir", "org-b", "pending", (53.90, -1.30)),
+        ("b-live", "Walking Football", "org-b", "published", (53.60, -1.20)),
+    ]
+    for ident, name, org_id, status, (lat, lon) in listings:
+        store.create_asset(
+            make_asset(
+                id=ident,
+                name=name,
+                organisation_id=org_id,
+                status=status,
+                location={"lat": lat, "lon": lon},
+            )
+        )
+    people = {
+        "organisation": User(name="Olu", role="organisation", organisation_id="org-a"),
+        "other_organisation": User(name="Bea", role="organisation", organisation_id="org-b"),
+        "practitioner": User(name="Pat", role="practitioner"),
+        "admin": User(name="Ada", role="admin"),
+    }
+    users = {role: store.create_user(user) for role, user in people.items()}
+    tokens = {role: issue_token(store, user.id) for role, user in users.items()}
+    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        yield Site(client, store, tokens, users)
+    store.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    yield from make_site(tmp_path)
+
+
+class _Elements(HTMLParser):
+    """Elements by id: tag, attributes and text (text of nested elements included)."""
+
+    VOID = frozenset({"input", "br", "img", "meta", "link", "hr", "source"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self._open: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if values.get("id"):
+            self.by_id[values["id"]] = {"tag": tag, "attrs": values, "text": ""}
+        if tag not in self.VOID:
+            self._open.append((tag, values.get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for _, ident in self._open:
+            if ident:
+                self.by_id[ident]["text"] += data
+
+
+def elements(html: str) -> dict[str, dict[str, Any]]:
+    parser = _Elements()
+    parser.feed(html)
+    return parser.by_id
+
+
+def field_error(html: str, field: str) -> str:
+    """The message shown for ``field``, checked to be tied to the field itself."""
+    found = elements(html)
+    assert f"{field}-error" in found, f"no message for {field}"
+    control = found[field]["attrs"]
+    assert f"{field}-error" in control.get("aria-describedby", "").split()
+    return " ".join(found[f"{field}-error"]["text"].split())
+
+
+def listing_form(**overrides: Any) -> dict[str, Any]:
+    """A valid add-listing form as a browser posts it (every select has a value)."""
+    form: dict[str, Any] = {
+        "action": "save",
+        "name": "Tuesday Craft Circle",
+        "kind": "group",
+        "description": "Bring a project.",
+        "category": ["social", "arts", ""],
+        "address": "1 Lumb Lane",
+        "postcode": "",
+        "place": "",
+        "lat": str(MANNINGHAM[0]),
+        "lon": str(MANNINGHAM[1]),
+        "session_rows": "1",
+        "s0-days": ["tu", "th"],
+        "s0-start": "10:00",
+        "s0-end": "12:00",
+        "s0-often": "weekly",
+        "s0-notes": "",
+        "attendance": "drop_in",
+        "cost": "paid",
+        "cost-amount": "2.50",
+        "cost-per": "session",
+        "concessions": "free for carers",
+        "access": ["wheelchair", "hearing_loop"],
+        "access-notes": "",
+        "min_age": "18",
+        "max_age": "",
+        "gender": "any",
+        "groups": "carers; veterans",
+        "eligibility-notes": "",
+        "contact-name": "Amina",
+        "contact-email": "craft@example.org",
+        "contact-phone": "",
+        "contact-url": "https://example.org/craft",
+        "version": "",
+    }
+    form.update(overrides)
+    return form
+
+
+def upload(site: Site, rows: list[dict[str, Any]], *, name: str = "sheet.csv") -> Any:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMN_NAMES)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    files = {"file": (name, out.getvalue().encode("utf-8"), "text/csv")}
+    return site.client.post("/portal/upload", files=files, headers=OURS)
+
+
+def sheet_row(name: str, **overrides: Any) -> dict[str, Any]:
+    row = {
+        "name": name,
+        "kind": "group",
+        "organisation": "Someone Else Entirely",
+        "categories": "knitting",
+        "lat": MANNINGHAM[0],
+        "lon": MANNINGHAM[1],
+        "sessions": "Tuesdays 10-12",
+        "cost": "free",
+        "status": "published",
+    }
+    row.update(overrides)
+    return row
+
+
+# --- who may use the pages ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/portal", "/portal/new", "/portal/upload", "/admin"])
+def test_anonymous_visitors_are_sent_to_sign_in(site: Site, path: str) -> None:
+    site.as_role(None)
+    response = site.client.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in"
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("practitioner", "/portal"),
+        ("practitioner", "/portal/new"),
+        ("practitioner", "/admin"),
+        ("organisation", "/admin"),
+    ],
+)
+def test_other_roles_get_a_403_page(site: Site, role: str, path: str) -> None:
+    site.as_role(role)
+    response = site.client.get(path)
+    assert response.status_code == 403
+    assert "Not available to you" in response.text
+
+
+def test_signing_in_through_the_form_lands_on_the_portal(site: Site) -> None:
+    site.as_role(None)
+    signed = site.client.post("/sign-in", data={"token": site.tokens["organisation"]}, headers=OURS)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/portal"
+    assert site.client.get("/portal").status_code == 200
+
+
+def test_an_organisation_sees_only_its_own_listings_with_badges(site: Site) -> None:
+    site.as_role("organisation")
+    page = site.client.get("/portal")
+    assert page.status_code == 200
+    assert "Allotment Club" in page.text
+    assert "Knit and Natter" in page.text
+    assert "Harmony Choir" not in page.text
+    assert "Walking Football" not in page.text
+    assert page.text.count('class="badge pending"') == 1  # Knit and Natter
+    assert page.text.count('class="badge stale"') == 2  # neither was ever confirmed
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_admins_see_every_organisations_listings_in_the_portal(site: Site) -> None:
+    site.as_role("admin")
+    page = site.client.get("/portal")
+    assert page.status_code == 200
+    assert "Harmony Choir" in page.text and "Allotment Club" in page.text
+
+
+def test_a_listing_near_a_lookalike_wears_the_possible_duplicate_badge(site: Site) -> None:
+    site.store.create_asset(
+        make_asset(id="own-copy", name="The Allotment Club", organisation_id="org-a")
+    )
+    site.as_role("organisation")
+    page = site.client.get("/portal")
+    assert page.text.count('class="badge duplicate"') == 2
+    assert "Looks like “Allotment Club”" in page.text
+
+
+# --- forged posts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("origin", [None, "http://evil.example"])
+def test_posts_from_another_site_are_refused_and_change_nothing(
+    site: Site, origin: str | None
+) -> None:
+    headers = {} if origin is None else {"origin": origin}
+    site.as_role("organisation")
+    confirm = site.client.post("/portal/own-live/confirm", headers=headers)
+    created = site.client.post("/portal/new", data=listing_form(), headers=headers)
+    site.as_role("admin")
+    published = site.client.post("/admin/b-waiting/publish", headers=headers)
+    archived = site.client.post("/admin/b-live/archive", headers=headers)
+    for response in (confirm, created, published, archived):
+        assert response.status_code == 403
+        assert "Form refused" in response.text
+    assert site.store.get_asset("own-live").last_verified_at is None
+    assert site.store.get_asset("b-waiting").status == "pending"
+    assert site.store.get_asset("b-live").status == "published"
+    assert len(site.all_assets()) == 4
+
+
+# --- add and edit ---------------------------------------------------------------------------
+
+
+def test_a_new_listing_is_saved_pending_under_the_organisation(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(status="published", organisation_id="org-b")  # both ignored
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    new_id = response.headers["location"].rsplit("asset=", 1)[1]
+    asset = site.store.get_asset(new_id)
+    assert asset.status == "pending"
+    assert asset.organisation_id == "org-a"
+    assert asset.name == "Tuesday Craft Circle"
+    assert asset.categories == ["social", "arts"]
+    assert asset.point == pytest.approx(MANNINGHAM)
+    session = asset.sessions[0]
+    assert (session.weekdays, f"{session.start:%H:%M}", f"{session.end:%H:%M}") == (
+        ["tu", "th"],
+        "10:00",
+        "12:00",
+    )
+    assert session.frequency == "weekly"
+    assert (asset.cost.amount, asset.cost.per) == (2.5, "session")
+    assert asset.accessibility.features == ["hearing_loop", "wheelchair"]
+    assert (asset.eligibility.min_age, asset.eligibility.groups) == (18, ["carers", "veterans"])
+    assert asset.contact.email == "craft@example.org"
+    listed = site.client.get(response.headers["location"])
+    assert "“Tuesday Craft Circle” is saved" in listed.text
+    audit = site.store.list_audit(new_id).items
+    assert audit and audit[0].actor == site.users["organisation"].id
+
+
+def test_a_place_name_sets_the_location_when_no_point_was_chosen(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(lat="", lon="", place="Manningham")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    asset = site.store.get_asset(response.headers["location"].rsplit("asset=", 1)[1])
+    assert asset.location.lat == pytest.approx(53.80, abs=0.02)
+    assert asset.location.lon == pytest.approx(-1.77, abs=0.02)
+
+
+def test_the_find_button_fills_the_point_without_saving(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(action="locate", lat="", lon="", place="Manningham")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 200
+    found = elements(response.text)
+    assert float(found["lat"]["attrs"]["value"]) == pytest.approx(53.80, abs=0.02)
+    assert "Found Manningham" in found["notice"]["text"]
+    assert len(site.all_assets()) == 4
+
+
+def test_an_unknown_place_is_reported_next_to_its_field(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(lat="", lon="", place="Nowhere In Particular Xyzzy")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 422
+    assert "was not found" in field_error(response.text, "place")
+    assert len(site.all_assets()) == 4
+
+
+def test_invalid_fields_come_back_with_their_messages_and_nothing_is_stored(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(
+        name="",
+        **{"s0-start": "13:00", "s0-end": "12:00", "contact-email": "not-an-address"},
+        category=["", "", ""],
+        lat="95",
+    )
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 422
+    assert field_error(response.text, "name") == "Enter the name of the activity"
+    assert "must be after start" in field_error(response.text, "s0-end")
+    assert "email address" in field_error(response.text, "contact-email")
+    assert "at least one category" in field_error(response.text, "category-1")
+    assert "less than or equal to 90" in field_error(response.text, "lat")
+    found = elements(response.text)
+    assert "There is a problem" in found["error-summary"]["text"]
+    assert found["contact-email"]["attrs"]["value"] == "not-an-address"  # kept as typed
+    assert len(site.all_assets()) == 4
+
+
+def test_a_session_without_days_is_refused(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(**{"s0-days": []})
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 422
+    assert "Choose the day" in elements(response.text)["s0-days-error"]["text"]
+    assert len(site.all_assets()) == 4
+
+
+def test_add_another_session_shows_one_more_row(site: Site) -> None:
+    site.as_role("organisation")
+    form = listing_form(action="add_session")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 200
+    found = elements(response.text)
+    assert "s1-day-mo" in found and "s1-start" in found
+    assert found["s0-start"]["attrs"]["value"] == "10:00"
+    assert len(site.all_assets()) == 4
+
+
+def test_editing_keeps_the_status_and_records_the_change(site: Site) -> None:
+    site.as_role("organisation")
+    page = site.client.get("/portal/own-live/edit")
+    assert page.status_code == 200
+    found = elements(page.text)
+    assert found["name"]["attrs"]["value"] == "Allotment Club"
+    version = site.store.get_asset("own-live").version
+    assert found["listing-form"]["attrs"]["action"] == "/portal/own-live/edit"
+    form = listing_form(name="Allotment Club (Tuesdays)", version=str(version))
+    response = site.client.post("/portal/own-live/edit", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    after = site.store.get_asset("own-live")
+    assert after.name == "Allotment Club (Tuesdays)"
+    assert after.status == "published"
+    assert after.version == version + 1
+    assert site.store.list_audit("own-live").items[-1].actor == site.users["organisation"].id
+
+
+def test_an_edit_of_a_listing_changed_meanwhile_is_refused_with_409(site: Site) -> None:
+    site.as_role("organisation")
+    stale_version = site.store.get_asset("own-live").version
+    site.store.update_asset("own-live", {"description": "changed elsewhere"})
+    form = listing_form(name="Lost update", version=str(stale_version))
+    response = site.client.post("/portal/own-live/edit", data=form, headers=OURS)
+    assert response.status_code == 409
+    assert "Someone changed this listing" in response.text
+    assert site.store.get_asset("own-live").name == "Allotment Club"
+
+
+def test_another_organisations_listings_cannot_be_edited(site: Site) -> None:
+    site.as_role("organisation")
+    assert site.client.get("/portal/b-waiting/edit").status_code == 404  # unpublished: unseen
+    assert site.client.get("/portal/b-live/edit").status_code == 403
+    form = listing_form(name="Taken over", version="1")
+    assert site.client.post("/portal/b-live/edit", data=form, headers=OURS).status_code == 403
+    assert site.store.get_asset("b-live").name == "Walking Football"
+
+
+def _posted(values: dict[str, Any]) -> FormData:
+    """The form a browser would post for ``values`` (what the edit page shows)."""
+    items: list[tuple[str, Any]] = [("session_rows", str(len(values["sessions"])))]
+    for i, session in enumerate(values["sessions"]):
+        items += [(f"s{i}-days", day) for day in session["days"]]
+        items += [(f"s{i}-{part}", session[part]) for part in ("start", "end", "often", "notes")]
+        items += [(f"s{i}-{key}", day) for key, day in session["keep"].items()]
+    for name, value in values.items():
+        if isinstance(value, list) and name != "sessions":
+            items += [(name, item) for item in value]
+        elif isinstance(value, str):
+            items.append((name, value))
+    return FormData(items)
+
+
+def test_saving_an_edit_form_unchanged_keeps_every_field() -> None:
+    terms = pick_terms().all_ids
+    asset = rich_asset(categories=[terms[0], terms[5], terms[9], terms[12]])  # 4: one more
+    check = changes_of(read_form(_posted(values_of(asset))), asset)
+    assert check.errors == {}
+    assert check.asset is not None
+    assert check.asset.model_dump() == asset.model_dump()
+
+
+# --- still running --------------------------------------------------------------------------
+
+
+def test_still_running_sets_last_verified_at_and_says_so(site: Site) -> None:
+    site.as_role("organisation")
+    before = utcnow()
+    response = site.client.post("/portal/own-live/confirm", headers=OURS)
+    assert response.status_code == 303
+    verified = site.store.get_asset("own-live").last_verified_at
+    assert verified is not None and before - timedelta(seconds=1) <= verified <= utcnow()
+    assert site.store.list_audit("own-live").items[-1].actor == site.users["organisation"].id
+    page = site.client.get(response.headers["location"])
+    assert "“Allotment Club” is confirmed as still running" in page.text
+    assert page.text.count('class="badge stale"') == 1  # only the unconfirmed one now
+
+
+def test_still_running_is_refused_for_another_organisations_listing(site: Site) -> None:
+    site.as_role("organisation")
+    response = site.client.post("/portal/b-live/confirm", headers=OURS)
+    assert response.status_code == 403
+    assert site.store.get_asset("b-live").last_verified_at is None
+
+
+# --- spreadsheet upload ---------------------------------------------------------------------
+
+
+def test_an_upload_with_a_bad_row_names_the_row_and_saves_nothing(site: Site) -> None:
+    site.as_role("organisation")
+    rows = [sheet_row("Good Row Group"), sheet_row("Bad Row Group", lat="north-ish")]
+    response = upload(site, rows)
+    assert response.status_code == 422
+    # The header is row 1, so the second data row is row 3.
+    assert '<td data-label="Row">3</td><td data-label="Column">lat</td>' in response.text
+    assert "not a number" in elements(response.text)["problems"]["text"]
+    assert "Nothing was saved" in response.text
+    assert len(site.all_assets()) == 4
+
+
+def test_a_good_upload_creates_pending_listings_for_this_organisation_only(site: Site) -> None:
+    site.as_role("organisation")
+    organisations_before = site.store.list_organisations().total
+    response = upload(site, [sheet_row("Upload One"), sheet_row("Upload Two")])
+    assert response.status_code == 200, response.text
+    assert "2 new listings" in response.text
+    made = [a for a in site.all_assets() if a.name.startswith("Upload")]
+    assert len(made) == 2
+    assert {a.status for a in made} == {"pending"}
+    assert {a.organisation_id for a in made} == {"org-a"}
+    assert {a.source for a in made} == {organisation_source("org-a")}
+    assert site.store.list_organisations().total == organisations_before
+    assert "organisation` column is ignored" in response.text
+
+    again = upload(site, [sheet_row("Upload One"), sheet_row("Upload Two")])
+    assert again.status_code == 200
+    assert "0 new listings and\n    2 updated" in again.text
+    assert len(site.all_assets()) == 6
+
+
+def test_a_reupload_keeps_a_published_listings_status(site: Site) -> None:
+    site.as_role("organisation")
+    upload(site, [sheet_row("Upload One", source_id="u-1")])
+    made = next(a for a in site.all_assets() if a.name == "Upload One")
+    site.store.update_asset(made.id, {"status": "published"})
+    upload(site, [sheet_row("Upload One", source_id="u-1", description="new words")])
+    after = site.store.get_asset(made.id)
+    assert (after.status, after.description) == ("published", "new words")
+
+
+def test_organisations_sharing_a_row_reference_do_not_overwrite_each_other(site: Site) -> None:
+    site.as_role("organisation")
+    upload(site, [sheet_row("A's Group", source_id="row-1")])
+    site.as_role("other_organisation")
+    upload(site, [sheet_row("B's Group", source_id="row-1")])
+    names = {a.name: a.organisation_id for a in site.all_assets()}
+    assert names["A's Group"] == "org-a"
+    assert names["B's Group"] == "org-b"
+
+
+def test_an_excel_upload_is_read_as_a_workbook(site: Site, tmp_path: Path) -> None:
+    book = tmp_path / "sheet.xlsx"
+    write_xlsx(book, [sheet_row("Workbook Group")])
+    site.as_role("organisation")
+    files = {"file": ("activities.xlsx", book.read_bytes(), "application/octet-stream")}
+    response = site.client.post("/portal/upload", files=files, headers=OURS)
+    assert response.status_code == 200, response.text
+    made = [a for a in site.all_assets() if a.name == "Workbook Group"]
+    assert [(a.organisation_id, a.status) for a in made] == [("org-a", "pending")]
+
+
+def test_an_upload_of_another_kind_of_file_is_refused(site: Site) -> None:
+    site.as_role("organisation")
+    files = {"file": ("notes.txt", b"hello", "text/plain")}
+    response = site.client.post("/portal/upload", files=files, headers=OURS)
+    assert response.status_code == 422
+    assert "is not a .csv or .xlsx file" in response.text
+    empty = site.client.post("/portal/upload", headers=OURS, files={"file": ("a.csv", b"")})
+    assert empty.status_code == 422
+    assert "Choose a CSV or Excel file" in empty.text
+
+
+def test_the_blank_templates_download(site: Site) -> None:
+    site.as_role("organisation")
+    blank = site.client.get("/portal/template.csv")
+    assert blank.status_code == 200
+    header = next(csv.reader(io.StringIO(blank.content.decode("utf-8-sig"))))
+    assert tuple(header) == COLUMN_NAMES
+    workbook = site.client.get("/portal/template.xlsx")
+    assert workbook.status_code == 200 and workbook.content.startswith(b"PK")
