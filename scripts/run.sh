@@ -9,5 +9,6 @@ bash scripts/ensure_venv.sh
 bash scripts/ensure_assets.sh || echo "run: map pages need the files above; the API works without them" >&2
 .venv/bin/geo-assets db upgrade
 .venv/bin/geo-assets sample load
-echo "serving on http://127.0.0.1:8000 (API docs at /docs); Ctrl-C stops it" >&2
+echo "serving on http://127.0.0.1:8000: pages at /map, API docs at /docs; to sign in to the" >&2
+echo "other pages make a user: .venv/bin/geo-assets users add \"Your Name\" --role admin. Ctrl-C stops it" >&2
 exec .venv/bin/geo-assets serve --host 127.0.0.1 --port 8000

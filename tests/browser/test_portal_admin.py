@@ -70,7 +70,20 @@ def _queue_row(page, base_url: str, name: str):
     raise AssertionError(f"{name!r} is not in the moderation queue")
 
 
-def test_organisation_adds_a_listing_on_the_map_and_an_admin_publishes_it(
+def _found_by_search(page, base_url: str, point: tuple[float, float], name: str) -> bool:
+    """Whether a practitioner searching right at ``point`` is offered ``name``."""
+    page.goto(f"{base_url}/search")
+    page.get_by_text("Or pick the point on the map").click()
+    page.get_by_label("Latitude").fill(f"{point[0]:.6f}")
+    page.get_by_label("Longitude").fill(f"{point[1]:.6f}")
+    page.get_by_label("What they enjoy or care about").fill("craft circle, social group")
+    page.get_by_label("How many suggestions").select_option("20")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    return name in page.locator("#results").inner_text()
+
+
+def test_a_listing_added_on_the_map_is_pending_until_an_admin_publishes_it_then_found(
     page, live_server, sign_in, accounts, sample_db_url
 ):
     name = _unique("Browser Craft Circle")
@@ -80,11 +93,13 @@ def test_organisation_adds_a_listing_on_the_map_and_an_admin_publishes_it(
     finally:
         store.close()
     sign_in("organisation")
-    _add_listing_by_map_click(page, live_server.url, name)
+    point = _add_listing_by_map_click(page, live_server.url, name)
 
     assert name in page.locator("#notice").inner_text()
     row = page.locator("tbody tr", has_text=name)
     assert row.locator(".badge.pending").inner_text() == "Awaiting approval"
+    sign_in("practitioner")
+    assert not _found_by_search(page, live_server.url, point, name), "pending yet searchable"
 
     sign_in("admin")
     row = _queue_row(page, live_server.url, name)
@@ -100,6 +115,9 @@ def test_organisation_adds_a_listing_on_the_map_and_an_admin_publishes_it(
     row = page.locator("tbody tr", has_text=name)
     assert "Published" in row.locator("td[data-label=Status]").inner_text()
     assert row.locator(".badge.pending").count() == 0
+
+    sign_in("practitioner")
+    assert _found_by_search(page, live_server.url, point, name), "published but not found"
 
 
 def test_still_running_confirms_a_listing_from_the_keyboard(page, live_server, sign_in):
