@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -59,13 +60,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     store.close()
 
 
+def _post_token(client: TestClient, token: str) -> httpx.Response:
+    return client.post("/sign-in", data={"token": token}, headers=SAME_SITE, follow_redirects=False)
+
+
 def _signed_in(site, role: str) -> TestClient:
     client, _, tokens = site
     client.cookies.clear()
-    response = client.post(
-        "/sign-in", data={"token": tokens[role]}, headers=SAME_SITE, follow_redirects=False
-    )
-    assert response.status_code == 303
+    assert _post_token(client, tokens[role]).status_code == 303
     return client
 
 
@@ -90,9 +92,7 @@ def test_signing_in_lands_on_the_roles_home_and_refuses_bad_tokens(site) -> None
     client, _, tokens = site
     client.cookies.clear()
     for role, home in (("practitioner", "/search"), ("planner", "/planner")):
-        got = client.post(
-            "/sign-in", data={"token": tokens[role]}, headers=SAME_SITE, follow_redirects=False
-        )
+        got = _post_token(client, tokens[role])
         assert got.headers["location"] == home
         cookie = got.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
@@ -102,21 +102,9 @@ def test_signing_in_lands_on_the_roles_home_and_refuses_bad_tokens(site) -> None
     client.cookies.clear()
     client.get("/search/plan", follow_redirects=False)
     client.get("/search", follow_redirects=False)
-    got = client.post(
-        "/sign-in",
-        data={"token": tokens["practitioner"]},
-        headers=SAME_SITE,
-        follow_redirects=False,
-    )
-    assert got.headers["location"] == "/search"
+    assert _post_token(client, tokens["practitioner"]).headers["location"] == "/search"
     client.cookies.set("ga_next", "//elsewhere.example/x")
-    got = client.post(
-        "/sign-in",
-        data={"token": tokens["practitioner"]},
-        headers=SAME_SITE,
-        follow_redirects=False,
-    )
-    assert got.headers["location"] == "/search"
+    assert _post_token(client, tokens["practitioner"]).headers["location"] == "/search"
 
 
 def test_a_garbled_session_cookie_means_signed_out(site) -> None:
