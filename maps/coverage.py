@@ -37,20 +37,27 @@ def class_breaks(values: np.ndarray, classes: int = len(COVERAGE_COLOURS)) -> li
     return [float(e) for e in np.unique(edges)]
 
 
-def class_colours(values: np.ndarray, breaks: Sequence[float]) -> list[str]:
-    """Colour of each value: its class among ``breaks``; missing values get NO_DATA."""
+def class_colours(
+    values: np.ndarray, breaks: Sequence[float], *, higher_is_better: bool = True
+) -> list[str]:
+    """Colour of each value: its class among ``breaks``; missing values get NO_DATA.
+
+    Dark always means good access: for a measure where less is better (minutes to the
+    nearest asset) the palette runs the other way.
+    """
+    palette = COVERAGE_COLOURS if higher_is_better else COVERAGE_COLOURS[::-1]
     if len(breaks) < 2:
-        return [COVERAGE_COLOURS[-1] if np.isfinite(v) else NO_DATA_COLOUR for v in values]
+        return [palette[-1] if np.isfinite(v) else NO_DATA_COLOUR for v in values]
     inner = np.asarray(breaks[1:-1])
     n_classes = len(breaks) - 1
     # Spread the classes used over the palette so 3 classes still run light to dark.
-    palette_at = np.round(np.linspace(0, len(COVERAGE_COLOURS) - 1, n_classes)).astype(int)
+    palette_at = np.round(np.linspace(0, len(palette) - 1, n_classes)).astype(int)
     out = []
     for v in values:
         if not np.isfinite(v):
             out.append(NO_DATA_COLOUR)
         else:
-            out.append(COVERAGE_COLOURS[palette_at[int(np.searchsorted(inner, v, side="right"))]])
+            out.append(palette[palette_at[int(np.searchsorted(inner, v, side="right"))]])
     return out
 
 
@@ -77,13 +84,15 @@ def coverage_map(
     bins: Sequence[float] | None = None,
     value_format: str = "{:.2f}",
     tooltip_columns: Sequence[str] = (),
+    higher_is_better: bool = True,
     settings: MapSettings | None = None,
 ) -> folium.Map:
     """Choropleth of ``cells[value_column]`` over the cells' polygons.
 
     ``cells`` is a GeoDataFrame (any CRS; drawn in EPSG:4326). ``bins`` are class edges
     (lowest first); by default 5 quantile classes. ``gap_column`` marks gap units.
-    ``tooltip_columns`` are shown beside the value when hovering a unit.
+    ``tooltip_columns`` are shown beside the value when hovering a unit;
+    ``higher_is_better=False`` (e.g. minutes to the nearest asset) keeps dark = good access.
     """
     for column in [value_column, *tooltip_columns, *([gap_column] if gap_column else [])]:
         if column not in cells.columns:
@@ -99,7 +108,7 @@ def coverage_map(
         raise InvalidInputError("`bins` must increase", field="bins")
     keep = [value_column, *dict.fromkeys(tooltip_columns)]
     frame = cells[[*keep, "geometry"]].copy()
-    frame[FILL_COLUMN] = class_colours(values, breaks)
+    frame[FILL_COLUMN] = class_colours(values, breaks, higher_is_better=higher_is_better)
     frame[value_column] = [None if not np.isfinite(v) else round(float(v), 6) for v in values]
 
     if len(frame):
@@ -144,7 +153,12 @@ def coverage_map(
                 tooltip=folium.GeoJsonTooltip(fields=[gap_column], aliases=["Gap"]),
             ).add_to(m)
 
-    items = _legend_items(breaks, value_format, has_missing=bool(np.isnan(values).any()))
+    items = _legend_items(
+        breaks,
+        value_format,
+        has_missing=bool(np.isnan(values).any()),
+        higher_is_better=higher_is_better,
+    )
     if n_gaps:
         items.append(LegendItem(f"Gap ({n_gaps} units)", GAP_COLOUR, shape="outline"))
     Legend(label, items).add_to(m)
@@ -155,16 +169,18 @@ def coverage_map(
 
 
 def _legend_items(
-    breaks: Sequence[float], value_format: str, *, has_missing: bool
+    breaks: Sequence[float], value_format: str, *, has_missing: bool, higher_is_better: bool
 ) -> list[LegendItem]:
     items = []
     if len(breaks) >= 2:
-        colours = class_colours(np.asarray(breaks[:-1], dtype=float), breaks)
+        lows = np.asarray(breaks[:-1], dtype=float)
+        colours = class_colours(lows, breaks, higher_is_better=higher_is_better)
         for i, colour in enumerate(colours):
             low, high = _fmt(breaks[i], value_format), _fmt(breaks[i + 1], value_format)
             items.append(LegendItem(f"{low} to {high}", colour, shape="square"))
     elif len(breaks) == 1:
-        items.append(LegendItem(_fmt(breaks[0], value_format), COVERAGE_COLOURS[-1], "square"))
+        colour = COVERAGE_COLOURS[-1] if higher_is_better else COVERAGE_COLOURS[0]
+        items.append(LegendItem(_fmt(breaks[0], value_format), colour, "square"))
     if has_missing:
         items.append(LegendItem("No data / none in reach", NO_DATA_COLOUR, shape="square"))
     return items

@@ -301,6 +301,10 @@ def test_coverage_classes_run_light_to_dark_and_missing_is_grey():
     assert colours[0] == COVERAGE_COLOURS[0]
     assert colours[4] == COVERAGE_COLOURS[-1]
     assert colours[5] == NO_DATA_COLOUR
+    # Minutes to the nearest asset: fewer is better, so the shortest times are darkest.
+    minutes = class_colours(values, breaks, higher_is_better=False)
+    assert minutes[0] == COVERAGE_COLOURS[-1] and minutes[4] == COVERAGE_COLOURS[0]
+    assert minutes[5] == NO_DATA_COLOUR
 
 
 def test_coverage_map_colours_cells_and_outlines_gaps():

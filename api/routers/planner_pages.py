@@ -173,6 +173,7 @@ def _draw(run: CoverageRun, settings: MapSettings) -> MapParts:
         bins=_breaks(layer[value].to_numpy(dtype=float, na_value=np.nan)),
         value_format=VALUE_FORMATS.get(measure, "{:.2f}"),
         tooltip_columns=("people", "minutes to nearest"),
+        higher_is_better=measure != "nearest",
         settings=settings,
     )
     return render_parts(m, settings)
