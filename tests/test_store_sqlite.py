@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from factories import FIJI, GEOD, LEEDS, make_asset, make_org, pick_terms
 
+from geo_assets import synthetic
 from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
 from geo_assets.model import BBox
 from geo_assets.store import sqlite as sqlite_store
@@ -338,3 +339,19 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     assert len(store.nearby(*LEEDS, 10.0)) == 12
     assert len(store._decoded._items) == 5
     store.close()
+
+
+def test_cached_records_come_back_as_independent_shallow_copies() -> None:
+    from geo_assets.store.documents import DecodedCache, shallow_copy
+
+    asset = next(iter(synthetic.national_assets(1)))
+    copied = shallow_copy(asset)
+    assert copied == asset and copied is not asset
+    assert copied.model_fields_set == asset.model_fields_set
+    copied.name = "Renamed"
+    assert asset.name != "Renamed"
+    cache: DecodedCache = DecodedCache(capacity=2)
+    first = cache.put("k", asset)
+    first.name = "Changed by a caller"
+    again = cache.get("k")
+    assert again is not None and again.name == asset.name
