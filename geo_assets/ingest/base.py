@@ -17,7 +17,9 @@ where the store offers it; otherwise the report says which ones remain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +114,24 @@ class ImportReport:
         return Group(*parts)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a big feed is read, checked or loaded.
+
+    A parsed feed is millions of small objects that all stay alive; each collection would
+    walk them all again, which made reading several times slower (and checking and
+    loading 100,000 records about 1.7x slower). Nothing here makes cycles, so collection
+    resumes (and finds little) afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_import(
     store: Store,
     feed: ParsedFeed,
@@ -137,6 +157,19 @@ def run_import(
         CLI's ``--source``); records are keyed by (source, source_id), so re-importing
         the same file under the same source updates rather than duplicates.
     """
+    with paused_gc():
+        return _run_import(store, feed, dry_run, skip_invalid, actor, progress, source)
+
+
+def _run_import(
+    store: Store,
+    feed: ParsedFeed,
+    dry_run: bool,
+    skip_invalid: bool,
+    actor: str | None,
+    progress: Progress | None,
+    source: str | None,
+) -> ImportReport:
     report = ImportReport(dry_run=dry_run, warnings=list(feed.warnings))
     errors = list(feed.errors)
     orgs = [_with_source(o, source) for o in feed.organisations]

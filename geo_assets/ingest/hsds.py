@@ -16,12 +16,10 @@ raises :class:`~geo_assets.hsds.HSDSValidationError` and leaves no file behind.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,7 @@ from geo_assets.hsds import (
     organization_doc,
     service_doc,
 )
-from geo_assets.ingest.base import ParsedFeed
+from geo_assets.ingest.base import ParsedFeed, paused_gc
 from geo_assets.ingest.hsds_map import (
     MAX_ERRORS,
     FeedIndex,
@@ -78,23 +76,6 @@ def parse_hsds(
         if problem is not None:
             return ParsedFeed(organisations=[], records=[], errors=[problem])
         return parse_hsds_document(doc, options)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a big feed is read.
-
-    A parsed feed is millions of small objects that all stay alive; each collection would
-    walk them all again, which made reading several times slower. Nothing here makes
-    cycles, so collection resumes (and finds little) afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_json(path: Path) -> tuple[Any, RowError | None]:
