@@ -345,6 +345,34 @@ def test_the_cache_lives_on_the_app_and_keys_on_the_parameters(
     assert [p.measure for p in analyse_calls] == ["e2sfca", "nearest"]
 
 
+def test_repeat_requests_count_instead_of_reading_every_listing(
+    site: Site, analyse_calls: list[CoverageParams], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[tuple[str, ...]] = []
+    real_read = coverage_service.Published.read.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, store: Any, categories: Any) -> Any:
+        reads.append(tuple(categories))
+        return real_read(cls, store, categories)
+
+    monkeypatch.setattr(coverage_service.Published, "read", classmethod(counting))
+    query = {**NATURE, "minutes": 17}
+    first = site.get("/coverage/summary", **query).json()
+    site.get("/coverage/gaps", **query)
+    site.get("/coverage/summary", **{**query, "measure": "nearest"})
+    assert reads.count(("nature",)) <= 2  # the first version read, and the new run's own
+    before = len(reads)
+    site.get("/coverage/summary", **query)
+    assert len(reads) == before
+    # Renaming a listing keeps the count but not its updated_at: the version is re-read.
+    nature = published_assets(site.store, ["nature"])[0]
+    site.store.update_asset(nature.id, {"name": nature.name + " (renamed)"})
+    again = site.get("/coverage/summary", **query).json()
+    assert len(reads) > before
+    assert again["dataset_version"] != first["dataset_version"]
+    assert again["dataset_version"] == dataset_version(published_assets(site.store, ["nature"]))
+
+
 # --- the planner page's own routes (cookie session) -----------------------------------------
 
 

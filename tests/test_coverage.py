@@ -498,6 +498,31 @@ def test_cache_keys_on_version_and_parameters() -> None:
     assert dataset_version(bumped) != version
 
 
+def test_the_same_run_is_computed_once_when_asked_for_twice_at_once() -> None:
+    import threading
+    import time
+
+    cache = CoverageCache()
+    params = CoverageParams(categories=("nature",)).as_dict()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        time.sleep(0.2)
+        return "result"
+
+    got: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get_or_compute("v1", params, slow)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == ["result"] * 4 and len(calls) == 1 and cache.computed == 1
+
+
 # --- site suggestion ----------------------------------------------------------------------
 
 

@@ -224,14 +224,40 @@ def run_coverage(
     )
 
 
+def current_version(
+    cache: CoverageCache, store: Any, categories: Sequence[str]
+) -> tuple[str, Published | None]:
+    """The dataset version of the published assets of ``categories``, and the assets
+    when they had to be read.
+
+    Reading every asset to hash it takes seconds at tens of thousands of listings, so
+    the version last seen is reused while two counts say nothing changed: as many
+    published assets as then, and none modified after the newest one seen then (the
+    cache's ``dataset_ttl_s`` bounds how long that cheap check alone is trusted).
+    """
+    from geo_assets.store.base import AssetFilters
+
+    scope = tuple(categories)
+    filters = AssetFilters(categories=list(categories) or None, statuses=["published"])
+    seen = cache.stamp(scope)
+    if seen is not None and store.count_assets(filters) == seen.count:
+        newer = filters.model_copy(update={"modified_after": seen.latest})
+        if seen.latest is None or store.count_assets(newer) == 0:
+            return seen.version, None
+    published = Published.read(store, categories)
+    stamps = [a.updated_at for a in published.assets if a.updated_at is not None]
+    cache.note_stamp(scope, published.version, len(published.assets), max(stamps, default=None))
+    return published.version, published
+
+
 def cached_run(cache: CoverageCache, store: Any, params: CoverageParams) -> CoverageRun:
     """The web's run for ``params`` (sample demand, straight-line travel), from ``cache``
     while the published assets of the categories are unchanged."""
     check_categories(params.categories)
-    published = Published.read(store, params.categories)
+    version, published = current_version(cache, store, params.categories)
     key = {**params.as_dict(), **WEB_INPUTS}
     return cache.get_or_compute(
-        published.version, key, lambda: run_coverage(store, params, published=published)
+        version, key, lambda: run_coverage(store, params, published=published)
     )
 
 
