@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        """People start at the directory map (its header links every page and the API docs)."""
+        return RedirectResponse("/map")
 
     return app

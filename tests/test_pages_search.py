@@ -107,6 +107,12 @@ def test_signing_in_lands_on_the_roles_home_and_refuses_bad_tokens(site) -> None
     assert _post_token(client, tokens["practitioner"]).headers["location"] == "/search"
 
 
+def test_the_front_door_is_the_directory_map(site) -> None:
+    client, _, _ = site
+    response = client.get("/", follow_redirects=False)
+    assert response.headers["location"] == "/map"
+
+
 def test_a_garbled_session_cookie_means_signed_out(site) -> None:
     client, _, _ = site
     client.cookies.clear()
