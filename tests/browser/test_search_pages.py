@@ -124,7 +124,7 @@ def test_search_and_plan_pages_pass_axe(page, live_server, sign_in, map_settings
     assert run_axe(page, map_settings.static_dir) == []
 
 
-def test_search_page_fits_a_phone(browser, live_server, accounts, page_log):
+def test_search_and_plan_pages_fit_a_phone(browser, live_server, accounts, page_log):
     context, page = open_page(browser, page_log, viewport={"width": 375, "height": 740})
     try:
         page.goto(f"{live_server.url}/sign-in")
@@ -138,6 +138,12 @@ def test_search_page_fits_a_phone(browser, live_server, accounts, page_log):
                 break
             _search(page, live_server)
         page.screenshot(path=str(ARTIFACTS / "search_375px.png"), full_page=True)
+        page.get_by_label("Add to plan").first.check()
+        page.get_by_role("button", name="Make a connection plan").click()
+        page.locator("main article").first.wait_for()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 375, f"the plan scrolls sideways at 375 px ({width} px)"
+        page.screenshot(path=str(ARTIFACTS / "plan_375px.png"), full_page=True)
     finally:
         context.close()
     assert not page_log.console_errors
