@@ -325,6 +325,9 @@ def test_a_new_listing_is_saved_pending_under_the_organisation(site: Site) -> No
     assert asset.accessibility.features == ["hearing_loop", "wheelchair"]
     assert (asset.eligibility.min_age, asset.eligibility.groups) == (18, ["carers", "veterans"])
     assert asset.contact.email == "craft@example.org"
+    # Adding it vouches that it runs: confirmed now, so not flagged stale at once.
+    assert asset.last_verified_at is not None
+    assert (utcnow() - asset.last_verified_at).total_seconds() < 60
     listed = site.client.get(response.headers["location"])
     assert "“Tuesday Craft Circle” is saved" in listed.text
     audit = site.store.list_audit(new_id).items

@@ -295,9 +295,9 @@ def submit_form(
         return form_page(request, store, user, values, asset=before, errors=errors, status_code=422)
     try:
         if before is None:
-            created = store.create_asset(
-                authorise_asset_write(user, None, check.asset), actor=user.id
-            )
+            # Whoever adds a listing vouches that it runs: it starts confirmed, not stale.
+            fresh = check.asset.model_copy(update={"last_verified_at": utcnow()})
+            created = store.create_asset(authorise_asset_write(user, None, fresh), actor=user.id)
             return done_redirect("/portal", "created", created.id)
         authorise_asset_write(user, before, check.asset)
         store.update_asset(before.id, check.changes, actor=user.id)

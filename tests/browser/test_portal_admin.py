@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 from browser_harness import ARTIFACTS, run_axe
 
 from geo_assets.ingest.template import COLUMN_NAMES
-from geo_assets.store import open_store
+from geo_assets.model import utcnow
+from geo_assets.store import AssetFilters, open_store
 
 pytestmark = pytest.mark.browser
 
@@ -120,12 +122,23 @@ def test_a_listing_added_on_the_map_is_pending_until_an_admin_publishes_it_then_
     assert _found_by_search(page, live_server.url, point, name), "published but not found"
 
 
-def test_still_running_confirms_a_listing_from_the_keyboard(page, live_server, sign_in):
+def test_still_running_confirms_a_listing_from_the_keyboard(
+    page, live_server, sign_in, sample_db_url
+):
     name = _unique("Browser Still Running")
     sign_in("organisation")
     _add_listing_by_map_click(page, live_server.url, name)
     row = page.locator("tbody tr", has_text=name)
-    assert row.locator(".badge.stale").count() == 1  # never confirmed
+    assert row.locator(".badge.stale").count() == 0  # adding it confirmed it
+    store = open_store(sample_db_url)  # a year passes without anyone confirming it
+    try:
+        (listing,) = [a for a in store.list_assets(AssetFilters(text=name)).items if a.name == name]
+        store.update_asset(listing.id, {"last_verified_at": utcnow() - timedelta(days=400)})
+    finally:
+        store.close()
+    page.reload()
+    row = page.locator("tbody tr", has_text=name)
+    assert row.locator(".badge.stale").count() == 1
     row.get_by_role("button", name=f"Still running ({name})").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/portal?done=confirmed*")
