@@ -1,9 +1,10 @@
-"""Personal data stays out of the logs.
+"""Personal data stays out of the logs and the store.
 
 A real uvicorn server (access log on, every logger at uvicorn's TRACE level, below DEBUG,
 which also logs each ASGI message) serves a match request and a postcode lookup, and
 nothing it logs, through the logging module or straight to stdout/stderr, carries the
-origin coordinates, the postcode or the interests."""
+origin coordinates, the postcode or the interests. A connection plan the practitioner
+saves keeps none of them either, nor the name typed on the plan page."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import copy
 import json
 import logging
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.logging import TRACE_LOG_LEVEL
 
@@ -32,7 +35,11 @@ from geo_assets.store import open_store
 ORIGIN = (53.7941637, -1.7518423)  # (lat, lon) degrees, central Bradford
 POSTCODE = "BD1 1HY"
 INTERESTS = ["bagpipe ensembles", "origami", "gardening"]
+PERSON = "Zebedee Quixote"  # the name or initials typed on the plan page: printed only
+REFERENCE = "PRIV-0427"  # the practitioner's code for the saved plan
 SECRETS = [
+    "Zebedee",
+    "Quixote",
     "53.7941",
     "1.75184",
     "bagpipe",
@@ -121,8 +128,9 @@ def _record_text(record: logging.LogRecord) -> str:
     return message + "\n" + repr(vars(record))
 
 
-def _search_through_the_web_pages(client: httpx.Client, token: str) -> None:
-    """The practitioner's pages: sign in, search (by postcode, then by a map point), plan."""
+def _search_through_the_web_pages(client: httpx.Client, token: str) -> str:
+    """The practitioner's pages: sign in, search (by postcode, then by a map point), plan,
+    save the plan; the saved plan's id."""
     same_site = {"Origin": str(client.base_url).rstrip("/")}
     signed = client.post("/sign-in", data={"token": token}, headers=same_site)
     assert signed.status_code in (200, 303), signed.text
@@ -140,9 +148,18 @@ def _search_through_the_web_pages(client: httpx.Client, token: str) -> None:
     assert 'name="plan_asset"' in found.text
     asset_id = found.text.split('name="plan_asset" value="', 1)[1].split('"', 1)[0]
     profile = json.dumps(_profile())
-    plan = {"profile": profile, "plan_asset": asset_id, "limit": "10", "person": "origami"}
+    plan = {"profile": profile, "plan_asset": asset_id, "limit": "10", "person": PERSON}
     made = client.post("/search/plan", data=plan, headers=same_site)
     assert made.status_code == 200, made.text
+    assert 'action="/plans"' in made.text
+    saved = client.post(
+        "/plans", data={**plan, "reference": REFERENCE}, headers=same_site, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    plan_id = saved.headers["location"].removeprefix("/plans/")
+    shown = client.get(f"/plans/{plan_id}")
+    assert shown.status_code == 200 and REFERENCE in shown.text and PERSON not in shown.text
+    return plan_id
 
 
 def test_match_and_geocode_leave_no_personal_data_in_logs(
@@ -191,7 +208,34 @@ def test_match_and_geocode_leave_no_personal_data_in_logs(
     assert "POST /match HTTP/1.1" in everything
     assert "GET /geocode HTTP/1.1" in everything
     assert "POST /search/plan HTTP/1.1" in everything
+    assert "POST /plans HTTP/1.1" in everything
     assert "Started scope=" in everything  # the trace-level ASGI log was on
     # ... and none of the person's data.
     leaks = [s for s in SECRETS if s.lower() in everything.lower()]
     assert not leaks, f"personal data in the logs: {leaks}"
+
+
+def test_a_saved_plan_keeps_nothing_personal(sample_settings: tuple[Settings, str]) -> None:
+    """Saved from the web pages, the plan holds the reference and the activities only:
+    not in the model read back, nor in the raw row, nor in the audit log."""
+    settings, token = sample_settings
+    with TestClient(create_app(settings)) as client:
+        plan_id = _search_through_the_web_pages(client, token)
+    store = open_store(settings.database_url)
+    try:
+        plan = store.get_plan(plan_id)
+        assert plan.reference == REFERENCE and len(plan.items) == 1
+        read_back = plan.model_dump_json()
+        audit = json.dumps([vars(e) for e in store.list_audit(plan_id).items], default=str)
+    finally:
+        store.close()
+    path = settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT * FROM plans").fetchall()
+    assert len(rows) == 1 and plan_id in rows[0]
+    raw = json.dumps(rows, default=str)
+    assert set(json.loads(rows[0][-1])) == {"id", "reference", "owner_id", "created_at", "items"}
+    for text in (read_back, raw, audit):
+        leaks = [s for s in [*SECRETS, ", ".join(INTERESTS)] if s.lower() in text.lower()]
+        assert not leaks, f"personal data stored with the plan: {leaks}"
+    assert REFERENCE not in audit

@@ -65,6 +65,7 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     from api.routers import (
         admin_pages,
         listing_pages,
+        plan_pages,
         planner_pages,
         portal_pages,
         search_pages,
@@ -72,7 +73,15 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     )
 
     app.include_router(router)
-    for pages in (signin, listing_pages, search_pages, portal_pages, admin_pages, planner_pages):
+    for pages in (
+        signin,
+        listing_pages,
+        search_pages,
+        plan_pages,
+        portal_pages,
+        admin_pages,
+        planner_pages,
+    ):
         app.include_router(pages.router)
     app.add_exception_handler(MapAssetsError, _assets_missing)
     install_page_errors(app)

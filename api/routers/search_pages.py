@@ -2,13 +2,14 @@
 
 Everything about the person arrives in POST bodies and leaves in the page itself:
 nothing goes into a URL, a log or the store (``Cache-Control: no-store`` keeps it out
-of caches too). The plan is made from the same search run again, so the page never
-trusts travel times or session dates sent back by the browser.
+of caches too), except a pseudonymous plan the practitioner explicitly saves
+(:mod:`api.routers.plan_pages`). The plan is made from the same search run again
+(:mod:`api.plan_view`), so the page never trusts travel times or session dates sent
+back by the browser.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
+from api.plan_view import PlanRefused, chosen_matches, read_plan_choice, refused, render_plan
 from api.search_form import (
     GOALS,
     LIMITS,
@@ -24,20 +26,17 @@ from api.search_form import (
     PREFERENCES,
     SearchForm,
     blank_form,
-    profile_from_plan,
     read_search_form,
 )
 from api.web import SameOrigin, map_settings_of, page_role, render
 from geo_assets.auth import User
-from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
-from geo_assets.model import Organisation, Profile
 from geo_assets.store import Store
 from geo_assets.taxonomy import default_taxonomy
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
-from maps.popups import LISTING_URL, access_text, cost_text, travel_text, when_text
+from maps.popups import LISTING_URL, cost_text, travel_text, when_text
 from maps.results import results_map
 from maps.style import category_colour
 
@@ -45,7 +44,6 @@ router = APIRouter(include_in_schema=False, tags=["pages"])
 
 # Where the empty search map starts: the sample data's area (central Bradford).
 DEFAULT_CENTRE = (53.7945, -1.7520)
-MAX_PLAN_ITEMS = 10
 Practitioner = page_role("practitioner")
 
 
@@ -118,40 +116,6 @@ def _search_page(request: Request, store: Store, values: dict[str, list[str]]) -
     return render(request, "search.html", context)
 
 
-def _organisation(store: Store, org_id: str | None) -> Organisation | None:
-    if org_id is None:
-        return None
-    try:
-        organisation: Organisation = store.get_organisation(org_id)
-    except NotFoundError:  # removed since: the plan still prints without it
-        return None
-    return organisation
-
-
-def _plan_items(store: Store, matches: list[Match], chosen: list[str]) -> list[dict[str, Any]]:
-    by_id = {m.asset.id: m for m in matches}
-    items = []
-    for asset_id in chosen:
-        m = by_id.get(asset_id)
-        if m is None:
-            continue
-        asset = m.asset
-        sessions = [s.describe() for s in asset.sessions]
-        items.append(
-            {
-                "match": m,
-                "asset": asset,
-                "organisation": _organisation(store, asset.organisation_id),
-                "travel": travel_text(m.minutes, m.mode, m.distance_m),
-                "when": when_text(asset, m.next_session),
-                "sessions": [s[0].upper() + s[1:] for s in sessions],
-                "cost": cost_text(asset.cost),
-                "access": access_text(asset),
-            }
-        )
-    return items
-
-
 @router.post("/search/plan", dependencies=[SameOrigin])
 async def plan(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
     """A one-page plan of the chosen activities: when, where, how to get there, who to ask."""
@@ -160,46 +124,11 @@ async def plan(request: Request, store: StoreDep, user: User = Practitioner) -> 
     return await run_in_threadpool(_plan_page, request, store, user, values)
 
 
-def _first(values: dict[str, list[str]], name: str) -> str:
-    got = values.get(name) or [""]
-    return got[0]
-
-
 def _plan_page(
     request: Request, store: Store, user: User, values: dict[str, list[str]]
 ) -> Response:
-    chosen = values.get("plan_asset", [])[:MAX_PLAN_ITEMS]
-    person = _first(values, "person").strip()[:100]
-    limit_text = _first(values, "limit")
-    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in LIMITS else max(LIMITS)
-    if not chosen:
-        return render(
-            request,
-            "error.html",
-            {
-                "title": "Nothing chosen for the plan",
-                "message": "Tick 'Add to plan' beside at least one suggestion, then make the "
-                "plan. Use your browser's Back button to return to the results.",
-            },
-            status_code=422,
-        )
     try:
-        profile: Profile = profile_from_plan(_first(values, "profile"))
-    except InvalidInputError as exc:
-        return render(
-            request,
-            "error.html",
-            {"title": "The plan could not be made", "message": str(exc)},
-            status_code=422,
-        )
-    matches = match(store, profile, limit=max(limit, len(chosen)))
-    items = _plan_items(store, matches, chosen)
-    context = {
-        "title": "Connection plan",
-        "person": person,
-        "items": items,
-        "missing": len(chosen) - len(items),
-        "made_on": date.today(),
-        "made_by": user.name,
-    }
-    return render(request, "plan.html", context)
+        choice = read_plan_choice(values)
+    except PlanRefused as exc:
+        return refused(request, exc)
+    return render_plan(request, store, user, choice, chosen_matches(store, choice))

@@ -36,6 +36,7 @@ from geo_assets.model import (
     Weekday,
     utcnow,
 )
+from geo_assets.plans import SavedPlan, plan_error
 from geo_assets.store.gazetteer import Place, PostcodePoint
 
 T = TypeVar("T")
@@ -199,8 +200,8 @@ class UpsertReport:
         return self.inserted + self.updated
 
 
-AuditAction = Literal["create", "update", "archive", "bulk_upsert", "revoke"]
-AuditEntity = Literal["asset", "organisation", "user"]
+AuditAction = Literal["create", "update", "archive", "bulk_upsert", "revoke", "delete"]
+AuditEntity = Literal["asset", "organisation", "user", "plan"]
 # Fields every update changes; the audit row's own `at` says when.
 _AUDIT_SKIPPED = frozenset({"updated_at", "version"})
 
@@ -212,6 +213,8 @@ class AuditEntry:
     ``changes`` is the created document for "create", ``{field: [old, new]}`` (dotted
     paths into nested objects) for "update"/"archive"/"revoke", and
     ``{"inserted", "updated", "ids"}`` for "bulk_upsert" (whose ``entity_id`` is None).
+    A saved plan's "create"/"delete" rows hold only ``plan_audit`` (never its reference
+    or items).
     ``seq`` increases with every row and orders the log.
     """
 
@@ -280,6 +283,15 @@ class Store(Protocol):
     def list_audit(
         self, entity_id: str | None = None, *, page: int = 1, per_page: int = 50
     ) -> Page[AuditEntry]: ...
+
+    # Saved connection plans (geo_assets.plans): pseudonymous, newest first per owner;
+    # deleting one removes it for good.
+    def save_plan(self, plan: SavedPlan, *, actor: str | None = None) -> SavedPlan: ...
+    def get_plan(self, plan_id: str) -> SavedPlan: ...
+    def list_plans(
+        self, owner_id: str, *, page: int = 1, per_page: int = 50
+    ) -> Page[SavedPlan]: ...
+    def delete_plan(self, plan_id: str, *, actor: str | None = None) -> None: ...
 
     # The geocoder's lookup tables (geo_assets.store.gazetteer holds the shared rules).
     def upsert_postcodes(self, rows: Iterable[tuple[str, Any, Any]]) -> int: ...
@@ -441,6 +453,19 @@ def _diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str, out: dict
             _diff(a, b, f"{prefix}{key}.", out)
         elif a != b:
             out[f"{prefix}{key}"] = [a, b]
+
+
+def checked_plan(plan: SavedPlan) -> SavedPlan:
+    """The plan re-validated as a whole before it is stored (``InvalidInputError`` if not)."""
+    try:
+        return SavedPlan.model_validate(plan.model_dump())
+    except ValidationError as exc:
+        raise plan_error(exc) from exc
+
+
+def plan_audit(plan: SavedPlan) -> dict[str, Any]:
+    """The ``changes`` of a plan's audit rows: whose plan it is, nothing of what it says."""
+    return {"owner_id": plan.owner_id}
 
 
 def bulk_audit(report: UpsertReport) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from geo_assets.store.base import (
 from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis_gazetteer import PostGISGazetteer
+from geo_assets.store.postgis_plans import PostGISPlans
 from geo_assets.store.postgis_sql import (
     BULK_ID_TAKEN,
     BULK_MERGE,
@@ -88,7 +89,7 @@ _CHECK_IDLE_AFTER_S = 1.0
 _RECONNECT_GIVE_UP_S = 5.0
 
 
-class PostGISStore(PostGISUsers, PostGISGazetteer):
+class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
     """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
 
     Parameters

@@ -44,6 +44,7 @@ from geo_assets.store.migrations import migrations
 from geo_assets.store.sqlite_filters import GEODESIC_FUNCTION, filter_sql, geodesic_m
 from geo_assets.store.sqlite_filters import fts_query as fts_query  # re-exported for tests
 from geo_assets.store.sqlite_gazetteer import SQLiteGazetteer
+from geo_assets.store.sqlite_plans import SQLitePlans
 from geo_assets.store.sqlite_rows import (
     INSERT_ORG,
     UPDATE_ORG,
@@ -120,7 +121,7 @@ def _where(clauses: list[str], *, extra: bool = False) -> str:
     return (" AND " if extra else " WHERE ") + " AND ".join(clauses)
 
 
-class SQLiteStore(SQLiteUsers, SQLiteGazetteer):
+class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
 
     Parameters

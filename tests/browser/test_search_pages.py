@@ -88,15 +88,21 @@ def test_form_errors_name_the_field_and_keep_what_was_typed(page, live_server, s
     assert page.get_by_label("Postcode or place").get_attribute("aria-invalid") == "true"
 
 
+def _make_plan(page, live_server, *, picks: int = 2, person: str = "J.S.") -> list[str]:
+    """Search, tick the first ``picks`` suggestions and make the plan; their names."""
+    _search(page, live_server)
+    names = [t.strip() for t in page.locator("#results > li h3 a").all_inner_texts()[:picks]]
+    for nth in range(picks):
+        page.get_by_label("Add to plan").nth(nth).check()
+    page.get_by_label("Name or initials for the plan").fill(person)
+    page.get_by_role("button", name="Make a connection plan").click()
+    page.get_by_role("heading", name=f"Connection plan for {person}").wait_for()
+    return names
+
+
 def test_the_plan_page_prints(page, live_server, sign_in):
     sign_in("practitioner")
-    _search(page, live_server)
-    names = [t.strip() for t in page.locator("#results > li h3 a").all_inner_texts()[:2]]
-    page.get_by_label("Add to plan").nth(0).check()
-    page.get_by_label("Add to plan").nth(1).check()
-    page.get_by_label("Name or initials for the plan").fill("J.S.")
-    page.get_by_role("button", name="Make a connection plan").click()
-    page.get_by_role("heading", name="Connection plan for J.S.").wait_for()
+    names = _make_plan(page, live_server)
     articles = page.locator("main article")
     assert articles.count() == 2
     for name in names:

@@ -1,0 +1,181 @@
+"""The connection plan as pages show it: made fresh from a search, or saved.
+
+Shared by the search pages (``/search/plan``) and the saved plans (``/plans``). A plan
+is always rebuilt from the search run again on the server (the browser sends back
+only the search profile and the chosen listing ids), so travel times and session
+dates are never taken from the browser. Saving keeps only a :class:`SavedPlan`:
+the reference code, and per activity its id, name, when and the travel time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.search_form import LIMITS, profile_from_plan
+from api.web import render
+from geo_assets.auth import User
+from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.freshness import is_stale
+from geo_assets.matching import Match, match
+from geo_assets.model import Asset, Organisation, Profile, utcnow
+from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan
+from geo_assets.store import Store
+from maps.popups import access_text, cost_text, travel_text, when_text
+
+
+class PlanRefused(Exception):
+    """The posted plan cannot be made; answered with an error page (422)."""
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    """What the plan form posted: the search profile, the chosen ids, the printed name."""
+
+    profile: Profile
+    profile_json: str
+    chosen: list[str]
+    limit: int
+    person: str
+
+
+def first(values: dict[str, list[str]], name: str) -> str:
+    got = values.get(name) or [""]
+    return got[0]
+
+
+def read_plan_choice(values: dict[str, list[str]]) -> PlanChoice:
+    """The posted plan form, or ``PlanRefused`` saying what is wrong."""
+    chosen = values.get("plan_asset", [])[:MAX_PLAN_ITEMS]
+    limit_text = first(values, "limit")
+    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in LIMITS else max(LIMITS)
+    if not chosen:
+        raise PlanRefused(
+            "Nothing chosen for the plan",
+            "Tick 'Add to plan' beside at least one suggestion, then make the "
+            "plan. Use your browser's Back button to return to the results.",
+        )
+    profile_json = first(values, "profile")
+    try:
+        profile = profile_from_plan(profile_json)
+    except InvalidInputError as exc:
+        raise PlanRefused("The plan could not be made", str(exc)) from exc
+    person = first(values, "person").strip()[:100]
+    return PlanChoice(profile, profile_json, chosen, limit, person)
+
+
+def chosen_matches(store: Store, choice: PlanChoice) -> list[Match]:
+    """The chosen listings as the search ranks them now, in the order chosen; those no
+    longer found are left out."""
+    matches = match(store, choice.profile, limit=max(choice.limit, len(choice.chosen)))
+    by_id = {m.asset.id: m for m in matches}
+    return [by_id[a] for a in choice.chosen if a in by_id]
+
+
+def saved_items(matches: list[Match]) -> list[PlanItem]:
+    """What a saved plan keeps of each match: no distance, nothing about the person."""
+    return [
+        PlanItem(
+            asset_id=m.asset.id,
+            name=m.asset.name,
+            when=when_text(m.asset, m.next_session),
+            travel=travel_text(m.minutes, m.mode),
+            minutes=round(m.minutes, 1),
+            mode=m.mode,
+        )
+        for m in matches
+    ]
+
+
+def _organisation(store: Store, org_id: str | None) -> Organisation | None:
+    if org_id is None:
+        return None
+    try:
+        organisation: Organisation = store.get_organisation(org_id)
+    except NotFoundError:  # removed since: the plan still prints without it
+        return None
+    return organisation
+
+
+def _details(store: Store, asset: Asset) -> dict[str, Any]:
+    """The listing's public details a plan prints (address, sessions, cost, who to ask)."""
+    sessions = [s.describe() for s in asset.sessions]
+    return {
+        "asset": asset,
+        "organisation": _organisation(store, asset.organisation_id),
+        "sessions": [s[0].upper() + s[1:] for s in sessions],
+        "cost": cost_text(asset.cost),
+        "access": access_text(asset),
+    }
+
+
+def plan_rows(store: Store, matches: list[Match]) -> list[dict[str, Any]]:
+    """The rows of a plan made now, for ``plan.html``."""
+    return [
+        {
+            **_details(store, m.asset),
+            "name": m.asset.name,
+            "travel": travel_text(m.minutes, m.mode, m.distance_m),
+            "when": when_text(m.asset, m.next_session),
+            "stale": m.stale,
+        }
+        for m in matches
+    ]
+
+
+def saved_rows(store: Store, plan: SavedPlan) -> list[dict[str, Any]]:
+    """The rows of a saved plan: when and travel as saved, the listing's details as they
+    are now (none when it is no longer published)."""
+    now = utcnow()
+    rows = []
+    for item in plan.items:
+        row: dict[str, Any] = {"name": item.name, "travel": item.travel, "when": item.when}
+        try:
+            asset = store.get_asset(item.asset_id)
+        except NotFoundError:
+            asset = None
+        if asset is not None and asset.status == "published":
+            row.update(_details(store, asset), stale=is_stale(asset, now))
+        else:
+            row.update(asset=None, sessions=[], stale=False)
+        rows.append(row)
+    return rows
+
+
+def render_plan(
+    request: Request,
+    store: Store,
+    user: User,
+    choice: PlanChoice,
+    matches: list[Match],
+    *,
+    reference_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The printable plan made from a search, with the form that saves it."""
+    context = {
+        "title": "Connection plan",
+        "person": choice.person,
+        "items": plan_rows(store, matches),
+        "missing": len(choice.chosen) - len(matches),
+        "made_on": date.today(),
+        "made_by": user.name,
+        "save": choice,
+        "reference_error": reference_error,
+    }
+    return render(request, "plan.html", context, status_code=status_code)
+
+
+def refused(request: Request, exc: PlanRefused) -> Response:
+    return render(
+        request, "error.html", {"title": exc.title, "message": exc.message}, status_code=422
+    )

@@ -1,0 +1,149 @@
+"""Saved connection plans: save one from the plan page, list, view and delete them.
+
+A practitioner saves a plan only by asking to (the form under a plan made at
+``/search/plan``). What is stored is a :class:`~geo_assets.plans.SavedPlan`: the
+reference code the practitioner chose and, per activity, its id, name, when it meets
+and the travel time, rebuilt here from the search run again (never from travel times
+sent by the browser). The person's location, interests and name are not stored.
+
+Plans are their owner's: anyone else (except an admin) gets 404, as if the plan did
+not exist. Plan ids (random, opaque) appear in URLs; references never do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import StoreDep
+from api.plan_view import (
+    PlanRefused,
+    chosen_matches,
+    read_plan_choice,
+    refused,
+    render_plan,
+    saved_items,
+    saved_rows,
+)
+from api.web import SameOrigin, page_role, render
+from geo_assets.auth import User
+from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.plans import SavedPlan, new_plan
+from geo_assets.store import Store
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+
+Practitioner = page_role("practitioner")
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+PER_PAGE = 50
+NOTICES = {"deleted": "The plan was deleted."}
+
+
+def own_plan(store: Store, user: User, plan_id: str) -> SavedPlan:
+    """The plan when ``user`` owns it (or is an admin); NotFoundError otherwise, so that
+    nobody learns that someone else's plan exists."""
+    plan = store.get_plan(plan_id)
+    if plan.owner_id != user.id and user.role != "admin":
+        raise NotFoundError("plan", plan_id)
+    return plan
+
+
+def _not_found(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": "Plan not found", "message": "There is no saved plan here."},
+        status_code=404,
+    )
+
+
+@router.post("/plans", dependencies=[SameOrigin])
+async def save_plan(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
+    """Save the plan made from a search under a reference code; then show it."""
+    posted = await request.form()
+    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
+    return await run_in_threadpool(_save, request, store, user, values)
+
+
+def _save(request: Request, store: Store, user: User, values: dict[str, list[str]]) -> Response:
+    try:
+        choice = read_plan_choice(values)
+    except PlanRefused as exc:
+        return refused(request, exc)
+    matches = chosen_matches(store, choice)
+    if not matches:
+        return refused(
+            request,
+            PlanRefused(
+                "Nothing left to save",
+                "None of the chosen activities is still listed. Search again to make a plan.",
+            ),
+        )
+    reference = (values.get("reference") or [""])[0]
+    try:
+        plan = new_plan(reference, user.id, saved_items(matches))
+    except InvalidInputError as exc:
+        return render_plan(
+            request, store, user, choice, matches, reference_error=str(exc), status_code=422
+        )
+    store.save_plan(plan, actor=user.id)
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+@router.get("/plans")
+def list_plans(
+    request: Request,
+    store: StoreDep,
+    user: User = Practitioner,
+    page: PageNumber = 1,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The signed-in user's own saved plans, newest first."""
+    result = store.list_plans(user.id, page=page, per_page=PER_PAGE)
+    context = {
+        "title": "Saved plans",
+        "plans": result.items,
+        "result": result,
+        "notice": NOTICES.get(done or ""),
+    }
+    return render(request, "plans.html", context)
+
+
+@router.get("/plans/{plan_id}")
+def view_plan(
+    request: Request, plan_id: str, store: StoreDep, user: User = Practitioner
+) -> Response:
+    """A saved plan, printable; it shows the reference, never a person's name."""
+    try:
+        plan = own_plan(store, user, plan_id)
+    except NotFoundError:
+        return _not_found(request)
+    try:
+        made_by = user.name if plan.owner_id == user.id else store.get_user(plan.owner_id).name
+    except NotFoundError:
+        made_by = "a practitioner"
+    context = {
+        "title": f"Connection plan {plan.reference}",
+        "saved": plan,
+        "items": saved_rows(store, plan),
+        "missing": 0,
+        "made_on": plan.created_at.date(),
+        "made_by": made_by,
+    }
+    return render(request, "plan.html", context)
+
+
+@router.post("/plans/{plan_id}/delete", dependencies=[SameOrigin])
+def delete_plan(
+    request: Request, plan_id: str, store: StoreDep, user: User = Practitioner
+) -> Response:
+    """Delete a saved plan for good, then back to the list with a notice."""
+    try:
+        own_plan(store, user, plan_id)
+        store.delete_plan(plan_id, actor=user.id)
+    except NotFoundError:
+        return _not_found(request)
+    return RedirectResponse("/plans?done=deleted", status_code=303)

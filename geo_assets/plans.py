@@ -1,0 +1,99 @@
+"""A saved connection plan: pseudonymous, and nothing more personal than that.
+
+A client's location, interests, access needs, age and name are special-category data
+that are never stored. When a practitioner explicitly saves a plan, what is kept is
+only what the plan says about the activities: a reference code the practitioner
+chose (never the person's details), which activities, when they meet, and how long
+the journey takes. No origin, no distance, no interests, no name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geo_assets.errors import InvalidInputError
+from geo_assets.model import UtcDatetime, new_id, utcnow
+
+MAX_PLAN_ITEMS = 10
+MAX_REFERENCE = 40
+REFERENCE_ADVICE = "use a code (e.g. AB-0427), not the person's details"
+
+_EMAIL = re.compile(r"\S+@\S+|@")
+# A UK phone number (0 or +44, then 9 or 10 more digits, however spaced) or any
+# international one (+ and 8 or more digits).
+_PHONE = re.compile(
+    r"(?<!\d)(?:(?:\+\s*44|0)(?:[\s\-().]*\d){9,10}|\+(?:[\s\-().]*\d){8,})(?![\d])"
+)
+# A UK postcode, full ("BD1 1HY") or run together ("BD11HY").
+_POSTCODE = re.compile(
+    r"(?<![A-Z0-9])[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}(?![A-Z0-9])", re.IGNORECASE
+)
+
+
+def check_reference(value: str) -> str:
+    """The reference, stripped; ValueError when it looks like the person's details."""
+    text = value.strip()
+    if not text:
+        raise ValueError(f"is required: {REFERENCE_ADVICE}")
+    if len(text) > MAX_REFERENCE:
+        raise ValueError(f"must be at most {MAX_REFERENCE} characters: {REFERENCE_ADVICE}")
+    if any(not ch.isprintable() for ch in text):
+        raise ValueError(f"must be one line of text: {REFERENCE_ADVICE}")
+    for pattern, what in (
+        (_EMAIL, "an email address"),
+        (_PHONE, "a phone number"),
+        (_POSTCODE, "a postcode"),
+    ):
+        if pattern.search(text):
+            raise ValueError(f"looks like {what}: {REFERENCE_ADVICE}")
+    return text
+
+
+class PlanItem(BaseModel):
+    """One activity of a saved plan, as the plan described it when it was saved."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    asset_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=300)
+    when: str = Field(max_length=300)
+    travel: str = Field(max_length=100)
+    minutes: float = Field(ge=0, allow_inf_nan=False)
+    mode: str = Field(min_length=1, max_length=40)
+
+
+class SavedPlan(BaseModel):
+    """A pseudonymous connection plan; ``owner_id`` is the practitioner's user id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=100)
+    reference: str
+    owner_id: str = Field(min_length=1, max_length=100)
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    items: list[PlanItem] = Field(min_length=1, max_length=MAX_PLAN_ITEMS)
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        return check_reference(value)
+
+
+def new_plan(reference: str, owner_id: str, items: Sequence[PlanItem]) -> SavedPlan:
+    """A plan to save; ``InvalidInputError`` naming the field (``reference``) when not."""
+    try:
+        return SavedPlan(reference=reference, owner_id=owner_id, items=list(items))
+    except ValidationError as exc:
+        raise plan_error(exc) from exc
+
+
+def plan_error(exc: ValidationError) -> InvalidInputError:
+    """Our error for a plan's pydantic one: the first failing field and its message."""
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err["loc"]) or None
+    cause = (err.get("ctx") or {}).get("error")
+    message = f" {cause}" if isinstance(cause, ValueError) else f": {err['msg']}"
+    return InvalidInputError(f"`{name}`{message}", field=name)

@@ -1,0 +1,158 @@
+"""Store contract for saved connection plans: one suite, both stores (``store``).
+
+A saved plan is pseudonymous: a reference code, the activities and the travel time.
+It is listed newest first per owner, never shown to another owner's listing, and a
+deleted plan is gone (with only its id in the audit log)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from geo_assets.auth import User
+from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.model import utcnow
+from geo_assets.plans import PlanItem, SavedPlan, new_plan
+from geo_assets.store import Store
+
+ACTOR = "user-admin"
+
+
+def _items(*names: str) -> list[PlanItem]:
+    return [
+        PlanItem(
+            asset_id=f"asset-{i}",
+            name=name,
+            when="Tuesdays 10:00-12:00",
+            travel=f"{10 + i} min walk",
+            minutes=10.0 + i,
+            mode="walk",
+        )
+        for i, name in enumerate(names, start=1)
+    ]
+
+
+@pytest.fixture
+def owners(store: Store) -> tuple[str, str]:
+    a = store.create_user(User(id="prac-a", name="Ann", role="practitioner"))
+    b = store.create_user(User(id="prac-b", name="Bob", role="practitioner"))
+    return a.id, b.id
+
+
+def test_plan_round_trip(store: Store, owners: tuple[str, str]) -> None:
+    plan = new_plan("AB-0427", owners[0], _items("Allotment club", "Community choir"))
+    saved = store.save_plan(plan, actor=owners[0])
+    assert saved == plan
+    got = store.get_plan(plan.id)
+    assert got == plan
+    assert [i.name for i in got.items] == ["Allotment club", "Community choir"]
+    assert got.items[1].minutes == 12.0 and got.items[1].travel == "12 min walk"
+    assert got.created_at.tzinfo is not None
+
+
+def test_plans_are_listed_newest_first_per_owner(store: Store, owners: tuple[str, str]) -> None:
+    a, b = owners
+    start = utcnow() - timedelta(days=3)
+    for day, ref in enumerate(["OLD-1", "MID-2", "NEW-3"]):
+        plan = SavedPlan(
+            reference=ref, owner_id=a, created_at=start + timedelta(days=day), items=_items("X")
+        )
+        store.save_plan(plan)
+    store.save_plan(new_plan("B-1", b, _items("Y")))
+    listed = store.list_plans(a)
+    assert listed.total == 3
+    assert [p.reference for p in listed.items] == ["NEW-3", "MID-2", "OLD-1"]
+    second = store.list_plans(a, page=2, per_page=2)
+    assert [p.reference for p in second.items] == ["OLD-1"] and second.pages == 2
+    # Saved in the same second: the later one still comes first.
+    now = utcnow()
+    for ref in ("SAME-1", "SAME-2"):
+        store.save_plan(SavedPlan(reference=ref, owner_id=b, created_at=now, items=_items("Z")))
+    assert [p.reference for p in store.list_plans(b).items][:2] == ["SAME-2", "SAME-1"]
+    with pytest.raises(InvalidInputError):
+        store.list_plans(a, page=0)
+
+
+def test_owners_see_only_their_own_plans(store: Store, owners: tuple[str, str]) -> None:
+    a, b = owners
+    mine = store.save_plan(new_plan("A-1", a, _items("X")))
+    assert [p.id for p in store.list_plans(a).items] == [mine.id]
+    assert store.list_plans(b).total == 0
+    assert store.list_plans("nobody").items == []
+
+
+def test_delete_removes_the_plan_and_audits_only_its_id(
+    store: Store, owners: tuple[str, str]
+) -> None:
+    a, _ = owners
+    plan = store.save_plan(new_plan("SECRET-REF-9", a, _items("Hidden club")), actor=ACTOR)
+    store.delete_plan(plan.id, actor=ACTOR)
+    with pytest.raises(NotFoundError) as info:
+        store.get_plan(plan.id)
+    assert info.value.kind == "plan"
+    assert store.list_plans(a).total == 0
+    with pytest.raises(NotFoundError):
+        store.delete_plan(plan.id)
+    audit = store.list_audit(plan.id).items
+    assert [(e.action, e.entity, e.actor) for e in audit] == [
+        ("delete", "plan", ACTOR),
+        ("create", "plan", ACTOR),
+    ]
+    text = json.dumps([e.changes for e in audit])
+    assert "SECRET-REF" not in text and "Hidden club" not in text and "asset-1" not in text
+
+
+def test_missing_plans_are_not_found(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.get_plan("no-such-plan")
+    with pytest.raises(NotFoundError):
+        store.delete_plan("no-such-plan")
+
+
+def test_a_plan_needs_a_known_owner(store: Store) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        store.save_plan(new_plan("A-1", "nobody", _items("X")))
+    assert info.value.field == "owner_id"
+
+
+@pytest.mark.parametrize(
+    ("reference", "words"),
+    [
+        ("", "required"),
+        ("x" * 41, "at most 40"),
+        ("jo.smith@example.org", "email"),
+        ("07700 900123", "phone"),
+        ("+44 7700 900 123", "phone"),
+        ("BD1 1HY", "postcode"),
+        ("client bd11hy", "postcode"),
+        ("line\nbreak", "one line"),
+    ],
+)
+def test_references_that_look_like_personal_details_are_refused(
+    store: Store, owners: tuple[str, str], reference: str, words: str
+) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        new_plan(reference, owners[0], _items("X"))
+    assert info.value.field == "reference"
+    message = str(info.value)
+    assert "`reference`" in message and words in message and "use a code" in message
+    assert store.list_plans(owners[0]).total == 0
+
+
+@pytest.mark.parametrize("reference", ["AB-0427", "2025/11 #3", "Team B case 17", "x"])
+def test_codes_are_accepted(reference: str) -> None:
+    assert new_plan(reference, "u", _items("X")).reference == reference
+
+
+def test_a_plan_holds_one_to_ten_items_and_nothing_else() -> None:
+    with pytest.raises(InvalidInputError) as info:
+        new_plan("A-1", "u", [])
+    assert info.value.field == "items"
+    with pytest.raises(InvalidInputError):
+        new_plan("A-1", "u", _items(*[f"n{i}" for i in range(11)]))
+    with pytest.raises(ValueError):
+        SavedPlan.model_validate(
+            {"reference": "A-1", "owner_id": "u", "items": [], "origin": {"lat": 1, "lon": 2}}
+        )
