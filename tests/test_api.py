@@ -95,6 +95,17 @@ def test_readyz_when_the_store_answers(client: TestClient) -> None:
     assert response.json() == {"status": "ready"}
 
 
+def test_a_plain_near_query_is_a_feature_collection_nearest_first(client: TestClient) -> None:
+    """What `curl '.../assets?near=LAT,LON&radius_m=1000'` gets (it sends Accept: */*)."""
+    query = {"near": f"{ORIGIN[0]},{ORIGIN[1]}", "radius_m": 1000}
+    response = client.get("/assets", params=query, headers={"Accept": "*/*"})
+    assert response.headers["content-type"].startswith("application/geo+json")
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    distances = [f["properties"]["distance_m"] for f in body["features"]]
+    assert distances and distances == sorted(distances)
+
+
 def test_near_returns_published_assets_nearest_first(client: TestClient) -> None:
     body = _near(client)
     assert body["type"] == "FeatureCollection"

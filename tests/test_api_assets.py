@@ -214,7 +214,7 @@ def test_json_is_the_default_and_lists_whole_assets(sample: Site) -> None:
 
 
 def test_near_items_carry_their_distance(sample: Site) -> None:
-    body = _get(sample, {"near": "53.795,-1.752", "radius_m": 800}).json()
+    body = _get(sample, {"near": "53.795,-1.752", "radius_m": 800, "format": "json"}).json()
     distances = [item["distance_m"] for item in body["items"]]
     assert distances == sorted(distances) and distances[-1] <= 800
     assert body["radius_m"] == 800
@@ -232,6 +232,11 @@ def test_near_items_carry_their_distance(sample: Site) -> None:
         ({}, {"Accept": f"application/json, {GEOJSON};q=0.9"}, False),
         ({}, {"Accept": "*/*"}, False),
         ({"format": "json"}, {"Accept": GEOJSON}, False),
+        # A radius search is a map layer: GeoJSON unless JSON is asked for.
+        ({"near": "53.795,-1.752"}, {}, True),
+        ({"near": "53.795,-1.752"}, {"Accept": "*/*"}, True),
+        ({"near": "53.795,-1.752"}, {"Accept": "application/json"}, False),
+        ({"near": "53.795,-1.752", "format": "json"}, {}, False),
     ],
 )
 def test_format_by_parameter_or_accept_header(

@@ -36,7 +36,7 @@ PROBLEM = "application/problem+json"
 TIMEOUT_S = 1.0  # database_timeout_s: how long a request waits for a connection
 OUTAGE_S = 4.0
 RECOVERY_BUDGET_S = 10.0  # the service must answer again within this after the database returns
-NEAR = {"near": f"{LEEDS[0]},{LEEDS[1]}", "radius_m": 5_000, "limit": 1_000}
+NEAR = {"near": f"{LEEDS[0]},{LEEDS[1]}", "radius_m": 5_000, "limit": 1_000, "format": "json"}
 
 
 @dataclass

@@ -298,8 +298,9 @@ def list_assets(
     ``min_age=X`` keeps assets open to people aged X as far as their lower limit goes
     (minimum age unset or <= X), ``max_age=Y`` those whose upper limit admits Y
     (maximum age unset or >= Y); both together keep assets that admit every age from X
-    to Y. JSON by default; GeoJSON with ``format=geojson`` or
-    ``Accept: application/geo+json``.
+    to Y. With ``near``, GeoJSON by default (a radius search is a map layer); without,
+    JSON. ``format`` (``json`` or ``geojson``) or an ``Accept`` header that prefers one
+    of ``application/json`` and ``application/geo+json`` chooses instead.
     """
     per_page = limit or per_page
     filters = build_filters(
@@ -337,7 +338,7 @@ def list_assets(
         )
         shown = [(h.asset, h.distance_m) for h in hits[offset:]]
     pages = page_count(total, per_page)
-    if wants_geojson(output, accept):
+    if wants_geojson(output, accept, default=near is not None):
         now = datetime.now()
         return GeoJSONResponse(
             {

@@ -22,13 +22,16 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
-def wants_geojson(output: OutputFormat | None, accept: str | None) -> bool:
-    """``format`` decides when given; else GeoJSON only when ``Accept`` prefers
-    ``application/geo+json`` to ``application/json`` (by q-value, then specificity)."""
+def wants_geojson(
+    output: OutputFormat | None, accept: str | None, *, default: bool = False
+) -> bool:
+    """``format`` decides when given; else ``Accept`` when it prefers one of
+    ``application/geo+json`` and ``application/json`` (by q-value, then specificity);
+    else (no ``Accept``, ``*/*``, or a tie) ``default``."""
     if output is not None:
         return output == "geojson"
     if not accept:
-        return False
+        return default
     best: dict[str, tuple[float, int]] = {"geojson": (0.0, -1), "json": (0.0, -1)}
     for item in accept.split(","):
         media, *params = (part.strip() for part in item.split(";"))
@@ -46,6 +49,8 @@ def wants_geojson(output: OutputFormat | None, accept: str | None) -> bool:
             if specificity is not None and (q, specificity) > best[key]:
                 best[key] = (q, specificity)
     geo, plain = best["geojson"], best["json"]
+    if geo == plain:
+        return default and geo[0] > 0
     return geo[0] > 0 and geo > plain
 
 
