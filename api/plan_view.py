@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from api.search_form import LIMITS, profile_from_plan
-from api.web import render
+from api.web import first_value, render
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
@@ -48,15 +48,10 @@ class PlanChoice:
     person: str
 
 
-def first(values: dict[str, list[str]], name: str) -> str:
-    got = values.get(name) or [""]
-    return got[0]
-
-
 def read_plan_choice(values: dict[str, list[str]]) -> PlanChoice:
     """The posted plan form, or ``PlanRefused`` saying what is wrong."""
     chosen = values.get("plan_asset", [])[:MAX_PLAN_ITEMS]
-    limit_text = first(values, "limit")
+    limit_text = first_value(values, "limit")
     limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in LIMITS else max(LIMITS)
     if not chosen:
         raise PlanRefused(
@@ -64,12 +59,12 @@ def read_plan_choice(values: dict[str, list[str]]) -> PlanChoice:
             "Tick 'Add to plan' beside at least one suggestion, then make the "
             "plan. Use your browser's Back button to return to the results.",
         )
-    profile_json = first(values, "profile")
+    profile_json = first_value(values, "profile")
     try:
         profile = profile_from_plan(profile_json)
     except InvalidInputError as exc:
         raise PlanRefused("The plan could not be made", str(exc)) from exc
-    person = first(values, "person").strip()[:100]
+    person = first_value(values, "person").strip()[:100]
     return PlanChoice(profile, profile_json, chosen, limit, person)
 
 

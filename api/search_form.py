@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.web import first_value
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder
 from geo_assets.model import Availability, Profile
@@ -100,8 +101,7 @@ def blank_form() -> SearchForm:
 
 
 def _text(values: Mapping[str, Sequence[str]], name: str) -> str:
-    got = values.get(name) or [""]
-    return got[0].strip()
+    return first_value(values, name).strip()
 
 
 def _number(text: str, name: str, errors: dict[str, str], what: str) -> float | None:

@@ -13,6 +13,7 @@ Nothing personal travels in a page URL: the practitioner's forms are POSTs.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -20,9 +21,10 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from api.deps import StoreDep
-from geo_assets.auth import ROLES, User, authenticate
+from geo_assets.auth import ROLES, User, authenticate, require_role
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import Store
 from maps.assets import MapSettings
@@ -121,13 +123,38 @@ def page_role(*roles: str) -> Any:
         raise ValueError(f"unknown role(s) {unknown}")
 
     def dependency(user: PageUser) -> User:
-        if user is None:
-            raise SignInRequired()
-        if user.role != "admin" and user.role not in roles:
-            raise NotForYourRole(roles)
-        return user
+        # The API's rule (geo_assets.auth.require_role), answered the way a page should.
+        try:
+            return require_role(user, *roles)
+        except AuthenticationRequired:
+            raise SignInRequired() from None
+        except PermissionDenied:
+            raise NotForYourRole(roles) from None
 
     return Depends(dependency)
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read in the event loop so that page routes can stay synchronous
+    (FastAPI runs those in its thread pool, away from the store's blocking calls)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def form_values(form: PostedForm) -> dict[str, list[str]]:
+    """Every text field of the posted form, each with all its values in order."""
+    return {key: [str(v) for v in form.getlist(key)] for key in form}
+
+
+FormValues = Annotated[dict[str, list[str]], Depends(form_values)]
+
+
+def first_value(values: Mapping[str, Sequence[str]], name: str) -> str:
+    """The first value posted for ``name``, or "" when there is none."""
+    got = values.get(name) or [""]
+    return got[0]
 
 
 def same_origin(request: Request) -> None:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
+from geo_assets.store.base import iter_pages
 from geo_assets.taxonomy import default_taxonomy
 
 # Imported by uvicorn in `serve`, by name, so this core package never imports the web layer.
@@ -397,14 +398,7 @@ def users_list(
 ) -> None:
     """List every user (never their tokens), by name."""
     with _open(ctx) as store:
-        users = []
-        page = 1
-        while True:
-            batch = store.list_users(page=page, per_page=500)
-            users.extend(batch.items)
-            if page >= batch.pages:
-                break
-            page += 1
+        users = list(iter_pages(lambda page, n: store.list_users(page=page, per_page=n), 500))
     if as_json:
         typer.echo(json.dumps([u.model_dump(mode="json") for u in users], indent=2))
         return

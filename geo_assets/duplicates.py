@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.likeness import category_overlap, name_similarity, session_overlap
 from geo_assets.model import Asset, MergedRecord, utcnow
-from geo_assets.store.base import MAX_PER_PAGE, AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, iter_assets
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 
 __all__ = [
@@ -240,14 +240,7 @@ def _check(min_score: float, max_distance_m: float) -> None:
 
 
 def _all_assets(store: Store, statuses: Sequence[str]) -> Iterator[Asset]:
-    filters = AssetFilters(statuses=list(statuses))  # type: ignore[arg-type]
-    page = 1
-    while True:
-        batch = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
-        yield from batch.items
-        if page >= batch.pages:
-            return
-        page += 1
+    return iter_assets(store, AssetFilters(statuses=list(statuses)))  # type: ignore[arg-type]
 
 
 def find_duplicates(

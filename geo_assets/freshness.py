@@ -20,7 +20,7 @@ from typing import Any
 
 from geo_assets.errors import ConflictError, InvalidInputError
 from geo_assets.model import Asset, utcnow
-from geo_assets.store.base import MAX_PER_PAGE, AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, iter_assets
 
 #: Default age, in days, after which an unconfirmed listing is flagged stale.
 STALE_AFTER_DAYS = 180
@@ -133,13 +133,7 @@ class StaleListing:
 
 def _live_assets(store: Store, organisation_id: str | None) -> Iterator[Asset]:
     filters = AssetFilters(statuses=list(LIVE_STATUSES), organisation_id=organisation_id)  # type: ignore[arg-type]
-    page = 1
-    while True:
-        batch = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
-        yield from batch.items
-        if page >= batch.pages:
-            return
-        page += 1
+    return iter_assets(store, filters)
 
 
 def stale_assets(

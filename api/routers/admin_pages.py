@@ -18,9 +18,9 @@ from api.routers.portal_pages import DoneParams, PageNumber, done_redirect, refu
 from api.web import SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import NotFoundError, PermissionDenied
-from geo_assets.ingest.spreadsheet import iter_assets
 from geo_assets.model import Asset, utcnow
 from geo_assets.store import AssetFilters, Store
+from geo_assets.store.base import iter_assets
 from geo_assets.taxonomy import default_taxonomy
 
 router = APIRouter(include_in_schema=False, tags=["pages"])

@@ -28,7 +28,7 @@ from geo_assets import hsds
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.model import Asset, AssetStatus, Organisation
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import MAX_PER_PAGE, MAX_RADIUS_M
+from geo_assets.store.base import MAX_PER_PAGE, MAX_RADIUS_M, iter_assets, iter_pages
 from geo_assets.taxonomy import Term, default_taxonomy
 
 PREFIX = "/hsds"
@@ -162,13 +162,7 @@ def _scan(store: Store, filters: AssetFilters, *, field: str) -> Iterator[Asset]
             "other parameters; narrow them with `search`, `taxonomy_term_id` or `postcode`",
             field=field,
         )
-    page = 1
-    while True:
-        result = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
-        yield from result.items
-        if page >= result.pages:
-            return
-        page += 1
+    yield from iter_assets(store, filters)
 
 
 def _published_asset(store: Store, service_id: str, *, kind: str, shown_id: str) -> Asset:
@@ -191,13 +185,7 @@ def _published_asset(store: Store, service_id: str, *, kind: str, shown_id: str)
 
 
 def _all_organisations(store: Store) -> Iterator[Organisation]:
-    page = 1
-    while True:
-        result = store.list_organisations(page=page, per_page=MAX_PER_PAGE)
-        yield from result.items
-        if page >= result.pages:
-            return
-        page += 1
+    return iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n))
 
 
 def _active_organisation(store: Store, org_id: str) -> Organisation | None:

@@ -24,7 +24,7 @@ from api.web import PageUser, install_page_errors, map_settings_of, render
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import MAX_PER_PAGE
+from geo_assets.store.base import iter_assets, latest_change, unchanged_since
 from maps.assets import (
     STATIC_URL,
     MapAssetsError,
@@ -95,14 +95,7 @@ async def _assets_missing(request: Request, exc: Exception) -> Response:
 
 def published_assets(store: Store) -> list[Asset]:
     """Every published asset, by name (paged through the store)."""
-    out: list[Asset] = []
-    page = 1
-    while True:
-        result = store.list_assets(PUBLISHED, page=page, per_page=MAX_PER_PAGE)
-        out.extend(result.items)
-        if page >= result.pages:
-            return out
-        page += 1
+    return list(iter_assets(store, PUBLISHED))
 
 
 @dataclass(frozen=True)
@@ -135,12 +128,8 @@ class DirectoryMapCache:
             return None
         if time.monotonic() - entry.made_at_s > self.ttl_s:
             return None
-        if store.count_assets(PUBLISHED) != entry.count:
+        if not unchanged_since(store, PUBLISHED, entry.count, entry.latest):
             return None
-        if entry.latest is not None:
-            since = AssetFilters(statuses=["published"], modified_after=entry.latest)
-            if store.count_assets(since):
-                return None
         return entry
 
     def get(self, store: Store, settings: MapSettings) -> tuple[MapParts, int]:
@@ -152,11 +141,9 @@ class DirectoryMapCache:
                 if entry is None:
                     started = time.monotonic()
                     assets = published_assets(store)
-                    stamps = [a.updated_at for a in assets if a.updated_at is not None]
                     parts = render_parts(directory_map(assets, settings=settings), settings)
-                    entry = _Rendered(
-                        settings, len(assets), max(stamps, default=None), started, parts
-                    )
+                    latest = latest_change(assets)
+                    entry = _Rendered(settings, len(assets), latest, started, parts)
                     self._entry = entry
         return entry.parts, entry.count
 

@@ -16,7 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
 from api.plan_view import (
@@ -28,7 +27,7 @@ from api.plan_view import (
     saved_items,
     saved_rows,
 )
-from api.web import SameOrigin, page_role, render
+from api.web import FormValues, SameOrigin, first_value, page_role, render
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.plans import SavedPlan, new_plan
@@ -61,14 +60,10 @@ def _not_found(request: Request) -> Response:
 
 
 @router.post("/plans", dependencies=[SameOrigin])
-async def save_plan(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
+def save_plan(
+    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+) -> Response:
     """Save the plan made from a search under a reference code; then show it."""
-    posted = await request.form()
-    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
-    return await run_in_threadpool(_save, request, store, user, values)
-
-
-def _save(request: Request, store: Store, user: User, values: dict[str, list[str]]) -> Response:
     try:
         choice = read_plan_choice(values)
     except PlanRefused as exc:
@@ -82,7 +77,7 @@ def _save(request: Request, store: Store, user: User, values: dict[str, list[str
                 "None of the chosen activities is still listed. Search again to make a plan.",
             ),
         )
-    reference = (values.get("reference") or [""])[0]
+    reference = first_value(values, "reference")
     try:
         plan = new_plan(reference, user.id, saved_items(matches))
     except InvalidInputError as exc:

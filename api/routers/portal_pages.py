@@ -45,7 +45,7 @@ from api.listing_form import (
     read_form,
     values_of,
 )
-from api.web import SameOrigin, page_role, render
+from api.web import PostedForm, SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
 from geo_assets.freshness import confirm_still_running
@@ -74,14 +74,6 @@ NOTICES = {
     "confirmed": "Thank you: “{name}” is confirmed as still running today.",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-async def submitted_form(request: Request) -> FormData:
-    """The posted form, read in the event loop so that the routes can stay synchronous."""
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(submitted_form)]
 
 
 # --- shared helpers ---------------------------------------------------------------------------

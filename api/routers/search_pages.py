@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
 from api.plan_view import PlanRefused, chosen_matches, read_plan_choice, refused, render_plan
@@ -28,11 +27,10 @@ from api.search_form import (
     blank_form,
     read_search_form,
 )
-from api.web import SameOrigin, map_settings_of, page_role, render
+from api.web import FormValues, SameOrigin, map_settings_of, page_role, render
 from geo_assets.auth import User
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
-from geo_assets.store import Store
 from geo_assets.taxonomy import default_taxonomy
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
@@ -86,15 +84,10 @@ def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
 
 
 @router.post("/search", dependencies=[SameOrigin])
-async def search(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
+def search(
+    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+) -> Response:
     """Rank and explain what the person can reach; the form stays filled in above."""
-    posted = await request.form()
-    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
-    # Geocoding and matching use the store's blocking calls: keep them off the event loop.
-    return await run_in_threadpool(_search_page, request, store, values)
-
-
-def _search_page(request: Request, store: Store, values: dict[str, list[str]]) -> Response:
     form = read_search_form(values, Geocoder(postcodes=store, places=store))
     context = _form_context(request, form)
     if form.profile is None:
@@ -117,16 +110,10 @@ def _search_page(request: Request, store: Store, values: dict[str, list[str]]) -
 
 
 @router.post("/search/plan", dependencies=[SameOrigin])
-async def plan(request: Request, store: StoreDep, user: User = Practitioner) -> Response:
-    """A one-page plan of the chosen activities: when, where, how to get there, who to ask."""
-    posted = await request.form()
-    values = {key: [str(v) for v in posted.getlist(key)] for key in posted}
-    return await run_in_threadpool(_plan_page, request, store, user, values)
-
-
-def _plan_page(
-    request: Request, store: Store, user: User, values: dict[str, list[str]]
+def plan(
+    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
 ) -> Response:
+    """A one-page plan of the chosen activities: when, where, how to get there, who to ask."""
     try:
         choice = read_plan_choice(values)
     except PlanRefused as exc:

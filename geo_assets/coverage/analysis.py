@@ -246,18 +246,15 @@ def write_result(
     return written
 
 
+def published_filters(categories: Sequence[str] | None = None) -> Any:
+    """The store filters for published assets in ``categories`` (and narrower terms)."""
+    from geo_assets.store.base import AssetFilters
+
+    return AssetFilters(categories=list(categories) if categories else None, statuses=["published"])
+
+
 def published_assets(store: Any, categories: Sequence[str] | None = None) -> list[Any]:
     """Every published asset in ``categories`` (and narrower terms), read page by page."""
-    from geo_assets.store.base import MAX_PER_PAGE, AssetFilters
+    from geo_assets.store.base import iter_assets
 
-    filters = AssetFilters(
-        categories=list(categories) if categories else None, statuses=["published"]
-    )
-    out: list[Any] = []
-    page = 1
-    while True:
-        batch = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
-        out.extend(batch.items)
-        if page >= batch.pages:
-            return out
-        page += 1
+    return list(iter_assets(store, published_filters(categories)))

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset
+from geo_assets.store.base import latest_change
 
 T = TypeVar("T")
 DEFAULT_ENTRIES = 16
@@ -40,7 +41,7 @@ class DatasetStamp:
 
 def dataset_version(assets: Sequence[Asset]) -> str:
     """``"<count>:<latest updated_at>:<digest>"``: changes whenever any asset is added or edited."""
-    latest = max((a.updated_at for a in assets if a.updated_at is not None), default=None)
+    latest = latest_change(assets)
     digest = hashlib.sha256()
     for ident, version in sorted((a.id, a.version) for a in assets):
         digest.update(f"{ident}@{version};".encode())

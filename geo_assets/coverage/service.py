@@ -30,6 +30,7 @@ from geo_assets.coverage.analysis import (
     CoverageResult,
     analyse,
     published_assets,
+    published_filters,
     write_result,
 )
 from geo_assets.coverage.cache import CoverageCache, dataset_version
@@ -235,18 +236,16 @@ def current_version(
     published assets as then, and none modified after the newest one seen then (the
     cache's ``dataset_ttl_s`` bounds how long that cheap check alone is trusted).
     """
-    from geo_assets.store.base import AssetFilters
+    from geo_assets.store.base import latest_change, unchanged_since
 
     scope = tuple(categories)
-    filters = AssetFilters(categories=list(categories) or None, statuses=["published"])
     seen = cache.stamp(scope)
-    if seen is not None and store.count_assets(filters) == seen.count:
-        newer = filters.model_copy(update={"modified_after": seen.latest})
-        if seen.latest is None or store.count_assets(newer) == 0:
-            return seen.version, None
+    filters = published_filters(categories)
+    if seen is not None and unchanged_since(store, filters, seen.count, seen.latest):
+        return seen.version, None
     published = Published.read(store, categories)
-    stamps = [a.updated_at for a in published.assets if a.updated_at is not None]
-    cache.note_stamp(scope, published.version, len(published.assets), max(stamps, default=None))
+    latest = latest_change(published.assets)
+    cache.note_stamp(scope, published.version, len(published.assets), latest)
     return published.version, published
 
 

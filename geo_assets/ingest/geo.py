@@ -26,10 +26,9 @@ from typing import Any
 from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.ingest.base import ParsedFeed
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
-from geo_assets.ingest.spreadsheet import iter_assets
 from geo_assets.ingest.template import CategoryResolver
 from geo_assets.model import Asset
-from geo_assets.store.base import AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, iter_assets
 
 LAYER = "assets"
 CRS = "EPSG:4326"

@@ -42,7 +42,7 @@ from geo_assets.ingest.hsds_map import (
     field_at,
 )
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import MAX_PER_PAGE, AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, iter_assets
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 
 FILE_FIELD = "(file)"
@@ -312,23 +312,17 @@ def service_documents(
     """
     taxonomy = default_taxonomy()
     orgs: dict[str, Organisation | None] = {}
-    page = 1
-    while True:
-        batch = store.list_assets(filters, page=page, per_page=MAX_PER_PAGE)
-        for asset in batch.items:
-            org = None
-            if asset.organisation_id:
-                if asset.organisation_id not in orgs:
-                    orgs[asset.organisation_id] = store.get_organisation(asset.organisation_id)
-                org = orgs[asset.organisation_id]
-            doc = hsds_service(asset, org, taxonomy)
-            problems = hsds_errors("service", doc)
-            if problems:
-                raise HSDSValidationError(f"service (asset {asset.id}, {asset.name!r})", problems)
-            yield doc
-        if page >= batch.pages or not batch.items:
-            return
-        page += 1
+    for asset in iter_assets(store, filters):
+        org = None
+        if asset.organisation_id:
+            if asset.organisation_id not in orgs:
+                orgs[asset.organisation_id] = store.get_organisation(asset.organisation_id)
+            org = orgs[asset.organisation_id]
+        doc = hsds_service(asset, org, taxonomy)
+        problems = hsds_errors("service", doc)
+        if problems:
+            raise HSDSValidationError(f"service (asset {asset.id}, {asset.name!r})", problems)
+        yield doc
 
 
 def export_hsds(

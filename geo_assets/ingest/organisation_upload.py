@@ -29,9 +29,9 @@ from pydantic import ValidationError
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import PermissionDenied, RowError
 from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
-from geo_assets.ingest.spreadsheet import iter_assets, parse_csv, parse_xlsx
+from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx
 from geo_assets.model import Asset
-from geo_assets.store.base import AssetFilters, Store, row_errors
+from geo_assets.store.base import AssetFilters, Store, iter_assets, row_errors
 
 #: File name endings the upload accepts, and the parser each gets.
 UPLOAD_FORMATS = {".csv": parse_csv, ".xlsx": parse_xlsx}

@@ -29,14 +29,13 @@ from geo_assets.ingest.template import (
     normalise_header,
 )
 from geo_assets.model import Asset
-from geo_assets.store.base import AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, iter_assets
 from geo_assets.taxonomy import DATA_DIR
 
 # How much of a file is sniffed for binary content before parsing.
 _SNIFF_BYTES = 64 * 1024
 # A CSV cell longer than this is not a spreadsheet cell but a broken file.
 _MAX_CELL_CHARS = 100_000
-_EXPORT_PAGE = 1000
 SHEET_NAME = "activities"
 EXAMPLE_CSV = DATA_DIR / "templates" / "activities.csv"
 EXAMPLE_XLSX = DATA_DIR / "templates" / "activities.xlsx"
@@ -213,17 +212,6 @@ def _filled(value: Any) -> bool:
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-
-def iter_assets(store: Store, filters: AssetFilters | None = None) -> Iterator[Asset]:
-    """Every asset matching ``filters``, page by page (name order)."""
-    page = 1
-    while True:
-        batch = store.list_assets(filters, page=page, per_page=_EXPORT_PAGE)
-        yield from batch.items
-        if page >= batch.pages:
-            return
-        page += 1
 
 
 def template_rows(store: Store, filters: AssetFilters | None = None) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,7 @@ category expansion, stable ordering) lives here once, above both stores.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
@@ -301,6 +301,47 @@ class Store(Protocol):
 
 
 # --- helpers shared by both implementations -------------------------------------------------
+
+
+def iter_pages(
+    list_page: Callable[[int, int], Page[T]], per_page: int = MAX_PER_PAGE
+) -> Iterator[T]:
+    """Every item of a paged listing: ``list_page(page, per_page)`` from page 1 on."""
+    page = 1
+    while True:
+        batch = list_page(page, per_page)
+        yield from batch.items
+        if page >= batch.pages or not batch.items:
+            return
+        page += 1
+
+
+def iter_assets(
+    store: Store, filters: AssetFilters | None = None, *, per_page: int = MAX_PER_PAGE
+) -> Iterator[Asset]:
+    """Every asset matching ``filters``, in the store's list order (name, then id)."""
+    return iter_pages(lambda page, n: store.list_assets(filters, page=page, per_page=n), per_page)
+
+
+def latest_change(assets: Iterable[Asset]) -> datetime | None:
+    """The newest ``updated_at`` among ``assets`` (None when none has one)."""
+    return max((a.updated_at for a in assets if a.updated_at is not None), default=None)
+
+
+def unchanged_since(
+    store: Store, filters: AssetFilters, count: int, latest: datetime | None
+) -> bool:
+    """Whether the assets matching ``filters`` still look as they did when there were
+    ``count`` of them, the newest changed at ``latest``: as many now, none changed after.
+
+    Two counts instead of reading every asset; an edit within the same second as
+    ``latest`` cannot be told apart, so callers also let what they keep expire.
+    """
+    if store.count_assets(filters) != count:
+        return False
+    if latest is None:
+        return True
+    return store.count_assets(filters.model_copy(update={"modified_after": latest})) == 0
 
 
 def check_page(page: int, per_page: int) -> tuple[int, int]:
