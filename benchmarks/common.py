@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from geo_assets import synthetic
+from tests.postgis_harness import throwaway_database
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 EARTH_M_PER_DEG_LAT = 111_195.0
@@ -35,24 +32,8 @@ def server_url() -> str:
 @contextmanager
 def throwaway_postgis(name_prefix: str = "geo_assets_bench") -> Iterator[str]:
     """A new database with PostGIS on the benchmark server, dropped afterwards."""
-    parts = urlsplit(server_url())
-    dbname = f"{name_prefix}_{uuid.uuid4().hex[:8]}"
-    janitor = DatabaseJanitor(
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        dbname=dbname,
-        maintenance_dbname=parts.path.lstrip("/") or "postgres",
-    )
-    janitor.init()
-    url = urlunsplit(parts._replace(path=f"/{dbname}"))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    try:
+    with throwaway_database(server_url(), name_prefix) as (url, _name):
         yield url
-    finally:
-        janitor.drop()
 
 
 def jittered(

@@ -9,14 +9,12 @@ session gets its own database with ``CREATE EXTENSION postgis``, dropped at the 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from postgis_harness import throwaway_database
 from pytest_postgresql import factories
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from geo_assets.store import Store, open_store
 
@@ -48,24 +46,8 @@ def postgis_server_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def postgis_db_url(postgis_server_url: str) -> Iterator[str]:
     """A fresh database with PostGIS, for this test session only."""
-    parts = urlsplit(postgis_server_url)
-    dbname = f"geo_assets_test_{uuid.uuid4().hex[:10]}"
-    janitor = DatabaseJanitor(
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        dbname=dbname,
-        maintenance_dbname=parts.path.lstrip("/") or "postgres",
-    )
-    janitor.init()
-    url = urlunsplit(parts._replace(path=f"/{dbname}"))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    try:
+    with throwaway_database(postgis_server_url, "geo_assets_test") as (url, _name):
         yield url
-    finally:
-        janitor.drop()
 
 
 def _empty_postgis(url: str) -> None:

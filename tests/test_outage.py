@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from api.app import create_app
 from geo_assets.auth import User, issue_token
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from tests.factories import LEEDS, make_asset
+from tests.postgis_harness import throwaway_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -71,28 +69,17 @@ class Database:
 @pytest.fixture
 def database(postgis_server_url: str) -> Iterator[Database]:
     """A throwaway PostGIS database that only this test takes down."""
-    parts = urlsplit(postgis_server_url)
-    name = f"geo_assets_outage_{uuid.uuid4().hex[:10]}"
-    janitor = DatabaseJanitor(
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        dbname=name,
-        maintenance_dbname=parts.path.lstrip("/") or "postgres",
-    )
-    janitor.init()
-    db = Database(urlunsplit(parts._replace(path=f"/{name}")), name, postgis_server_url)
-    try:
-        store = open_store(db.url)
+    with throwaway_database(postgis_server_url, "geo_assets_outage") as (url, name):
+        db = Database(url, name, postgis_server_url)
         try:
-            store.upgrade()
+            store = open_store(db.url)
+            try:
+                store.upgrade()
+            finally:
+                store.close()
+            yield db
         finally:
-            store.close()
-        yield db
-    finally:
-        db.come_back()
-        janitor.drop()
+            db.come_back()  # the janitor can only drop a database that takes connections
 
 
 @dataclass
