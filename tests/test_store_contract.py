@@ -169,6 +169,16 @@ def test_timestamps_move_on_update(store: Store) -> None:
     assert archived.updated_at > asset2.updated_at and archived.version == 3  # type: ignore[operator]
 
 
+def test_an_update_expecting_an_old_version_is_refused_and_changes_nothing(store: Store) -> None:
+    asset = store.create_asset(make_asset(id="asset-v"))
+    moved = store.update_asset("asset-v", {"name": "Changed elsewhere"})
+    with pytest.raises(ConflictError):
+        store.update_asset("asset-v", {"name": "Lost update"}, expected_version=asset.version)
+    assert store.get_asset("asset-v") == moved
+    kept = store.update_asset("asset-v", {"name": "Next"}, expected_version=moved.version)
+    assert (kept.name, kept.version) == ("Next", moved.version + 1)
+
+
 # --- assets: single records -----------------------------------------------------------------------
 
 

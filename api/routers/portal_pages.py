@@ -271,14 +271,6 @@ def submit_form(
             notice=notice,
             status_code=status,
         )
-    if before is not None and values["version"] != str(before.version):
-        message = (
-            "Someone changed this listing after you opened it, so your changes were not "
-            "saved. Open the listing again to see the latest version."
-        )
-        return form_page(
-            request, store, user, values, asset=before, errors={"": message}, status_code=409
-        )
     check = changes_of(values, before)
     errors = check.errors
     if location_errors:  # the point was not found: say why, not that lat/lon are empty
@@ -292,10 +284,34 @@ def submit_form(
             created = store.create_asset(authorise_asset_write(user, None, fresh), actor=user.id)
             return done_redirect("/portal", "created", created.id)
         authorise_asset_write(user, before, check.asset)
-        store.update_asset(before.id, check.changes, actor=user.id)
     except PermissionDenied as exc:
         return refused(request, exc)
+    try:
+        # The store refuses the write if the listing moved on since the form was opened.
+        store.update_asset(
+            before.id, check.changes, actor=user.id, expected_version=_form_version(values)
+        )
+    except ConflictError:
+        return _changed_meanwhile(request, store, user, values, before)
     return done_redirect("/portal", "saved", before.id)
+
+
+def _form_version(values: dict[str, Any]) -> int:
+    """The listing's version when the form was opened (0, which no listing has, if garbled)."""
+    text = str(values.get("version") or "")
+    return int(text) if text.isdigit() else 0
+
+
+def _changed_meanwhile(
+    request: Request, store: Store, user: User, values: dict[str, Any], before: Asset
+) -> Response:
+    message = (
+        "Someone changed this listing after you opened it, so your changes were not "
+        "saved. Open the listing again to see the latest version."
+    )
+    return form_page(
+        request, store, user, values, asset=before, errors={"": message}, status_code=409
+    )
 
 
 @router.get("/portal/new")

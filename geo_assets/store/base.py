@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from geo_assets.auth import TokenRecord, User
-from geo_assets.errors import BulkValidationError, InvalidInputError, RowError
+from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, RowError
 from geo_assets.model import (
     WEEKDAYS,
     Asset,
@@ -252,7 +252,12 @@ class Store(Protocol):
     def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset: ...
     def get_asset(self, asset_id: str) -> Asset: ...
     def update_asset(
-        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
     ) -> Asset: ...
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset: ...
     def list_assets(
@@ -382,13 +387,24 @@ def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
     return model.model_copy(update={"created_at": now, "updated_at": now, "version": 1})
 
 
-def apply_patch(current: Asset | Organisation, changes: Mapping[str, Any]) -> Any:
+def apply_patch(
+    current: Asset | Organisation,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> Any:
     """Merge ``changes`` (a partial dict) into ``current`` and re-validate the whole.
 
     Nested objects (``location``, ``cost``...) are merged one level deep so a patch
     can change ``location.lat`` without restating the address. A patch that breaks a
-    rule raises ``InvalidInputError`` naming the field.
+    rule raises ``InvalidInputError`` naming the field. With ``expected_version``, a
+    record that has moved on since the caller read it raises ``ConflictError`` (stores
+    call this on the row they hold locked, so no other write can slip in between).
     """
+    if expected_version is not None and expected_version != current.version:
+        raise ConflictError(
+            f"`{current.id}` is at version {current.version}, not {expected_version}: "
+            "it was changed meanwhile"
+        )
     owned = _STORE_OWNED.intersection(changes)
     if owned:
         raise InvalidInputError(

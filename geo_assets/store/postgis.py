@@ -312,19 +312,30 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         return self._decode_asset(row[0])
 
     def update_asset(
-        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
     ) -> Asset:
-        return self._update_asset(asset_id, changes, actor, "update")
+        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
+        return self._update_asset(asset_id, changes, actor, "update", expected_version)
 
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
         return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
 
     def _update_asset(
-        self, asset_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        actor: str | None,
+        action: str,
+        expected_version: int | None = None,
     ) -> Asset:
         with self._connect() as conn, conn.transaction():
             current = self._get_asset(conn, asset_id, for_update=True)
-            new: Asset = apply_patch(current, changes)
+            new: Asset = apply_patch(current, changes, expected_version)
             with _asset_write_errors(new):
                 conn.execute(UPDATE_ASSET, [*asset_values(new), asset_id])
             if actor is not None:

@@ -367,19 +367,30 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             return self._asset_record(self._conn(), asset_id)[1]
 
     def update_asset(
-        self, asset_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
     ) -> Asset:
-        return self._update_asset(asset_id, changes, actor, "update")
+        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
+        return self._update_asset(asset_id, changes, actor, "update", expected_version)
 
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
         return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
 
     def _update_asset(
-        self, asset_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        actor: str | None,
+        action: str,
+        expected_version: int | None = None,
     ) -> Asset:
         with self._write() as conn:
             rid, current = self._asset_record(conn, asset_id)
-            updated: Asset = apply_patch(current, changes)
+            updated: Asset = apply_patch(current, changes, expected_version)
             if updated.organisation_id != current.organisation_id:
                 self._check_organisation(conn, updated.organisation_id)
             self._save_one(conn, updated, rid)
