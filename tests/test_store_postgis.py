@@ -35,7 +35,13 @@ from geo_assets.model import Asset, BBox
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
-from geo_assets.store.postgis_sql import nearby_sql, prefix_tsquery, search_words, within_sql
+from geo_assets.store.postgis_sql import (
+    nearby_sql,
+    prefix_tsquery,
+    search_words,
+    walk_pays,
+    within_sql,
+)
 
 pytestmark = pytest.mark.postgis
 
@@ -569,3 +575,81 @@ def test_limited_nearby_is_exact_where_sphere_and_spheroid_disagree(postgis_stor
     assert [h.asset.id for h in capped] == [
         h.asset.id for h in everything if h.distance_m <= 800.5
     ][:50]
+
+
+# --- which plan answers a limited radius query ------------------------------------------------
+
+CHESS = AssetFilters(categories=["hobbies.games.chess"])
+
+
+@pytest.mark.parametrize(
+    ("filters", "limit", "shares", "walk"),
+    [
+        (None, None, {}, False),  # no limit: nothing to stop a walk early
+        (None, 20, {}, True),
+        (AssetFilters(statuses=["published"], kinds=["group"]), 20, {}, True),
+        (AssetFilters(text="chess"), 20, {"hobbies.games.chess": 0.5}, False),
+        (CHESS, 40, {"hobbies.games.chess": 0.2}, True),
+        (CHESS, 40, {"hobbies.games.chess": 0.01}, False),
+        (CHESS, 40, {}, False),  # no statistics yet
+        # A parent counts its children's listings too.
+        (AssetFilters(categories=["sport"]), 90, {"sport.football": 0.1, "sport.bowls": 0.1}, True),
+    ],
+)
+def test_the_knn_walk_answers_only_when_it_passes_over_few_rows(
+    filters: AssetFilters | None, limit: int | None, shares: dict[str, float], walk: bool
+) -> None:
+    assert walk_pays(filters, limit, shares) is walk
+
+
+def test_category_shares_come_from_the_planner_statistics(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    from factories import make_asset
+
+    postgis_store.bulk_upsert(
+        [
+            make_asset(
+                id=f"share-{i:03d}",
+                categories=["sport.football" if i % 4 else "hobbies.games.chess"],
+                source="share",
+                source_id=str(i),
+            )
+            for i in range(400)
+        ]
+    )
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+    with postgis_store._connect() as conn:
+        shares = postgis_store._category_share(conn)
+    assert shares["sport.football"] == pytest.approx(0.75, abs=0.05)
+    assert shares["hobbies.games.chess"] == pytest.approx(0.25, abs=0.05)
+
+
+@pytest.mark.parametrize("walk", [True, False])
+def test_limited_category_query_gives_the_k_nearest_with_either_plan(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch, walk: bool
+) -> None:
+    from factories import make_asset
+
+    import geo_assets.store.postgis as postgis_module
+
+    monkeypatch.setattr(postgis_module, "walk_pays", lambda *_: walk)
+    assets = [
+        make_asset(
+            id=f"mix-{i:03d}",
+            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
+            categories=["sport.football" if i % 5 else "hobbies.games.chess"],
+            source="mix",
+            source_id=str(i),
+        )
+        for i in range(300)
+    ]
+    postgis_store.bulk_upsert(assets)
+    for categories in (["hobbies.games.chess"], ["sport"], ["sport.football", "hobbies"]):
+        filters = AssetFilters(statuses=["published"], categories=categories)
+        everything = postgis_store.nearby(*LEEDS, 1_500, filters)
+        assert everything
+        for k in (1, 7, 40, 500):
+            limited = postgis_store.nearby(*LEEDS, 1_500, filters, limit=k)
+            assert [h.asset.id for h in limited] == [h.asset.id for h in everything[:k]]

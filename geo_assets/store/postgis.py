@@ -59,6 +59,7 @@ from geo_assets.store.postgis_sql import (
     BULK_ID_TAKEN,
     BULK_MERGE,
     BULK_ORG_MISSING,
+    CATEGORY_SHARES,
     INSERT_ASSET,
     ORG_COLUMNS,
     STAGING_COPY,
@@ -67,9 +68,11 @@ from geo_assets.store.postgis_sql import (
     UPDATE_ASSET,
     asset_values,
     filter_sql,
+    narrowing,
     nearby_sql,
     org_values,
     staging_row,
+    walk_pays,
     within_sql,
 )
 from geo_assets.store.postgis_users import PostGISUsers, write_audit
@@ -87,6 +90,8 @@ _CHECK_IDLE_AFTER_S = 1.0
 # minutes after the database is back. Giving up sooner drops the slot and the next request
 # grows the pool again at once, so a returned database is noticed within a few seconds.
 _RECONNECT_GIVE_UP_S = 5.0
+# How long the category shares read from the planner's statistics are trusted.
+_CATEGORY_SHARES_TTL_S = 300.0
 
 
 class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
@@ -123,6 +128,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         self._used_at: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
         # Keyed by the document text itself, so a cached asset can never be stale.
         self._decoded: DecodedCache[Asset] = DecodedCache(read_cache_size)
+        self._category_shares: tuple[float, dict[str, float]] = (float("-inf"), {})
         # Opening does not block: a server that is down must not stop the app starting;
         # operations wait at most `timeout_s` for a connection, then report it unavailable.
         # Connections autocommit, so a read is one round trip; writes open a transaction.
@@ -382,10 +388,35 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         """Assets within ``radius_m`` metres (WGS84 geodesic) of (lat, lon), nearest first."""
         near = check_near(lat, lon, radius_m)
         check_limit(limit)
-        query, params = nearby_sql(near.lat, near.lon, near.radius_m, filters, limit=limit)
-        rows = self._read(lambda conn: conn.execute(query, params).fetchall())
+
+        def run(conn: psycopg.Connection[Any]) -> list[tuple[str, float]]:
+            walk = walk_pays(filters, limit, self._category_share(conn))
+            query, params = nearby_sql(
+                near.lat, near.lon, near.radius_m, filters, limit=limit, walk=walk
+            )
+            # psycopg prepares a query after a few runs, and PostgreSQL may then plan
+            # it once for all values. With a narrowing filter the right plan depends
+            # on the values (a rare category's index here, the spatial index there),
+            # so such a query is planned afresh each time.
+            prepare = None if not narrowing(filters) else False
+            return conn.execute(query, params, prepare=prepare).fetchall()
+
         decode = self._decode_asset
-        return [NearbyHit(decode(doc), d) for doc, d in rows]
+        return [NearbyHit(decode(doc), d) for doc, d in self._read(run)]
+
+    def _category_share(self, conn: psycopg.Connection[Any]) -> dict[str, float]:
+        """Each category's share of the listings, as ANALYZE last counted them.
+
+        Read at most every few minutes: the shares move slowly and only steer the
+        choice of plan, never the answer.
+        """
+        expires, shares = self._category_shares
+        if monotonic() < expires:
+            return shares
+        row = conn.execute(CATEGORY_SHARES).fetchone()
+        shares = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        self._category_shares = (monotonic() + _CATEGORY_SHARES_TTL_S, shares)
+        return shares
 
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]:
         """Assets whose point lies in the lon/lat box, edges included, by name then id."""
