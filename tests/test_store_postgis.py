@@ -169,6 +169,7 @@ def test_schema_has_the_indexes_queries_rely_on(
 ) -> None:
     indexes = dict(catalog_snapshot(postgis_db_url)["indexes"])
     assert "USING gist (geog)" in indexes["assets_geog_idx"]
+    assert "USING gist (((geog)::geometry))" in indexes["assets_geom_idx"]
     assert "USING gin (categories)" in indexes["assets_categories_idx"]
     assert "USING gin (search)" in indexes["assets_search_idx"]
     assert "UNIQUE" in indexes["assets_source_key"]
@@ -186,6 +187,17 @@ def test_nearby_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_d
     assert "assets_geog_idx" in plan, plan
     hits = postgis_store.nearby(LEEDS[0], LEEDS[1], 300.0)
     assert 0 < len(hits) < 100
+
+
+def test_nearest_first_walk_uses_the_planar_index(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    query, params = nearby_sql(LEEDS[0], LEEDS[1], 5_000.0, None, limit=20, walk=True)
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params).fetchall())
+    assert "Index Scan using assets_geom_idx" in plan, plan
 
 
 def test_within_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_db_url: str) -> None:
@@ -569,6 +581,23 @@ def test_limited_nearby_is_exact_where_sphere_and_spheroid_disagree(postgis_stor
     for k in (1, 5, 17, 90, 359, 400):
         limited = postgis_store.nearby(*centre, 2_000, limit=k)
         assert [h.asset.id for h in limited] == [h.asset.id for h in everything[:k]]
+    # The planar walk cannot see across the antimeridian; the exact step still does.
+    dateline = [
+        make_asset(
+            id=f"dateline-{i:02d}",
+            location={"lat": -16.8 + i * 0.0004, "lon": 179.999 if i % 2 else -179.9995},
+            source="dateline",
+            source_id=str(i),
+        )
+        for i in range(40)
+    ]
+    postgis_store.bulk_upsert(dateline)
+    every = postgis_store.nearby(-16.8, 179.9998, 5_000)
+    assert {h.asset.location.lon < 0 for h in every} == {True, False}
+    for k in (1, 3, 10, 40):
+        assert [h.asset.id for h in postgis_store.nearby(-16.8, 179.9998, 5_000, limit=k)] == [
+            h.asset.id for h in every[:k]
+        ]
     # A radius smaller than the k-th hit still caps the answer.
     capped = postgis_store.nearby(*centre, 800.5, limit=50)
     assert all(h.distance_m <= 800.5 for h in capped)

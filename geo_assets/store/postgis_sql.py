@@ -31,6 +31,7 @@ ASSET_COLUMNS = (
     "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
+PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
@@ -137,10 +138,11 @@ def nearby_sql(
     Two plans for a query with a ``limit``; the store picks one (``walk_pays``):
 
     - ``walk``: an index-ordered (KNN, ``<->``) scan first finds ``limit`` candidates,
-      so a dense centre does not cost a sort of everything in reach. ``<->`` on
-      geography ranks by sphere distance, not spheroid, so its k-th hit may not be the
-      true k-th: but the true k nearest all lie within the largest spheroid distance M
-      of those k, so the exact query then only searches radius min(M, radius_m). The
+      so a dense centre does not cost a sort of everything in reach. The walk orders
+      by planar lon/lat distance (the cheap geometry index), so its k hits need not
+      be the true k nearest: but the true k nearest all lie within the largest
+      spheroid distance M of any k listings, so the exact query then only searches
+      radius min(M, radius_m). The
       KNN step has no radius condition on purpose: with one, PostgreSQL prefers a
       bitmap scan of everything in reach and a sort, which is what the step avoids.
       It passes over every listing the filter rejects, so it only pays when the
@@ -165,7 +167,7 @@ def nearby_sql(
         return query, [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m, *tail]
     knn = (
         f"WITH knn AS (SELECT ST_Distance(geog, {POINT}) AS d FROM assets"
-        f" WHERE {where} ORDER BY geog <-> {POINT} LIMIT %s),"
+        f" WHERE {where} ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
         " bound AS (SELECT least(coalesce(max(d), 0), %s) AS m FROM knn) "
     )
     query = knn + exact(", bound", "bound.m * %s") + " LIMIT %s"
