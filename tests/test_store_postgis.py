@@ -36,6 +36,7 @@ from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
 from geo_assets.store.postgis_sql import (
+    CategoryShares,
     nearby_sql,
     prefix_tsquery,
     search_words,
@@ -611,24 +612,77 @@ def test_limited_nearby_is_exact_where_sphere_and_spheroid_disagree(postgis_stor
 CHESS = AssetFilters(categories=["hobbies.games.chess"])
 
 
+SPORT = AssetFilters(categories=["sport"])
+
+
+def _stats(listings: float, share: dict[str, float]) -> CategoryShares:
+    return CategoryShares(listings=listings, share=share)
+
+
+def _not_asked() -> float:
+    raise AssertionError("the box estimate is only for category queries")
+
+
 @pytest.mark.parametrize(
-    ("filters", "limit", "shares", "walk"),
+    ("filters", "limit", "stats", "in_reach", "walk"),
     [
-        (None, None, {}, False),  # no limit: nothing to stop a walk early
-        (None, 20, {}, True),
-        (AssetFilters(statuses=["published"], kinds=["group"]), 20, {}, True),
-        (AssetFilters(text="chess"), 20, {"hobbies.games.chess": 0.5}, False),
-        (CHESS, 40, {"hobbies.games.chess": 0.2}, True),
-        (CHESS, 40, {"hobbies.games.chess": 0.01}, False),
-        (CHESS, 40, {}, False),  # no statistics yet
+        (None, None, CategoryShares(), None, False),  # no limit: nothing stops a walk early
+        (None, 20, CategoryShares(), None, True),
+        (AssetFilters(statuses=["published"], kinds=["group"]), 20, CategoryShares(), None, True),
+        (AssetFilters(text="chess"), 20, _stats(1e5, {"hobbies.games.chess": 0.5}), None, False),
+        # A common category in a dense centre: the walk stops early.
+        (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), 7_600, True),
+        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.04}), 76_000, True),
+        # The same category in a quiet town: reading what is in reach is cheaper.
+        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.04}), 2_000, False),
+        # A rare category, even in a dense centre: the walk would pass over too much.
+        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.008}), 76_000, False),
+        (CHESS, 40, CategoryShares(), 1_000, False),  # no statistics yet
+        (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), "none", False),  # no box estimate
         # A parent counts its children's listings too.
-        (AssetFilters(categories=["sport"]), 90, {"sport.football": 0.1, "sport.bowls": 0.1}, True),
+        (SPORT, 90, _stats(1e5, {"sport.football": 0.1, "sport.bowls": 0.1}), 5_000, True),
     ],
 )
-def test_the_knn_walk_answers_only_when_it_passes_over_few_rows(
-    filters: AssetFilters | None, limit: int | None, shares: dict[str, float], walk: bool
+def test_the_knn_walk_answers_only_when_it_costs_less(
+    filters: AssetFilters | None,
+    limit: int | None,
+    stats: CategoryShares,
+    in_reach: float | str | None,
+    walk: bool,
 ) -> None:
-    assert walk_pays(filters, limit, shares) is walk
+    estimate = (
+        _not_asked
+        if in_reach is None
+        else (lambda: None)
+        if in_reach == "none"
+        else (lambda: float(in_reach))  # type: ignore[arg-type]
+    )
+    assert walk_pays(filters, limit, stats, estimate) is walk
+
+
+def test_listings_in_reach_come_from_the_planar_index_statistics(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    from geo_assets.store.base import NearQuery, degree_box
+    from geo_assets.store.postgis import _listings_in_box
+
+    near = NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_000)
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    ((west, south, east, north),) = degree_box(near.lat, near.lon, near.radius_m)
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        (real,) = conn.execute(
+            "SELECT count(*) FROM assets WHERE geog::geometry && ST_MakeEnvelope(%s, %s, %s, %s)",
+            [west, south, east, north],
+        ).fetchone()
+    with postgis_store._connect() as conn:
+        estimate = _listings_in_box(conn, near, 5_000.0)
+    assert real > 100 and estimate is not None
+    assert real / 2 <= estimate <= real * 2
+    # Across the antimeridian the walk is not bounded by one box: no estimate.
+    dateline = NearQuery(lat=-16.8, lon=179.999, radius_m=1_000)
+    with postgis_store._connect() as conn:
+        assert _listings_in_box(conn, dateline, 5_000.0) is None
 
 
 def test_category_shares_come_from_the_planner_statistics(
@@ -650,9 +704,10 @@ def test_category_shares_come_from_the_planner_statistics(
     with psycopg.connect(postgis_db_url, autocommit=True) as conn:
         conn.execute("ANALYZE assets")
     with postgis_store._connect() as conn:
-        shares = postgis_store._category_share(conn)
-    assert shares["sport.football"] == pytest.approx(0.75, abs=0.05)
-    assert shares["hobbies.games.chess"] == pytest.approx(0.25, abs=0.05)
+        stats = postgis_store._category_share(conn)
+    assert stats.listings == 400
+    assert stats.share["sport.football"] == pytest.approx(0.75, abs=0.05)
+    assert stats.share["hobbies.games.chess"] == pytest.approx(0.25, abs=0.05)
 
 
 @pytest.mark.parametrize("walk", [True, False])

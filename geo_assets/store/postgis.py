@@ -40,6 +40,7 @@ from geo_assets.store.base import (
     AssetFilters,
     BulkCollector,
     NearbyHit,
+    NearQuery,
     Page,
     UpsertReport,
     apply_patch,
@@ -48,6 +49,7 @@ from geo_assets.store.base import (
     check_limit,
     check_near,
     check_page,
+    degree_box,
     stamp_new,
     validated_rows,
 )
@@ -56,6 +58,7 @@ from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis_gazetteer import PostGISGazetteer
 from geo_assets.store.postgis_plans import PostGISPlans
 from geo_assets.store.postgis_sql import (
+    BOX_SHARE,
     BULK_ID_TAKEN,
     BULK_MERGE,
     BULK_ORG_MISSING,
@@ -66,6 +69,7 @@ from geo_assets.store.postgis_sql import (
     STAGING_DDL,
     STAGING_TYPES,
     UPDATE_ASSET,
+    CategoryShares,
     asset_values,
     filter_sql,
     narrowing,
@@ -128,7 +132,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         self._used_at: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
         # Keyed by the document text itself, so a cached asset can never be stale.
         self._decoded: DecodedCache[Asset] = DecodedCache(read_cache_size)
-        self._category_shares: tuple[float, dict[str, float]] = (float("-inf"), {})
+        self._category_shares = (float("-inf"), CategoryShares())
         # Opening does not block: a server that is down must not stop the app starting;
         # operations wait at most `timeout_s` for a connection, then report it unavailable.
         # Connections autocommit, so a read is one round trip; writes open a transaction.
@@ -390,7 +394,10 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         check_limit(limit)
 
         def run(conn: psycopg.Connection[Any]) -> list[tuple[str, float]]:
-            walk = walk_pays(filters, limit, self._category_share(conn))
+            stats = self._category_share(conn)
+            walk = walk_pays(
+                filters, limit, stats, lambda: _listings_in_box(conn, near, stats.listings)
+            )
             query, params = nearby_sql(
                 near.lat, near.lon, near.radius_m, filters, limit=limit, walk=walk
             )
@@ -404,7 +411,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         decode = self._decode_asset
         return [NearbyHit(decode(doc), d) for doc, d in self._read(run)]
 
-    def _category_share(self, conn: psycopg.Connection[Any]) -> dict[str, float]:
+    def _category_share(self, conn: psycopg.Connection[Any]) -> CategoryShares:
         """Each category's share of the listings, as ANALYZE last counted them.
 
         Read at most every few minutes: the shares move slowly and only steer the
@@ -414,7 +421,12 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         if monotonic() < expires:
             return shares
         row = conn.execute(CATEGORY_SHARES).fetchone()
-        shares = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        if row is None:
+            shares = CategoryShares()
+        else:
+            elems, freqs, listings = row
+            share = dict(zip(elems, freqs, strict=False)) if elems else {}
+            shares = CategoryShares(listings=float(listings), share=share)
         self._category_shares = (monotonic() + _CATEGORY_SHARES_TTL_S, shares)
         return shares
 
@@ -533,6 +545,23 @@ def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:
             f"({exc.sqlstate}: {exc}); install PostGIS on the server and run "
             "`CREATE EXTENSION postgis` as a privileged user"
         ) from exc
+
+
+def _listings_in_box(
+    conn: psycopg.Connection[Any], near: NearQuery, listings: float
+) -> float | None:
+    """The planner's estimate of the listings in the box around a radius query, or None
+    when it has none (no statistics yet, or a circle across the antimeridian)."""
+    boxes = degree_box(near.lat, near.lon, near.radius_m)
+    if len(boxes) > 1:
+        return None
+    try:
+        row = conn.execute(BOX_SHARE, list(boxes[0])).fetchone()
+    except psycopg.OperationalError:
+        raise
+    except psycopg.DatabaseError:  # no statistics for the index yet
+        return None
+    return None if row is None or row[0] is None else float(row[0]) * listings
 
 
 def _connection_died(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset, BBox, Organisation
-from geo_assets.store.base import AssetFilters, FilterColumns, sort_name, weekday_mask
+from geo_assets.store.base import (
+    AssetFilters,
+    FilterColumns,
+    degree_box,
+    sort_name,
+    weekday_mask,
+)
 
 # Alphanumeric runs: exactly the words AssetFilters.text_terms() keeps (str.isalnum()).
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -139,18 +146,17 @@ def nearby_sql(
 
     - ``walk``: an index-ordered (KNN, ``<->``) scan first finds ``limit`` candidates,
       so a dense centre does not cost a sort of everything in reach. The walk orders
-      by planar lon/lat distance (the cheap geometry index), so its k hits need not
-      be the true k nearest: but the true k nearest all lie within the largest
-      spheroid distance M of any k listings, so the exact query then only searches
-      radius min(M, radius_m). The
-      KNN step has no radius condition on purpose: with one, PostgreSQL prefers a
-      bitmap scan of everything in reach and a sort, which is what the step avoids.
-      It passes over every listing the filter rejects, so it only pays when the
-      filter keeps a fair share of them.
+      by planar lon/lat distance (the cheap geometry index) inside a lon/lat box that
+      holds the whole circle, so it stops at the box's edge where matches are few.
+      Its hits need not be the true k nearest: but the true k nearest all lie within
+      the largest spheroid distance M of any k listings (and, when the box holds
+      fewer than k, all of them are among the hits), so the exact query then only
+      searches radius min(M, radius_m). It passes over every listing the filter
+      rejects, so it only pays when the filter keeps a fair share of them.
     - otherwise: one exact query within the radius, where the planner can combine a
       narrowing filter's index (a rare category, a text search) with the spatial one.
     """
-    where, params = filter_sql(filters)
+    where, params = filter_sql(filters, WALK_FILTER_SQL if walk else FILTER_SQL)
 
     def exact(from_extra: str, reach: str) -> str:
         return (
@@ -165,28 +171,52 @@ def nearby_sql(
         query = exact("", "%s") + ("" if limit is None else " LIMIT %s")
         tail = [] if limit is None else [limit]
         return query, [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m, *tail]
+    boxes = degree_box(lat, lon, radius_m)
+    # Across the antimeridian the circle needs two boxes; the walk then goes unbounded.
+    in_box, box = ("", []) if len(boxes) > 1 else (_IN_BOX, list(boxes[0]))
     knn = (
         f"WITH knn AS (SELECT ST_Distance(geog, {POINT}) AS d FROM assets"
-        f" WHERE {where} ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
+        f" WHERE {where}{in_box} ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
         " bound AS (SELECT least(coalesce(max(d), 0), %s) AS m FROM knn) "
     )
     query = knn + exact(", bound", "bound.m * %s") + " LIMIT %s"
     return query, [
-        *(lon, lat, *params, lon, lat, limit, radius_m),
+        *(lon, lat, *params, *box, lon, lat, limit, radius_m),
         *(lon, lat, lon, lat, _SPHERE_SLACK, *params, radius_m, limit),
     ]
 
 
-# The KNN walk beats the exact radius query while it expects to pass over fewer rows
-# than this (measured on the national data: the two cross between 500 and 1,400 rows).
-KNN_WALK_MAX_ROWS = 1_000
+_IN_BOX = " AND geog::geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+# Costs in units of one listing passed over by the walk (a heap visit, about 11 us on
+# the benchmark machine), fitted on the national data at 100,000 and 1,000,000
+# listings, dense centres and quiet towns: the radius query pays per entry of the
+# category index it reads whole, and per listing in reach that the categories keep
+# (a spheroid distance and a heap visit).
+INDEX_ENTRY_COST = 0.023
+IN_REACH_COST = 2.5
 # Filters that keep most listings whatever their values.
 _BROAD_FILTERS = frozenset(["statuses", "kinds"])
-# The share of listings in each category, from the planner's statistics.
+# Each category's share of the listings and the number of listings, as ANALYZE counted.
 CATEGORY_SHARES = (
-    "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
-    " WHERE schemaname = current_schema() AND tablename = 'assets' AND attname = 'categories'"
+    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples"
+    " FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema()"
+    " AND s.tablename = 'assets' AND s.attname = 'categories'"
+    " WHERE c.oid = 'assets'::regclass"
 )
+# The planner's estimate of the share of listings in a lon/lat box, from the statistics
+# ANALYZE keeps for the planar index (PostGIS' own selectivity function).
+BOX_SHARE = (
+    "SELECT _postgis_selectivity('assets_geom_idx'::regclass, 'geog',"
+    " ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+)
+
+
+@dataclass(frozen=True)
+class CategoryShares:
+    """What the walk-or-radius choice needs from the planner's statistics."""
+
+    listings: float = 0.0  # 0 (or -1) before the first ANALYZE
+    share: Mapping[str, float] = field(default_factory=dict)
 
 
 def narrowing(filters: AssetFilters | None) -> set[str]:
@@ -197,13 +227,19 @@ def narrowing(filters: AssetFilters | None) -> set[str]:
 
 
 def walk_pays(
-    filters: AssetFilters | None, limit: int | None, category_share: dict[str, float]
+    filters: AssetFilters | None,
+    limit: int | None,
+    stats: CategoryShares,
+    in_reach: Callable[[], float | None],
 ) -> bool:
     """Whether the KNN walk of ``nearby_sql`` should answer this limited query.
 
-    ``category_share`` holds each category's share of all listings (empty when the
-    table has no statistics yet: then the radius query, whose cost has a bound).
-    The walk expects to pass over ``limit / share`` listings for the categories asked.
+    With a category filter it compares the two plans' expected costs: the walk passes
+    over ``limit / share`` listings, or every listing in the box if that is fewer; the
+    radius query reads the category's index entries (``share x listings``) and the
+    listings in reach that the categories keep. ``in_reach`` estimates how many
+    listings the box holds (asked only when needed). Without statistics (a table
+    never analysed) a category query takes the radius plan, whose cost has a bound.
     """
     if limit is None:
         return False
@@ -213,8 +249,13 @@ def walk_pays(
     if filters is None or not narrow:
         return True
     categories = filters.expanded_categories() or []
-    share = min(1.0, sum([category_share.get(c, 0.0) for c in categories]))
-    return share > 0 and limit / share <= KNN_WALK_MAX_ROWS
+    share = min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
+    reach = in_reach() if share > 0 and stats.listings > 0 else None
+    if reach is None:
+        return False
+    walk = min(limit / share, reach)
+    radius = INDEX_ENTRY_COST * stats.listings * share + IN_REACH_COST * reach * share
+    return walk <= radius
 
 
 def within_sql(bbox: BBox, filters: AssetFilters | None = None) -> tuple[str, list[Any]]:
@@ -289,9 +330,17 @@ FILTER_SQL = {
     # As in nearby_sql: the sphere (cheap, indexed) narrows, the spheroid distance decides.
     "near": f"ST_DWithin(geog, {POINT}, %s, false) AND ST_Distance(geog, {POINT}) <= %s",
 }
+# For the nearest-first walk: the category test checked on each listing walked past,
+# never through the category index. Given the choice, the planner reads that index
+# whole and sorts (it underrates the index's cost: 60 ms where it expected 1 ms for
+# a common category at 1,000,000 listings), which is the radius plan the walk is
+# chosen to avoid.
+WALK_FILTER_SQL = {**FILTER_SQL, "categories": "(categories && %s::text[]) IS TRUE"}
 
 
-def filter_sql(filters: AssetFilters | None) -> tuple[str, list[Any]]:
+def filter_sql(
+    filters: AssetFilters | None, fragments: Mapping[str, str] = FILTER_SQL
+) -> tuple[str, list[Any]]:
     """The WHERE condition for ``filters`` (fragments of ``FILTER_SQL``, ANDed) and its values.
 
     Only constant text from ``FILTER_SQL`` reaches the SQL, so the query text repeats
@@ -330,7 +379,7 @@ def filter_sql(filters: AssetFilters | None) -> tuple[str, list[Any]]:
     if not parts:
         return "TRUE", []
     return (
-        " AND ".join(FILTER_SQL[key] for key, _ in parts),
+        " AND ".join(fragments[key] for key, _ in parts),
         [value for _, values in parts for value in values],
     )
 
