@@ -250,12 +250,8 @@ class Session(_Model):
             current = max(
                 current, datetime.combine(self.valid_from, time(0)) - timedelta(seconds=1)
             )
-        for _ in range(count):
-            nxt = rule.after(current)
-            if nxt is None:
-                return
-            yield nxt
-            current = nxt
+        # One pass over the rule: `rule.after` per start would restart it each time.
+        yield from rule.xafter(current, count=count)
 
     def describe(self) -> str:
         """Plain English, e.g. "Tuesdays and Thursdays 10:00-12:00" or "1st Monday of the month"."""
