@@ -520,9 +520,9 @@ def checked_plan(plan: SavedPlan) -> SavedPlan:
         raise plan_error(exc) from exc
 
 
-def plan_audit(plan: SavedPlan) -> dict[str, Any]:
+def plan_audit(owner_id: str) -> dict[str, Any]:
     """The ``changes`` of a plan's audit rows: whose plan it is, nothing of what it says."""
-    return {"owner_id": plan.owner_id}
+    return {"owner_id": owner_id}
 
 
 def bulk_audit(report: UpsertReport) -> dict[str, Any]:

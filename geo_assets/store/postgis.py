@@ -49,7 +49,6 @@ from geo_assets.store.base import (
     check_limit,
     check_near,
     check_page,
-    degree_box,
     stamp_new,
     validated_rows,
 )
@@ -76,6 +75,7 @@ from geo_assets.store.postgis_sql import (
     nearby_sql,
     org_values,
     staging_row,
+    walk_box,
     walk_pays,
     within_sql,
 )
@@ -552,11 +552,11 @@ def _listings_in_box(
 ) -> float | None:
     """The planner's estimate of the listings in the box around a radius query, or None
     when it has none (no statistics yet, or a circle across the antimeridian)."""
-    boxes = degree_box(near.lat, near.lon, near.radius_m)
-    if len(boxes) > 1:
+    box = walk_box(near.lat, near.lon, near.radius_m)
+    if box is None:
         return None
     try:
-        row = conn.execute(BOX_SHARE, list(boxes[0])).fetchone()
+        row = conn.execute(BOX_SHARE, list(box)).fetchone()
     except psycopg.OperationalError:
         raise
     except psycopg.DatabaseError:  # no statistics for the index yet

@@ -40,7 +40,9 @@ class PostGISPlans:
                     [stored.id, stored.owner_id, stored.created_at, stored.model_dump_json()],
                 )
                 if actor is not None:
-                    write_audit(conn, actor, "create", "plan", stored.id, plan_audit(stored))
+                    write_audit(
+                        conn, actor, "create", "plan", stored.id, plan_audit(stored.owner_id)
+                    )
         except pg_errors.UniqueViolation as exc:
             raise ConflictError(f"plan `{stored.id}` already exists") from exc
         except pg_errors.ForeignKeyViolation as exc:
@@ -86,4 +88,4 @@ class PostGISPlans:
             if row is None:
                 raise NotFoundError("plan", plan_id)
             if actor is not None:
-                write_audit(conn, actor, "delete", "plan", plan_id, {"owner_id": row[0]})
+                write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(row[0]))

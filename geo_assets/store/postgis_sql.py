@@ -171,9 +171,8 @@ def nearby_sql(
         query = exact("", "%s") + ("" if limit is None else " LIMIT %s")
         tail = [] if limit is None else [limit]
         return query, [lon, lat, lon, lat, radius_m * _SPHERE_SLACK, *params, radius_m, *tail]
-    boxes = degree_box(lat, lon, radius_m)
-    # Across the antimeridian the circle needs two boxes; the walk then goes unbounded.
-    in_box, box = ("", []) if len(boxes) > 1 else (_IN_BOX, list(boxes[0]))
+    box = walk_box(lat, lon, radius_m)
+    in_box, bounds = ("", []) if box is None else (_IN_BOX, list(box))
     knn = (
         f"WITH knn AS (SELECT ST_Distance(geog, {POINT}) AS d FROM assets"
         f" WHERE {where}{in_box} ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
@@ -181,9 +180,17 @@ def nearby_sql(
     )
     query = knn + exact(", bound", "bound.m * %s") + " LIMIT %s"
     return query, [
-        *(lon, lat, *params, *box, lon, lat, limit, radius_m),
+        *(lon, lat, *params, *bounds, lon, lat, limit, radius_m),
         *(lon, lat, lon, lat, _SPHERE_SLACK, *params, radius_m, limit),
     ]
+
+
+def walk_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float] | None:
+    """The lon/lat box (west, south, east, north) that bounds a walk, and whose listings
+    the plan choice estimates; None across the antimeridian, where the circle needs two
+    boxes and the walk goes unbounded."""
+    boxes = degree_box(lat, lon, radius_m)
+    return None if len(boxes) > 1 else boxes[0]
 
 
 _IN_BOX = " AND geog::geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"

@@ -49,7 +49,7 @@ class SQLitePlans:
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"plan `{stored.id}` already exists") from exc
             if actor is not None:
-                write_audit(conn, actor, "create", "plan", stored.id, plan_audit(stored))
+                write_audit(conn, actor, "create", "plan", stored.id, plan_audit(stored.owner_id))
         return stored
 
     def get_plan(self, plan_id: str) -> SavedPlan:
@@ -80,4 +80,4 @@ class SQLitePlans:
                 raise NotFoundError("plan", plan_id)
             conn.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
             if actor is not None:
-                write_audit(conn, actor, "delete", "plan", plan_id, {"owner_id": row[0]})
+                write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(row[0]))
