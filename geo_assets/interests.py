@@ -191,6 +191,8 @@ class InterestResolver:
                     share = 1.0 / len(words)
                     self.word_share[word] = max(self.word_share.get(word, 0.0), share)
         self.words = sorted(self.word_terms)
+        # Bounded by the taxonomy: at most one entry per pair of terms.
+        self._similar: dict[tuple[str, str], float] = {}
 
     def resolve(self, text: str, *, limit: int = 6) -> list[InterestMatch]:
         """Terms the text points to, most confident first (ties by term id)."""
@@ -257,8 +259,15 @@ class InterestResolver:
 
         1 for the same term or a narrower one (0.75 under a top-level interest); 0.6
         when the asset is broader; 0.45 for siblings; 0.25 within the same top-level
-        group; else 0.
+        group; else 0. Asked for every candidate of every search, so remembered.
         """
+        key = (interest_term, asset_term)
+        found = self._similar.get(key)
+        if found is None:
+            found = self._similar[key] = self._similarity(interest_term, asset_term)
+        return found
+
+    def _similarity(self, interest_term: str, asset_term: str) -> float:
         if interest_term == asset_term:
             return 1.0
         asset_up = _ancestors(self.taxonomy, asset_term)

@@ -164,7 +164,8 @@ def find_candidates(
     """Nearest published assets in three pools (exact, related, any), merged by id.
 
     Pool sizes scale with ``limit``: the stores answer a limited radius query with
-    an index-ordered scan, so a dense city costs no more than a quiet town.
+    an index-ordered scan, so a dense city costs no more than a quiet town. The pools
+    go to the store as one batch (one round trip on PostGIS).
     """
     per = max(10, limit)
     resolver = resolver or default_resolver()
@@ -181,10 +182,13 @@ def find_candidates(
     if related:
         pools.append((related, POOL_RELATED * per))
     pools.append((None, POOL_ANY * per))
+    queries = [
+        (AssetFilters(statuses=["published"], categories=categories), size)
+        for categories, size in pools
+    ]
     seen: dict[str, NearbyHit] = {}
-    for categories, limit in pools:
-        filters = AssetFilters(statuses=["published"], categories=categories)
-        for hit in store.nearby(lat, lon, radius_m, filters, limit=limit):
+    for hits in store.nearby_each(lat, lon, radius_m, queries):
+        for hit in hits:
             seen.setdefault(hit.asset.id, hit)
     return sorted(seen.values(), key=lambda h: (h.distance_m, h.asset.id))
 
@@ -387,19 +391,12 @@ def weighted(components: Mapping[str, float], weights: Mapping[str, float]) -> f
     return sum(weights[k] * components[k] for k in weights) / total
 
 
-def _similarity(a: Asset, b: Asset, root_of: Mapping[str, str]) -> float:
-    """1 for the same main category, 0.5 for the same top-level group, else 0."""
-    if a.categories[0] == b.categories[0]:
-        return 1.0
-    if root_of[a.categories[0]] == root_of[b.categories[0]]:
-        return 0.5
-    return 0.0
-
-
 def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBDA) -> list[Match]:
     """Order by score, then re-rank greedily by maximal marginal relevance.
 
-    ``diversity`` is 1 - lambda: 0 keeps the pure score order.
+    ``diversity`` is 1 - lambda: 0 keeps the pure score order. Two listings are alike
+    (1) when they share their main category, half so (0.5) when their main categories
+    share a top-level group.
     """
     pool = sorted(matches, key=lambda m: (-m.score, m.asset.id))
     if diversity <= 0 or len(pool) <= 1:
@@ -407,29 +404,24 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
     from geo_assets.taxonomy import default_taxonomy
 
     taxonomy = default_taxonomy()
-    root_of = {c: taxonomy.root_of(c) for m in pool for c in m.asset.categories[:1]}
     pool = pool[: max(limit * 5, 50)]
-    chosen: list[Match] = []
+    main = np.array([m.asset.categories[0] for m in pool])
+    root = np.array([taxonomy.root_of(c) for c in main])
+    value = (1 - diversity) * np.array([m.score for m in pool])
     # Redundancy grows with each similar pick already chosen (half a point per near
     # duplicate, capped at 1), so one companion of the same kind costs little and a
     # third costs a lot.
-    max_sim = [0.0] * len(pool)
-    taken = [False] * len(pool)
-    while len(chosen) < min(limit, len(pool)):
-        best_i, best_value = -1, -np.inf
-        for i, m in enumerate(pool):
-            if taken[i]:
-                continue
-            value = (1 - diversity) * m.score - diversity * max_sim[i]
-            if value > best_value + 1e-12:
-                best_i, best_value = i, value
-        taken[best_i] = True
-        pick = pool[best_i]
+    redundancy = np.zeros(len(pool))
+    chosen: list[int] = []
+    for _ in range(min(limit, len(pool))):
+        gain = value - diversity * redundancy
+        gain[chosen] = -np.inf
+        # Ties (within rounding) go to the earlier listing: higher score, then lower id.
+        pick = int(np.flatnonzero(gain >= gain.max() - 1e-12)[0])
         chosen.append(pick)
-        for i, m in enumerate(pool):
-            if not taken[i]:
-                max_sim[i] = min(1.0, max_sim[i] + 0.5 * _similarity(m.asset, pick.asset, root_of))
-    return chosen
+        alike = np.where(main == main[pick], 1.0, np.where(root == root[pick], 0.5, 0.0))
+        redundancy = np.minimum(1.0, redundancy + 0.5 * alike)
+    return [pool[i] for i in chosen]
 
 
 # --- stage 6: explanations ------------------------------------------------------------------

@@ -580,6 +580,33 @@ def test_nearby_limit(spatial: Loaded) -> None:
     assert top3 == ids(store.nearby(*LEEDS, 5_000, pub))[:3]
 
 
+def test_nearby_each_answers_as_separate_queries(spatial: Loaded) -> None:
+    """The matcher's batch of pools gives each query's own answer, in order."""
+    store, _ = spatial
+    t = pick_terms()
+    queries = [
+        (AssetFilters(statuses=["published"], categories=[t.grandchild]), 30),
+        (AssetFilters(statuses=["published"], categories=[t.root]), 10),
+        (None, 15),
+        (AssetFilters(text="walk"), None),
+        (AssetFilters(statuses=["published"]), 1),
+    ]
+    for lat, lon in (LEEDS, BRISTOL, FIJI):
+        batch = store.nearby_each(lat, lon, 20_000.0, queries)
+        alone = [store.nearby(lat, lon, 20_000.0, f, limit=n) for f, n in queries]
+        assert [[(h.asset.id, round(h.distance_m, 3)) for h in hits] for hits in batch] == [
+            [(h.asset.id, round(h.distance_m, 3)) for h in hits] for hits in alone
+        ]
+    assert store.nearby_each(*LEEDS, 1_000.0, []) == []
+
+
+def test_nearby_each_rejects_bad_input_before_running_any(store: Store) -> None:
+    fine = (None, 5)
+    assert invalid_field(lambda: store.nearby_each(*LEEDS, 1_000.0, [fine, (None, 0)])) == "limit"
+    assert invalid_field(lambda: store.nearby_each(91.0, 0.0, 1_000.0, [fine])) == "lat"
+    assert invalid_field(lambda: store.nearby_each(*LEEDS, -1.0, [fine])) == "radius_m"
+
+
 def test_nearby_radius_is_exact(spatial: Loaded) -> None:
     """An asset at distance d is found with radius d + 5 cm and not with d - 5 cm."""
     store, assets = spatial

@@ -7,7 +7,7 @@ category expansion, stable ordering) lives here once, above both stores.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
@@ -189,6 +189,10 @@ class NearbyHit:
     distance_m: float
 
 
+# One radius query of a batch (``Store.nearby_each``): its filters and its limit.
+NearbyQuery = tuple[AssetFilters | None, int | None]
+
+
 @dataclass
 class UpsertReport:
     inserted: int = 0
@@ -272,6 +276,13 @@ class Store(Protocol):
         *,
         limit: int | None = None,
     ) -> list[NearbyHit]: ...
+    def nearby_each(
+        self, lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
+    ) -> list[list[NearbyHit]]:
+        """``nearby`` for each (filters, limit) around one point, in one go (one round
+        trip on a server): the matcher's candidate pools."""
+        ...
+
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]: ...
     def bulk_upsert(
         self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None

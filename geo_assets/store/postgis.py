@@ -14,10 +14,11 @@ and the only text assembled at run time is joined from constant fragments.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from itertools import islice
 from time import monotonic
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ from geo_assets.store.base import (
     AssetFilters,
     BulkCollector,
     NearbyHit,
+    NearbyQuery,
     NearQuery,
     Page,
     UpsertReport,
@@ -390,26 +392,43 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         limit: int | None = None,
     ) -> list[NearbyHit]:
         """Assets within ``radius_m`` metres (WGS84 geodesic) of (lat, lon), nearest first."""
-        near = check_near(lat, lon, radius_m)
-        check_limit(limit)
+        return self.nearby_each(lat, lon, radius_m, [(filters, limit)])[0]
 
-        def run(conn: psycopg.Connection[Any]) -> list[tuple[str, float]]:
+    def nearby_each(
+        self, lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
+    ) -> list[list[NearbyHit]]:
+        """``nearby`` for each (filters, limit), pipelined: one round trip for them all
+        (and at most one for the density estimate that steers their plans)."""
+        near = check_near(lat, lon, radius_m)
+        for _, limit in queries:
+            check_limit(limit)
+
+        def run(conn: psycopg.Connection[Any]) -> list[list[tuple[str, float]]]:
             stats = self._category_share(conn)
-            walk = walk_pays(
-                filters, limit, stats, lambda: _listings_in_box(conn, near, stats.listings)
-            )
-            query, params = nearby_sql(
-                near.lat, near.lon, near.radius_m, filters, limit=limit, walk=walk
-            )
-            # psycopg prepares a query after a few runs, and PostgreSQL may then plan
-            # it once for all values. With a narrowing filter the right plan depends
-            # on the values (a rare category's index here, the spatial index there),
-            # so such a query is planned afresh each time.
-            prepare = None if not narrowing(filters) else False
-            return conn.execute(query, params, prepare=prepare).fetchall()
+            in_reach = cache(lambda: _listings_in_box(conn, near, stats.listings))
+            statements = []
+            for filters, limit in queries:
+                walk = walk_pays(filters, limit, stats, in_reach)
+                query, params = nearby_sql(
+                    near.lat, near.lon, near.radius_m, filters, limit=limit, walk=walk
+                )
+                # psycopg prepares a query after a few runs, and PostgreSQL may then plan
+                # it once for all values. With a narrowing filter the right plan depends
+                # on the values (a rare category's index here, the spatial index there),
+                # so such a query is planned afresh each time.
+                prepare = None if not narrowing(filters) else False
+                statements.append((query, params, prepare))
+            if len(statements) == 1:
+                query, params, prepare = statements[0]
+                return [conn.execute(query, params, prepare=prepare).fetchall()]
+            with conn.pipeline():
+                cursors = [conn.cursor() for _ in statements]
+                for cur, (query, params, prepare) in zip(cursors, statements, strict=True):
+                    cur.execute(query, params, prepare=prepare)
+            return [cur.fetchall() for cur in cursors]
 
         decode = self._decode_asset
-        return [NearbyHit(decode(doc), d) for doc, d in self._read(run)]
+        return [[NearbyHit(decode(doc), d) for doc, d in rows] for rows in self._read(run)]
 
     def _category_share(self, conn: psycopg.Connection[Any]) -> CategoryShares:
         """Each category's share of the listings, as ANALYZE last counted them.

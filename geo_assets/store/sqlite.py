@@ -27,6 +27,7 @@ from geo_assets.model import Asset, BBox, Organisation, utcnow
 from geo_assets.store.base import (
     AssetFilters,
     NearbyHit,
+    NearbyQuery,
     Page,
     UpsertReport,
     apply_patch,
@@ -476,6 +477,16 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             keys = [(rids[i], ids[i], versions[i], stamps[i]) for i in keep]
             assets = self._assets_for(conn, keys)
         return [NearbyHit(asset, dist_m[i]) for asset, i in zip(assets, keep, strict=True)]
+
+    def nearby_each(
+        self, lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
+    ) -> list[list[NearbyHit]]:
+        """``nearby`` for each (filters, limit): in-process, so one call per query costs
+        no more than a batch would."""
+        check_near(lat, lon, radius_m)
+        for _, limit in queries:
+            check_limit(limit)
+        return [self.nearby(lat, lon, radius_m, f, limit=n) for f, n in queries]
 
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]:
         """Assets inside ``bbox`` (edges included; ``west > east`` crosses the antimeridian)."""
