@@ -325,9 +325,8 @@ def lexical_score(words: Sequence[str], index: TextIndex) -> float:
     """
     if not words:
         return 0.0
-    found = sum(
-        1
-        for word in words
-        if word in index.words or (len(word) >= PREFIX_LEN and word[:PREFIX_LEN] in index.prefixes)
-    )
+    found = 0
+    for word in words:
+        if word in index.words or (len(word) >= PREFIX_LEN and word[:PREFIX_LEN] in index.prefixes):
+            found += 1
     return 0.8 * found / len(words) if found else 0.0

@@ -268,13 +268,15 @@ def interest_score(
     if not interests:
         return 0.0, []
     text_index = asset_text_index(asset.id, asset.version, asset.name, asset.description)
+    similarity = resolver.similarity
     per: list[tuple[float, str]] = []
     for interest in interests:
-        best = 0.0
+        best = lexical_score(interest.words, text_index)
         for m in interest.terms:
+            if m.confidence <= best:  # a similarity is at most 1: it cannot do better
+                continue
             for category in asset.categories:
-                best = max(best, m.confidence * resolver.similarity(m.term_id, category))
-        best = max(best, lexical_score(interest.words, text_index))
+                best = max(best, m.confidence * similarity(m.term_id, category))
         per.append((best, interest.text))
     per.sort(key=lambda p: -p[0])
     top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)

@@ -525,3 +525,41 @@ def test_next_occurrence_matches_walking_from_the_start(frequency, days, valid_f
         valid_from=valid_from,
     )
     assert next(session.occurrences(after), None) == _brute_next(session, after)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days=st.lists(st.sampled_from(["mo", "tu", "we", "th", "fr", "sa", "su"]), min_size=1),
+    frequency=st.sampled_from(["weekly", "fortnightly"]),
+    hour=st.integers(0, 22),
+    valid_from=st.none() | st.dates(date(2025, 1, 1), date(2027, 12, 31)),
+    span_days=st.none() | st.integers(0, 120),
+    after=st.datetimes(datetime(2025, 6, 1), datetime(2027, 6, 1)),
+    count=st.integers(1, 12),
+)
+def test_weekly_occurrences_agree_with_the_recurrence_rule(
+    days: list[str],
+    frequency: str,
+    hour: int,
+    valid_from: date | None,
+    span_days: int | None,
+    after: datetime,
+    count: int,
+) -> None:
+    """Weekly and fortnightly starts come from date arithmetic; dateutil's rule is the oracle."""
+    valid_to = None
+    if span_days is not None:
+        valid_to = (valid_from or date(2026, 3, 1)) + timedelta(days=span_days)
+    session = Session(
+        weekdays=days,
+        start=time(hour, 30),
+        end=time(hour + 1),
+        frequency=frequency,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    current = after
+    if valid_from is not None:
+        current = max(after, datetime.combine(valid_from, time(0)) - timedelta(seconds=1))
+    expected = list(session.rrule(after).xafter(current, count=count))
+    assert list(session.occurrences(after, count)) == expected
