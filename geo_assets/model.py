@@ -404,7 +404,14 @@ class MergedRecord(_Model):
 
 
 class Asset(_Provenance):
-    """A group, club, venue or activity people can go to (HSDS service + location)."""
+    """A group, club, venue or activity people can go to (HSDS service + location).
+
+    Frozen: the stores decode each stored version once and hand the same instance to
+    every reader, so a change is a new version (``model_copy(update=...)``, or the
+    store's ``update_asset``), never an edit in place.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     id: str = Field(default_factory=new_id, min_length=1, max_length=100)
     organisation_id: str | None = None

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from factories import FIJI, GEOD, LEEDS, make_asset, make_org, pick_terms
+from pydantic import ValidationError
 
 from geo_assets import synthetic
 from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
-from geo_assets.model import BBox
+from geo_assets.model import BBox, Organisation
 from geo_assets.store import sqlite as sqlite_store
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
@@ -321,15 +322,17 @@ def test_bulk_rejects_ids_that_clash(store: SQLiteStore) -> None:
 # --- the decoded-asset cache ----------------------------------------------------------------------
 
 
-def test_cached_reads_are_private_copies_and_never_stale(store: SQLiteStore) -> None:
+def test_cached_reads_cannot_be_changed_and_are_never_stale(store: SQLiteStore) -> None:
     store.create_asset(make_asset(id="a1", name="Before"))
     first = store.nearby(*LEEDS, 10.0)[0].asset
-    first.name = "changed by a caller"  # must not leak into the next read
+    with pytest.raises(ValidationError, match="frozen"):
+        first.name = "changed by a caller"  # shared with the next reader: refused
     again = store.list_assets().items[0]
-    assert again.name == "Before" and again is not first
+    assert again.name == "Before"
     store.update_asset("a1", {"name": "After"})
     assert store.nearby(*LEEDS, 10.0)[0].asset.name == "After"
     assert [a.name for a in store.within(BBox(west=-2, south=53, east=-1, north=54))] == ["After"]
+    assert first.name == "Before"  # what a reader holds does not change under it
 
 
 def test_cache_is_bounded(tmp_path: Path) -> None:
@@ -341,17 +344,21 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     store.close()
 
 
-def test_cached_records_come_back_as_independent_shallow_copies() -> None:
+def test_cached_records_are_shared_when_frozen_else_shallow_copies() -> None:
     from geo_assets.store.documents import DecodedCache, shallow_copy
 
-    asset = next(iter(synthetic.national_assets(1)))
-    copied = shallow_copy(asset)
-    assert copied == asset and copied is not asset
-    assert copied.model_fields_set == asset.model_fields_set
+    org = Organisation(name="Friends of the Park")
+    copied = shallow_copy(org)
+    assert copied == org and copied is not org
+    assert copied.model_fields_set == org.model_fields_set
     copied.name = "Renamed"
-    assert asset.name != "Renamed"
-    cache: DecodedCache = DecodedCache(capacity=2)
-    first = cache.put("k", asset)
+    assert org.name != "Renamed"
+    orgs: DecodedCache = DecodedCache(capacity=2)
+    first = orgs.put("k", org)
     first.name = "Changed by a caller"
-    again = cache.get("k")
-    assert again is not None and again.name == asset.name
+    again = orgs.get("k")
+    assert again is not None and again.name == org.name
+
+    asset = next(iter(synthetic.national_assets(1)))
+    assets: DecodedCache = DecodedCache(capacity=2)
+    assert assets.put("k", asset) is asset and assets.get("k") is asset

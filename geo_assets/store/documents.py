@@ -61,11 +61,17 @@ def shallow_copy(record: M) -> M:
     return new
 
 
+def _handout(record: M) -> M:
+    return record if record.model_config.get("frozen") else shallow_copy(record)
+
+
 class DecodedCache(Generic[M]):
     """Recently decoded records by a key that changes whenever the record does.
 
-    Callers get shallow copies: reassigning a field is safe, nested parts are shared
-    and must not be mutated in place. Oldest entries go first once ``capacity`` is
+    A frozen model (Asset) is handed out as the cached instance itself: nothing can
+    change it, and a dense radius query skips a copy per record. Other models come
+    back as shallow copies: reassigning a field is safe, nested parts are shared and
+    must not be mutated in place. Oldest entries go first once ``capacity`` is
     reached; a capacity of 0 turns caching off. Safe to share between threads.
     """
 
@@ -76,17 +82,17 @@ class DecodedCache(Generic[M]):
 
     def get(self, key: Hashable) -> M | None:
         hit = self._items.get(key)
-        return None if hit is None else shallow_copy(hit)
+        return None if hit is None else _handout(hit)
 
     def put(self, key: Hashable, record: M) -> M:
-        """Remember ``record``; returns the caller's own copy."""
+        """Remember ``record``; returns what the caller may keep."""
         if self.capacity <= 0:
             return record
         with self._lock:  # writers only; a get is a single atomic dict look-up
             self._items[key] = record
             while len(self._items) > self.capacity:
                 del self._items[next(iter(self._items))]
-        return shallow_copy(record)
+        return _handout(record)
 
     def clear(self) -> None:
         with self._lock:
