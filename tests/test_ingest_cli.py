@@ -108,3 +108,41 @@ def test_garbage_and_missing_files(url: str, tmp_path: Path) -> None:
 def test_osm_is_import_only() -> None:
     result = runner.invoke(app, ["export", "--help"])
     assert "osm" not in result.output.split("Commands")[-1]
+
+
+def test_parsed_records_are_dropped_before_garbage_collection_resumes(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept past the pause, a big feed's records were walked by the first collection."""
+    import gc
+    import io
+
+    from rich.console import Console
+
+    from geo_assets.ingest import cli_support
+    from geo_assets.ingest.base import ParsedFeed
+
+    class Marked(ParsedFeed):
+        pass
+
+    parse_csv, export_csv = cli_support._format("csv")
+
+    def marked_parse(path: Path) -> ParsedFeed:
+        feed = parse_csv(path)
+        return Marked(**{k: getattr(feed, k) for k in feed.__dataclass_fields__})
+
+    alive: list[int] = []
+    monkeypatch.setattr(cli_support, "_format", lambda fmt: (marked_parse, export_csv))
+    monkeypatch.setattr(
+        cli_support,
+        "print_report",
+        lambda report, console: alive.append(sum(isinstance(o, Marked) for o in gc.get_objects())),
+    )
+    store = open_store(url)
+    try:
+        ok = cli_support.import_file(
+            store, "csv", EXAMPLE_CSV, dry_run=True, console=Console(file=io.StringIO())
+        )
+    finally:
+        store.close()
+    assert ok and alive == [0]
