@@ -529,7 +529,7 @@ class _BulkBatch:
                 continue
             self.id_rows[asset.id] = row
             self.keys.append((asset.source or "", asset.source_id or ""))
-            yield staging_row(row, _stamped(asset, self.now))
+            yield staging_row(row, stamp_new(asset, self.now))
 
     def report(self) -> UpsertReport:
         ids = {(source, source_id): asset_id for asset_id, source, source_id, _ in self.merged}
@@ -623,11 +623,6 @@ def _asset_write_errors(asset: Asset) -> Iterator[None]:
 def _scalar(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> int:
     row = conn.execute(query, params).fetchone()
     return int(row[0]) if row else 0
-
-
-def _stamped(asset: Asset, now: datetime) -> Asset:
-    """``stamp_new`` without its deep copy (20x cheaper): this copy is only serialised."""
-    return asset.model_copy(update={"created_at": now, "updated_at": now, "version": 1})
 
 
 def _database_row_errors(conn: psycopg.Connection[Any]) -> list[RowError]:
