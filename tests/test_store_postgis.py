@@ -327,7 +327,7 @@ def test_bad_rows_in_several_chunks_are_all_reported_once(
     batch = spread_assets(BULK_CHUNK_ROWS + 900)
     batch[4] = batch[4].model_copy(update={"organisation_id": "nobody"})  # row 5, chunk 1
     records: list[Any] = list(batch)
-    records[BULK_CHUNK_ROWS + 99] = {"name": "no kind"}  # row 8292 (chunk 2): invalid
+    records[BULK_CHUNK_ROWS + 99] = {"name": "no kind"}  # in the second chunk: invalid
     batch[-1] = batch[-1].model_copy(update={"organisation_id": "nobody"})
     records[-1] = batch[-1]  # last row, chunk 2
     with pytest.raises(BulkValidationError) as info:
