@@ -263,9 +263,10 @@ class Session(_Model):
             yield from self._weekly_after(after, current, count)
 
     def _weekly_after(self, dtstart: datetime, after: datetime, count: int) -> Iterator[datetime]:
-        """``rrule(dtstart).xafter(after, count)`` for weekly and fortnightly sessions,
-        by date arithmetic: the matcher asks this for every result it shows, and
-        building and walking a dateutil rule took ten times longer."""
+        """``rrule(dtstart).xafter(after, count)`` for weekly and fortnightly sessions, as
+        ``occurrences`` calls it (no start between ``after`` and the rule's first one), by
+        date arithmetic: the matcher asks this for every result it shows, and building
+        and walking a dateutil rule took ten times longer."""
         if count <= 0:
             return
         begin, until = self._first_and_until(dtstart)
@@ -280,7 +281,7 @@ class Session(_Model):
         while True:
             for offset in offsets:
                 when = datetime.combine(week + timedelta(days=offset), self.start)
-                if when <= after or when < begin:
+                if when <= after:
                     continue
                 if until is not None and when > until:
                     return

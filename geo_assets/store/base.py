@@ -386,6 +386,16 @@ def check_limit(limit: int | None) -> int | None:
     return limit
 
 
+def check_nearby_each(
+    lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
+) -> NearQuery:
+    """A batch of radius queries is refused whole, before any runs, if any part is bad."""
+    near = check_near(lat, lon, radius_m)
+    for _, limit in queries:
+        check_limit(limit)
+    return near
+
+
 def sort_name(name: str) -> str:
     """The key both stores order names by (byte order of the case-folded name)."""
     return name.casefold()

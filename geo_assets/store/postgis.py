@@ -48,8 +48,7 @@ from geo_assets.store.base import (
     apply_patch,
     audit_changes,
     bulk_audit,
-    check_limit,
-    check_near,
+    check_nearby_each,
     check_page,
     stamp_new,
     validated_rows,
@@ -401,9 +400,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
     ) -> list[list[NearbyHit]]:
         """``nearby`` for each (filters, limit), pipelined: one round trip for them all
         (and at most one for the density estimate that steers their plans)."""
-        near = check_near(lat, lon, radius_m)
-        for _, limit in queries:
-            check_limit(limit)
+        near = check_nearby_each(lat, lon, radius_m, queries)
 
         def run(conn: psycopg.Connection[Any]) -> list[list[tuple[str, float]]]:
             stats = self._category_share(conn)
@@ -420,7 +417,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
                 # so such a query is planned afresh each time.
                 prepare = None if not narrowing(filters) else False
                 statements.append((query, params, prepare))
-            if len(statements) == 1:
+            if len(statements) == 1:  # a lone query (plain `nearby`) needs no pipeline
                 query, params, prepare = statements[0]
                 return [conn.execute(query, params, prepare=prepare).fetchall()]
             with conn.pipeline():

@@ -35,6 +35,7 @@ from geo_assets.store.base import (
     bulk_audit,
     check_limit,
     check_near,
+    check_nearby_each,
     check_page,
     degree_box,
     stamp_new,
@@ -483,9 +484,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     ) -> list[list[NearbyHit]]:
         """``nearby`` for each (filters, limit): in-process, so one call per query costs
         no more than a batch would."""
-        check_near(lat, lon, radius_m)
-        for _, limit in queries:
-            check_limit(limit)
+        check_nearby_each(lat, lon, radius_m, queries)
         return [self.nearby(lat, lon, radius_m, f, limit=n) for f, n in queries]
 
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]:
