@@ -17,6 +17,7 @@ Deterministic: the same request gives the same order (ties broken by asset id).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -398,7 +399,9 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
 
     ``diversity`` is 1 - lambda: 0 keeps the pure score order. Two listings are alike
     (1) when they share their main category, half so (0.5) when their main categories
-    share a top-level group.
+    share a top-level group. Redundancy grows with each similar pick already chosen
+    (half a point per near duplicate, capped at 1), so one companion of the same kind
+    costs little and a third costs a lot.
     """
     pool = sorted(matches, key=lambda m: (-m.score, m.asset.id))
     if diversity <= 0 or len(pool) <= 1:
@@ -407,22 +410,38 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
 
     taxonomy = default_taxonomy()
     pool = pool[: max(limit * 5, 50)]
-    main = np.array([m.asset.categories[0] for m in pool])
-    root = np.array([taxonomy.root_of(c) for c in main])
-    value = (1 - diversity) * np.array([m.score for m in pool])
-    # Redundancy grows with each similar pick already chosen (half a point per near
-    # duplicate, capped at 1), so one companion of the same kind costs little and a
-    # third costs a lot.
-    redundancy = np.zeros(len(pool))
+    # Listings with the same main category share their redundancy, and the pool is in
+    # score order, so only the first unpicked listing of each main category can be the
+    # next pick; a pick changes the gains of its own top-level group only.
+    queues: dict[str, deque[int]] = {}
+    for i, m in enumerate(pool):
+        queues.setdefault(m.asset.categories[0], deque()).append(i)
+    root = {main: taxonomy.root_of(main) for main in queues}
+    in_root: dict[str, list[str]] = {}
+    for main, top in root.items():
+        in_root.setdefault(top, []).append(main)
+    picked_main = dict.fromkeys(queues, 0)
+    picked_root = dict.fromkeys(in_root, 0)
+    value = [(1 - diversity) * m.score for m in pool]
+    gains = {main: value[queue[0]] for main, queue in queues.items()}  # nothing picked yet
     chosen: list[int] = []
     for _ in range(min(limit, len(pool))):
-        gain = value - diversity * redundancy
-        gain[chosen] = -np.inf
         # Ties (within rounding) go to the earlier listing: higher score, then lower id.
-        pick = int(np.flatnonzero(gain >= gain.max() - 1e-12)[0])
+        cut = max(gains.values()) - 1e-12
+        pick, main = min((queues[m][0], m) for m, gain in gains.items() if gain >= cut)
         chosen.append(pick)
-        alike = np.where(main == main[pick], 1.0, np.where(root == root[pick], 0.5, 0.0))
-        redundancy = np.minimum(1.0, redundancy + 0.5 * alike)
+        queues[main].popleft()
+        picked_main[main] += 1
+        top = root[main]
+        picked_root[top] += 1
+        for other in in_root[top]:
+            queue = queues[other]
+            if not queue:
+                gains.pop(other, None)
+                continue
+            same = picked_main[other]
+            redundancy = min(1.0, 0.5 * same + 0.25 * (picked_root[top] - same))
+            gains[other] = value[queue[0]] - diversity * redundancy
     return [pool[i] for i in chosen]
 
 

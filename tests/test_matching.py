@@ -15,8 +15,10 @@ from geo_assets.errors import InvalidInputError
 from geo_assets.interests import default_resolver
 from geo_assets.matching import (
     DEFAULT_WEIGHTS,
+    Match,
     interest_score,
     match,
+    rank,
     resolve_interests,
     schedule_score,
     travel_score,
@@ -428,6 +430,75 @@ def test_diversity_keeps_the_top_ten_varied(big_store):
     p = profile(travel=[{"mode": "public_transport", "max_minutes": 40}])
     top = match(big_store, p, now=NOW, limit=10)
     assert len({r.asset.categories[0] for r in top}) >= 6
+
+
+def _mmr_whole_pool(matches: list[Match], limit: int, diversity: float) -> list[str]:
+    """Maximal marginal relevance written the plain way: every round scores the whole pool."""
+    taxonomy = default_taxonomy()
+    pool = sorted(matches, key=lambda m: (-m.score, m.asset.id))[: max(limit * 5, 50)]
+    redundancy = [0.0] * len(pool)
+    chosen: list[int] = []
+    for _ in range(min(limit, len(pool))):
+        gains = [
+            -np.inf if i in chosen else (1 - diversity) * m.score - diversity * redundancy[i]
+            for i, m in enumerate(pool)
+        ]
+        pick = next(i for i, g in enumerate(gains) if g >= max(gains) - 1e-12)
+        chosen.append(pick)
+        main = pool[pick].asset.categories[0]
+        for i, m in enumerate(pool):
+            other = m.asset.categories[0]
+            alike = (
+                1.0
+                if other == main
+                else 0.5
+                if taxonomy.root_of(other) == taxonomy.root_of(main)
+                else 0.0
+            )
+            redundancy[i] = min(1.0, redundancy[i] + 0.5 * alike)
+    return [pool[i].asset.id for i in chosen]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.integers(0, 11), st.sampled_from([0.2, 0.35, 0.5, 0.61, 0.8, 0.93])),
+        min_size=1,
+        max_size=70,
+    ),
+    limit=st.integers(1, 25),
+    diversity=st.sampled_from([0.05, 0.15, 0.3, 0.6]),
+)
+def test_diversity_rerank_equals_the_whole_pool_algorithm(picks, limit, diversity):
+    # Few categories in two groups and few distinct scores: many ties and shared redundancy.
+    categories = [
+        "sport.football.walking-football",
+        "sport.football",
+        "sport.swimming",
+        "nature.gardening.allotments",
+        "nature.gardening.community-gardens",
+        "nature.wildlife.birdwatching",
+        "hobbies.crafts.knitting",
+        "hobbies.games.chess",
+        "venues.libraries",
+        "arts.music.choirs",
+        "arts.music",
+        "learning.digital",
+    ]
+    base = dataset(1)[0]
+    matches = [
+        Match(
+            asset=base.model_copy(update={"id": f"r{i:03d}", "categories": [categories[c]]}),
+            score=score,
+            components={},
+            minutes=1.0,
+            mode="walk",
+            distance_m=1.0,
+        )
+        for i, (c, score) in enumerate(picks)
+    ]
+    ours = [m.asset.id for m in rank(matches, limit, diversity=diversity)]
+    assert ours == _mmr_whole_pool(matches, limit, diversity)
 
 
 def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():

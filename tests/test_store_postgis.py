@@ -201,6 +201,29 @@ def test_nearest_first_walk_uses_the_planar_index(
     assert "Index Scan using assets_geom_idx" in plan, plan
 
 
+def test_walk_keeps_its_plan_when_planned_once_for_all_values(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    # The store lets PostgreSQL plan a category walk once (a prepared, generic plan):
+    # safe only while that plan still walks the planar index nearest first.
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    filters = AssetFilters(statuses=["published"], categories=["hobbies.games.chess"])
+    query, params = nearby_sql(LEEDS[0], LEEDS[1], 5_000.0, filters, limit=20, walk=True)
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(query, params, prepare=True)
+        (name,) = conn.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH knn%'"
+        ).fetchone()
+        values = sql.SQL(", ").join(sql.Literal(v) for v in params)
+        explain = sql.SQL("EXPLAIN EXECUTE {}({})").format(sql.Identifier(name), values)
+        plan = "\n".join(r[0] for r in conn.execute(explain).fetchall())
+    assert "Index Scan using assets_geom_idx" in plan, plan
+    assert "Order By" in plan and "<->" in plan, plan
+    assert "assets_categories_idx" not in plan, plan
+
+
 def test_within_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_db_url: str) -> None:
     data = spread_assets(5_000)
     postgis_store.bulk_upsert(data)

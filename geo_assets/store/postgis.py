@@ -412,10 +412,12 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
                     near.lat, near.lon, near.radius_m, filters, limit=limit, walk=walk
                 )
                 # psycopg prepares a query after a few runs, and PostgreSQL may then plan
-                # it once for all values. With a narrowing filter the right plan depends
-                # on the values (a rare category's index here, the spatial index there),
-                # so such a query is planned afresh each time.
-                prepare = None if not narrowing(filters) else False
+                # it once for all values. With a narrowing filter the right plan of a
+                # radius query depends on the values (a rare category's index here, the
+                # spatial index there), so it is planned afresh each time. The walk's
+                # plan is the same whatever the values (its category test cannot use an
+                # index): planning it once saved about 1.3 ms of a match in quiet towns.
+                prepare = None if walk or not narrowing(filters) else False
                 statements.append((query, params, prepare))
             if len(statements) == 1:  # a lone query (plain `nearby`) needs no pipeline
                 query, params, prepare = statements[0]
