@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from itertools import islice
 
 import numpy as np
 import psycopg
 
-from benchmarks.common import origin_sets, percentiles, throwaway_postgis, timed_ms
-from geo_assets import synthetic
+from benchmarks.common import (
+    load_national,
+    origin_sets,
+    percentiles,
+    throwaway_postgis,
+    timed_ms,
+)
 from geo_assets.matching import match, reach_radius_m, resolve_interests
 from geo_assets.model import Profile
 from geo_assets.store import open_store
@@ -108,20 +112,6 @@ def baseline_query(conn: psycopg.Connection, profile: Profile, travel: StraightL
         "r": reach_radius_m(profile, travel),
     }
     return conn.execute(BASELINE, params).fetchall()
-
-
-def load_national(url: str, n: int) -> float:
-    store = open_store(url, min_size=1, max_size=2)
-    store.upgrade()
-    start = time.perf_counter()
-    assets = synthetic.national_assets(n)
-    while chunk := list(islice(assets, 100_000)):
-        store.bulk_upsert(chunk)
-    elapsed = time.perf_counter() - start
-    store.close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE assets")
-    return elapsed
 
 
 def bench_size(n: int, n_profiles: int) -> dict[str, dict[str, float]]:

@@ -11,10 +11,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 import numpy as np
+import psycopg
 
 from geo_assets import synthetic
+from geo_assets.store import open_store
 from tests.postgis_harness import throwaway_database
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -69,3 +72,19 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float]:
     """(p50, p95) in milliseconds."""
     arr = np.asarray(samples_ms)
     return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+
+
+def load_national(url: str, n: int) -> float:
+    """Load ``n`` national assets into the (upgraded) store at ``url`` and ANALYZE them;
+    returns the seconds spent generating and loading."""
+    store = open_store(url, min_size=1, max_size=2)
+    store.upgrade()
+    start = time.perf_counter()
+    assets = synthetic.national_assets(n)
+    while chunk := list(islice(assets, 100_000)):
+        store.bulk_upsert(chunk)
+    elapsed = time.perf_counter() - start
+    store.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE assets")
+    return elapsed

@@ -687,7 +687,7 @@ def test_listings_in_reach_come_from_the_planar_index_statistics(
     postgis_store: PostGISStore, postgis_db_url: str
 ) -> None:
     from geo_assets.store.base import NearQuery, degree_box
-    from geo_assets.store.postgis import _listings_in_box
+    from geo_assets.store.postgis import listings_in_box
 
     near = NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_000)
     postgis_store.bulk_upsert(spread_assets(5_000))
@@ -699,13 +699,13 @@ def test_listings_in_reach_come_from_the_planar_index_statistics(
             [west, south, east, north],
         ).fetchone()
     with postgis_store._connect() as conn:
-        estimate = _listings_in_box(conn, near, 5_000.0)
+        estimate = listings_in_box(conn, near, 5_000.0)
     assert real > 100 and estimate is not None
     assert real / 2 <= estimate <= real * 2
     # Across the antimeridian the walk is not bounded by one box: no estimate.
     dateline = NearQuery(lat=-16.8, lon=179.999, radius_m=1_000)
     with postgis_store._connect() as conn:
-        assert _listings_in_box(conn, dateline, 5_000.0) is None
+        assert listings_in_box(conn, dateline, 5_000.0) is None
 
 
 def test_category_shares_come_from_the_planner_statistics(

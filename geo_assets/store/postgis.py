@@ -71,6 +71,7 @@ from geo_assets.store.postgis_sql import (
     UPDATE_ASSET,
     CategoryShares,
     asset_values,
+    category_shares,
     filter_sql,
     narrowing,
     nearby_sql,
@@ -404,7 +405,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
 
         def run(conn: psycopg.Connection[Any]) -> list[list[tuple[str, float]]]:
             stats = self._category_share(conn)
-            in_reach = cache(lambda: _listings_in_box(conn, near, stats.listings))
+            in_reach = cache(lambda: listings_in_box(conn, near, stats.listings))
             statements = []
             for filters, limit in queries:
                 walk = walk_pays(filters, limit, stats, in_reach)
@@ -440,13 +441,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         expires, shares = self._category_shares
         if monotonic() < expires:
             return shares
-        row = conn.execute(CATEGORY_SHARES).fetchone()
-        if row is None:
-            shares = CategoryShares()
-        else:
-            elems, freqs, listings = row
-            share = dict(zip(elems, freqs, strict=False)) if elems else {}
-            shares = CategoryShares(listings=float(listings), share=share)
+        shares = category_shares(conn.execute(CATEGORY_SHARES).fetchone())
         self._category_shares = (monotonic() + _CATEGORY_SHARES_TTL_S, shares)
         return shares
 
@@ -567,7 +562,7 @@ def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:
         ) from exc
 
 
-def _listings_in_box(
+def listings_in_box(
     conn: psycopg.Connection[Any], near: NearQuery, listings: float
 ) -> float | None:
     """The planner's estimate of the listings in the box around a radius query, or None

@@ -194,13 +194,30 @@ def walk_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, flo
 
 
 _IN_BOX = " AND geog::geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-# Costs in units of one listing passed over by the walk (a heap visit, about 11 us on
-# the benchmark machine), fitted on the national data at 100,000 and 1,000,000
-# listings, dense centres and quiet towns: the radius query pays per entry of the
-# category index it reads whole, and per listing in reach that the categories keep
-# (a spheroid distance and a heap visit).
-INDEX_ENTRY_COST = 0.023
-IN_REACH_COST = 2.5
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    """What the radius plan costs, in units of one listing passed over by the walk (a
+    heap visit): per entry of the category index it reads whole, and per listing in
+    reach that the categories keep (a spheroid distance and a heap visit).
+
+    The defaults were fitted on the national data at 100,000 and 1,000,000 listings,
+    dense centres and quiet towns; ``benchmarks/fit_plan_costs.py`` measures both plans
+    and refits them.
+    """
+
+    index_entry: float = 0.023
+    in_reach: float = 2.5
+
+    def prefers_walk(self, work: PlanWork) -> bool:
+        return (
+            work.walk <= self.index_entry * work.index_entries + self.in_reach * work.kept_in_reach
+        )
+
+
+PLAN_COSTS = PlanCosts()
+
 # Filters that keep most listings whatever their values.
 _BROAD_FILTERS = frozenset(["statuses", "kinds"])
 # Each category's share of the listings and the number of listings, as ANALYZE counted.
@@ -226,6 +243,15 @@ class CategoryShares:
     share: Mapping[str, float] = field(default_factory=dict)
 
 
+def category_shares(row: tuple[Any, ...] | None) -> CategoryShares:
+    """The statistics from the row ``CATEGORY_SHARES`` returns."""
+    if row is None:
+        return CategoryShares()
+    elems, freqs, listings = row
+    share = dict(zip(elems, freqs, strict=False)) if elems else {}
+    return CategoryShares(listings=float(listings), share=share)
+
+
 def narrowing(filters: AssetFilters | None) -> set[str]:
     """The filters given that may keep only a small share of the listings."""
     if filters is None:
@@ -233,20 +259,42 @@ def narrowing(filters: AssetFilters | None) -> set[str]:
     return {name for name in filters.model_fields_set - _BROAD_FILTERS if getattr(filters, name)}
 
 
+@dataclass(frozen=True)
+class PlanWork:
+    """The work each plan is expected to do for one limited category query."""
+
+    walk: float  # listings the walk passes over: limit / share, or all in the box if fewer
+    index_entries: float  # category index entries the radius plan reads (share x listings)
+    kept_in_reach: float  # listings in reach that the categories keep (share x in reach)
+
+
+def category_share(filters: AssetFilters, stats: CategoryShares) -> float:
+    """The share of listings the filter's categories (and their descendants) keep."""
+    categories = filters.expanded_categories() or []
+    return min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
+
+
+def plan_work(limit: int, share: float, listings: float, in_reach: float) -> PlanWork:
+    return PlanWork(
+        walk=min(limit / share, in_reach),
+        index_entries=listings * share,
+        kept_in_reach=in_reach * share,
+    )
+
+
 def walk_pays(
     filters: AssetFilters | None,
     limit: int | None,
     stats: CategoryShares,
     in_reach: Callable[[], float | None],
+    costs: PlanCosts = PLAN_COSTS,
 ) -> bool:
     """Whether the KNN walk of ``nearby_sql`` should answer this limited query.
 
-    With a category filter it compares the two plans' expected costs: the walk passes
-    over ``limit / share`` listings, or every listing in the box if that is fewer; the
-    radius query reads the category's index entries (``share x listings``) and the
-    listings in reach that the categories keep. ``in_reach`` estimates how many
-    listings the box holds (asked only when needed). Without statistics (a table
-    never analysed) a category query takes the radius plan, whose cost has a bound.
+    With a category filter it compares the two plans' expected costs (``plan_work``
+    priced by ``costs``). ``in_reach`` estimates how many listings the box holds
+    (asked only when needed). Without statistics (a table never analysed) a category
+    query takes the radius plan, whose cost has a bound.
     """
     if limit is None:
         return False
@@ -255,14 +303,11 @@ def walk_pays(
         return False
     if filters is None or not narrow:
         return True
-    categories = filters.expanded_categories() or []
-    share = min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
+    share = category_share(filters, stats)
     reach = in_reach() if share > 0 and stats.listings > 0 else None
     if reach is None:
         return False
-    walk = min(limit / share, reach)
-    radius = INDEX_ENTRY_COST * stats.listings * share + IN_REACH_COST * reach * share
-    return walk <= radius
+    return costs.prefers_walk(plan_work(limit, share, stats.listings, reach))
 
 
 def within_sql(bbox: BBox, filters: AssetFilters | None = None) -> tuple[str, list[Any]]:

@@ -1,0 +1,254 @@
+"""Refit the walk-or-radius plan costs (``PlanCosts`` in geo_assets.store.postgis_sql).
+
+The PostGIS store answers a limited category query (the matcher's candidate pools) with
+one of two plans, chosen by ``walk_pays`` from expected work (``plan_work``) priced by
+``PlanCosts``. This script measures both plans on the national data of DESIGN section 11
+for a spread of queries (quiet towns and the densest centre, several radii, categories
+from rare to common, two pool sizes), with EXPLAIN ANALYZE (execution only, best of
+three), and fits the model the choice assumes:
+
+    walk ms   = a0 + a  * listings walked
+    radius ms = b0 + b1 * category index entries + b2 * listings kept in reach
+
+so ``PlanCosts(index_entry=b1 / a, in_reach=b2 / a)``. It then scores the choice: how
+often the current constants, the regression's and the best on a grid for these very
+queries pick the faster plan (within 10 %), and the milliseconds each loses against
+always picking the faster one.
+
+    .venv/bin/python -m benchmarks.fit_plan_costs [--assets 100000] [--origins 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+from scipy.optimize import nnls
+
+from benchmarks.common import load_national, origin_sets, throwaway_postgis
+from geo_assets.store.base import AssetFilters, NearQuery
+from geo_assets.store.postgis import listings_in_box
+from geo_assets.store.postgis_sql import (
+    CATEGORY_SHARES,
+    PLAN_COSTS,
+    CategoryShares,
+    PlanCosts,
+    PlanWork,
+    category_share,
+    category_shares,
+    nearby_sql,
+    plan_work,
+)
+
+RADII_M = (1_500.0, 4_000.0, 8_000.0)
+LIMITS = (40, 120)
+CATEGORIES = 7  # spread from the rarest to the most common category ANALYZE counted
+NEAR_ENOUGH = 1.10  # a choice within 10 % of the faster plan counts as right
+_EXECUTION = re.compile(r"Execution Time: ([0-9.]+) ms")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One limited category query with the work each plan was expected to do and took."""
+
+    work: PlanWork
+    walk_ms: float
+    radius_ms: float
+    where: str = ""  # "quiet town" or "densest centre"
+
+
+@dataclass(frozen=True)
+class Fit:
+    walk: tuple[float, float]  # a0 (ms), a (ms per listing walked)
+    radius: tuple[float, float, float]  # b0 (ms), b1 (per index entry), b2 (per kept listing)
+
+    @property
+    def costs(self) -> PlanCosts:
+        a = self.walk[1]
+        return PlanCosts(index_entry=self.radius[1] / a, in_reach=self.radius[2] / a)
+
+
+@dataclass(frozen=True)
+class Choice:
+    right: int  # cases where the chosen plan was the faster one (within NEAR_ENOUGH)
+    chosen_ms: float
+    lost_ms: float  # against always running the faster plan
+
+
+def fit(cases: Sequence[Case]) -> Fit:
+    """Least squares for the walk; non-negative least squares for the radius plan (a cost
+    per index entry or kept listing below zero would mean nothing)."""
+    ones = np.ones(len(cases))
+    walked = np.array([c.work.walk for c in cases])
+    a0, a = np.linalg.lstsq(
+        np.column_stack([ones, walked]), np.array([c.walk_ms for c in cases]), rcond=None
+    )[0]
+    terms = np.column_stack(
+        [ones, [c.work.index_entries for c in cases], [c.work.kept_in_reach for c in cases]]
+    )
+    (b0, b1, b2), _ = nnls(terms, np.array([c.radius_ms for c in cases]))
+    return Fit(walk=(float(a0), float(a)), radius=(float(b0), float(b1), float(b2)))
+
+
+def tuned(cases: Sequence[Case]) -> PlanCosts:
+    """The constants (on a log grid) whose choices cost least on these very cases.
+
+    The regression explains the times; this asks only which plan each query should
+    get, so it weighs the queries where the choice matters. Being fitted to the cases
+    it scores, its figure flatters it: refit on other origins before adopting it.
+    """
+    walked = np.array([c.work.walk for c in cases])
+    entries = np.array([c.work.index_entries for c in cases])
+    kept = np.array([c.work.kept_in_reach for c in cases])
+    walk_ms = np.array([c.walk_ms for c in cases])
+    radius_ms = np.array([c.radius_ms for c in cases])
+    best: tuple[float, PlanCosts] | None = None
+    for index_entry in (0.0, *np.geomspace(1e-4, 1.0, 41)):
+        for in_reach in np.geomspace(0.05, 50.0, 61):
+            total = float(
+                np.where(
+                    walked <= index_entry * entries + in_reach * kept, walk_ms, radius_ms
+                ).sum()
+            )
+            if best is None or total < best[0]:
+                best = (total, PlanCosts(index_entry=float(index_entry), in_reach=float(in_reach)))
+    assert best is not None
+    return best[1]
+
+
+def choice(cases: Sequence[Case], pick_walk) -> Choice:
+    """How a rule (``pick_walk(case) -> bool``) does against the faster plan of each case."""
+    right, chosen, best = 0, 0.0, 0.0
+    for case in cases:
+        took = case.walk_ms if pick_walk(case) else case.radius_ms
+        fastest = min(case.walk_ms, case.radius_ms)
+        right += took <= fastest * NEAR_ENOUGH
+        chosen += took
+        best += fastest
+    return Choice(right=right, chosen_ms=chosen, lost_ms=chosen - best)
+
+
+def execution_ms(conn: psycopg.Connection, query: str, params: list, runs: int = 3) -> float:
+    """Best of ``runs`` server execution times (planning and transfer left out)."""
+    times = []
+    for _ in range(runs):
+        plan = conn.execute("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY) " + query, params).fetchall()
+        found = [m for (line,) in plan if (m := _EXECUTION.search(line))]
+        times.append(float(found[-1].group(1)))
+    return min(times)
+
+
+def spread_categories(stats: CategoryShares, n: int) -> list[str]:
+    """``n`` categories evenly spaced in log share, rarest to most common."""
+    ranked = sorted((share, cat) for cat, share in stats.share.items() if share > 0)
+    logs = np.log([share for share, _ in ranked])
+    targets = np.linspace(logs[0], logs[-1], n)
+    picks = {ranked[int(np.abs(logs - t).argmin())][1] for t in targets}
+    return sorted(picks, key=lambda c: stats.share[c])
+
+
+def measure(
+    url: str, n_origins: int, seed: int = 7
+) -> tuple[list[Case], list[tuple[str, str, float]]]:
+    """Both plans' execution times for every query of the spread."""
+    sets = origin_sets(n_origins, seed=seed)
+    origins = [("quiet town", *o) for o in sets["random towns"]]
+    origins += [("densest centre", *o) for o in sets["densest centre"][: max(2, n_origins // 3)]]
+    cases: list[Case] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        stats = category_shares(conn.execute(CATEGORY_SHARES).fetchone())
+        categories = spread_categories(stats, CATEGORIES)
+        for where, lat, lon in origins:
+            for radius in RADII_M:
+                estimate = listings_in_box(
+                    conn, NearQuery(lat=lat, lon=lon, radius_m=radius), stats.listings
+                )
+                if estimate is None:
+                    continue
+                for category in categories:
+                    filters = AssetFilters(statuses=["published"], categories=[category])
+                    share = category_share(filters, stats)
+                    for limit in LIMITS:
+                        times = [
+                            execution_ms(
+                                conn, *nearby_sql(lat, lon, radius, filters, limit=limit, walk=walk)
+                            )
+                            for walk in (True, False)
+                        ]
+                        work = plan_work(limit, share, stats.listings, estimate)
+                        cases.append(Case(work, *times, where=where))
+    shares = [(c, f"{stats.share[c]:.4f}", stats.share[c]) for c in categories]
+    return cases, shares
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", type=int, default=100_000)
+    parser.add_argument("--origins", type=int, default=16, help="quiet towns (densest: a third)")
+    parser.add_argument(
+        "--seed", type=int, default=7, help="which origins (refit on one, check on another)"
+    )
+    parser.add_argument(
+        "--try",
+        dest="candidate",
+        metavar="INDEX_ENTRY,IN_REACH",
+        help="also score these constants, e.g. fitted on another run",
+    )
+    args = parser.parse_args()
+    candidate = None
+    if args.candidate:
+        index_entry, in_reach = (float(v) for v in args.candidate.split(","))
+        candidate = PlanCosts(index_entry=index_entry, in_reach=in_reach)
+    with throwaway_postgis("geo_assets_fit_costs") as url:
+        load_national(url, args.assets)
+        cases, shares = measure(url, args.origins, args.seed)
+
+    result = fit(cases)
+    refit, best = result.costs, tuned(cases)
+    print(f"\nPlan costs on {args.assets:,} national assets: {len(cases)} limited category queries")
+    print("  categories (share): " + ", ".join(f"{c} ({s})" for c, s, _ in shares))
+    a0, a = result.walk
+    b0, b1, b2 = result.radius
+    print(f"  walk:   {a0:.3f} ms + {a * 1000:.2f} us per listing walked")
+    print(
+        f"  radius: {b0:.3f} ms + {b1 * 1000:.3f} us per index entry"
+        f" + {b2 * 1000:.2f} us per listing kept in reach"
+    )
+    print(f"\n  {'constants':<22}{'index_entry':>12}{'in_reach':>10}")
+    print(
+        f"  {'current (PLAN_COSTS)':<22}{PLAN_COSTS.index_entry:>12.4f}{PLAN_COSTS.in_reach:>10.2f}"
+    )
+    print(f"  {'regression':<22}{refit.index_entry:>12.4f}{refit.in_reach:>10.2f}")
+    print(f"  {'best on these queries':<22}{best.index_entry:>12.4f}{best.in_reach:>10.2f}")
+    rules = {
+        "current constants": lambda c: PLAN_COSTS.prefers_walk(c.work),
+        "regression constants": lambda c: refit.prefers_walk(c.work),
+        "best on these queries": lambda c: best.prefers_walk(c.work),
+        **(
+            {f"tried {args.candidate}": lambda c: candidate.prefers_walk(c.work)}
+            if candidate
+            else {}
+        ),
+        "always walk": lambda c: True,
+        "always radius": lambda c: False,
+    }
+    for where in ("quiet town", "densest centre", None):
+        subset = [c for c in cases if where is None or c.where == where]
+        print(
+            f"\n  {where or 'all queries':<22}{'picks faster':>14}{'total ms':>11}{'lost ms':>10}"
+        )
+        for name, rule in rules.items():
+            got = choice(subset, rule)
+            share = f"{got.right}/{len(subset)}"
+            print(f"  {name:<22}{share:>14}{got.chosen_ms:>11.1f}{got.lost_ms:>10.1f}")
+    print(
+        f"\n  (faster = within {NEAR_ENOUGH - 1:.0%} of the faster plan; execution only, best of 3)"
+    )
+
+
+if __name__ == "__main__":
+    main()
