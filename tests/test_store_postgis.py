@@ -656,8 +656,10 @@ def _not_asked() -> float:
         # A common category in a dense centre: the walk stops early.
         (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), 7_600, True),
         (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.04}), 76_000, True),
-        # The same category in a quiet town: reading what is in reach is cheaper.
-        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.04}), 2_000, False),
+        # A less common category in a quiet town: reading what is in reach is cheaper.
+        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.01}), 2_000, False),
+        # A common one there: walking the whole box costs less than its index entries.
+        (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.04}), 2_000, True),
         # A rare category, even in a dense centre: the walk would pass over too much.
         (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.008}), 76_000, False),
         (CHESS, 40, CategoryShares(), 1_000, False),  # no statistics yet
