@@ -101,23 +101,15 @@ def tuned(cases: Sequence[Case]) -> PlanCosts:
     get, so it weighs the queries where the choice matters. Being fitted to the cases
     it scores, its figure flatters it: refit on other origins before adopting it.
     """
-    walked = np.array([c.work.walk for c in cases])
-    entries = np.array([c.work.index_entries for c in cases])
-    kept = np.array([c.work.kept_in_reach for c in cases])
-    walk_ms = np.array([c.walk_ms for c in cases])
-    radius_ms = np.array([c.radius_ms for c in cases])
-    best: tuple[float, PlanCosts] | None = None
-    for index_entry in (0.0, *np.geomspace(1e-4, 1.0, 41)):
-        for in_reach in np.geomspace(0.05, 50.0, 61):
-            total = float(
-                np.where(
-                    walked <= index_entry * entries + in_reach * kept, walk_ms, radius_ms
-                ).sum()
-            )
-            if best is None or total < best[0]:
-                best = (total, PlanCosts(index_entry=float(index_entry), in_reach=float(in_reach)))
-    assert best is not None
-    return best[1]
+    grid = [
+        PlanCosts(index_entry=float(index_entry), in_reach=float(in_reach))
+        for index_entry in (0.0, *np.geomspace(1e-4, 1.0, 41))
+        for in_reach in np.geomspace(0.05, 50.0, 61)
+    ]
+    # min() keeps the first of equal totals: the smallest constants that do as well.
+    return min(
+        grid, key=lambda costs: choice(cases, lambda c: costs.prefers_walk(c.work)).chosen_ms
+    )
 
 
 def choice(cases: Sequence[Case], pick_walk) -> Choice:
