@@ -25,7 +25,7 @@ from geo_assets.matching import (
     travel_times,
     violations,
 )
-from geo_assets.model import Asset, Availability, Profile
+from geo_assets.model import Asset, Availability, Profile, Session
 from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import StraightLineTravel
 
@@ -430,6 +430,55 @@ def test_diversity_keeps_the_top_ten_varied(big_store):
     p = profile(travel=[{"mode": "public_transport", "max_minutes": 40}])
     top = match(big_store, p, now=NOW, limit=10)
     assert len({r.asset.categories[0] for r in top}) >= 6
+
+
+def _next_fitting_start(session, windows, now, horizon=12):
+    """The plain way: walk the next starts and test each against the windows."""
+    for start in session.occurrences(now, count=horizon):
+        if not windows:
+            return start
+        day = DAYS[start.weekday()]
+        if any(day in w.weekdays and w.start <= start.time() < w.end for w in windows):
+            return start
+    return None
+
+
+_EDGES = ["09:00", "10:00", "12:00", "13:00"]  # session starts and window edges meet often
+
+
+@st.composite
+def _window(draw):
+    day = draw(st.sampled_from([*DAYS, "weekdays"]))
+    a, b = sorted(draw(st.lists(st.sampled_from(_EDGES), min_size=2, max_size=2, unique=True)))
+    return Availability.parse(f"{day} {a}-{b}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    frequency=st.sampled_from(["weekly", "fortnightly", "monthly"]),
+    days=st.lists(st.sampled_from(DAYS), min_size=1, max_size=3, unique=True),
+    start=st.sampled_from(_EDGES[:3]),
+    windows=st.lists(_window(), max_size=2),
+    now=st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31)),
+    valid_days=st.none() | st.integers(0, 200),
+)
+def test_next_session_in_the_windows_is_the_first_fitting_start(
+    frequency, days, start, windows, now, valid_days
+):
+    from datetime import timedelta
+
+    from geo_assets.matching import next_session_after
+
+    begins = time.fromisoformat(start)
+    session = Session(
+        weekdays=days,
+        start=begins,
+        end=time(begins.hour + 1),
+        frequency=frequency,
+        weeks_of_month=[2, -1] if frequency == "monthly" else None,
+        valid_to=None if valid_days is None else now.date() + timedelta(days=valid_days),
+    )
+    assert next_session_after(session, windows, now) == _next_fitting_start(session, windows, now)
 
 
 def _mmr_whole_pool(matches: list[Match], limit: int, diversity: float) -> list[str]:
