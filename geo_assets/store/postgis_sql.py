@@ -197,6 +197,23 @@ _IN_BOX = " AND geog::geometry && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
 
 
 @dataclass(frozen=True)
+class PlanWork:
+    """The work each plan is expected to do for one limited category query."""
+
+    walk: float  # listings the walk passes over: limit / share, or all in the box if fewer
+    index_entries: float  # category index entries the radius plan reads (share x listings)
+    kept_in_reach: float  # listings in reach that the categories keep (share x in reach)
+
+
+def plan_work(limit: int, share: float, listings: float, in_reach: float) -> PlanWork:
+    return PlanWork(
+        walk=min(limit / share, in_reach),
+        index_entries=listings * share,
+        kept_in_reach=in_reach * share,
+    )
+
+
+@dataclass(frozen=True)
 class PlanCosts:
     """What the radius plan costs, in units of one listing passed over by the walk (a
     heap visit): per entry of the category index it reads whole, and per listing in
@@ -261,27 +278,10 @@ def narrowing(filters: AssetFilters | None) -> set[str]:
     return {name for name in filters.model_fields_set - _BROAD_FILTERS if getattr(filters, name)}
 
 
-@dataclass(frozen=True)
-class PlanWork:
-    """The work each plan is expected to do for one limited category query."""
-
-    walk: float  # listings the walk passes over: limit / share, or all in the box if fewer
-    index_entries: float  # category index entries the radius plan reads (share x listings)
-    kept_in_reach: float  # listings in reach that the categories keep (share x in reach)
-
-
 def category_share(filters: AssetFilters, stats: CategoryShares) -> float:
     """The share of listings the filter's categories (and their descendants) keep."""
     categories = filters.expanded_categories() or []
     return min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
-
-
-def plan_work(limit: int, share: float, listings: float, in_reach: float) -> PlanWork:
-    return PlanWork(
-        walk=min(limit / share, in_reach),
-        index_entries=listings * share,
-        kept_in_reach=in_reach * share,
-    )
 
 
 def walk_pays(
