@@ -75,7 +75,7 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float]:
 
 
 def load_national(url: str, n: int) -> float:
-    """Load ``n`` national assets into the (upgraded) store at ``url`` and ANALYZE them;
+    """Bring the store at ``url`` up to date, load ``n`` national assets and ANALYZE them;
     returns the seconds spent generating and loading."""
     store = open_store(url, min_size=1, max_size=2)
     store.upgrade()

@@ -143,9 +143,7 @@ def spread_categories(stats: CategoryShares, n: int) -> list[str]:
     return sorted(picks, key=lambda c: stats.share[c])
 
 
-def measure(
-    url: str, n_origins: int, seed: int = 7
-) -> tuple[list[Case], list[tuple[str, str, float]]]:
+def measure(url: str, n_origins: int, seed: int = 7) -> tuple[list[Case], list[tuple[str, float]]]:
     """Both plans' execution times for every query of the spread."""
     sets = origin_sets(n_origins, seed=seed)
     origins = [("quiet town", *o) for o in sets["random towns"]]
@@ -173,8 +171,7 @@ def measure(
                         ]
                         work = plan_work(limit, share, stats.listings, estimate)
                         cases.append(Case(work, *times, where=where))
-    shares = [(c, f"{stats.share[c]:.4f}", stats.share[c]) for c in categories]
-    return cases, shares
+    return cases, [(c, stats.share[c]) for c in categories]
 
 
 def main() -> None:
@@ -202,7 +199,7 @@ def main() -> None:
     result = fit(cases)
     refit, best = result.costs, tuned(cases)
     print(f"\nPlan costs on {args.assets:,} national assets: {len(cases)} limited category queries")
-    print("  categories (share): " + ", ".join(f"{c} ({s})" for c, s, _ in shares))
+    print("  categories (share): " + ", ".join(f"{c} ({s:.4f})" for c, s in shares))
     a0, a = result.walk
     b0, b1, b2 = result.radius
     print(f"  walk:   {a0:.3f} ms + {a * 1000:.2f} us per listing walked")
