@@ -10,9 +10,11 @@ they must run (outermost first):
    counted per bearer token, or per client IP for anonymous callers, in a token bucket;
    an empty bucket gives a 429 problem with ``Retry-After``. The buckets live in the
    process, so with N uvicorn workers a caller may get up to N times the limit.
-3. Body size: a declared ``Content-Length`` over ``settings.max_body_bytes`` is refused
-   with 413 before a byte is read; a body without one (chunked) is counted as it streams
-   and refused as soon as it passes the limit.
+3. Body size: a declared ``Content-Length`` over ``settings.max_body_bytes`` (or, for the
+   spreadsheet upload page, ``settings.max_upload_bytes``) is refused with 413 before it is
+   used; a body without one (chunked) is counted as it streams and refused as soon as it
+   passes the limit. A browser's form post is answered with a page that says what
+   happened, once its body has been read and dropped.
 
 Privacy: ``install_log_privacy()`` drops query strings from uvicorn's access log lines for
 ``/match`` and ``/geocode`` (a postcode or coordinates are personal data). No code here or
@@ -26,7 +28,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from time import monotonic
 
@@ -34,10 +36,13 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import domain_problem, problem_response
 from api.routers.hsds import PREFIX as HSDS_PREFIX
+from api.routers.portal_pages import UPLOAD_PATH
+from api.web import megabytes, render
 from geo_assets.errors import RateLimited
 from geo_assets.settings import Settings
 
@@ -51,6 +56,9 @@ _PRUNE_EVERY_S = SECONDS_PER_MINUTE
 # Headers a browser on an allowed origin may send and read.
 _CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept"]
 _CORS_EXPOSED_HEADERS = ["Retry-After", "Location"]
+# A refused browser form's body is read and dropped up to this size so the browser gets
+# the answer; past it the connection is simply closed.
+_DRAIN_MAX_BYTES = 64 * 1024 * 1024
 
 
 # --- body size --------------------------------------------------------------------------------
@@ -69,20 +77,27 @@ def _too_large_detail(max_body_bytes: int) -> str:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``max_body_bytes`` with a 413 problem, reading no more
-    than the limit (plus one chunk) of them."""
+    """Refuse request bodies over the limit with a 413, reading no more than the limit (plus
+    one chunk) of them; browsers' form posts get a page instead of a problem document.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    ``uploads`` maps a path to its own, larger limit (the spreadsheet upload page).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, uploads: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope["path"], self.max_body_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared > limit:
+            await _refuse(scope, receive, send, limit, declared)
             return
         received_bytes = 0
         response_started = False
@@ -92,8 +107,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received_bytes += len(message.get("body", b""))
-                if received_bytes > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if received_bytes > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -109,16 +124,60 @@ class BodySizeLimit:
             # let the error escape before responding.
             if response_started:
                 raise
-            await self._refuse(scope, receive, send)
+            await _refuse(scope, receive, send, limit, None)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The same problem the error handlers give a streamed body that ran over (plain
-        # HTTP semantics: type about:blank). The unread body is still on the wire, so the
-        # connection cannot be reused.
-        response = problem_response(
-            413, detail=_too_large_detail(self.max_body_bytes), headers={"Connection": "close"}
+
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, limit: int, declared: int | None
+) -> None:
+    """The 413 for a body over ``limit``: a page for a browser's form, else the problem
+    document the error handlers give a streamed body that ran over.
+
+    The page goes out once the body has been read and dropped (as nginx's lingering close
+    does): a browser still sending when the server hangs up may show a reset connection
+    instead of the answer."""
+    accept = Headers(scope=scope).get("accept", "")
+    if "text/html" in accept and (declared is None or declared <= _DRAIN_MAX_BYTES):
+        drained = await _drain(receive)
+        path = scope["path"]
+        sent = f" ({megabytes(declared)})" if declared is not None else ""
+        page = render(
+            Request(scope),
+            "error.html",
+            {
+                "title": "File too large",
+                "message": f"What this form sent{sent} is more than the {megabytes(limit)} it "
+                "accepts, so none of it was used. A spreadsheet can be split into smaller "
+                "files, or its empty rows and columns removed, and each part uploaded.",
+                # Our own path, never another site's ("//host" would be one).
+                "back": path if path.startswith("/") and not path.startswith("//") else "/",
+            },
+            status_code=413,
         )
-        await response(scope, receive, send)
+        if not drained:
+            page.headers["Connection"] = "close"
+        await page(scope, receive, send)
+        return
+    # Plain HTTP semantics (type about:blank). The unread body is still on the wire, so
+    # the connection cannot be reused.
+    response = problem_response(
+        413, detail=_too_large_detail(limit), headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
+
+
+async def _drain(receive: Receive) -> bool:
+    """Read and drop the rest of a request body, up to ``_DRAIN_MAX_BYTES``; whether it
+    all came (the connection can then carry the answer and stay open)."""
+    dropped = 0
+    while dropped <= _DRAIN_MAX_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return False
+        dropped += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return True
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -333,7 +392,11 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
     """Register the limits on ``app``; call after every other ``add_middleware`` so these
     run first (Starlette runs the last added middleware outermost)."""
     install_log_privacy()
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={UPLOAD_PATH: settings.max_upload_bytes},
+    )
     if settings.rate_limit_per_minute > 0:
         limiter = RateLimiter(settings.rate_limit_per_minute)
         app.state.rate_limiter = limiter

@@ -32,6 +32,16 @@ from maps.assets import MapSettings
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
+
+def megabytes(n_bytes: int) -> str:
+    """A size as people read it on a form: "10 MB", "1.5 MB", "512 KB" (binary units)."""
+    if n_bytes < 1024 * 1024:
+        return f"{max(1, round(n_bytes / 1024))} KB"
+    return f"{n_bytes / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+templates.env.filters["megabytes"] = megabytes
+
 SESSION_COOKIE = "ga_session"
 # A signed-in page session lasts a working day; the token itself may live longer.
 SESSION_MAX_AGE_S = 12 * 3600

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1, description="largest request body accepted; larger gets 413"
     )
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="largest body of a spreadsheet upload (the organisation portal's upload "
+        "page, file and form together); larger gets 413",
+    )
     rate_limit_per_minute: int = Field(
         default=120,
         ge=0,

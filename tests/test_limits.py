@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 
 from api.app import create_app
 from api.limits import BodySizeLimit, PrivateQueryFilter, RateLimiter, caller_key, scrub_path
+from api.routers.portal_pages import UPLOAD_PATH
+from api.web import megabytes
 from geo_assets.errors import RateLimited
 from geo_assets.settings import Settings
 from geo_assets.store.base import MAX_PER_PAGE
@@ -118,6 +120,83 @@ def test_reading_stops_at_the_limit() -> None:
 
 def test_the_default_limit_is_one_mebibyte() -> None:
     assert Settings().max_body_bytes == 1024 * 1024
+    assert Settings().max_upload_bytes == 10 * 1024 * 1024
+
+
+def test_the_upload_page_has_its_own_larger_limit(tmp_path: Path) -> None:
+    """A sheet bigger than the general limit reaches the upload route (which then wants a
+    signed-in user); one over the upload limit does not."""
+    app, _ = _app(tmp_path, max_body_bytes=LIMIT_BYTES, max_upload_bytes=4 * LIMIT_BYTES)
+    with TestClient(app) as client:
+        within = client.post(UPLOAD_PATH, content=b"x" * (2 * LIMIT_BYTES))
+        assert within.status_code != 413
+        over = client.post(UPLOAD_PATH, content=b"x" * (4 * LIMIT_BYTES + 1))
+        assert str(4 * LIMIT_BYTES) in _is_problem(over, 413)["detail"]
+        elsewhere = client.post("/test-echo", content=b"x" * (2 * LIMIT_BYTES))
+        _is_problem(elsewhere, 413)
+
+
+def test_a_browser_form_over_the_limit_gets_a_page(limited) -> None:
+    client, seen = limited
+    response = client.post(
+        "/test-echo",
+        content=b"x" * (3 * LIMIT_BYTES),
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<h1>File too large</h1>" in response.text
+    assert "(3 KB)" in response.text and "the 1 KB it accepts" in response.text
+    assert '<a href="/test-echo">Back to the form</a>' in response.text
+    assert seen == []
+
+
+@pytest.mark.parametrize("more", [True, False])
+def test_a_refused_browser_form_is_read_to_its_end_first(more: bool) -> None:
+    """The browser gets its answer only once it has sent everything: the body is drained
+    (and dropped), and the connection kept unless it could not be."""
+    pulled: list[int] = []
+    sent: list[dict] = []
+    chunk = 100
+    total = 40 if more else 2_000_000  # the second declares more than is ever drained
+
+    async def never_called(scope: dict, receive, send) -> None:
+        raise AssertionError("the app must not see a refused body")
+
+    async def receive() -> dict:
+        pulled.append(1)
+        return {"type": "http.request", "body": b"z" * chunk, "more_body": len(pulled) < 40}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    declared = str(total * chunk).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/form",
+        "headers": [(b"accept", b"text/html"), (b"content-length", declared)],
+    }
+    limiter = BodySizeLimit(never_called, max_body_bytes=LIMIT_BYTES)
+    worker = threading.Thread(target=asyncio.run, args=(limiter(scope, receive, send),))
+    worker.start()
+    worker.join()
+    assert sent[0]["status"] == 413
+    headers = dict(sent[0]["headers"])
+    if more:
+        assert len(pulled) == 40
+        assert b"connection" not in headers
+    else:  # 200 MB declared: not worth reading, so not read, and the connection closes
+        assert pulled == []
+        assert headers[b"connection"] == b"close"
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "text"),
+    [(10 * 1024 * 1024, "10 MB"), (1536 * 1024, "1.5 MB"), (1000, "1 KB"), (1, "1 KB")],
+)
+def test_sizes_read_as_people_write_them(n_bytes: int, text: str) -> None:
+    assert megabytes(n_bytes) == text
 
 
 # --- rate limit -----------------------------------------------------------------------------

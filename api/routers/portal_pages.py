@@ -74,6 +74,8 @@ NOTICES = {
     "confirmed": "Thank you: “{name}” is confirmed as still running today.",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The spreadsheet upload page; its body limit is `max_upload_bytes` (api.limits).
+UPLOAD_PATH = "/portal/upload"
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -364,17 +366,18 @@ def upload_page(
         "report": report,
         "error": error,
         "formats": " or ".join(UPLOAD_FORMATS),
+        "max_upload_bytes": request.app.state.settings.max_upload_bytes,
         "columns": COLUMNS,
     }
     return render(request, "portal_upload.html", context, status_code=status_code)
 
 
-@router.get("/portal/upload")
+@router.get(UPLOAD_PATH)
 def upload_form(request: Request, user: OrganisationUser) -> Response:
     return upload_page(request)
 
 
-@router.post("/portal/upload", dependencies=[SameOrigin])
+@router.post(UPLOAD_PATH, dependencies=[SameOrigin])
 def upload(
     request: Request,
     store: StoreDep,

@@ -243,3 +243,54 @@ def test_the_queue_fits_a_phone_screen(page, live_server, sign_in):
     page.goto(f"{live_server.url}/admin")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 375, f"/admin scrolls sideways at 375 px ({width} px wide)"
+
+
+def _oversized_sheet(tmp_path, limit_bytes: int):
+    """A CSV just over ``limit_bytes``: the header, then one long comment row."""
+    sheet = tmp_path / "too-big.csv"
+    header = ",".join(COLUMN_NAMES) + "\n"
+    sheet.write_text(header + "#" * (limit_bytes + 1024) + "\n", encoding="utf-8")
+    return sheet
+
+
+def test_a_sheet_over_the_upload_limit_is_refused_on_the_page(page, live_server, sign_in, tmp_path):
+    """The page checks the size before sending: the error sits at the field and
+    nothing is uploaded."""
+    limit = live_server.app.state.settings.max_upload_bytes
+    sheet = _oversized_sheet(tmp_path, limit)
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/upload")
+    hint = page.locator("#file-hint").inner_text()
+    assert f"up to {limit // (1024 * 1024)} MB" in hint
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.get_by_label("Spreadsheet file").set_input_files(str(sheet))
+    error = page.locator("#file-size-error")
+    error.wait_for(state="visible")
+    assert "larger than" in error.inner_text()
+    field = page.get_by_label("Spreadsheet file")
+    assert field.get_attribute("aria-invalid") == "true"
+    page.get_by_role("button", name="Upload and check").click()
+    page.wait_for_timeout(300)
+    assert posts == []
+    assert page.evaluate("() => document.activeElement.id") == "file"
+
+
+def test_a_sheet_over_the_upload_limit_gets_a_page_from_the_server(
+    page, live_server, sign_in, tmp_path, page_log
+):
+    """Without the page's check (script off, old page) the server refuses the body
+    and the browser shows a page that says why, not a reset connection or JSON."""
+    page_log.expect_error("status of 413")
+    limit = live_server.app.state.settings.max_upload_bytes
+    sheet = _oversized_sheet(tmp_path, limit)
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/upload")
+    page.get_by_label("Spreadsheet file").set_input_files(str(sheet))
+    with page.expect_navigation():
+        page.evaluate("() => document.querySelector('form.upload-form').submit()")
+    assert page.locator("h1").inner_text() == "File too large"
+    assert f"{limit // (1024 * 1024)} MB" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Back to the form").click()
+    page.wait_for_load_state()
+    assert page.url == f"{live_server.url}/portal/upload"
