@@ -3,11 +3,14 @@
 ``create_app(settings)`` builds a fresh app; the store is opened in the app's
 lifespan, kept on ``app.state.store`` and closed on shutdown. The embedded SQLite
 store is upgraded at startup so a laptop needs no separate step; a PostGIS
-schema is only changed by ``geo-assets db upgrade``.
+schema is only changed by ``geo-assets db upgrade``. While the app runs, saved plans
+past their retention period are deleted (``api.retention``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.limits import install_limits
+from api.retention import purge_plans_periodically
 from api.routers import (
     assets,
     coverage,
@@ -62,9 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await run_in_threadpool(_open, settings)
         app.state.store = store
+        retention = asyncio.create_task(
+            purge_plans_periodically(store, settings.plan_retention_days)
+        )
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
             app.state.store = None
             await run_in_threadpool(store.close)
 

@@ -146,6 +146,12 @@ def saved_rows(store: Store, plan: SavedPlan) -> list[dict[str, Any]]:
     return rows
 
 
+def retention_days(request: Request) -> int:
+    """How long a saved plan is kept (``plan_retention_days``), for the pages to say so."""
+    days: int = request.app.state.settings.plan_retention_days
+    return days
+
+
 def render_plan(
     request: Request,
     store: Store,
@@ -166,6 +172,7 @@ def render_plan(
         "made_by": user.name,
         "save": choice,
         "reference_error": reference_error,
+        "retention_days": retention_days(request),
     }
     return render(request, "plan.html", context, status_code=status_code)
 

@@ -417,15 +417,62 @@ def users_list(
 def users_revoke(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
+    purge_plans: Annotated[
+        bool,
+        typer.Option("--purge-plans", help="Also delete every plan this user saved."),
+    ] = False,
 ) -> None:
     """Deactivate a user and revoke all their tokens (effective on the next request)."""
     with _open(ctx) as store:
         before = store.get_user(user_id)
         store.revoke_user(user_id, actor=_cli_actor())
+        deleted = store.purge_plans(owner_id=user_id, actor=_cli_actor()) if purge_plans else 0
     if before.active:
         typer.echo(f"revoked user {user_id} and all their tokens")
     else:
         typer.echo(f"user {user_id} was already revoked")
+    if purge_plans:
+        typer.echo(f"deleted {deleted} saved plan(s) of user {user_id}")
+
+
+plans_app = typer.Typer(
+    help="Saved connection plans (pseudonymous): retention and clean-up.",
+    no_args_is_help=True,
+)
+app.add_typer(plans_app, name="plans")
+
+
+@plans_app.command("purge")
+@_reported
+def plans_purge(
+    ctx: typer.Context,
+    owner: Annotated[
+        str | None,
+        typer.Option(help="Delete this user's plans (all of them, unless --older-than-days)."),
+    ] = None,
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Delete plans saved more than this many days ago. Default without --owner: "
+            "the retention period (GEO_ASSETS_PLAN_RETENTION_DAYS).",
+        ),
+    ] = None,
+) -> None:
+    """Delete saved plans for good: those past the retention period, or one user's."""
+    from geo_assets.plans import RETENTION_ACTOR, retention_cutoff
+
+    if owner is None and older_than_days is None:
+        older_than_days = _settings(ctx).plan_retention_days
+        actor = RETENTION_ACTOR
+    else:
+        actor = _cli_actor()
+    before = None if older_than_days is None else retention_cutoff(older_than_days)
+    with _open(ctx) as store:
+        deleted = store.purge_plans(before=before, owner_id=owner, actor=actor)
+    whose = f" of user {owner}" if owner else ""
+    age = f" saved more than {older_than_days} days ago" if older_than_days else ""
+    typer.echo(f"deleted {deleted} saved plan(s){whose}{age}")
 
 
 # Coverage analysis (issue 7): the command lives in its package and imports its heavy parts lazily.

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import UtcDatetime, new_id, utcnow
 
+if TYPE_CHECKING:
+    from geo_assets.store import Store
+
 MAX_PLAN_ITEMS = 10
 MAX_REFERENCE = 40
 REFERENCE_ADVICE = "use a code (e.g. AB-0427), not the person's details"
+# Who the audit log names for plans deleted because they outlived the retention period.
+RETENTION_ACTOR = "system:retention"
 
 _EMAIL = re.compile(r"\S+@\S+|@")
 # A UK phone number (0 or +44, then 9 or 10 more digits, however spaced) or any
@@ -97,3 +104,16 @@ def plan_error(exc: ValidationError) -> InvalidInputError:
     cause = (err.get("ctx") or {}).get("error")
     message = f" {cause}" if isinstance(cause, ValueError) else f": {err['msg']}"
     return InvalidInputError(f"`{name}`{message}", field=name)
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
+    """Plans saved before this time have outlived a retention of ``days`` days."""
+    return (now or utcnow()) - timedelta(days=days)
+
+
+def purge_expired(store: Store, days: int, now: datetime | None = None) -> int:
+    """Delete the plans older than ``days`` days (each audited, by id and owner only).
+
+    Even a pseudonymous plan says which groups someone was offered: it is kept no longer
+    than the retention period the service is configured with."""
+    return store.purge_plans(before=retention_cutoff(days, now), actor=RETENTION_ACTOR)

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         description="days after which a listing nobody has confirmed is flagged stale "
         "(geo_assets.freshness)",
     )
+    plan_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="days a saved connection plan is kept; older ones are deleted by the "
+        "running service (at start-up, then daily) and by `geo-assets plans purge`",
+    )
     geocoder_online: bool = Field(
         default=False,
         description="also ask OpenStreetMap's Nominatim (geopy) for place names the local "

@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -235,7 +236,11 @@ def test_another_practitioner_gets_404_and_an_admin_may_see(site: Site) -> None:
     assert bob.get("/plans").text.count("PRIVATE-1") == 0
     assert site.store.get_plan(plan_id).reference == "PRIVATE-1"
     admin = site.client_for("admin").get(f"/plans/{plan_id}")
-    assert admin.status_code == 200 and "PRIVATE-1" in admin.text and "by ann." in admin.text
+    assert (
+        admin.status_code == 200
+        and "PRIVATE-1" in admin.text
+        and "by ann, kept until" in admin.text
+    )
 
 
 def test_deleting_removes_the_plan(site: Site) -> None:
@@ -263,3 +268,16 @@ def test_a_saved_plan_outlives_its_listing(site: Site) -> None:
         assert "No longer listed" in shown.text and html.escape(item.travel) in shown.text
     finally:
         site.store.update_asset(archived.id, {"status": "published"})
+
+
+def test_the_pages_say_how_long_a_plan_is_kept(site: Site) -> None:
+    client = site.client_for("ann")
+    form, _ = _plan_form(client)
+    page = client.post("/search/plan", data=form, headers=SAME_SITE)
+    assert "the travel time are kept, for 365 days" in page.text
+    plan_id = _save(client, "KEPT-1")
+    listing = client.get("/plans").text
+    assert "A plan is deleted 365 days\nafter it was saved." in listing
+    saved = site.store.get_plan(plan_id)
+    until = (saved.created_at + timedelta(days=365)).strftime("%-d %B %Y")
+    assert f"kept until {until}." in client.get(f"/plans/{plan_id}").text

@@ -156,3 +156,62 @@ def test_a_plan_holds_one_to_ten_items_and_nothing_else() -> None:
         SavedPlan.model_validate(
             {"reference": "A-1", "owner_id": "u", "items": [], "origin": {"lat": 1, "lon": 2}}
         )
+
+
+def _saved_days_ago(store: Store, owner: str, reference: str, days: float) -> SavedPlan:
+    plan = SavedPlan(
+        reference=reference,
+        owner_id=owner,
+        created_at=utcnow() - timedelta(days=days),
+        items=_items("X"),
+    )
+    return store.save_plan(plan)
+
+
+def test_purge_deletes_plans_saved_before_a_time(store: Store, owners: tuple[str, str]) -> None:
+    a, b = owners
+    old_a = _saved_days_ago(store, a, "OLD-A", 400)
+    old_b = _saved_days_ago(store, b, "OLD-B", 366)
+    young = _saved_days_ago(store, a, "NEW-A", 364)
+    assert store.purge_plans(before=utcnow() - timedelta(days=365), actor=ACTOR) == 2
+    for gone in (old_a, old_b):
+        with pytest.raises(NotFoundError):
+            store.get_plan(gone.id)
+        assert [(e.action, e.entity, e.changes) for e in store.list_audit(gone.id).items] == [
+            ("delete", "plan", {"owner_id": gone.owner_id})
+        ]
+    assert store.get_plan(young.id) == young
+    assert store.purge_plans(before=utcnow() - timedelta(days=365)) == 0
+
+
+def test_purge_deletes_every_plan_of_one_owner(store: Store, owners: tuple[str, str]) -> None:
+    """When a practitioner leaves: their plans go, nobody else's."""
+    a, b = owners
+    for i, days in enumerate((1, 10, 500)):
+        _saved_days_ago(store, a, f"A-{i}", days)
+    kept = _saved_days_ago(store, b, "B-1", 500)
+    assert store.purge_plans(owner_id=a) == 3
+    assert store.list_plans(a).total == 0
+    assert [p.id for p in store.list_plans(b).items] == [kept.id]
+
+
+def test_purge_by_owner_and_age_needs_both(store: Store, owners: tuple[str, str]) -> None:
+    a, b = owners
+    old_a = _saved_days_ago(store, a, "A-OLD", 30)
+    young_a = _saved_days_ago(store, a, "A-NEW", 1)
+    old_b = _saved_days_ago(store, b, "B-OLD", 30)
+    assert store.purge_plans(before=utcnow() - timedelta(days=7), owner_id=a) == 1
+    assert {p.id for p in store.list_plans(a).items} == {young_a.id}
+    assert store.get_plan(old_b.id) == old_b
+    with pytest.raises(NotFoundError):
+        store.get_plan(old_a.id)
+
+
+def test_purge_refuses_to_delete_everything(store: Store, owners: tuple[str, str]) -> None:
+    plan = _saved_days_ago(store, owners[0], "KEEP", 1000)
+    with pytest.raises(InvalidInputError) as info:
+        store.purge_plans()
+    assert info.value.field == "before"
+    with pytest.raises(InvalidInputError):
+        store.purge_plans(before=(utcnow() - timedelta(days=1)).replace(tzinfo=None))
+    assert store.get_plan(plan.id) == plan

@@ -12,6 +12,7 @@ not exist. Plan ids (random, opaque) appear in URLs; references never do.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +25,7 @@ from api.plan_view import (
     read_plan_choice,
     refused,
     render_plan,
+    retention_days,
     saved_items,
     saved_rows,
 )
@@ -103,6 +105,7 @@ def list_plans(
         "plans": result.items,
         "result": result,
         "notice": NOTICES.get(done or ""),
+        "retention_days": retention_days(request),
     }
     return render(request, "plans.html", context)
 
@@ -127,6 +130,7 @@ def view_plan(
         "missing": 0,
         "made_on": plan.created_at.date(),
         "made_by": made_by,
+        "kept_until": (plan.created_at + timedelta(days=retention_days(request))).date(),
     }
     return render(request, "plan.html", context)
 

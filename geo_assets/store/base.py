@@ -308,6 +308,13 @@ class Store(Protocol):
         self, owner_id: str, *, page: int = 1, per_page: int = 50
     ) -> Page[SavedPlan]: ...
     def delete_plan(self, plan_id: str, *, actor: str | None = None) -> None: ...
+    def purge_plans(
+        self,
+        *,
+        before: datetime | None = None,
+        owner_id: str | None = None,
+        actor: str | None = None,
+    ) -> int: ...
 
     # The geocoder's lookup tables (geo_assets.store.gazetteer holds the shared rules).
     def upsert_postcodes(self, rows: Iterable[tuple[str, Any, Any]]) -> int: ...
@@ -544,6 +551,17 @@ def checked_plan(plan: SavedPlan) -> SavedPlan:
 def plan_audit(owner_id: str) -> dict[str, Any]:
     """The ``changes`` of a plan's audit rows: whose plan it is, nothing of what it says."""
     return {"owner_id": owner_id}
+
+
+def check_purge(before: datetime | None, owner_id: str | None) -> None:
+    """``purge_plans`` needs a limit: an age, an owner or both (never "everything")."""
+    if before is None and owner_id is None:
+        raise InvalidInputError(
+            "purging plans needs `before` (a time) or `owner_id` (a user), or both",
+            field="before",
+        )
+    if before is not None and before.tzinfo is None:
+        raise InvalidInputError("`before` must carry a time zone (UTC)", field="before")
 
 
 def bulk_audit(report: UpsertReport) -> dict[str, Any]:

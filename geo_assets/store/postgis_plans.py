@@ -1,14 +1,16 @@
 """Saved connection plans in the PostGIS store (mixed into PostGISStore).
 
 A plan is one row: its id, owner, creation time and the :class:`SavedPlan` as JSONB.
-Saving and deleting write an audit row (the plan id and owner only) in the same
-transaction; deleting removes the row for good.
+Saving and deleting (one plan, or every plan past its retention or of one owner) write
+an audit row per plan (its id and owner only) in the same transaction; deleting removes
+the row for good.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -16,7 +18,7 @@ from psycopg import errors as pg_errors
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.plans import SavedPlan
-from geo_assets.store.base import Page, check_page, checked_plan, plan_audit
+from geo_assets.store.base import Page, check_page, check_purge, checked_plan, plan_audit
 from geo_assets.store.postgis_users import write_audit
 
 T = TypeVar("T")
@@ -89,3 +91,25 @@ class PostGISPlans:
                 raise NotFoundError("plan", plan_id)
             if actor is not None:
                 write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(row[0]))
+
+    def purge_plans(
+        self,
+        *,
+        before: datetime | None = None,
+        owner_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Delete for good the plans saved before ``before`` and/or owned by ``owner_id``;
+        returns how many went."""
+        check_purge(before, owner_id)
+        with self._connect() as conn, conn.transaction():
+            gone = conn.execute(
+                "DELETE FROM plans"
+                " WHERE (%(before)s::timestamptz IS NULL OR created_at < %(before)s)"
+                " AND (%(owner)s::text IS NULL OR owner_id = %(owner)s) RETURNING id, owner_id",
+                {"before": before, "owner": owner_id},
+            ).fetchall()
+            if actor is not None:
+                for plan_id, owner in gone:
+                    write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(owner))
+        return len(gone)

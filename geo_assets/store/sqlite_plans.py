@@ -1,19 +1,21 @@
 """Saved connection plans in the SQLite store (mixed into SQLiteStore).
 
 A plan is one row: its id, owner, creation time and the :class:`SavedPlan` as JSON.
-Saving and deleting write an audit row (the plan id and owner only) in the same
-transaction; deleting removes the row for good.
+Saving and deleting (one plan, or every plan past its retention or of one owner) write
+an audit row per plan (its id and owner only) in the same transaction; deleting removes
+the row for good.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.plans import SavedPlan
-from geo_assets.store.base import Page, check_page, checked_plan, plan_audit
+from geo_assets.store.base import Page, check_page, check_purge, checked_plan, plan_audit
 from geo_assets.store.sqlite_rows import ts_text
 from geo_assets.store.sqlite_users import write_audit
 
@@ -81,3 +83,29 @@ class SQLitePlans:
             conn.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
             if actor is not None:
                 write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(row[0]))
+
+    def purge_plans(
+        self,
+        *,
+        before: datetime | None = None,
+        owner_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Delete for good the plans saved before ``before`` and/or owned by ``owner_id``;
+        returns how many went."""
+        check_purge(before, owner_id)
+        clauses, params = [], []
+        if before is not None:
+            clauses.append("created_at < ?")
+            params.append(ts_text(before))
+        if owner_id is not None:
+            clauses.append("owner_id = ?")
+            params.append(owner_id)
+        where = " AND ".join(clauses)
+        with self._write() as conn:
+            gone = conn.execute(f"SELECT id, owner_id FROM plans WHERE {where}", params).fetchall()
+            conn.execute(f"DELETE FROM plans WHERE {where}", params)
+            if actor is not None:
+                for plan_id, owner in gone:
+                    write_audit(conn, actor, "delete", "plan", plan_id, plan_audit(owner))
+        return len(gone)

@@ -1,0 +1,43 @@
+"""The running service deletes saved plans that outlived their retention period.
+
+A saved plan is pseudonymous, but it still says which groups somebody was offered, so
+it is kept only ``settings.plan_retention_days``. The app's lifespan runs
+:func:`purge_plans_periodically` as a background task: once at start-up, then every
+``PURGE_EVERY_S``. ``geo-assets plans purge`` does the same from the command line (for
+a cron job, or when a practitioner leaves). With several worker processes each runs it;
+deleting what is already gone changes nothing.
+
+Log lines carry counts only, never a reference or an owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.concurrency import run_in_threadpool
+
+from geo_assets.plans import purge_expired
+from geo_assets.store import Store
+
+PURGE_EVERY_S = 24 * 3600.0
+
+_log = logging.getLogger(__name__)
+
+
+async def purge_plans_periodically(
+    store: Store, retention_days: int, every_s: float = PURGE_EVERY_S
+) -> None:
+    """Purge expired plans now and then every ``every_s`` seconds, until cancelled.
+
+    A failure (the database is down, or not yet upgraded) is logged and tried again on
+    the next round: it must never stop the service."""
+    while True:
+        try:
+            deleted = await run_in_threadpool(purge_expired, store, retention_days)
+        except Exception:
+            _log.warning("could not delete expired saved plans; will try again", exc_info=True)
+        else:
+            if deleted:
+                _log.info("deleted %d saved plan(s) older than %d days", deleted, retention_days)
+        await asyncio.sleep(every_s)
