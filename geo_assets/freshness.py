@@ -91,6 +91,17 @@ def freshness_score(asset: Asset, now: datetime, stale_after_days: int | None = 
     return max(_FLOOR, 1.0 - (1.0 - _FLOOR) * (age - full_until) / (floor_at - full_until))
 
 
+def confirmed_on_creation(asset: Asset, now: datetime | None = None) -> Asset:
+    """The listing a person is adding, confirmed as of now: whoever adds a listing vouches
+    that it runs, so it starts fresh, not stale. One that says when it was last confirmed
+    (even "never", as null) keeps that. The portal's form and ``POST /assets`` share this
+    rule; imports keep the dates their source gives."""
+    if "last_verified_at" in asset.model_fields_set:
+        return asset
+    when = (now or utcnow()).replace(microsecond=0)
+    return asset.model_copy(update={"last_verified_at": when})
+
+
 def confirm_still_running(
     store: Store, asset_id: str, *, actor: str | None = None, now: datetime | None = None
 ) -> Asset:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from test_store_contract_filters import reference
 
 from api.app import create_app
 from geo_assets.auth import User, issue_token
-from geo_assets.model import Asset, BBox
+from geo_assets.freshness import is_stale
+from geo_assets.model import Asset, BBox, utcnow
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -375,6 +376,26 @@ def test_admin_creates_an_asset(small: Site) -> None:
     )
     assert small.client.get(response.headers["location"]).json()["name"] == "Thursday Knitters"
     assert small.store.list_audit(body["id"]).items[0].action == "create"
+
+
+def test_a_created_listing_starts_confirmed_unless_it_says_otherwise(small: Site) -> None:
+    """The portal's rule too: whoever adds a listing vouches that it runs."""
+    before = utcnow().replace(microsecond=0)
+    fresh = small.client.post("/assets", json=_body(), headers=small.auth["organisation"])
+    assert fresh.status_code == 201, fresh.text
+    verified = datetime.fromisoformat(fresh.json()["last_verified_at"].replace("Z", "+00:00"))
+    assert before <= verified <= utcnow()
+    assert not is_stale(small.store.get_asset(fresh.json()["id"]), utcnow())
+    given = _body(name="Older Knitters", last_verified_at="2025-01-31T09:00:00Z")
+    kept = small.client.post("/assets", json=given, headers=small.auth["admin"]).json()
+    assert kept["last_verified_at"] == "2025-01-31T09:00:00Z"
+    never = _body(name="Unknown Knitters", last_verified_at=None)
+    assert (
+        small.client.post("/assets", json=never, headers=small.auth["admin"]).json()[
+            "last_verified_at"
+        ]
+        is None
+    )
 
 
 def test_organisation_users_assets_start_pending_and_belong_to_them(small: Site) -> None:

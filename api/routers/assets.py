@@ -38,6 +38,7 @@ from api.routers.schemas import (
 )
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, Weekday
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import MAX_AGE, MAX_PER_PAGE, MAX_RADIUS_M, NearQuery, apply_patch
@@ -417,8 +418,9 @@ def create_asset(
     """Organisation users create assets of their own organisation only (one without
     ``organisation_id`` gets theirs), and these start ``pending`` whatever ``status``
     says; admins create anything. The store sets ``created_at``, ``updated_at`` and
-    ``version``."""
-    asset = authorise_asset_write(user, None, asset)
+    ``version``. Whoever creates a listing vouches that it runs: without a
+    ``last_verified_at`` it is confirmed as of now."""
+    asset = authorise_asset_write(user, None, confirmed_on_creation(asset))
     warnings = likely_duplicates(store, asset)
     created = store.create_asset(asset, actor=user.id)
     response.headers["Location"] = asset_url(created.id)

@@ -48,7 +48,7 @@ from api.listing_form import (
 from api.web import PostedForm, SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
-from geo_assets.freshness import confirm_still_running
+from geo_assets.freshness import confirm_still_running, confirmed_on_creation
 from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport
 from geo_assets.ingest.organisation_upload import UPLOAD_FORMATS, import_upload
@@ -281,8 +281,7 @@ def submit_form(
         return form_page(request, store, user, values, asset=before, errors=errors, status_code=422)
     try:
         if before is None:
-            # Whoever adds a listing vouches that it runs: it starts confirmed, not stale.
-            fresh = check.asset.model_copy(update={"last_verified_at": utcnow()})
+            fresh = confirmed_on_creation(check.asset)
             created = store.create_asset(authorise_asset_write(user, None, fresh), actor=user.id)
             return done_redirect("/portal", "created", created.id)
         authorise_asset_write(user, before, check.asset)
