@@ -8,6 +8,7 @@ store of hand-made assets.
 
 from __future__ import annotations
 
+import html
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -266,6 +267,17 @@ def test_geojson_collection_and_features(sample: Site) -> None:
     single = sample.client.get(f"/assets/{asset.id}", params={"format": "geojson"})
     assert single.headers["content-type"].startswith(GEOJSON)
     assert single.json()["geometry"] == feature["geometry"]
+
+
+def test_one_asset_names_its_web_page(sample: Site) -> None:
+    """``Link: </listings/ID>; rel="alternate"`` in both formats; the page is there."""
+    asset = next(a for a in sample.assets if a.status == "published")
+    expected = f'</listings/{asset.id}>; rel="alternate"; type="text/html"'
+    for params in ({}, {"format": "geojson"}):
+        response = sample.client.get(f"/assets/{asset.id}", params=params)
+        assert response.headers["link"] == expected
+    page = sample.client.get(f"/listings/{asset.id}")
+    assert page.status_code == 200 and asset.name in html.unescape(page.text)
 
 
 def test_modified_after(sample: Site) -> None:

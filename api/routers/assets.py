@@ -42,6 +42,7 @@ from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, Weekday
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import MAX_AGE, MAX_PER_PAGE, MAX_RADIUS_M, NearQuery, apply_patch
+from maps.popups import LISTING_URL
 
 DEFAULT_RADIUS_M = 1_000.0
 DEFAULT_PER_PAGE = 50
@@ -367,12 +368,27 @@ def list_assets(
     )
 
 
+def html_alternate(asset_id: str) -> str:
+    """The ``Link`` header value naming an asset's web page."""
+    page = LISTING_URL.replace("{id}", quote(asset_id, safe=""))
+    return f'<{page}>; rel="alternate"; type="text/html"'
+
+
 @router.get(
     "/assets/{asset_id}",
     response_model=Asset,
     summary="One asset (JSON, or a GeoJSON Feature)",
     responses={
-        200: {"description": "The asset", "content": {GEOJSON: {"schema": FEATURE_SCHEMA}}},
+        200: {
+            "description": "The asset",
+            "content": {GEOJSON: {"schema": FEATURE_SCHEMA}},
+            "headers": {
+                "Link": {
+                    "description": 'its web page: `</listings/ID>; rel="alternate"`',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         **problems(401, 404, 422, 503),
     },
 )
@@ -385,13 +401,15 @@ def get_asset(
     accept: AcceptHeader = None,
 ) -> Any:
     """Unpublished assets are visible to admins and to their own organisation's users
-    only; to anyone else they do not exist (404)."""
+    only; to anyone else they do not exist (404). The ``Link`` header names the
+    listing's web page (``rel="alternate"``, HTML), which the same people may see."""
     asset = store.get_asset(asset_id)
     if not can_read_asset(user, asset):
         raise NotFoundError("asset", asset_id)
+    headers = {"Vary": "Accept", "Link": html_alternate(asset.id)}
     if wants_geojson(output, accept):
-        return GeoJSONResponse(feature(asset, None, datetime.now()), headers={"Vary": "Accept"})
-    response.headers["Vary"] = "Accept"
+        return GeoJSONResponse(feature(asset, None, datetime.now()), headers=headers)
+    response.headers.update(headers)
     return asset
 
 
