@@ -33,6 +33,7 @@ from api.routers import (
     taxonomy,
 )
 from geo_assets import __version__
+from geo_assets.coverage.service import DemandSource
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.coverage_demand_file is not None:  # a broken file stops the start here
+            await run_in_threadpool(DemandSource.of(settings).load)
         store = await run_in_threadpool(_open, settings)
         app.state.store = store
         retention = asyncio.create_task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, FilePath
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./geo_assets.sqlite"
@@ -27,6 +27,19 @@ class Settings(BaseSettings):
         ge=1,
         description="days after which a listing nobody has confirmed is flagged stale "
         "(geo_assets.freshness)",
+    )
+    coverage_demand_file: FilePath | None = Field(
+        default=None,
+        description="the planners' population for the web's coverage pages: areas, points "
+        "or H3 cells (GeoPackage, GeoJSON, CSV; as `geo-assets coverage --demand` reads "
+        "them); unset: the synthetic sample population",
+    )
+    coverage_population_column: str | None = Field(
+        default=None, description="population column of coverage_demand_file"
+    )
+    coverage_need_column: str | None = Field(
+        default=None,
+        description="need-weight column of coverage_demand_file (unset: every person counts 1)",
     )
     plan_retention_days: int = Field(
         default=365,

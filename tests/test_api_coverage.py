@@ -29,6 +29,7 @@ from geo_assets.coverage import (
     suggest_sites,
 )
 from geo_assets.coverage import service as coverage_service
+from geo_assets.errors import GeoAssetsError
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -59,6 +60,7 @@ class Site:
     store: Store
     auth: dict[str, dict[str, str]]
     tokens: dict[str, str]
+    url: str
 
     def get(self, path: str, role: str | None = "planner", **params: Any) -> Any:
         headers = self.auth[role] if role else {}
@@ -79,7 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         auth[role] = {"Authorization": f"Bearer {tokens[role]}"}
     app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
     with TestClient(app) as client:
-        yield Site(client, store, auth, tokens)
+        yield Site(client, store, auth, tokens, url)
     store.close()
 
 
@@ -430,3 +432,62 @@ def test_planner_page_explains_bad_choices(site: Site, query: dict[str, str], me
     assert 'role="alert"' in response.text and message in response.text
     assert 'aria-invalid="true"' in response.text
     assert "folium-map" not in response.text and 'map-frame"' not in response.text
+
+
+# --- a deployment's own population ----------------------------------------------------------
+
+
+AREAS = [("E01-CENTRE", 53.7946, -1.7524), ("E01-NORTH", 53.86, -1.76), ("E01-WEST", 53.79, -1.88)]
+
+
+def _write_areas(path: Path, people: list[int]) -> None:
+    """Areas of Bradford as points (people per area; a zip cuts extra counts)."""
+    lines = ["code,lat,lon,people,deprivation"]
+    for i, ((code, lat, lon), n) in enumerate(zip(AREAS, people, strict=False)):
+        lines.append(f"{code},{lat},{lon},{n},{1 + i}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_deployment_measures_its_own_population(site: Site, tmp_path: Path) -> None:
+    """``coverage_demand_file`` replaces the sample population on the API and the page;
+    a changed file is read again."""
+    areas = tmp_path / "areas.csv"
+    _write_areas(areas, [1000, 200, 30])
+    settings = Settings(
+        database_url=site.url,
+        rate_limit_per_minute=0,
+        coverage_demand_file=areas,
+        coverage_population_column="people",
+        coverage_need_column="deprivation",
+    )
+    with TestClient(create_app(settings)) as client:
+        headers = site.auth["planner"]
+        summary = client.get("/coverage/summary", params=NATURE, headers=headers).json()
+        assert summary["population"] == 1230 and summary["units"] == 3
+        gaps = client.get("/coverage/gaps", params=NATURE, headers=headers).json()["gaps"]
+        assert gaps and {g["near"] for g in gaps} == {None}
+        assert {g["id"] for g in gaps} <= {"E01-CENTRE", "E01-NORTH", "E01-WEST"}
+        client.cookies.set("ga_session", site.tokens["planner"])
+        page = client.get("/planner", params=NATURE).text
+        assert "Demand is the population in areas.csv, weighted by its deprivation column" in page
+        assert "synthetic" not in page
+        client.cookies.clear()
+        _write_areas(areas, [5000, 200, 30, 7])
+        again = client.get("/coverage/summary", params=NATURE, headers=headers).json()
+        assert again["population"] == 5230
+
+
+def test_a_missing_or_broken_demand_file_stops_the_start(site: Site, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="coverage_demand_file"):
+        Settings(database_url=site.url, coverage_demand_file=tmp_path / "missing.gpkg")
+    broken = tmp_path / "broken.csv"
+    _write_areas(broken, [1, 2, 3])
+    settings = Settings(
+        database_url=site.url, coverage_demand_file=broken, coverage_population_column="nobody"
+    )
+    app = create_app(settings)
+    with (
+        pytest.raises(GeoAssetsError, match=r"coverage_demand_file .*broken\.csv"),
+        TestClient(app),
+    ):
+        pass

@@ -27,6 +27,7 @@ from geo_assets.coverage.cache import CoverageCache
 from geo_assets.coverage.measures import Measure
 from geo_assets.coverage.service import (
     CoverageRun,
+    DemandSource,
     cached_run,
     cells_geojson,
     check_categories,
@@ -102,8 +103,13 @@ def coverage_params(
 ParamsDep = Annotated[CoverageParams, Depends(coverage_params)]
 
 
+def demand_of(request: Request) -> DemandSource:
+    """The deployment's demand for coverage (``coverage_demand_file``, else the sample)."""
+    return DemandSource.of(request.app.state.settings)
+
+
 def run_for(request: Request, store: Store, params: CoverageParams) -> CoverageRun:
-    return cached_run(coverage_cache(request), store, params)
+    return cached_run(coverage_cache(request), store, params, demand_of(request))
 
 
 # --- response models ------------------------------------------------------------------------
@@ -158,8 +164,11 @@ class CoverageSummary(BaseModel):
 
 class GapRow(BaseModel):
     rank: int = Field(ge=1, description="1 is the worst gap")
-    id: str = Field(description="demand unit (H3 cell id)")
-    near: str = Field(description="the nearest town or neighbourhood centre")
+    id: str = Field(description="demand unit (H3 cell id, or the id of a planner's area)")
+    near: str | None = Field(
+        description="the nearest town or neighbourhood centre of the sample area; null "
+        "with a planner's own demand file"
+    )
     lat: float
     lon: float
     population: float
@@ -180,7 +189,10 @@ class SiteRow(BaseModel):
     rank: int = Field(ge=1, description="order of the greedy picks")
     id: str
     name: str
-    near: str = Field(description="the nearest town or neighbourhood centre")
+    near: str | None = Field(
+        description="the nearest town or neighbourhood centre of the sample area; null "
+        "with a planner's own demand file"
+    )
     lat: float
     lon: float
     new_population: float = Field(description="people the site newly brings within reach")
@@ -315,7 +327,7 @@ def get_sites(
         population=suggestion.population,
         covered_before=suggestion.covered_before,
         covered_after=suggestion.covered_after,
-        sites=[SiteRow(**row) for row in site_rows(suggestion)],
+        sites=[SiteRow(**row) for row in site_rows(suggestion, sample_area=run.sample_area)],
     )
 
 

@@ -25,6 +25,7 @@ from api.routers.coverage import (
     EXPORTS,
     ParamsDep,
     chart_response,
+    demand_of,
     export_response,
     make_params,
     run_for,
@@ -200,6 +201,7 @@ def planner_page(request: Request, store: StoreDep, user: PlannerUser) -> Respon
     context: dict[str, Any] = {
         "title": "Coverage",
         "choices": choices,
+        "demand": demand_of(request).describe(),
         **_choices_context(choices.category),
     }
     try:
@@ -223,7 +225,7 @@ def planner_page(request: Request, store: StoreDep, user: PlannerUser) -> Respon
             "measure_label": _what(params.measure),
             "per_thousand": params.measure in PER_THOUSAND,
             "gaps": gap_rows(run, TOP_GAPS),
-            "sites": site_rows(suggestion),
+            "sites": site_rows(suggestion, sample_area=run.sample_area),
             "suggestion": suggestion,
             "query": _query(params),
             "downloads": DOWNLOADS,

@@ -98,6 +98,7 @@ def coverage(
 
     from geo_assets.cli import _open
     from geo_assets.coverage import analysis
+    from geo_assets.coverage.demand import load_demand
     from geo_assets.coverage.gaps import GapDefinition
     from geo_assets.coverage.service import check_categories, run_coverage
 
@@ -125,7 +126,7 @@ def coverage(
         def advance(done: int, total: int) -> None:
             bar.update(step, completed=done, total=total)
 
-        units = _demand(demand, resolution, population_column, need_column)
+        units = load_demand(demand, resolution, population_column, need_column)
         travel = _travel(network, mode)
         with _open(ctx) as store:
             run = run_coverage(
@@ -160,29 +161,6 @@ def _travel(network: Path | None, mode: str) -> Any:
     from geo_assets.network import NetworkTravel
 
     return NetworkTravel.from_pbf(network, modes=(mode,))
-
-
-def _demand(
-    demand: Path | None,
-    resolution: int | None,
-    population_column: str | None,
-    need_column: str | None,
-) -> Any:
-    """The demand units: the sample population, or the planner's file (resampled)."""
-    from geo_assets.coverage.demand import polygons_to_cells, read_demand, resample_cells
-    from geo_assets.coverage.population import sample_population
-
-    if demand is None:
-        return None if resolution is None else sample_population(resolution)
-    if resolution is not None and demand.suffix.lower() != ".csv":
-        import geopandas as gpd
-
-        frame = gpd.read_file(demand, engine="pyogrio")
-        return polygons_to_cells(frame, resolution, population=population_column, need=need_column)
-    units = read_demand(demand, population=population_column, need=need_column)
-    if resolution is not None and units.is_h3:
-        units = resample_cells(units, resolution)
-    return units
 
 
 def _report(

@@ -415,3 +415,28 @@ def demand_summary(demand: Demand) -> Mapping[str, float]:
         "population": total,
         "mean_need": float(demand.weight.sum() / total) if total > 0 else 1.0,
     }
+
+
+def load_demand(
+    path: Path | None,
+    resolution: int | None = None,
+    population: str | None = None,
+    need: str | None = None,
+) -> Demand | None:
+    """The demand units of a planner's file, or None for the default (the sample population).
+
+    With ``resolution``, polygons are spread over H3 cells of that size and H3 cells are
+    resampled to it (the sample population too); points stay points."""
+    from geo_assets.coverage.population import sample_population
+
+    if path is None:
+        return None if resolution is None else sample_population(resolution)
+    if resolution is not None and path.suffix.lower() != ".csv":
+        import geopandas as gpd
+
+        frame = gpd.read_file(path, engine="pyogrio")
+        return polygons_to_cells(frame, resolution, population=population, need=need)
+    units = read_demand(path, population=population, need=need)
+    if resolution is not None and units.is_h3:
+        units = resample_cells(units, resolution)
+    return units

@@ -5,9 +5,10 @@ the demand units (by default the synthetic sample population) and returns a
 :class:`CoverageRun`: the result, the dataset version it was made from, and, computed on
 first request and then kept, site suggestions, the access chart and the output files.
 
-:func:`cached_run` is what the web asks: sample demand, straight-line travel, one run per
-(dataset version, parameters) in a :class:`~geo_assets.coverage.cache.CoverageCache`, so a
-repeated request costs one read of the listings, and any change to them starts afresh.
+:func:`cached_run` is what the web asks: the deployment's demand (:class:`DemandSource`:
+the planners' own population file, or the sample population), straight-line travel, one run
+per (dataset version, parameters, demand) in a :class:`~geo_assets.coverage.cache.CoverageCache`,
+so a repeated request costs one read of the listings, and any change to them starts afresh.
 The ``*_rows`` and :func:`cells_geojson` helpers turn a run into plain JSON-ready values.
 """
 
@@ -18,7 +19,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from geo_assets.coverage.analysis import (
 )
 from geo_assets.coverage.cache import CoverageCache, dataset_version
 from geo_assets.coverage.costs import Progress, Supply
-from geo_assets.coverage.demand import Demand
+from geo_assets.coverage.demand import Demand, load_demand
 from geo_assets.coverage.population import sample_population
 from geo_assets.coverage.sites import (
     MAX_SITES,
@@ -45,15 +46,15 @@ from geo_assets.coverage.sites import (
     read_candidates,
     suggest_sites,
 )
-from geo_assets.errors import InvalidInputError
+from geo_assets.errors import GeoAssetsError, InvalidInputError
 from geo_assets.model import Asset
 from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import TravelModel
 
 # Sites the exported GeoPackage suggests (its ``sites`` layer).
 EXPORT_SITES = 5
-# The cache key's note of what the web measures from (not a parameter a caller can change).
-WEB_INPUTS = {"demand": "sample_population", "candidates": "cells"}
+# The cache key's note of where the web's candidate sites come from.
+WEB_CANDIDATES = {"candidates": "cells"}
 
 
 def check_categories(categories: Sequence[str], *, field: str = "category") -> tuple[str, ...]:
@@ -86,6 +87,89 @@ def default_demand() -> Demand:
     return sample_population()
 
 
+@dataclass(frozen=True)
+class DemandSource:
+    """Where the web's coverage takes its people from.
+
+    A deployment names its planners' population file in the settings
+    (``coverage_demand_file``: areas or H3 cells with a population column and optionally a
+    need weight, as ``geo-assets coverage --demand`` reads them); without one the web uses
+    the synthetic sample population, and says so. The file is read once and again only
+    when it changes.
+    """
+
+    path: Path | None = None
+    population: str | None = None
+    need: str | None = None
+
+    @classmethod
+    def of(cls, settings: Any) -> DemandSource:
+        return cls(
+            settings.coverage_demand_file,
+            settings.coverage_population_column,
+            settings.coverage_need_column,
+        )
+
+    @property
+    def is_sample(self) -> bool:
+        return self.path is None
+
+    def describe(self) -> str:
+        if self.path is None:
+            return (
+                "the sample area's synthetic population (H3 cells of about 0.7 km², "
+                "weighted by a made-up need score)"
+            )
+        weight = f", weighted by its {self.need} column" if self.need else ""
+        return f"the population in {self.path.name}{weight}"
+
+    def key(self) -> dict[str, Any]:
+        """What the cache must tell apart: the file, its columns and its current state."""
+        if self.path is None:
+            return {"demand": "sample_population"}
+        stat = self._stat()
+        return {
+            "demand": str(self.path),
+            "demand_state": [stat.st_mtime_ns, stat.st_size],
+            "population_column": self.population,
+            "need_column": self.need,
+        }
+
+    def load(self) -> Demand:
+        """The units (the app loads them at start-up, so a broken file stops it there).
+
+        A file that cannot be read is the deployment's fault, not the planner's: it is a
+        server error (500) naming the setting, never a 4xx."""
+        if self.path is None:
+            return default_demand()
+        stat = self._stat()
+        try:
+            return _read_demand_file(
+                self.path, stat.st_mtime_ns, stat.st_size, self.population, self.need
+            )
+        except InvalidInputError as exc:
+            raise GeoAssetsError(f"coverage_demand_file {self.path}: {exc}") from exc
+
+    def _stat(self) -> Any:
+        assert self.path is not None
+        try:
+            return self.path.stat()
+        except OSError as exc:
+            raise GeoAssetsError(
+                f"coverage_demand_file {self.path} cannot be read: {exc.strerror or exc}"
+            ) from exc
+
+
+@lru_cache(maxsize=4)
+def _read_demand_file(
+    path: Path, mtime_ns: int, size: int, population: str | None, need: str | None
+) -> Demand:
+    """A planner's demand file, read once per version of it (``mtime_ns``, ``size``)."""
+    units = load_demand(path, population=population, need=need)
+    assert units is not None
+    return units
+
+
 def candidate_pool(
     candidates: str, demand: Demand, venues: Sequence[Asset], categories: Sequence[str]
 ) -> Supply:
@@ -113,8 +197,12 @@ class CoverageRun:
         candidates: str = "cells",
         venues: Sequence[Asset] = (),
         travel: TravelModel | None = None,
+        sample_area: bool = True,
     ) -> None:
         self.result = result
+        # Demand from the sample population: its units can be named after the sample's
+        # towns and neighbourhoods (a planner's own areas carry their own ids).
+        self.sample_area = sample_area
         self.version = version
         self.candidates = candidates
         self._venues = list(venues)
@@ -221,7 +309,12 @@ def run_coverage(
         units, Supply.from_assets(published.assets), params, travel=travel, progress=progress
     )
     return CoverageRun(
-        result, published.version, candidates=candidates, venues=venues, travel=travel
+        result,
+        published.version,
+        candidates=candidates,
+        venues=venues,
+        travel=travel,
+        sample_area=demand is None,
     )
 
 
@@ -249,15 +342,23 @@ def current_version(
     return published.version, published
 
 
-def cached_run(cache: CoverageCache, store: Any, params: CoverageParams) -> CoverageRun:
-    """The web's run for ``params`` (sample demand, straight-line travel), from ``cache``
-    while the published assets of the categories are unchanged."""
+def cached_run(
+    cache: CoverageCache,
+    store: Any,
+    params: CoverageParams,
+    demand: DemandSource = DemandSource(),
+) -> CoverageRun:
+    """The web's run for ``params`` (``demand``, straight-line travel), from ``cache``
+    while the published assets of the categories and the demand are unchanged."""
     check_categories(params.categories)
     version, published = current_version(cache, store, params.categories)
-    key = {**params.as_dict(), **WEB_INPUTS}
-    return cache.get_or_compute(
-        version, key, lambda: run_coverage(store, params, published=published)
-    )
+    key = {**params.as_dict(), **demand.key(), **WEB_CANDIDATES}
+
+    def compute() -> CoverageRun:
+        units = None if demand.is_sample else demand.load()
+        return run_coverage(store, params, demand=units, published=published)
+
+    return cache.get_or_compute(version, key, compute)
 
 
 # --- plain values for JSON answers and pages ----------------------------------------------
@@ -268,8 +369,13 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def nearest_places(lat: np.ndarray, lon: np.ndarray) -> list[str]:
-    """The name of the nearest sample centre (town or neighbourhood) to each point."""
+def nearest_places(
+    lat: np.ndarray, lon: np.ndarray, *, sample_area: bool = True
+) -> list[str | None]:
+    """The name of the nearest sample centre (town or neighbourhood) to each point; None
+    each when the demand is not the sample area's (its names would mean nothing there)."""
+    if not sample_area:
+        return [None] * len(lat)
     from geo_assets.synthetic import BRADFORD_CENTRES
 
     c_lat = np.array([c.lat for c in BRADFORD_CENTRES])
@@ -282,7 +388,9 @@ def nearest_places(lat: np.ndarray, lon: np.ndarray) -> list[str]:
 def gap_rows(run: CoverageRun, top: int | None = None) -> list[dict[str, Any]]:
     """The worst gaps first: rank, unit id, nearest place, population, need, access, score."""
     gaps = run.result.gaps(top)
-    near = nearest_places(gaps["lat"].to_numpy(), gaps["lon"].to_numpy())
+    near = nearest_places(
+        gaps["lat"].to_numpy(), gaps["lon"].to_numpy(), sample_area=run.sample_area
+    )
     return [
         {
             "rank": int(row.gap_rank),
@@ -300,10 +408,10 @@ def gap_rows(run: CoverageRun, top: int | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def site_rows(suggestion: SiteSuggestion) -> list[dict[str, Any]]:
+def site_rows(suggestion: SiteSuggestion, *, sample_area: bool = True) -> list[dict[str, Any]]:
     """Suggested sites in pick order, with the population each newly brings within reach."""
     table = suggestion.table
-    near = nearest_places(table["lat"].to_numpy(), table["lon"].to_numpy())
+    near = nearest_places(table["lat"].to_numpy(), table["lon"].to_numpy(), sample_area=sample_area)
     total = suggestion.population or 1.0
     return [
         {
