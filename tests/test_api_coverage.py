@@ -464,6 +464,8 @@ def test_a_deployment_measures_its_own_population(site: Site, tmp_path: Path) ->
         headers = site.auth["planner"]
         summary = client.get("/coverage/summary", params=NATURE, headers=headers).json()
         assert summary["population"] == 1230 and summary["units"] == 3
+        for path in ENDPOINTS:  # cells, sites, downloads and chart work on points too
+            assert client.get(path, params=NATURE, headers=headers).status_code == 200, path
         gaps = client.get("/coverage/gaps", params=NATURE, headers=headers).json()["gaps"]
         assert gaps and {g["near"] for g in gaps} == {None}
         assert {g["id"] for g in gaps} <= {"E01-CENTRE", "E01-NORTH", "E01-WEST"}
