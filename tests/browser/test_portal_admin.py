@@ -276,6 +276,18 @@ def test_a_sheet_over_the_upload_limit_is_refused_on_the_page(page, live_server,
     assert page.evaluate("() => document.activeElement.id") == "file"
 
 
+def test_the_upload_page_with_a_size_error_has_no_serious_accessibility_violations(
+    page, live_server, sign_in, map_settings, tmp_path
+):
+    sheet = _oversized_sheet(tmp_path, live_server.app.state.settings.max_upload_bytes)
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/upload")
+    page.get_by_label("Spreadsheet file").set_input_files(str(sheet))
+    page.locator("#file-size-error").wait_for(state="visible")
+    violations = run_axe(page, map_settings.static_dir)
+    assert violations == [], violations
+
+
 def test_a_sheet_over_the_upload_limit_gets_a_page_from_the_server(
     page, live_server, sign_in, tmp_path, page_log
 ):
