@@ -4,7 +4,9 @@
 lifespan, kept on ``app.state.store`` and closed on shutdown. The embedded SQLite
 store is upgraded at startup so a laptop needs no separate step; a PostGIS
 schema is only changed by ``geo-assets db upgrade``. While the app runs, saved plans
-past their retention period are deleted (``api.retention``).
+past their retention period are deleted (``api.retention``). ``app.state.travel`` is the
+travel model every page and route uses: the street network of ``settings.network_file``
+(loaded at start-up), else straight-line estimates.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from geo_assets import __version__
 from geo_assets.coverage.service import DemandSource
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
+from geo_assets.travel import StraightLineTravel, TravelModel
 
 DESCRIPTION = (
     "Find the community groups, clubs, venues and activities a person can reach. "
@@ -59,6 +62,15 @@ def _open(settings: Settings) -> Store:
     return store
 
 
+def _travel(settings: Settings) -> TravelModel:
+    """Street-network travel when the deployment names an extract, else straight lines."""
+    if settings.network_file is None:
+        return StraightLineTravel()
+    from geo_assets.network import NetworkTravel
+
+    return NetworkTravel.from_pbf(settings.network_file, modes=("walk", "cycle", "car"))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; ``settings`` defaults to the environment (``GEO_ASSETS_*``)."""
     settings = settings or Settings()
@@ -67,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.coverage_demand_file is not None:  # a broken file stops the start here
             await run_in_threadpool(DemandSource.of(settings).load)
+        app.state.travel = await run_in_threadpool(_travel, settings)
         store = await run_in_threadpool(_open, settings)
         app.state.store = store
         retention = asyncio.create_task(
@@ -86,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = None
+    app.state.travel = StraightLineTravel()
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(assets.router)

@@ -12,6 +12,7 @@ from geo_assets.auth import ROLES, User, authenticate, require_role
 from geo_assets.errors import AuthenticationRequired, StoreUnavailableError
 from geo_assets.settings import Settings
 from geo_assets.store import Store
+from geo_assets.travel import TravelModel
 
 
 def get_store(request: Request) -> Store:
@@ -27,8 +28,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_travel(request: Request) -> TravelModel:
+    """The travel model the app loaded at start-up (street network or straight line)."""
+    travel: TravelModel = request.app.state.travel
+    return travel
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+TravelDep = Annotated[TravelModel, Depends(get_travel)]
 
 
 # --- who is calling -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from geo_assets.matching import Match, match
 from geo_assets.model import Asset, Organisation, Profile, utcnow
 from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan
 from geo_assets.store import Store
+from geo_assets.travel import TravelModel
 from maps.popups import access_text, cost_text, travel_text, when_text
 
 
@@ -68,10 +69,11 @@ def read_plan_choice(values: dict[str, list[str]]) -> PlanChoice:
     return PlanChoice(profile, profile_json, chosen, limit, person)
 
 
-def chosen_matches(store: Store, choice: PlanChoice) -> list[Match]:
+def chosen_matches(store: Store, choice: PlanChoice, travel: TravelModel) -> list[Match]:
     """The chosen listings as the search ranks them now, in the order chosen; those no
     longer found are left out."""
-    matches = match(store, choice.profile, limit=max(choice.limit, len(choice.chosen)))
+    limit = max(choice.limit, len(choice.chosen))
+    matches = match(store, choice.profile, travel=travel, limit=limit)
     by_id = {m.asset.id: m for m in matches}
     return [by_id[a] for a in choice.chosen if a in by_id]
 

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         description="days after which a listing nobody has confirmed is flagged stale "
         "(geo_assets.freshness)",
     )
+    network_file: FilePath | None = Field(
+        default=None,
+        description="an OpenStreetMap .osm.pbf extract of the area: the web's matching and "
+        "coverage then time walking, wheelchair, cycling and driving along its streets "
+        "(loaded at start-up; public transport stays a straight-line estimate); unset: "
+        "straight-line estimates for every mode",
+    )
     coverage_demand_file: FilePath | None = Field(
         default=None,
         description="the planners' population for the web's coverage pages: areas, points "

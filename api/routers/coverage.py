@@ -12,6 +12,7 @@ Planners and admins only (bearer token); the planner's web page uses the same he
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,7 +37,7 @@ from geo_assets.coverage.service import (
 )
 from geo_assets.coverage.sites import MAX_SITES
 from geo_assets.store import Store
-from geo_assets.travel import MAX_MINUTES, Mode
+from geo_assets.travel import MAX_MINUTES, Mode, TravelModel
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
@@ -109,7 +110,10 @@ def demand_of(request: Request) -> DemandSource:
 
 
 def run_for(request: Request, store: Store, params: CoverageParams) -> CoverageRun:
-    return cached_run(coverage_cache(request), store, params, demand_of(request))
+    """The cached run of ``params`` over the deployment's demand and travel model."""
+    travel: TravelModel = request.app.state.travel
+    measured = replace(params, travel=travel.name)
+    return cached_run(coverage_cache(request), store, measured, demand_of(request), travel)
 
 
 # --- response models ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import StoreDep, require_roles
+from api.deps import StoreDep, TravelDep, require_roles
 from api.routers.schemas import WRITE_STATUSES, problems
 from geo_assets.auth import User
 from geo_assets.matching import COMPONENTS, DEFAULT_WEIGHTS, Match, check_weights, match
@@ -103,6 +103,7 @@ def result_of(m: Match) -> MatchResult:
 )
 def post_match(
     store: StoreDep,
+    travel: TravelDep,
     user: Annotated[User, Depends(require_roles("practitioner"))],
     request: Annotated[MatchRequest, Body()],
 ) -> MatchResponse:
@@ -110,6 +111,6 @@ def post_match(
     eligibility, access needs and budget, scored, re-ranked for variety and explained.
     Deterministic: the same profile gives the same order. Nothing is logged or stored."""
     weights = check_weights(request.weights)
-    matches = match(store, request, weights=weights, limit=request.limit)
+    matches = match(store, request, travel=travel, weights=weights, limit=request.limit)
     results = [result_of(m) for m in matches]
     return MatchResponse(results=results, count=len(results), weights=weights)

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.deps import StoreDep
+from api.deps import StoreDep, TravelDep
 from api.plan_view import (
     PlanRefused,
     chosen_matches,
@@ -63,14 +63,18 @@ def _not_found(request: Request) -> Response:
 
 @router.post("/plans", dependencies=[SameOrigin])
 def save_plan(
-    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+    request: Request,
+    store: StoreDep,
+    travel: TravelDep,
+    values: FormValues,
+    user: User = Practitioner,
 ) -> Response:
     """Save the plan made from a search under a reference code; then show it."""
     try:
         choice = read_plan_choice(values)
     except PlanRefused as exc:
         return refused(request, exc)
-    matches = chosen_matches(store, choice)
+    matches = chosen_matches(store, choice, travel)
     if not matches:
         return refused(
             request,

@@ -63,6 +63,12 @@ MEASURE_TEXT = {
     "e2sfca": ("E2SFCA (by distance)", "E2SFCA: listings per 1,000 people"),
     "g2sfca": ("Gaussian 2SFCA", "Gaussian 2SFCA: listings per 1,000 people"),
 }
+# What the page says about its travel times, per travel model.
+TRAVEL_NOTES = {
+    "straight_line": "travel times are straight-line estimates",
+    "network": "walking, wheelchair, cycling and driving times follow the street network; "
+    "public transport is a straight-line estimate",
+}
 VALUE_FORMATS = {"nearest": "{:.0f}", "cumulative": "{:.0f}"}
 DOWNLOADS = (
     ("csv", "CSV, for Excel"),
@@ -202,6 +208,9 @@ def planner_page(request: Request, store: StoreDep, user: PlannerUser) -> Respon
         "title": "Coverage",
         "choices": choices,
         "demand": demand_of(request).describe(),
+        "travel_note": TRAVEL_NOTES.get(
+            request.app.state.travel.name, TRAVEL_NOTES["straight_line"]
+        ),
         **_choices_context(choices.category),
     }
     try:

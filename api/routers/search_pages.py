@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import StoreDep
+from api.deps import StoreDep, TravelDep
 from api.plan_view import PlanRefused, chosen_matches, read_plan_choice, refused, render_plan
 from api.search_form import (
     GOALS,
@@ -85,7 +85,11 @@ def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
 
 @router.post("/search", dependencies=[SameOrigin])
 def search(
-    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+    request: Request,
+    store: StoreDep,
+    travel: TravelDep,
+    values: FormValues,
+    user: User = Practitioner,
 ) -> Response:
     """Rank and explain what the person can reach; the form stays filled in above."""
     form = read_search_form(values, Geocoder(postcodes=store, places=store))
@@ -93,7 +97,7 @@ def search(
     if form.profile is None:
         return render(request, "search.html", context, status_code=422)
     profile = form.profile
-    matches = match(store, profile, limit=form.limit)
+    matches = match(store, profile, travel=travel, limit=form.limit)
     settings = map_settings_of(request)
     origin = (profile.origin.lat, profile.origin.lon)
     the_map = results_map(origin, profile.travel, matches, settings=settings)
@@ -111,11 +115,15 @@ def search(
 
 @router.post("/search/plan", dependencies=[SameOrigin])
 def plan(
-    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+    request: Request,
+    store: StoreDep,
+    travel: TravelDep,
+    values: FormValues,
+    user: User = Practitioner,
 ) -> Response:
     """A one-page plan of the chosen activities: when, where, how to get there, who to ask."""
     try:
         choice = read_plan_choice(values)
     except PlanRefused as exc:
         return refused(request, exc)
-    return render_plan(request, store, user, choice, chosen_matches(store, choice))
+    return render_plan(request, store, user, choice, chosen_matches(store, choice, travel))

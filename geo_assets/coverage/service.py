@@ -347,16 +347,18 @@ def cached_run(
     store: Any,
     params: CoverageParams,
     demand: DemandSource = DemandSource(),
+    travel: TravelModel | None = None,
 ) -> CoverageRun:
-    """The web's run for ``params`` (``demand``, straight-line travel), from ``cache``
-    while the published assets of the categories and the demand are unchanged."""
+    """The web's run for ``params`` (``demand``; ``travel``, straight lines by default),
+    from ``cache`` while the published assets of the categories and the demand are
+    unchanged. ``params.travel`` names the model, so runs of different models never mix."""
     check_categories(params.categories)
     version, published = current_version(cache, store, params.categories)
     key = {**params.as_dict(), **demand.key(), **WEB_CANDIDATES}
 
     def compute() -> CoverageRun:
         units = None if demand.is_sample else demand.load()
-        return run_coverage(store, params, demand=units, published=published)
+        return run_coverage(store, params, demand=units, published=published, travel=travel)
 
     return cache.get_or_compute(version, key, compute)
 
