@@ -115,3 +115,25 @@ def test_without_the_setting_the_web_uses_straight_lines(tmp_path: Path) -> None
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 's.sqlite'}"))
     with TestClient(app):
         assert isinstance(app.state.travel, StraightLineTravel)
+
+
+def test_the_search_page_draws_the_walk_along_the_streets(web: Any) -> None:
+    """The practitioner's results map shows the isochrone, not a straight-line disc."""
+    client, _, tokens, origin = web
+    form = {
+        "lat": str(origin["lat"]),
+        "lon": str(origin["lon"]),
+        "interests": "choir",
+        "mode": ["walk"],
+        "minutes_walk": "15",
+        "budget": "any",
+        "limit": "10",
+    }
+    client.cookies.set("ga_session", tokens["practitioner"])
+    try:
+        page = client.post("/search", data=form, headers={"origin": "http://testserver"})
+    finally:
+        client.cookies.clear()
+    assert page.status_code == 200, page.text[:500]
+    assert "Helsinki choir" in page.text
+    assert "L.geoJson(" in page.text and "L.circle(" not in page.text

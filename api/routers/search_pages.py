@@ -100,7 +100,7 @@ def search(
     matches = match(store, profile, travel=travel, limit=form.limit)
     settings = map_settings_of(request)
     origin = (profile.origin.lat, profile.origin.lon)
-    the_map = results_map(origin, profile.travel, matches, settings=settings)
+    the_map = results_map(origin, profile.travel, matches, travel=travel, settings=settings)
     context.update(
         {
             "title": "Suggested activities",
