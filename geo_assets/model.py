@@ -127,7 +127,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
 
 
-class Location(_Model):
+class _Part(_Model):
+    """A part of an asset (its location, sessions, cost...): frozen like the asset itself,
+    since the stores hand every reader one shared instance of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Location(_Part):
     """Where an asset is: a WGS84 point, optionally a footprint and a postal address."""
 
     lat: Latitude
@@ -157,7 +164,7 @@ class Location(_Model):
         return value
 
 
-class Session(_Model):
+class Session(_Part):
     """A recurring time slot, in the venue's local time.
 
     ``monthly`` sessions use ``weeks_of_month`` (1-5, or -1 for the last);
@@ -312,7 +319,7 @@ def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
-class Cost(_Model):
+class Cost(_Part):
     """What taking part costs. ``amount`` None means not stated; 0 means free."""
 
     amount: float | None = Field(default=0.0, ge=0.0, allow_inf_nan=False)
@@ -326,7 +333,7 @@ class Cost(_Model):
         return self.amount == 0
 
 
-class Accessibility(_Model):
+class Accessibility(_Part):
     features: list[AccessFeature] = Field(default_factory=list)
     notes: str | None = None
 
@@ -336,7 +343,7 @@ class Accessibility(_Model):
         return sorted(set(value))
 
 
-class Eligibility(_Model):
+class Eligibility(_Part):
     """Who may come. Ages are in whole years, inclusive."""
 
     min_age: int | None = Field(default=None, ge=0, le=120)
@@ -359,7 +366,7 @@ class Eligibility(_Model):
         )
 
 
-class Contact(_Model):
+class Contact(_Part):
     name: str | None = None
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = None
@@ -392,7 +399,7 @@ class Organisation(_Provenance):
     status: OrganisationStatus = "active"
 
 
-class MergedRecord(_Model):
+class MergedRecord(_Part):
     """A duplicate listing merged into this one (``geo_assets.duplicates.merge``).
 
     Keeps the archived listing's id and provenance, so its source record stays traceable.

@@ -460,6 +460,19 @@ def test_assignment_is_validated() -> None:
         asset.location.lat = 123.0
 
 
+def test_an_assets_parts_are_frozen_like_the_asset() -> None:
+    """Stores hand one cached instance to every reader, parts included."""
+    asset = _full_asset()
+    parts = [asset.location, asset.sessions[0], asset.cost, asset.accessibility,
+             asset.eligibility, asset.contact]  # fmt: skip
+    for part in parts:
+        name = next(iter(type(part).model_fields))
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(part, name, getattr(part, name))
+    moved = asset.model_copy(update={"location": asset.location.model_copy(update={"lat": 54.0})})
+    assert (moved.location.lat, asset.location.lat != 54.0) == (54.0, True)
+
+
 # --- bbox ---------------------------------------------------------------------------------------
 
 

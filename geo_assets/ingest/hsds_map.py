@@ -373,7 +373,7 @@ class ServiceReader:
             self._schedule_cache[key] = found
         if isinstance(found, ScheduleError):
             raise found
-        return [s.model_copy() for s in found]  # assets must not share mutable sessions
+        return list(found)  # sessions are frozen: assets may share them
 
     def _location(self, rec: Record, loc: Mapping[str, Any], path: str) -> Part | None:
         lat = rec.number(loc, path, "latitude")

@@ -116,9 +116,9 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
     read_cache_size
         How many decoded assets to keep, keyed by their exact stored JSON text (so an
         entry can never be stale). Repeated reads of unchanged rows then skip pydantic
-        entirely; 0 turns it off. Cached assets are shared between callers (Asset is
-        frozen; its nested parts must not be mutated in place either: to change one,
-        copy with ``model_copy(deep=True)``).
+        entirely; 0 turns it off. Cached assets are shared between callers (Asset and
+        its parts are frozen; its lists must not be changed in place: to change one,
+        copy with ``model_copy(update=...)``).
     """
 
     def __init__(
