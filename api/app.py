@@ -36,6 +36,7 @@ from api.routers import (
 )
 from geo_assets import __version__
 from geo_assets.coverage.service import DemandSource
+from geo_assets.errors import GeoAssetsError
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.travel import StraightLineTravel, TravelModel
@@ -63,12 +64,16 @@ def _open(settings: Settings) -> Store:
 
 
 def _travel(settings: Settings) -> TravelModel:
-    """Street-network travel when the deployment names an extract, else straight lines."""
+    """Street-network travel when the deployment names an extract, else straight lines.
+    An extract that cannot be read stops the start, naming the setting."""
     if settings.network_file is None:
         return StraightLineTravel()
     from geo_assets.network import NetworkTravel
 
-    return NetworkTravel.from_pbf(settings.network_file, modes=("walk", "cycle", "car"))
+    try:
+        return NetworkTravel.from_pbf(settings.network_file, modes=("walk", "cycle", "car"))
+    except Exception as exc:  # pyrosm and its readers raise many kinds for a bad file
+        raise GeoAssetsError(f"network_file {settings.network_file}: {exc}") from exc
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -18,6 +18,7 @@ from factories import make_asset
 
 from api.app import create_app
 from geo_assets.auth import User, issue_token
+from geo_assets.errors import GeoAssetsError
 from geo_assets.matching import match
 from geo_assets.model import Profile
 from geo_assets.network import NetworkTravel
@@ -137,3 +138,13 @@ def test_the_search_page_draws_the_walk_along_the_streets(web: Any) -> None:
     assert page.status_code == 200, page.text[:500]
     assert "Helsinki choir" in page.text
     assert "L.geoJson(" in page.text and "L.circle(" not in page.text
+
+
+def test_an_unreadable_extract_stops_the_start_naming_the_setting(tmp_path: Path) -> None:
+    junk = tmp_path / "area.osm.pbf"
+    junk.write_bytes(b"not a protobuf file at all")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.sqlite'}", network_file=junk)
+    app = create_app(settings)
+    refused = pytest.raises(GeoAssetsError, match=r"network_file .*area\.osm\.pbf")
+    with refused, TestClient(app):
+        pass
