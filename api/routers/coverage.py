@@ -2,10 +2,12 @@
 
 Every route takes the same four query parameters (``category``, ``mode``, ``minutes``,
 ``measure``: not personal data, so GET is fine) and answers from one run per (dataset
-version, parameters), kept in the app's :class:`~geo_assets.coverage.CoverageCache`
-(``geo_assets.coverage.service.cached_run``): the first request over the sample area
-takes a fraction of a second, a repeat only reads the listings to check their version,
-and a change to a published listing of the category starts a new run.
+version, parameters, demand, travel model), kept in the app's
+:class:`~geo_assets.coverage.CoverageCache` (``geo_assets.coverage.service.cached_run``):
+the first request over the sample area takes a fraction of a second, a repeat only reads
+the listings to check their version, and a change to a published listing of the category
+starts a new run. The people are the deployment's ``coverage_demand_file``, else the sample
+area's synthetic population; travel follows ``network_file``'s streets when it is set.
 Planners and admins only (bearer token); the planner's web page uses the same helpers.
 """
 
@@ -260,7 +262,8 @@ def get_summary(
     request: Request, store: StoreDep, user: Planner, params: ParamsDep
 ) -> CoverageSummary:
     """Population-weighted access to the published assets of ``category`` by ``mode``
-    within ``minutes`` over the sample area's H3 cells: % of people and % of need-weighted
+    within ``minutes`` over the demand units (the deployment's, else the sample area's H3
+    cells): % of people and % of need-weighted
     people within reach, shares for shorter times, the mean of the headline ``measure``."""
     run = run_for(request, store, params)
     return CoverageSummary.model_validate(
