@@ -263,8 +263,8 @@ def get_summary(
 ) -> CoverageSummary:
     """Population-weighted access to the published assets of ``category`` by ``mode``
     within ``minutes`` over the demand units (the deployment's, else the sample area's H3
-    cells): % of people and % of need-weighted
-    people within reach, shares for shorter times, the mean of the headline ``measure``."""
+    cells): % of people and % of need-weighted people within reach, shares for shorter
+    times, the mean of the headline ``measure``."""
     run = run_for(request, store, params)
     return CoverageSummary.model_validate(
         {**run.result.summary, "query": query_of(params), "dataset_version": run.version}
