@@ -460,16 +460,15 @@ def plans_purge(
     ] = None,
 ) -> None:
     """Delete saved plans for good: those past the retention period, or one user's."""
-    from geo_assets.plans import RETENTION_ACTOR, retention_cutoff
+    from geo_assets.plans import purge_expired, retention_cutoff
 
-    if owner is None and older_than_days is None:
-        older_than_days = _settings(ctx).plan_retention_days
-        actor = RETENTION_ACTOR
-    else:
-        actor = _cli_actor()
-    before = None if older_than_days is None else retention_cutoff(older_than_days)
     with _open(ctx) as store:
-        deleted = store.purge_plans(before=before, owner_id=owner, actor=actor)
+        if owner is None and older_than_days is None:  # what the running service does daily
+            older_than_days = _settings(ctx).plan_retention_days
+            deleted = purge_expired(store, older_than_days)
+        else:
+            before = None if older_than_days is None else retention_cutoff(older_than_days)
+            deleted = store.purge_plans(before=before, owner_id=owner, actor=_cli_actor())
     whose = f" of user {owner}" if owner else ""
     age = f" saved more than {older_than_days} days ago" if older_than_days else ""
     typer.echo(f"deleted {deleted} saved plan(s){whose}{age}")

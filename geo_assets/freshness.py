@@ -91,6 +91,11 @@ def freshness_score(asset: Asset, now: datetime, stale_after_days: int | None = 
     return max(_FLOOR, 1.0 - (1.0 - _FLOOR) * (age - full_until) / (floor_at - full_until))
 
 
+def _confirmed_at(now: datetime | None) -> datetime:
+    """When a confirmation made now is recorded (to the second)."""
+    return (now or utcnow()).replace(microsecond=0)
+
+
 def confirmed_on_creation(asset: Asset, now: datetime | None = None) -> Asset:
     """The listing a person is adding, confirmed as of now: whoever adds a listing vouches
     that it runs, so it starts fresh, not stale. One that says when it was last confirmed
@@ -98,8 +103,7 @@ def confirmed_on_creation(asset: Asset, now: datetime | None = None) -> Asset:
     rule; imports keep the dates their source gives."""
     if "last_verified_at" in asset.model_fields_set:
         return asset
-    when = (now or utcnow()).replace(microsecond=0)
-    return asset.model_copy(update={"last_verified_at": when})
+    return asset.model_copy(update={"last_verified_at": _confirmed_at(now)})
 
 
 def confirm_still_running(
@@ -117,8 +121,7 @@ def confirm_still_running(
         raise ConflictError(
             f"asset `{asset_id}` is archived; publish it again before confirming it is running"
         )
-    when = (now or utcnow()).replace(microsecond=0)
-    return store.update_asset(asset_id, {"last_verified_at": when}, actor=actor)
+    return store.update_asset(asset_id, {"last_verified_at": _confirmed_at(now)}, actor=actor)
 
 
 @dataclass(frozen=True)

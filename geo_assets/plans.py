@@ -111,6 +111,11 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(days=days)
 
 
+def kept_until(plan: SavedPlan, days: int) -> datetime:
+    """When ``plan`` outlives a retention of ``days`` days (the cutoff, seen from the plan)."""
+    return plan.created_at + timedelta(days=days)
+
+
 def purge_expired(store: Store, days: int, now: datetime | None = None) -> int:
     """Delete the plans older than ``days`` days (each audited, by id and owner only).
 

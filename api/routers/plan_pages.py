@@ -12,7 +12,6 @@ not exist. Plan ids (random, opaque) appear in URLs; references never do.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -32,7 +31,7 @@ from api.plan_view import (
 from api.web import FormValues, SameOrigin, first_value, page_role, render
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
-from geo_assets.plans import SavedPlan, new_plan
+from geo_assets.plans import SavedPlan, kept_until, new_plan
 from geo_assets.store import Store
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -134,7 +133,7 @@ def view_plan(
         "missing": 0,
         "made_on": plan.created_at.date(),
         "made_by": made_by,
-        "kept_until": (plan.created_at + timedelta(days=retention_days(request))).date(),
+        "kept_until": kept_until(plan, retention_days(request)).date(),
     }
     return render(request, "plan.html", context)
 

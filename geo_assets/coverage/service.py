@@ -110,10 +110,6 @@ class DemandSource:
             settings.coverage_need_column,
         )
 
-    @property
-    def is_sample(self) -> bool:
-        return self.path is None
-
     def describe(self) -> str:
         if self.path is None:
             return (
@@ -135,13 +131,14 @@ class DemandSource:
             "need_column": self.need,
         }
 
-    def load(self) -> Demand:
-        """The units (the app loads them at start-up, so a broken file stops it there).
+    def load(self) -> Demand | None:
+        """The file's units, or None for the sample (``run_coverage``'s default, which
+        names its towns). The app loads a file at start-up, so a broken one stops it there.
 
         A file that cannot be read is the deployment's fault, not the planner's: it is a
         server error (500) naming the setting, never a 4xx."""
         if self.path is None:
-            return default_demand()
+            return None
         stat = self._stat()
         try:
             return _read_demand_file(
@@ -357,7 +354,7 @@ def cached_run(
     key = {**params.as_dict(), **demand.key(), **WEB_CANDIDATES}
 
     def compute() -> CoverageRun:
-        units = None if demand.is_sample else demand.load()
+        units = demand.load()
         return run_coverage(store, params, demand=units, published=published, travel=travel)
 
     return cache.get_or_compute(version, key, compute)
