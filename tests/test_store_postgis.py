@@ -32,6 +32,7 @@ from psycopg import sql
 
 from geo_assets.errors import BulkValidationError, StoreUnavailableError
 from geo_assets.model import Asset, BBox
+from geo_assets.store import postgis as postgis_module
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
@@ -290,9 +291,9 @@ def test_text_filter_matches_word_prefixes(postgis_store: PostGISStore) -> None:
 # --- bulk loads -----------------------------------------------------------------------------
 
 
-def test_bulk_load_goes_through_copy(
-    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def copy_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every COPY statement the store runs, in order."""
     statements: list[str] = []
     real_copy = psycopg.Cursor.copy
 
@@ -301,12 +302,96 @@ def test_bulk_load_goes_through_copy(
         return real_copy(self, statement, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "copy", spy)
+    return statements
+
+
+def _paths(statements: list[str]) -> list[str]:
+    """Which way each COPY went: straight into assets, or into the staging table."""
+    return ["straight" if s.startswith("COPY assets ") else "staged" for s in statements]
+
+
+def test_bulk_load_goes_through_copy(
+    postgis_store: PostGISStore, copy_statements: list[str]
+) -> None:
     assets = spread_assets(10_000)
     report = postgis_store.bulk_upsert(assets)
     assert (report.inserted, report.updated) == (10_000, 0)
     assert report.ids == [a.id for a in assets]
-    assert statements and all("FROM STDIN" in st for st in statements)
+    assert copy_statements and all("FROM STDIN" in st for st in copy_statements)
     assert postgis_store.count_assets() == 10_000
+
+
+def test_a_first_load_goes_straight_in_with_the_rows_a_merge_writes(
+    postgis_store: PostGISStore, postgis_db_url: str, copy_statements: list[str]
+) -> None:
+    for org in catalogue_orgs():
+        postgis_store.create_organisation(org)
+
+    def keyed(source: str) -> list[Asset]:
+        return [
+            a.model_copy(update={"id": f"{source}-{a.id}", "source": source, "source_id": a.id})
+            for a in catalogue()
+        ]
+
+    postgis_store.create_asset(make_asset(id="seed", source="merged", source_id="seed"))
+    copy_statements.clear()
+    first = postgis_store.bulk_upsert(keyed("first"))  # no listings of "first" yet
+    assert _paths(copy_statements) == ["straight"]
+    copy_statements.clear()
+    merged = postgis_store.bulk_upsert(keyed("merged"))  # "merged" has one: staged
+    assert _paths(copy_statements) == ["staged"]
+    assert first.inserted == merged.inserted == len(catalogue()) > 10
+    assert first.ids == [f"first-{a.id}" for a in catalogue()]
+
+    columns = (
+        "source_id, organisation_id, kind, status, name, sort_name, categories, version,"
+        " created_at = updated_at, geog::text, search::text, session_days, min_age, max_age,"
+        " is_free, doc::jsonb - 'id' - 'source' - 'created_at' - 'updated_at'"
+    )
+    with psycopg.connect(postgis_db_url) as conn:
+
+        def rows(source: str) -> list[tuple[Any, ...]]:
+            query = f"SELECT {columns} FROM assets WHERE source = %s ORDER BY source_id"
+            return conn.execute(query, [source]).fetchall()
+
+        assert rows("first") == [r for r in rows("merged") if r[0] != "seed"]
+    found = postgis_store.nearby(*LEEDS, 50_000, AssetFilters(text="garden"))
+    assert {"first", "merged"} <= {h.asset.source for h in found}
+
+
+def test_a_row_refused_after_straight_chunks_undoes_them(
+    postgis_store: PostGISStore,
+    postgis_db_url: str,
+    copy_statements: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(postgis_module, "BULK_CHUNK_ROWS", 10)
+    postgis_store.create_asset(make_asset(id="taken", source="elsewhere", source_id="x"))
+    before = table_state(postgis_db_url)
+    batch = spread_assets(35)
+    batch[26] = batch[26].model_copy(update={"organisation_id": "nobody"})  # row 27, chunk 3
+    batch[33] = batch[33].model_copy(update={"id": "taken"})  # row 34, chunk 4
+    with pytest.raises(BulkValidationError) as info:
+        postgis_store.bulk_upsert(batch)
+    assert [(e.row, e.field) for e in info.value.errors] == [(27, "organisation_id"), (34, "id")]
+    # Two chunks went straight in; the third was refused there and staged to name its row.
+    assert _paths(copy_statements) == ["straight", "straight", "straight", "staged", "staged"]
+    assert table_state(postgis_db_url) == before
+
+
+def test_a_load_turns_to_merging_at_a_source_already_stored(
+    postgis_store: PostGISStore, copy_statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgis_module, "BULK_CHUNK_ROWS", 10)
+    old = postgis_store.bulk_upsert(spread_assets(5, prefix="old"))
+    copy_statements.clear()
+    fresh = [a.model_copy(update={"source": "fresh"}) for a in spread_assets(20, prefix="new")]
+    again = [a.model_copy(update={"id": f"x-{a.id}"}) for a in spread_assets(5, prefix="old")]
+    report = postgis_store.bulk_upsert([*fresh, *again])
+    assert _paths(copy_statements) == ["straight", "straight", "staged"]
+    assert (report.inserted, report.updated) == (20, 5)
+    assert report.ids == [a.id for a in fresh] + old.ids  # updates keep the stored ids
+    assert postgis_store.count_assets() == 25
 
 
 def test_bulk_update_keeps_id_and_created_at(postgis_store: PostGISStore) -> None:

@@ -6,8 +6,10 @@ category expansion, stable ordering) lives here once, above both stores.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
@@ -460,6 +462,25 @@ def invalid_input(exc: ValidationError) -> InvalidInputError:
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err["loc"]) or None
     return InvalidInputError(f"`{name}`: {err['msg']}", field=name)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a big feed is read, checked or loaded.
+
+    A feed or a bulk load is many small objects that all stay alive; each collection
+    would walk them all again, which made reading an HSDS feed several times slower and
+    checking and loading 100,000 records about 1.7x slower (a PostGIS bulk load of
+    100,000 assets: 14,000-16,000 rows/s with collection, 16,700-17,300 without).
+    Nothing here makes cycles, so collection resumes (and finds little) afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def validated_rows(

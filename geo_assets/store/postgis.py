@@ -50,6 +50,7 @@ from geo_assets.store.base import (
     bulk_audit,
     check_nearby_each,
     check_page,
+    paused_gc,
     stamp_new,
     validated_rows,
 )
@@ -58,6 +59,8 @@ from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis_gazetteer import PostGISGazetteer
 from geo_assets.store.postgis_plans import PostGISPlans
 from geo_assets.store.postgis_sql import (
+    ASSETS_COPY,
+    ASSETS_COPY_TYPES,
     BOX_SHARE,
     BULK_ID_TAKEN,
     BULK_MERGE,
@@ -65,6 +68,7 @@ from geo_assets.store.postgis_sql import (
     CATEGORY_SHARES,
     INSERT_ASSET,
     ORG_COLUMNS,
+    SOURCES_STORED,
     STAGING_COPY,
     STAGING_DDL,
     STAGING_TYPES,
@@ -72,6 +76,7 @@ from geo_assets.store.postgis_sql import (
     CategoryShares,
     asset_values,
     category_shares,
+    copy_row,
     filter_sql,
     narrowing,
     nearby_sql,
@@ -458,36 +463,34 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
     ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
-        The input is validated and serialised in chunks; each chunk goes by COPY into a
-        temporary table, the database checks ids and organisations, and one
-        ``INSERT ... ON CONFLICT`` merges it. The merge runs on a worker thread while
-        the next chunk is prepared (the wait releases the GIL), so Python and server
-        work overlap. Any bad row anywhere rolls the whole load back.
+        The input is validated and serialised in chunks. While none of a chunk's sources
+        has listings in the store (a source's first load), the chunk goes by COPY straight
+        into ``assets``: nothing can need updating, and the database's own constraints
+        catch a taken id or an unknown organisation. Otherwise, and from the first chunk
+        that cannot go straight in, each chunk goes by COPY into a temporary table, the
+        database names every id or organisation it refuses, and one
+        ``INSERT ... ON CONFLICT`` merges it. The merge runs on a worker thread while the
+        next chunk is prepared (the wait releases the GIL), so Python and server work
+        overlap. Any bad row anywhere rolls the whole load back.
         """
         batch = _BulkBatch(utcnow())
-        rows = batch.staging_rows(records)
+        accepted = batch.accepted(records)
         try:
-            with self._connect() as conn, conn.transaction(), ThreadPoolExecutor(1) as worker:
-                conn.execute(STAGING_DDL, prepare=False)
-                merging: Future[list[tuple[Any, ...]]] | None = None
-                first = True
-                while chunk := list(islice(rows, BULK_CHUNK_ROWS)):  # overlaps the merge
-                    if merging is not None:
-                        batch.merged.extend(merging.result())
-                        merging = None
-                    if not first:
-                        conn.execute("TRUNCATE geo_assets_bulk", prepare=False)
-                    first = False
-                    with conn.cursor() as cur, cur.copy(STAGING_COPY) as copy:
-                        copy.set_types(STAGING_TYPES)
-                        for row in chunk:
-                            copy.write_row(row)
-                    # Run even when rows already failed, so the error lists every bad row.
-                    batch.collector.errors.extend(_database_row_errors(conn))
-                    if not batch.collector.errors:
-                        merging = worker.submit(_merge_staged, conn, batch.now)
-                if merging is not None:
-                    batch.merged.extend(merging.result())
+            with (
+                paused_gc(),
+                self._connect() as conn,
+                conn.transaction(),
+                ThreadPoolExecutor(1) as worker,
+            ):
+                staged = _StagedLoad(conn, worker, batch)
+                straight = True
+                while chunk := list(islice(accepted, BULK_CHUNK_ROWS)):
+                    # Straight in until a chunk cannot be, or a row has failed.
+                    straight = straight and not batch.collector.errors
+                    straight = straight and batch.copy_first_load(conn, chunk)
+                    if not straight:
+                        staged.add(chunk)
+                staged.finish()
                 if batch.collector.errors:
                     batch.collector.errors.sort(key=lambda e: e.row)
                     raise BulkValidationError(batch.collector.errors)
@@ -499,6 +502,9 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         return report
 
 
+Chunk = tuple[int, Asset]  # (input row, asset)
+
+
 class _BulkBatch:
     """What one bulk load has seen: validation results, keys in input order, merged rows."""
 
@@ -508,11 +514,10 @@ class _BulkBatch:
         self.keys: list[tuple[str, str]] = []
         self.id_rows: dict[str, int] = {}
         self.merged: list[tuple[Any, ...]] = []
+        self.first_loaded: set[str] = set()  # sources whose listings all came from this load
 
-    def staging_rows(
-        self, records: Iterable[Asset | Mapping[str, Any]]
-    ) -> Iterator[tuple[Any, ...]]:
-        """Staging-table rows of the valid records; bad ones are noted in ``collector``."""
+    def accepted(self, records: Iterable[Asset | Mapping[str, Any]]) -> Iterator[Chunk]:
+        """(row, asset) of the valid records; bad ones are noted in ``collector``."""
         for row, result in validated_rows(records):
             asset = self.collector.accept(row, result)
             if asset is None:
@@ -524,7 +529,31 @@ class _BulkBatch:
                 continue
             self.id_rows[asset.id] = row
             self.keys.append((asset.source or "", asset.source_id or ""))
-            yield staging_row(row, stamp_new(asset, self.now))
+            yield row, asset
+
+    def copy_first_load(self, conn: psycopg.Connection[Any], chunk: list[Chunk]) -> bool:
+        """COPY ``chunk`` straight into ``assets`` if its sources have no listings but the
+        ones this load put there itself (keys are unique within a load).
+
+        False, with nothing written, when a source has other listings (rows may need
+        updating) or the database refused a row (an id taken, an unknown organisation, a
+        concurrent load of the same source): the staged path then merges the chunk or
+        says which rows. Rows are serialised as COPY sends them, so Python and the server
+        work side by side.
+        """
+        sources = sorted({asset.source or "" for _, asset in chunk} - self.first_loaded)
+        if sources and conn.execute(SOURCES_STORED, [sources], prepare=False).fetchone():
+            return False
+        try:
+            with conn.transaction(), conn.cursor() as cur, cur.copy(ASSETS_COPY) as copy:
+                copy.set_types(ASSETS_COPY_TYPES)
+                for _, asset in chunk:
+                    copy.write_row(copy_row(stamp_new(asset, self.now)))
+        except pg_errors.IntegrityError:
+            return False
+        self.first_loaded.update(sources)
+        self.merged.extend((a.id, a.source, a.source_id, True) for _, a in chunk)
+        return True
 
     def report(self) -> UpsertReport:
         ids = {(source, source_id): asset_id for asset_id, source, source_id, _ in self.merged}
@@ -534,6 +563,39 @@ class _BulkBatch:
             updated=len(self.merged) - inserted,
             ids=[ids[k] for k in self.keys],
         )
+
+
+class _StagedLoad:
+    """Chunks merged through the temporary staging table, each merge on the worker thread."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], worker: ThreadPoolExecutor, batch: _BulkBatch
+    ) -> None:
+        self.conn, self.worker, self.batch = conn, worker, batch
+        self.merging: Future[list[tuple[Any, ...]]] | None = None
+        self.created = False
+
+    def add(self, chunk: list[Chunk]) -> None:
+        now = self.batch.now
+        rows = [staging_row(row, stamp_new(a, now)) for row, a in chunk]  # overlaps the merge
+        self.finish()
+        conn, batch = self.conn, self.batch
+        conn.execute("TRUNCATE geo_assets_bulk" if self.created else STAGING_DDL, prepare=False)
+        self.created = True
+        with conn.cursor() as cur, cur.copy(STAGING_COPY) as copy:
+            copy.set_types(STAGING_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        # Run even when rows already failed, so the error lists every bad row.
+        batch.collector.errors.extend(_database_row_errors(conn))
+        if not batch.collector.errors:
+            self.merging = self.worker.submit(_merge_staged, conn, batch.now)
+
+    def finish(self) -> None:
+        """Wait for the merge in flight, if any."""
+        if self.merging is not None:
+            self.batch.merged.extend(self.merging.result())
+            self.merging = None
 
 
 def _merge_staged(conn: psycopg.Connection[Any], now: datetime) -> list[tuple[Any, ...]]:

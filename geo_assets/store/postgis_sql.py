@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,21 @@ UPDATE_ASSET = (
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
-# Bulk loads: per chunk, COPY into a staging table, check, then one INSERT ... ON CONFLICT.
+# Bulk loads of a source the store has no listings of yet: COPY straight into assets.
+SOURCES_STORED = "SELECT 1 FROM assets WHERE source = ANY(%s) LIMIT 1"
+ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
+# How COPY sends each column: geog as hex EWKB and search as tsvector text, both read by
+# their types' own input functions, so the rows need no SQL around them.
+ASSETS_COPY_TYPES = [
+    "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
+    "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
+]  # fmt: skip
+# Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
+_EWKB_POINT_4326 = "0101000020E6100000"
+_XY = struct.Struct("<dd")
+
+# Bulk loads otherwise: per chunk, COPY into a staging table, check, then one
+# INSERT ... ON CONFLICT.
 STAGING_DDL = (
     "CREATE TEMP TABLE geo_assets_bulk ("
     ' row integer NOT NULL, id text COLLATE "C" NOT NULL, organisation_id text COLLATE "C",'
@@ -484,6 +499,24 @@ def asset_values(asset: Asset) -> list[Any]:
         asset.model_dump_json(),
         *FilterColumns.of(asset).values(),
     ]
+
+
+def ewkb_point(lon: float, lat: float) -> str:
+    """A WGS84 point as hex EWKB, the text form ``geography`` reads (what ``POINT`` builds)."""
+    return _EWKB_POINT_4326 + _XY.pack(lon, lat).hex()
+
+
+def tsvector_text(words: Sequence[str]) -> str:
+    """``words`` as tsvector input (``'garden' 'club'``), what ``array_to_tsvector`` makes
+    of them. Words from :func:`search_words` are alphanumeric, so none needs escaping."""
+    return " ".join(f"'{word}'" for word in words)
+
+
+def copy_row(asset: Asset) -> tuple[Any, ...]:
+    """One ``assets`` row for ``ASSETS_COPY``, of an asset already stamped for insert."""
+    *head, lon, lat, words, doc, days, min_age, max_age, free = asset_values(asset)
+    point, search = ewkb_point(lon, lat), tsvector_text(words)
+    return (asset.id, *head, point, search, doc, days, min_age, max_age, free)
 
 
 def staging_row(row: int, asset: Asset) -> tuple[Any, ...]:

@@ -38,6 +38,7 @@ from geo_assets.store.base import (
     check_nearby_each,
     check_page,
     degree_box,
+    paused_gc,
     stamp_new,
     validated_rows,
 )
@@ -523,7 +524,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         and the transaction is rolled back.
         """
         loader = BulkLoader(utcnow())
-        with self._write() as conn:
+        with paused_gc(), self._write() as conn:
             batch: list[tuple[int, Asset]] = []
             for row, result in validated_rows(records):
                 asset = loader.collector.accept(row, result)
