@@ -198,14 +198,22 @@ def find_candidates(
 
 
 def travel_times(
-    profile: Profile, travel: TravelModel, assets: Sequence[Asset]
+    profile: Profile,
+    travel: TravelModel,
+    assets: Sequence[Asset],
+    metres: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, list[str | None]]:
-    """Quickest allowed minutes per asset and its mode (``inf`` / None if out of reach)."""
+    """Quickest allowed minutes per asset and its mode (``inf`` / None if out of reach).
+
+    ``metres``: the geodesic distance to each asset when known (the candidates' own).
+    """
     if not assets:
         return np.zeros(0), []
     points = np.array([[a.location.lat, a.location.lon] for a in assets])
     limits = [(t.mode, t.max_minutes) for t in profile.travel]
-    minutes, which = best_mode(travel, (profile.origin.lat, profile.origin.lon), points, limits)
+    origin = (profile.origin.lat, profile.origin.lon)
+    known = None if metres is None else np.asarray(metres, dtype=float)
+    minutes, which = best_mode(travel, origin, points, limits, metres=known)
     modes = [limits[i][0] if i >= 0 else None for i in which]
     return minutes, modes
 
@@ -594,7 +602,7 @@ def match(
 
     hits = find_candidates(store, profile, travel, interests, resolver, limit=limit)
     assets = [h.asset for h in hits]
-    minutes, modes = travel_times(profile, travel, assets)
+    minutes, modes = travel_times(profile, travel, assets, [h.distance_m for h in hits])
 
     scored: list[Match] = []
     sessions: dict[str, Session | None] = {}

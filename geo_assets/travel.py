@@ -128,9 +128,12 @@ class StraightLineTravel:
         *,
         max_minutes: float | None = None,
     ) -> np.ndarray:
+        return self.minutes_over(geodesic_m(origin, destinations), mode)
+
+    def minutes_over(self, metres: np.ndarray, mode: str) -> np.ndarray:
+        """Minutes for geodesic distances already measured (a store's ``nearby`` gives them)."""
         spec = self.speeds[check_mode(mode)]
-        metres = geodesic_m(origin, destinations) * spec.circuity
-        return metres / spec.metres_per_minute + spec.fixed_minutes
+        return metres * spec.circuity / spec.metres_per_minute + spec.fixed_minutes
 
     def reach_m(self, mode: str, minutes: float) -> float:
         spec = self.speeds[check_mode(mode)]
@@ -143,18 +146,26 @@ def best_mode(
     origin: tuple[float, float],
     destinations: np.ndarray,
     limits: Sequence[tuple[str, float]],
+    *,
+    metres: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each destination, the quickest allowed mode within its limit.
 
     ``limits`` is a list of (mode, max minutes). Returns (minutes, index into
     ``limits``); destinations no mode reaches in time get ``inf`` and -1. Ties go
-    to the mode listed first.
+    to the mode listed first. ``metres``, the geodesic distance to each destination
+    when the caller has it (a store's ``nearby`` measured it), is what the straight-line
+    model then uses instead of measuring again.
     """
     n = np.asarray(destinations).reshape(-1, 2).shape[0]
     best = np.full(n, np.inf)
     which = np.full(n, -1, dtype=int)
-    for i, (mode, max_minutes) in enumerate(limits):
-        mins = model.minutes(origin, destinations, mode, max_minutes=max_minutes)
+    if isinstance(model, StraightLineTravel):  # one measurement serves every mode
+        metres = geodesic_m(origin, destinations) if metres is None else metres
+        per_mode = [model.minutes_over(metres, mode) for mode, _ in limits]
+    else:
+        per_mode = [model.minutes(origin, destinations, m, max_minutes=t) for m, t in limits]
+    for i, ((_, max_minutes), mins) in enumerate(zip(limits, per_mode, strict=True)):
         ok = (mins <= max_minutes) & (mins < best)
         best = np.where(ok, mins, best)
         which = np.where(ok, i, which)

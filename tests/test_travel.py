@@ -88,6 +88,21 @@ def test_best_mode_picks_quickest_within_its_limit():
     assert np.isinf(mins[0]) and which[0] == -1
 
 
+def test_best_mode_uses_distances_the_caller_already_measured():
+    model = StraightLineTravel()
+    points = np.array([[BRADFORD[0] + d, BRADFORD[1] - d] for d in (0.001, 0.01, 0.03, 0.06)])
+    limits = [("walk", 25), ("cycle", 15), ("public_transport", 40)]
+    measured = best_mode(model, BRADFORD, points, limits)
+    known = best_mode(model, BRADFORD, points, limits, metres=geodesic_m(BRADFORD, points))
+    assert np.array_equal(measured[0], known[0]) and np.array_equal(measured[1], known[1])
+    assert {1, 2, -1} <= set(measured[1].tolist())  # several modes and one out of reach
+    # The distances given are the ones used: doubled, every time is the double's.
+    doubled = best_mode(
+        model, BRADFORD, points, [("car", 240)], metres=2 * geodesic_m(BRADFORD, points)
+    )
+    assert np.allclose(doubled[0], model.minutes_over(2 * geodesic_m(BRADFORD, points), "car"))
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     st.floats(min_value=0.0, max_value=0.2),
