@@ -31,10 +31,19 @@ async def purge_plans_periodically(
     """Purge expired plans now and then every ``every_s`` seconds, until cancelled.
 
     A failure (the database is down, or not yet upgraded) is logged and tried again on
-    the next round: it must never stop the service."""
+    the next round: it must never stop the service. Cancelled while a purge runs, it
+    ends once that purge has (the caller closes the store after it)."""
     while True:
+        purge = asyncio.ensure_future(run_in_threadpool(purge_expired, store, retention_days))
         try:
-            deleted = await run_in_threadpool(purge_expired, store, retention_days)
+            deleted = await asyncio.shield(purge)
+        except asyncio.CancelledError:
+            # Stopping. The purge's thread cannot be interrupted and the store is closed
+            # next: closing it under a running statement can crash the process (SQLite).
+            await asyncio.wait([purge])
+            if not purge.cancelled() and purge.exception() is not None:
+                _log.warning("could not delete expired saved plans", exc_info=purge.exception())
+            raise
         except Exception:
             _log.warning("could not delete expired saved plans; will try again", exc_info=True)
         else:

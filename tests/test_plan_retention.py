@@ -7,6 +7,7 @@ The running service deletes expired plans at start-up and then daily (``api.rete
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -160,6 +161,43 @@ def test_a_failed_purge_is_logged_and_retried(caplog: pytest.LogCaptureFixture) 
     messages = [r.getMessage() for r in caplog.records]
     assert "could not delete expired saved plans; will try again" in messages
     assert "deleted 2 saved plan(s) older than 365 days" in messages
+
+
+class _SlowStore:
+    """A store whose purge takes a while, and which notes whether it was closed under it."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.purging = False
+        self.closed_while_purging = False
+
+    def purge_plans(self, **kwargs: object) -> int:
+        self.purging = True
+        self.started.set()
+        time.sleep(0.3)
+        self.purging = False
+        return 0
+
+    def close(self) -> None:
+        self.closed_while_purging = self.purging
+
+
+def test_stopping_waits_for_a_purge_in_flight_before_the_store_closes() -> None:
+    store = _SlowStore()
+
+    async def run() -> None:
+        task = asyncio.create_task(purge_plans_periodically(store, 365))  # type: ignore[arg-type]
+        while not store.started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()  # as the app's lifespan does when the service stops
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        store.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(run(),))
+    worker.start()
+    worker.join(10)
+    assert store.started.is_set() and not store.closed_while_purging
 
 
 def test_the_retention_period_has_sane_bounds() -> None:
