@@ -42,7 +42,7 @@ def store(tmp_path: Path):
 def _traced_sql(store: SQLiteStore, call) -> list[str]:
     """The statements ``call`` runs on this thread's connection, values inlined."""
     seen: list[str] = []
-    conn = store._conn()
+    conn = store._slot().conn
     conn.set_trace_callback(seen.append)
     try:
         call()
@@ -75,7 +75,7 @@ def test_url_forms(tmp_path: Path) -> None:
 
 
 def test_wal_foreign_keys_and_busy_timeout(store: SQLiteStore) -> None:
-    conn = store._conn()
+    conn = store._slot().conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
@@ -92,7 +92,7 @@ def test_upgrade_twice_applies_nothing_the_second_time(tmp_path: Path) -> None:
     assert store.upgrade() == []
     assert SQLiteStore(store.url).upgrade() == []  # a second process sees the same record
     assert _file_content(Path(store.path)) == before
-    rows = store._conn().execute("SELECT version, name, applied_at FROM schema_migrations")
+    rows = store._slot().conn.execute("SELECT version, name, applied_at FROM schema_migrations")
     assert [r[:2] for r in rows] == [(m.version, m.name) for m in migrations("sqlite")]
     store.close()
 
@@ -114,6 +114,51 @@ def test_close_then_use_again(store: SQLiteStore) -> None:
     store.create_asset(make_asset(id="a1"))
     store.close()
     assert store.get_asset("a1").id == "a1"  # a fresh connection is opened
+
+
+_SLOW_COUNT = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000)"
+    " SELECT count(*) FROM c"
+)
+
+
+def test_close_waits_for_a_statement_running_on_another_thread(store: SQLiteStore) -> None:
+    store.create_asset(make_asset(id="a1"))
+    running, outcome = threading.Event(), {}
+
+    def slow_read() -> None:
+        try:
+            with store._read() as conn:
+                running.set()
+                outcome["count"] = conn.execute(_SLOW_COUNT).fetchone()[0]
+                outcome["asset"] = store.get_asset("a1").id  # the same connection, again
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=slow_read)
+    reader.start()
+    assert running.wait(5)
+    store.close()  # returns once the reader's statement is done, then closes its connection
+    reader.join(10)
+    assert outcome == {"count": 2_000_000, "asset": "a1"}
+    assert store.get_asset("a1").id == "a1"  # and the store works on, on fresh connections
+
+
+def test_close_closes_the_idle_connections_of_other_threads(store: SQLiteStore) -> None:
+    def open_files() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir() if str(fd.resolve()).startswith(str(store.path)))
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to count open files")
+    readers = [threading.Thread(target=store.count_assets) for _ in range(3)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    assert open_files() >= 4  # this thread's and three readers' (plus WAL files)
+    store.close()
+    assert open_files() == 0
 
 
 def test_many_threads_read_while_one_writes(store: SQLiteStore) -> None:
@@ -161,7 +206,7 @@ def test_many_threads_read_while_one_writes(store: SQLiteStore) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    assert len(store._connections) >= 9  # one connection per thread
+    assert len(store._slots) >= 9  # one connection per thread
     assert store.count_assets() == 430
 
 
@@ -175,7 +220,7 @@ def test_rtree_serves_nearby_and_within(store: SQLiteStore) -> None:
         "nearby": lambda: store.nearby(*LEEDS, 1000.0, filters),
         "within": lambda: store.within(BBox(west=-2, south=53, east=-1, north=54), filters),
     }
-    conn = store._conn()
+    conn = store._slot().conn
     for name, call in calls.items():
         spatial = [s for s in _traced_sql(store, call) if "asset_rtree" in s]
         assert spatial, f"{name} never queried the R*Tree"
@@ -259,7 +304,7 @@ def test_side_tables_follow_updates(store: SQLiteStore) -> None:
     assert store.count_assets(AssetFilters(categories=[terms.other_root])) == 1
     assert store.nearby(*LEEDS, 1000.0) == []
     assert [h.asset.id for h in store.nearby(LEEDS[0], -1.0, 10.0)] == ["a1"]
-    conn = store._conn()
+    conn = store._slot().conn
     counts = [
         conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("assets", "asset_rtree", "asset_fts", "asset_categories")

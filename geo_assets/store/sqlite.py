@@ -143,7 +143,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         self.path = db_path(url)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._slots: list[_Slot] = []
         self._decoded: DecodedCache[Asset] = DecodedCache(decoded_cache_size)
 
     # --- connections and transactions -----------------------------------------------------
@@ -157,7 +157,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             self.path,
             timeout=BUSY_TIMEOUT_S,
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # only so close() can close every thread's connection
+            check_same_thread=False,  # so close() can close every thread's connection
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -173,14 +173,30 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             raise
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
+    def _slot(self) -> _Slot:
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = _Slot(self._connect())
             with self._lock:
-                self._connections.append(conn)
-            self._local.conn = conn
-        return conn
+                self._slots.append(slot)
+                self._local.slot = slot
+        return slot
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held so that ``close()`` waits for what runs on it;
+        SQLite's operational failures become :class:`StoreUnavailableError`."""
+        with self._translate():
+            slot = self._slot()
+            slot.lock.acquire()
+            while slot.closed:  # close() took it while this thread waited: open another
+                slot.lock.release()
+                slot = self._slot()
+                slot.lock.acquire()
+            try:
+                yield slot.conn
+            finally:
+                slot.lock.release()
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -202,8 +218,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One consistent snapshot for several SELECTs."""
-        with self._translate():
-            conn = self._conn()
+        with self._using() as conn:
             conn.execute("BEGIN")
             try:
                 yield conn
@@ -214,8 +229,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
-        with self._translate():
-            conn = self._conn()
+        with self._using() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -226,26 +240,32 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every thread's connection; later calls open fresh ones."""
+        """Close every thread's connection; later calls open fresh ones.
+
+        A connection another thread is using is closed once that use ends: closing it
+        under a running statement failed the statement, or crashed the process.
+        """
         with self._lock:
-            connections, self._connections = self._connections, []
+            slots, self._slots = self._slots, []
             self._local = threading.local()
         self._decoded.clear()
-        for conn in connections:
-            with suppress(sqlite3.Error):
-                conn.close()
+        for slot in slots:
+            with slot.lock:
+                slot.closed = True
+                with suppress(sqlite3.Error):
+                    slot.conn.close()
 
     def ping(self) -> None:
         try:
-            with self._translate():
-                self._conn().execute("SELECT 1").fetchone()
+            with self._using() as conn:
+                conn.execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
 
     def upgrade(self) -> list[str]:
         """Apply pending migrations, each in its own transaction; returns the versions applied."""
-        with self._translate():
-            self._conn().execute(
+        with self._using() as conn:
+            conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
@@ -287,8 +307,8 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         return row[0], decode(Organisation, row[1])
 
     def get_organisation(self, org_id: str) -> Organisation:
-        with self._translate():
-            return self._org_record(self._conn(), org_id)[1]
+        with self._using() as conn:
+            return self._org_record(conn, org_id)[1]
 
     def update_organisation(
         self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
@@ -366,8 +386,8 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         return row[0], decode(Asset, row[1])
 
     def get_asset(self, asset_id: str) -> Asset:
-        with self._translate():
-            return self._asset_record(self._conn(), asset_id)[1]
+        with self._using() as conn:
+            return self._asset_record(conn, asset_id)[1]
 
     def update_asset(
         self,
@@ -433,9 +453,9 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
 
     def count_assets(self, filters: AssetFilters | None = None) -> int:
         clauses, params = filter_sql(filters)
-        with self._translate():
-            sql = f"SELECT count(*) FROM assets AS a{_where(clauses)}"
-            return int(self._conn().execute(sql, params).fetchone()[0])
+        sql = f"SELECT count(*) FROM assets AS a{_where(clauses)}"
+        with self._using() as conn:
+            return int(conn.execute(sql, params).fetchone()[0])
 
     def nearby(
         self,
@@ -539,3 +559,12 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             if actor is not None:
                 write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
         return loader.report
+
+
+class _Slot:
+    """One thread's connection, and the lock held while it is in use."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+        self.closed = False

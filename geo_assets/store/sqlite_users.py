@@ -79,8 +79,7 @@ class SQLiteUsers:
 
         def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _translate(self) -> AbstractContextManager[None]: ...
-        def _conn(self) -> sqlite3.Connection: ...
+        def _using(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     def create_user(self, user: User, *, actor: str | None = None) -> User:
         stored = user.model_copy(
@@ -125,8 +124,8 @@ class SQLiteUsers:
         return _user(row)
 
     def get_user(self, user_id: str) -> User:
-        with self._translate():
-            return self._user_row(self._conn(), user_id)
+        with self._using() as conn:
+            return self._user_row(conn, user_id)
 
     def list_users(self, *, page: int = 1, per_page: int = 50) -> Page[User]:
         limit, offset = check_page(page, per_page)
@@ -171,12 +170,10 @@ class SQLiteUsers:
         return TokenRecord(token_id, user_id, secret_hash, created)
 
     def find_token(self, token_id: str) -> TokenRecord | None:
-        with self._translate():
-            row = (
-                self._conn()
-                .execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = ?", (token_id,))
-                .fetchone()
-            )
+        with self._using() as conn:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = ?", (token_id,)
+            ).fetchone()
         return None if row is None else _token(row)
 
     def list_audit(
