@@ -107,6 +107,26 @@ class TravelModel(Protocol):
         ...
 
 
+@runtime_checkable
+class PairTravel(Protocol):
+    """A travel model that times many (origin, destination) pairs in one call, faster than
+    one ``minutes`` call per origin (coverage asks for thousands of origins)."""
+
+    def pair_minutes(
+        self,
+        origins: np.ndarray,
+        destinations: np.ndarray,
+        i: np.ndarray,
+        j: np.ndarray,
+        mode: str,
+        *,
+        max_minutes: float | None = None,
+    ) -> np.ndarray:
+        """Minutes from ``origins[i[k]]`` to ``destinations[j[k]]`` for each k, exactly as
+        ``minutes`` gives them (points are (lat, lon) rows)."""
+        ...
+
+
 class StraightLineTravel:
     """Geodesic distance x circuity / speed, plus the mode's fixed minutes."""
 

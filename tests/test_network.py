@@ -79,6 +79,35 @@ def test_modes_without_a_graph_fall_back_to_straight_line(helsinki, points):
     )
 
 
+@pytest.mark.parametrize(
+    "mode,max_minutes", [("walk", None), ("walk", 12), ("car", 6), ("public_transport", 30)]
+)
+def test_pairs_in_one_call_equal_origin_by_origin(helsinki, points, monkeypatch, mode, max_minutes):
+    _, dest = points
+    origins, supply = dest[:40], dest[40:160]
+    rng = np.random.default_rng(7)
+    i = rng.integers(0, len(origins), 900)
+    j = rng.integers(0, len(supply), 900)
+    i[:5] = 3  # an origin with several pairs, one of them repeated
+    j[:5] = [1, 2, 3, 1, 9]
+    want = np.array(
+        [
+            helsinki.minutes(tuple(origins[a]), supply[[b]], mode, max_minutes=max_minutes)[0]
+            for a, b in zip(i, j, strict=True)
+        ]
+    )
+    got = helsinki.pair_minutes(origins, supply, i, j, mode, max_minutes=max_minutes)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    if max_minutes is not None and mode != "public_transport":
+        assert np.isinf(got).any() and np.isfinite(got).any()
+    # Searches run in blocks sized to memory; a block of a few origins gives the same.
+    from geo_assets import network
+
+    monkeypatch.setattr(network, "DIJKSTRA_BLOCK_BYTES", 3 * 8 * helsinki.graphs["walk"].n_nodes)
+    small = helsinki.pair_minutes(origins, supply, i, j, mode, max_minutes=max_minutes)
+    np.testing.assert_array_equal(small, got)
+
+
 def test_one_way_streets_are_respected():
     # a -> b one way; b -> c two way. From c, a is unreachable; from a, c is.
     graph = graph_from_edges(

@@ -26,6 +26,7 @@ from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset
 from geo_assets.travel import (
     WGS84,
+    PairTravel,
     StraightLineTravel,
     TravelModel,
     check_minutes,
@@ -195,9 +196,10 @@ def build_cost_table(
     max_minutes
         The threshold ``d0``; pairs over it are left out.
     travel
-        The travel model (default: ``StraightLineTravel()``). The straight-line model is
-        computed for all pairs at once; any other model is asked once per demand point,
-        about its candidate destinations only.
+        The travel model (default: ``StraightLineTravel()``). The straight-line model and
+        any :class:`~geo_assets.travel.PairTravel` (the street network) are computed for
+        all pairs at once; any other model is asked once per demand point, about its
+        candidate destinations only.
     chunk
         Demand points per neighbour search: bounds the transient memory.
     max_pairs
@@ -293,10 +295,14 @@ def _model_minutes(
     ci: np.ndarray,
     cj: np.ndarray,
 ) -> np.ndarray:
-    """Any travel model: one call per demand point with its candidate destinations."""
+    """Any travel model: all pairs at once where it can (street networks), else one call
+    per demand point with its candidate destinations."""
     cost = np.full(len(ci), np.inf)
     if len(ci) == 0:
         return cost
+    if isinstance(model, PairTravel):
+        demand, supply = np.column_stack([d_lat, d_lon]), np.column_stack([s_lat, s_lon])
+        return model.pair_minutes(demand, supply, ci, cj, mode, max_minutes=t0)
     order = np.argsort(ci, kind="stable")
     bounds = np.flatnonzero(np.diff(ci[order])) + 1
     for group in np.split(order, bounds):
