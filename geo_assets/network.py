@@ -231,10 +231,9 @@ class NetworkTravel:
         if mode not in self.graphs:
             return self.fallback.minutes(origin, destinations, mode)
         spec = self.speeds[mode]
-        limit_m = np.inf
-        if max_minutes is not None:
-            limit_m = max(0.0, max_minutes - spec.fixed_minutes) * spec.metres_per_minute
-        metres = self.network_metres(origin, destinations, mode, limit_m=limit_m)
+        metres = self.network_metres(
+            origin, destinations, mode, limit_m=_search_m(spec, max_minutes)
+        )
         return metres / spec.metres_per_minute + spec.fixed_minutes
 
     def pair_minutes(
@@ -259,9 +258,7 @@ class NetworkTravel:
             _, _, metres = WGS84.inv(a[:, 1], a[:, 0], b[:, 1], b[:, 0])
             return self.fallback.minutes_over(np.asarray(metres, dtype=float), mode)
         graph, spec = self.graphs[mode], self.speeds[mode]
-        limit_m = np.inf
-        if max_minutes is not None:
-            limit_m = max(0.0, max_minutes - spec.fixed_minutes) * spec.metres_per_minute
+        limit_m = _search_m(spec, max_minutes)
         used_o, at_o = np.unique(i, return_inverse=True)
         used_d, at_d = np.unique(j, return_inverse=True)
         o_node, o_access = graph.snap(origins[used_o])
@@ -332,6 +329,13 @@ class NetworkTravel:
         if not isinstance(clipped, shapely.Polygon) or clipped.is_empty:
             return disc
         return clipped
+
+
+def _search_m(spec: ModeSpeed, max_minutes: float | None) -> float:
+    """How far along the streets a search need go to find everything within ``max_minutes``."""
+    if max_minutes is None:
+        return np.inf
+    return max(0.0, max_minutes - spec.fixed_minutes) * spec.metres_per_minute
 
 
 def geodesic_disc(
