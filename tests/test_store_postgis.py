@@ -28,6 +28,8 @@ from factories import (
     reference_within,
     spatial_dataset,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from geo_assets.errors import BulkValidationError, StoreUnavailableError
@@ -37,10 +39,13 @@ from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
 from geo_assets.store.postgis_sql import (
+    POINT,
     CategoryShares,
+    ewkb_point,
     nearby_sql,
     prefix_tsquery,
     search_words,
+    tsvector_text,
     walk_pays,
     within_sql,
 )
@@ -357,6 +362,25 @@ def test_a_first_load_goes_straight_in_with_the_rows_a_merge_writes(
         assert rows("first") == [r for r in rows("merged") if r[0] != "seed"]
     found = postgis_store.nearby(*LEEDS, 50_000, AssetFilters(text="garden"))
     assert {"first", "merged"} <= {h.asset.source for h in found}
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=120), st.floats(-180, 180), st.floats(-90, 90))
+def test_straight_copy_values_read_back_as_the_merge_builds_them(
+    postgis_db_url: str, text: str, lon: float, lat: float
+) -> None:
+    """What COPY sends for ``search`` and ``geog`` is read by PostgreSQL exactly as the
+    staged merge's SQL builds them, for any text the tokenizer may meet."""
+    words = search_words(text)
+    with psycopg.connect(postgis_db_url) as conn:
+        same = conn.execute(
+            "SELECT %s::tsvector = array_to_tsvector(%s::text[]),"
+            f" %s::geography::text = ({POINT})::text",
+            [tsvector_text(words), words, ewkb_point(lon, lat), lon, lat],
+        ).fetchone()
+    assert same == (True, True)
 
 
 def test_a_row_refused_after_straight_chunks_undoes_them(
