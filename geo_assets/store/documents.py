@@ -33,9 +33,13 @@ def _trusted_validator(model: type[BaseModel]) -> SchemaValidator:
     """A validator for documents a store wrote itself.
 
     Stored documents already passed every check on the way in, so reading them back
-    skips the after-validators (checks and idempotent normalisers such as sorting or
-    taxonomy look-ups), which halves the cost of building an Asset. Types, defaults and
-    before-validators still apply. Falls back to the model's own validator.
+    skips the model's own after-validators (checks and idempotent normalisers such as
+    sorting or taxonomy look-ups), which halves the cost of building an Asset. Types,
+    defaults and before-validators still apply. Nested models (an Asset's location,
+    accessibility...) are validated by the validators pydantic-core already built for
+    their classes, after-validators included: it reuses those whatever schema it is
+    given. They are cheap (about 1 us of 11 a listing, measured with pydantic-core 2.50).
+    Falls back to the model's own validator.
     """
     try:
         return SchemaValidator(_without_after_validators(model.__pydantic_core_schema__))
