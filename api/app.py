@@ -87,15 +87,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.travel = await run_in_threadpool(_travel, settings)
         store = await run_in_threadpool(_open, settings)
         app.state.store = store
-        retention = asyncio.create_task(
-            purge_plans_periodically(store, settings.plan_retention_days)
-        )
+        retention = None
+        if settings.purge_plans_in_service:
+            retention = asyncio.create_task(
+                purge_plans_periodically(store, settings.plan_retention_days)
+            )
         try:
             yield
         finally:
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            if retention is not None:
+                retention.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retention
             app.state.store = None
             await run_in_threadpool(store.close)
 

@@ -5,7 +5,8 @@ it is kept only ``settings.plan_retention_days``. The app's lifespan runs
 :func:`purge_plans_periodically` as a background task: once at start-up, then every
 ``PURGE_EVERY_S``. ``geo-assets plans purge`` does the same from the command line (for
 a cron job, or when a practitioner leaves). With several worker processes each runs it;
-deleting what is already gone changes nothing.
+deleting what is already gone changes nothing. ``settings.purge_plans_in_service`` off
+leaves it to cron.
 
 Log lines carry counts only, never a reference or an owner.
 """

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="days a saved connection plan is kept; older ones are deleted by the "
         "running service (at start-up, then daily) and by `geo-assets plans purge`",
     )
+    purge_plans_in_service: bool = Field(
+        default=True,
+        description="whether the running service deletes expired plans itself; switch off "
+        "where `geo-assets plans purge` runs from cron instead (every worker process of the "
+        "service otherwise does it)",
+    )
     geocoder_online: bool = Field(
         default=False,
         description="also ask OpenStreetMap's Nominatim (geopy) for place names the local "

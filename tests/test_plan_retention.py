@@ -127,6 +127,19 @@ def test_the_service_deletes_expired_plans_when_it_starts(url: str, tmp_path: Pa
     assert _references(url) == {"prac-a-1", "prac-b-1"}
 
 
+def test_a_deployment_can_leave_the_purge_to_cron(url: str) -> None:
+    before = _references(url)
+    app = create_app(
+        Settings(database_url=url, plan_retention_days=90, purge_plans_in_service=False)
+    )
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        time.sleep(0.5)  # the service's own purge would have run by now
+    assert _references(url) == before and len(before) == 6
+    assert runner.invoke(cli, ["--database-url", url, "plans", "purge"]).exit_code == 0
+    assert _references(url) != before  # the command run from cron still does it
+
+
 class _FlakyStore:
     """A store whose first purge finds the database down."""
 
