@@ -24,9 +24,10 @@ import psycopg
 
 from benchmarks.common import throwaway_postgis
 from geo_assets import synthetic
-from geo_assets.ingest.base import paused_gc, run_import
+from geo_assets.ingest.base import run_import
 from geo_assets.ingest.hsds import hsds_service, parse_hsds
 from geo_assets.store import open_store
+from geo_assets.store.base import paused_gc
 
 TARGET_RECORDS_PER_S = 5_000
 TARGET_RATIO = 4.0

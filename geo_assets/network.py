@@ -30,6 +30,7 @@ from geo_assets.travel import (
     StraightLineTravel,
     check_minutes,
     check_mode,
+    pair_geodesic_m,
 )
 
 # Which pyrosm network serves each mode; modes missing here use the fallback model.
@@ -70,8 +71,7 @@ class StreetGraph:
             self._tree = cKDTree(self._xy(self.lat, self.lon))
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         _, idx = self._tree.query(self._xy(pts[:, 0], pts[:, 1]))
-        _, _, access = WGS84.inv(pts[:, 1], pts[:, 0], self.lon[idx], self.lat[idx])
-        return idx, np.asarray(access, dtype=float)
+        return idx, pair_geodesic_m(pts, np.column_stack([self.lat[idx], self.lon[idx]]))
 
     def distances_from(self, node: int | np.ndarray, limit_m: float = np.inf) -> np.ndarray:
         """Shortest-path metres from one node (or a row per node of an array) to every
@@ -250,13 +250,11 @@ class NetworkTravel:
         origin by origin, with each point snapped once and the searches from a block of
         origin nodes run in one call of scipy's Dijkstra."""
         check_mode(mode)
+        if mode not in self.graphs:
+            return self.fallback.pair_minutes(origins, destinations, i, j, mode)
         origins = np.asarray(origins, dtype=float).reshape(-1, 2)
         destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
         i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
-        if mode not in self.graphs:
-            a, b = origins[i], destinations[j]
-            _, _, metres = WGS84.inv(a[:, 1], a[:, 0], b[:, 1], b[:, 0])
-            return self.fallback.minutes_over(np.asarray(metres, dtype=float), mode)
         graph, spec = self.graphs[mode], self.speeds[mode]
         limit_m = _search_m(spec, max_minutes)
         used_o, at_o = np.unique(i, return_inverse=True)

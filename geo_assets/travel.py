@@ -77,11 +77,16 @@ def check_minutes(minutes: float, *, field: str = "minutes") -> float:
 def geodesic_m(origin: tuple[float, float], destinations: np.ndarray) -> np.ndarray:
     """WGS84 geodesic distance in metres from one (lat, lon) to an (n, 2) array of (lat, lon)."""
     dest = np.asarray(destinations, dtype=float).reshape(-1, 2)
-    if dest.shape[0] == 0:
+    return pair_geodesic_m(np.broadcast_to(np.asarray(origin, dtype=float), dest.shape), dest)
+
+
+def pair_geodesic_m(origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
+    """WGS84 geodesic metres between matching rows of two (n, 2) arrays of (lat, lon)."""
+    a = np.asarray(origins, dtype=float).reshape(-1, 2)
+    b = np.asarray(destinations, dtype=float).reshape(-1, 2)
+    if a.shape[0] == 0:
         return np.zeros(0)
-    lat0 = np.full(dest.shape[0], origin[0])
-    lon0 = np.full(dest.shape[0], origin[1])
-    _, _, dist = WGS84.inv(lon0, lat0, dest[:, 1], dest[:, 0])
+    _, _, dist = WGS84.inv(a[:, 1], a[:, 0], b[:, 1], b[:, 0])
     return np.asarray(dist, dtype=float)
 
 
@@ -149,6 +154,20 @@ class StraightLineTravel:
         max_minutes: float | None = None,
     ) -> np.ndarray:
         return self.minutes_over(geodesic_m(origin, destinations), mode)
+
+    def pair_minutes(
+        self,
+        origins: np.ndarray,
+        destinations: np.ndarray,
+        i: np.ndarray,
+        j: np.ndarray,
+        mode: str,
+        *,
+        max_minutes: float | None = None,
+    ) -> np.ndarray:
+        origins = np.asarray(origins, dtype=float).reshape(-1, 2)
+        destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
+        return self.minutes_over(pair_geodesic_m(origins[i], destinations[j]), mode)
 
     def minutes_over(self, metres: np.ndarray, mode: str) -> np.ndarray:
         """Minutes for geodesic distances already measured (a store's ``nearby`` gives them)."""

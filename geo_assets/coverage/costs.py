@@ -25,7 +25,6 @@ from scipy.spatial import cKDTree
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset
 from geo_assets.travel import (
-    WGS84,
     PairTravel,
     StraightLineTravel,
     TravelModel,
@@ -239,11 +238,7 @@ def build_cost_table(
         ci = pairs["i"].astype(np.int64) + start
         cj = pairs["j"].astype(np.int64)
         if straight is not None and reach_m <= CHORD_LIMIT_M:
-            spec = straight.speeds[mode]
-            dist_m = chord_to_geodesic_m(pairs["v"], rho_m[ci])
-            cost = dist_m * (spec.circuity / spec.metres_per_minute) + spec.fixed_minutes
-        elif straight is not None:
-            cost = _straight_minutes(straight, mode, d_lat[ci], d_lon[ci], s_lat[cj], s_lon[cj])
+            cost = straight.minutes_over(chord_to_geodesic_m(pairs["v"], rho_m[ci]), mode)
         else:
             cost = _model_minutes(model, mode, t0, d_lat, d_lon, s_lat, s_lon, ci, cj)
         keep = cost <= t0
@@ -266,24 +261,6 @@ def build_cost_table(
     )
 
 
-def _straight_minutes(
-    model: StraightLineTravel,
-    mode: str,
-    lat1: np.ndarray,
-    lon1: np.ndarray,
-    lat2: np.ndarray,
-    lon2: np.ndarray,
-) -> np.ndarray:
-    """The straight-line model for many pairs at once (geodesic x circuity / speed + fixed)."""
-    if len(lat1) == 0:
-        return np.zeros(0)
-    spec = model.speeds[mode]
-    _, _, dist_m = WGS84.inv(lon1, lat1, lon2, lat2)
-    return np.asarray(dist_m, dtype=float) * spec.circuity / spec.metres_per_minute + (
-        spec.fixed_minutes
-    )
-
-
 def _model_minutes(
     model: TravelModel,
     mode: str,
@@ -295,8 +272,8 @@ def _model_minutes(
     ci: np.ndarray,
     cj: np.ndarray,
 ) -> np.ndarray:
-    """Any travel model: all pairs at once where it can (street networks), else one call
-    per demand point with its candidate destinations."""
+    """Any travel model: all pairs at once where it can (straight lines beyond the chord's
+    reach, street networks), else one call per demand point with its candidate destinations."""
     cost = np.full(len(ci), np.inf)
     if len(ci) == 0:
         return cost

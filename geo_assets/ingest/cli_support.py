@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.ingest import FORMATS
-from geo_assets.ingest.base import ImportReport, paused_gc, run_import
-from geo_assets.store.base import AssetFilters, Store, invalid_input
+from geo_assets.ingest.base import ImportReport, run_import
+from geo_assets.store.base import AssetFilters, Store, invalid_input, paused_gc
 
 # Show a progress bar only when there is enough to wait for.
 _BAR_FROM_RECORDS = 2_000

@@ -32,7 +32,7 @@ from geo_assets.hsds import (
     organization_doc,
     service_doc,
 )
-from geo_assets.ingest.base import ParsedFeed, paused_gc
+from geo_assets.ingest.base import ParsedFeed
 from geo_assets.ingest.hsds_map import (
     MAX_ERRORS,
     FeedIndex,
@@ -42,7 +42,7 @@ from geo_assets.ingest.hsds_map import (
     field_at,
 )
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import AssetFilters, Store, iter_assets
+from geo_assets.store.base import AssetFilters, Store, iter_assets, paused_gc
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 
 FILE_FIELD = "(file)"

@@ -36,9 +36,9 @@ from typing import Any
 from geo_assets.errors import RowError
 from geo_assets.hsds_validate import SCHEMA_DIR
 from geo_assets.ingest.base import ParsedFeed
-from geo_assets.ingest.hsds import FILE_FIELD, paused_gc, read_items, service_documents
+from geo_assets.ingest.hsds import FILE_FIELD, read_items, service_documents
 from geo_assets.ingest.hsds_map import SRC_KEY, FeedIndex, ReadOptions
-from geo_assets.store.base import AssetFilters, Store
+from geo_assets.store.base import AssetFilters, Store, paused_gc
 
 # Our name for each table -> (HSDS object schema, file names it may have).
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {

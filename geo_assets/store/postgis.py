@@ -576,10 +576,9 @@ class _StagedLoad:
         self.created = False
 
     def add(self, chunk: list[Chunk]) -> None:
-        now = self.batch.now
-        rows = [staging_row(row, stamp_new(a, now)) for row, a in chunk]  # overlaps the merge
-        self.finish()
         conn, batch = self.conn, self.batch
+        rows = [staging_row(row, stamp_new(a, batch.now)) for row, a in chunk]  # overlaps the merge
+        self.finish()
         conn.execute("TRUNCATE geo_assets_bulk" if self.created else STAGING_DDL, prepare=False)
         self.created = True
         with conn.cursor() as cur, cur.copy(STAGING_COPY) as copy:
