@@ -131,6 +131,22 @@ def spread_assets(n: int, prefix: str = "bulk") -> list[Asset]:
     ]
 
 
+def generic_plan(url: str, query: str, params: list[Any]) -> str:
+    """EXPLAIN of ``query`` prepared and planned once for all values, as PostgreSQL may
+    plan a statement psycopg has prepared (after ANALYZE, so the statistics are real)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(query, params, prepare=True)
+        (name,) = conn.execute(
+            "SELECT name FROM pg_prepared_statements WHERE starts_with(statement, %s)",
+            [query.split("%s")[0]],  # the text before the first value reads the same there
+        ).fetchone()
+        values = sql.SQL(", ").join(sql.Literal(v) for v in params)
+        explain = sql.SQL("EXPLAIN EXECUTE {}({})").format(sql.Identifier(name), values)
+        return "\n".join(r[0] for r in conn.execute(explain).fetchall())
+
+
 # --- migrations ---------------------------------------------------------------------------------
 
 
@@ -215,16 +231,7 @@ def test_walk_keeps_its_plan_when_planned_once_for_all_values(
     postgis_store.bulk_upsert(spread_assets(5_000))
     filters = AssetFilters(statuses=["published"], categories=["hobbies.games.chess"])
     query, params = nearby_sql(LEEDS[0], LEEDS[1], 5_000.0, filters, limit=20, walk=True)
-    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
-        conn.execute("ANALYZE assets")
-        conn.execute("SET plan_cache_mode = force_generic_plan")
-        conn.execute(query, params, prepare=True)
-        (name,) = conn.execute(
-            "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH knn%'"
-        ).fetchone()
-        values = sql.SQL(", ").join(sql.Literal(v) for v in params)
-        explain = sql.SQL("EXPLAIN EXECUTE {}({})").format(sql.Identifier(name), values)
-        plan = "\n".join(r[0] for r in conn.execute(explain).fetchall())
+    plan = generic_plan(postgis_db_url, query, params)
     assert "Index Scan using assets_geom_idx" in plan, plan
     assert "Order By" in plan and "<->" in plan, plan
     assert "assets_categories_idx" not in plan, plan
@@ -871,3 +878,129 @@ def test_limited_category_query_gives_the_k_nearest_with_either_plan(
         for k in (1, 7, 40, 500):
             limited = postgis_store.nearby(*LEEDS, 1_500, filters, limit=k)
             assert [h.asset.id for h in limited] == [h.asset.id for h in everything[:k]]
+
+
+# --- one walk for a batch of radius queries -------------------------------------------------------
+
+
+def _mixed_listings(n: int = 300) -> list[Asset]:
+    """Listings packed around Leeds, four in five football, the rest chess, some drafts."""
+    return [
+        make_asset(
+            id=f"mix-{i:03d}",
+            name=f"{'Knitting' if i % 7 == 0 else 'Club'} {i}",
+            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
+            categories=["sport.football" if i % 5 else "hobbies.games.chess"],
+            status="draft" if i % 11 == 0 else "published",
+            source="mix",
+            source_id=str(i),
+        )
+        for i in range(n)
+    ]
+
+
+ONE_WALK_BATCH = [
+    (AssetFilters(statuses=["published"], categories=["hobbies.games.chess"]), 7),
+    (AssetFilters(statuses=["published"], categories=["sport"]), 40),
+    (AssetFilters(statuses=["published"]), 15),
+    (AssetFilters(text="knitting"), None),
+    (None, 3),
+]
+
+
+def _answers(hits_per_query: list[list[Any]]) -> list[list[tuple[str, float]]]:
+    return [[(h.asset.id, round(h.distance_m, 3)) for h in hits] for hits in hits_per_query]
+
+
+@pytest.fixture
+def walk_outcomes(postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each batch was answered by the one walk (True) or went to its own plans."""
+    outcomes: list[bool] = []
+    one_walk = postgis_store._one_walk
+
+    def spy(*args: Any) -> Any:
+        answers = one_walk(*args)
+        outcomes.append(answers is not None)
+        return answers
+
+    monkeypatch.setattr(postgis_store, "_one_walk", spy)
+    return outcomes
+
+
+@pytest.mark.parametrize("most", [1_000, 40])
+def test_one_walk_answers_a_batch_as_its_separate_queries(
+    postgis_store: PostGISStore, walk_outcomes: list[bool], most: int
+) -> None:
+    postgis_store.one_walk_most = most
+    postgis_store.bulk_upsert(_mixed_listings())
+    for radius in (150.0, 400.0, 1_500.0):
+        batch = postgis_store.nearby_each(*LEEDS, radius, ONE_WALK_BATCH)
+        alone = [postgis_store.nearby(*LEEDS, radius, f, limit=n) for f, n in ONE_WALK_BATCH]
+        assert _answers(batch) == _answers(alone), radius
+        assert all(batch[:3])
+    # 300 listings within 1.5 km: a walk that may read 1,000 answers every batch; one that
+    # may read 40 answers the smallest circle and finds the box around the largest crowded.
+    if most == 1_000:
+        assert walk_outcomes == [True, True, True]
+    else:
+        assert walk_outcomes[0] and not walk_outcomes[-1]
+
+
+def test_one_walk_with_nothing_in_reach(
+    postgis_store: PostGISStore, walk_outcomes: list[bool]
+) -> None:
+    postgis_store.bulk_upsert(_mixed_listings())
+    assert postgis_store.nearby_each(*BRISTOL, 2_000.0, ONE_WALK_BATCH) == [[]] * 5
+    assert walk_outcomes == [True]
+
+
+def test_a_crowded_cell_skips_the_walk_for_a_while(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgis_store.one_walk_most = 40
+    postgis_store.bulk_upsert(_mixed_listings())
+    walks: list[float] = []
+    built = postgis_module.one_walk_sql
+
+    def counted(lat: float, lon: float, radius_m: float, *rest: Any) -> Any:
+        walks.append(radius_m)
+        return built(lat, lon, radius_m, *rest)
+
+    monkeypatch.setattr(postgis_module, "one_walk_sql", counted)
+    expected = _answers(postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH))
+    assert walks == [1_000.0]  # crowded: the batch went on to its own plans
+    # The same radius or a wider one nearby skips the walk; a narrower one tries again.
+    near_leeds = next(
+        (LEEDS[0] + dlat, LEEDS[1] + dlon)
+        for dlat in (0.001, -0.001)
+        for dlon in (0.001, -0.001)
+        if postgis_module.crowded_cell(LEEDS[0] + dlat, LEEDS[1] + dlon)
+        == postgis_module.crowded_cell(*LEEDS)
+    )
+    assert _answers(postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH)) == expected
+    postgis_store.nearby_each(*near_leeds, 3_000.0, ONE_WALK_BATCH)
+    postgis_store.nearby_each(*LEEDS, 150.0, ONE_WALK_BATCH)
+    assert walks == [1_000.0, 150.0]
+    # Once the memory expires the walk is tried again.
+    cell, (_, radius) = next(iter(postgis_store._crowded.items()))
+    postgis_store._crowded[cell] = (time.monotonic() - 1.0, radius)
+    postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH)
+    assert walks == [1_000.0, 150.0, 1_000.0]
+
+
+def test_one_walk_keeps_its_plan_when_planned_once_for_all_values(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    # psycopg prepares the walk after a few runs and PostgreSQL may then plan it once for
+    # all values: it must still walk the planar index nearest first and stop early, or a
+    # crowded box would be read whole before the walk could find it crowded.
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    built = postgis_module.one_walk_sql(*LEEDS, 5_000.0, ONE_WALK_BATCH, 400)
+    assert built is not None
+    plan = generic_plan(postgis_db_url, *built)
+    assert "Index Scan using assets_geom_idx" in plan, plan
+    assert "Order By" in plan and "<->" in plan, plan
+
+
+def test_no_one_walk_across_the_antimeridian() -> None:
+    assert postgis_module.one_walk_sql(FIJI[0], 179.99, 5_000.0, ONE_WALK_BATCH, 400) is None

@@ -200,6 +200,62 @@ def nearby_sql(
     ]
 
 
+def one_walk_sql(
+    lat: float,
+    lon: float,
+    radius_m: float,
+    queries: Sequence[tuple[AssetFilters | None, int | None]],
+    most: int,
+) -> tuple[str, list[Any]] | None:
+    """One query that answers a whole batch of radius queries where few listings are near.
+
+    It walks the planar index nearest first through the box around the circle,
+    reading only listings some query keeps, and stops after ``most + 1`` of them.
+    When it stops short the box held them all, so each query's answer is exact: its
+    first ``limit`` kept listings within the radius, in (distance, id) order, counted
+    by a window over the walk. Each listing comes back once, with a flag per query
+    saying whether it belongs to that query's answer. Every row also carries how many
+    listings the walk read; more than ``most`` means the box is crowded, no listing
+    is returned, and the batch needs its own plans (``nearby_sql``). None across the
+    antimeridian, where one box cannot hold the circle.
+
+    Columns: walked, id, distance, doc text, then one flag per query.
+    """
+    box = walk_box(lat, lon, radius_m)
+    if box is None:
+        return None
+    conditions = [filter_sql(filters, WALK_FILTER_SQL) for filters, _ in queries]
+    each = range(len(queries))
+    flags = ", ".join(f"({where}) AS f{i}" for i, (where, _) in enumerate(conditions))
+    kept_by_any = " OR ".join(f"({where})" for where, _ in conditions)
+    names = ", ".join(f"f{i}" for i in each)
+    counts = ", ".join(f"count(*) FILTER (WHERE f{i}) OVER w AS n{i}" for i in each)
+    answers = ", ".join(
+        f"f{i} AS k{i}" if limit is None else f"(f{i} AND n{i} <= %s) AS k{i}"
+        for i, (_, limit) in enumerate(queries)
+    )
+    query = (
+        f"WITH walk AS MATERIALIZED (SELECT id, geog, doc, {flags} FROM assets"
+        f" WHERE ({kept_by_any}){_IN_BOX}"
+        f" ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
+        " walked AS (SELECT count(*) AS n FROM walk) "
+        f"SELECT walked.n, hits.id, hits.d, hits.doc::text, {', '.join(f'hits.k{i}' for i in each)}"
+        f" FROM walked LEFT JOIN LATERAL (SELECT id, d, doc, {answers} FROM ("
+        f"SELECT id, d, doc, {names}, {counts} FROM ("
+        f"SELECT id, ST_Distance(geog, {POINT}) AS d, doc, {names} FROM walk"
+        " WHERE walked.n <= %s) measured"  # a crowded box: measure nothing
+        " WHERE d <= %s WINDOW w AS (ORDER BY d, id)) ranked"
+        f") hits ON {' OR '.join(f'hits.k{i}' for i in each)}"
+        " ORDER BY hits.d, hits.id"
+    )
+    params: list[Any] = [p for _, values in conditions for p in values]
+    params += [p for _, values in conditions for p in values]
+    params += [*box, lon, lat, most + 1]
+    params += [limit for _, limit in queries if limit is not None]
+    params += [lon, lat, most, radius_m]
+    return query, params
+
+
 def walk_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float] | None:
     """The lon/lat box (west, south, east, north) that bounds a walk, and whose listings
     the plan choice estimates; None across the antimeridian, where the circle needs two
