@@ -1004,3 +1004,15 @@ def test_one_walk_keeps_its_plan_when_planned_once_for_all_values(
 
 def test_no_one_walk_across_the_antimeridian() -> None:
     assert postgis_module.one_walk_sql(FIJI[0], 179.99, 5_000.0, ONE_WALK_BATCH, 400) is None
+
+
+def test_crowded_cells_remembered_are_bounded(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgis_module, "_CROWDED_CELLS_MAX", 2)
+    postgis_store.one_walk_most = 0  # any listing in the box makes it crowded
+    postgis_store.bulk_upsert(_mixed_listings(20))
+    origins = [(LEEDS[0] + 0.06 * k, LEEDS[1]) for k in range(3)]
+    for lat, lon in origins:
+        postgis_store.nearby_each(lat, lon, 20_000.0, ONE_WALK_BATCH)
+    assert list(postgis_store._crowded) == [postgis_module.crowded_cell(*o) for o in origins[1:]]

@@ -13,6 +13,7 @@ and the only text assembled at run time is joined from constant fragments.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -158,6 +159,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         self.one_walk_most = ONE_WALK_MOST
         # cell -> (remembered until, smallest radius found crowded there)
         self._crowded: dict[tuple[int, int], tuple[float, float]] = {}
+        self._crowded_lock = threading.Lock()  # writers only; a read is one dict look-up
         # Opening does not block: a server that is down must not stop the app starting;
         # operations wait at most `timeout_s` for a connection, then report it unavailable.
         # Connections autocommit, so a read is one round trip; writes open a transaction.
@@ -477,10 +479,11 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         rows = conn.execute(*built).fetchall()
         if rows[0][0] > self.one_walk_most:
             smallest = crowded_at if until > now else float("inf")
-            self._crowded.pop(cell, None)  # re-inserted last: the oldest go first
-            self._crowded[cell] = (now + _CROWDED_TTL_S, min(smallest, near.radius_m))
-            while len(self._crowded) > _CROWDED_CELLS_MAX:
-                self._crowded.pop(next(iter(self._crowded)), None)
+            with self._crowded_lock:
+                self._crowded.pop(cell, None)  # re-inserted last: the oldest go first
+                self._crowded[cell] = (now + _CROWDED_TTL_S, min(smallest, near.radius_m))
+                while len(self._crowded) > _CROWDED_CELLS_MAX:
+                    del self._crowded[next(iter(self._crowded))]
             return None
         answers: list[list[tuple[str, float]]] = [[] for _ in queries]
         for _walked, listing_id, distance, doc, *kept in rows:
