@@ -147,6 +147,22 @@ def generic_plan(url: str, query: str, params: list[Any]) -> str:
         return "\n".join(r[0] for r in conn.execute(explain).fetchall())
 
 
+def mixed_listings(n: int = 300) -> list[Asset]:
+    """Listings packed around Leeds, four in five football, the rest chess, some drafts."""
+    return [
+        make_asset(
+            id=f"mix-{i:03d}",
+            name=f"{'Knitting' if i % 7 == 0 else 'Club'} {i}",
+            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
+            categories=["sport.football" if i % 5 else "hobbies.games.chess"],
+            status="draft" if i % 11 == 0 else "published",
+            source="mix",
+            source_id=str(i),
+        )
+        for i in range(n)
+    ]
+
+
 # --- migrations ---------------------------------------------------------------------------------
 
 
@@ -855,22 +871,8 @@ def test_category_shares_come_from_the_planner_statistics(
 def test_limited_category_query_gives_the_k_nearest_with_either_plan(
     postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch, walk: bool
 ) -> None:
-    from factories import make_asset
-
-    import geo_assets.store.postgis as postgis_module
-
     monkeypatch.setattr(postgis_module, "walk_pays", lambda *_: walk)
-    assets = [
-        make_asset(
-            id=f"mix-{i:03d}",
-            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
-            categories=["sport.football" if i % 5 else "hobbies.games.chess"],
-            source="mix",
-            source_id=str(i),
-        )
-        for i in range(300)
-    ]
-    postgis_store.bulk_upsert(assets)
+    postgis_store.bulk_upsert(mixed_listings())
     for categories in (["hobbies.games.chess"], ["sport"], ["sport.football", "hobbies"]):
         filters = AssetFilters(statuses=["published"], categories=categories)
         everything = postgis_store.nearby(*LEEDS, 1_500, filters)
@@ -881,22 +883,6 @@ def test_limited_category_query_gives_the_k_nearest_with_either_plan(
 
 
 # --- one walk for a batch of radius queries -------------------------------------------------------
-
-
-def _mixed_listings(n: int = 300) -> list[Asset]:
-    """Listings packed around Leeds, four in five football, the rest chess, some drafts."""
-    return [
-        make_asset(
-            id=f"mix-{i:03d}",
-            name=f"{'Knitting' if i % 7 == 0 else 'Club'} {i}",
-            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
-            categories=["sport.football" if i % 5 else "hobbies.games.chess"],
-            status="draft" if i % 11 == 0 else "published",
-            source="mix",
-            source_id=str(i),
-        )
-        for i in range(n)
-    ]
 
 
 ONE_WALK_BATCH = [
@@ -932,7 +918,7 @@ def test_one_walk_answers_a_batch_as_its_separate_queries(
     postgis_store: PostGISStore, walk_outcomes: list[bool], most: int
 ) -> None:
     postgis_store.one_walk_most = most
-    postgis_store.bulk_upsert(_mixed_listings())
+    postgis_store.bulk_upsert(mixed_listings())
     for radius in (150.0, 400.0, 1_500.0):
         batch = postgis_store.nearby_each(*LEEDS, radius, ONE_WALK_BATCH)
         alone = [postgis_store.nearby(*LEEDS, radius, f, limit=n) for f, n in ONE_WALK_BATCH]
@@ -949,7 +935,7 @@ def test_one_walk_answers_a_batch_as_its_separate_queries(
 def test_one_walk_with_nothing_in_reach(
     postgis_store: PostGISStore, walk_outcomes: list[bool]
 ) -> None:
-    postgis_store.bulk_upsert(_mixed_listings())
+    postgis_store.bulk_upsert(mixed_listings())
     assert postgis_store.nearby_each(*BRISTOL, 2_000.0, ONE_WALK_BATCH) == [[]] * 5
     assert walk_outcomes == [True]
 
@@ -958,7 +944,7 @@ def test_a_crowded_cell_skips_the_walk_for_a_while(
     postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     postgis_store.one_walk_most = 40
-    postgis_store.bulk_upsert(_mixed_listings())
+    postgis_store.bulk_upsert(mixed_listings())
     walks: list[float] = []
     built = postgis_module.one_walk_sql
 
@@ -982,8 +968,8 @@ def test_a_crowded_cell_skips_the_walk_for_a_while(
     postgis_store.nearby_each(*LEEDS, 150.0, ONE_WALK_BATCH)
     assert walks == [1_000.0, 150.0]
     # Once the memory expires the walk is tried again.
-    cell, (_, radius) = next(iter(postgis_store._crowded.items()))
-    postgis_store._crowded[cell] = (time.monotonic() - 1.0, radius)
+    cell, (_, radius) = next(iter(postgis_store._crowded.cells.items()))
+    postgis_store._crowded.cells[cell] = (time.monotonic() - 1.0, radius)
     postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH)
     assert walks == [1_000.0, 150.0, 1_000.0]
 
@@ -1011,8 +997,10 @@ def test_crowded_cells_remembered_are_bounded(
 ) -> None:
     monkeypatch.setattr(postgis_module, "_CROWDED_CELLS_MAX", 2)
     postgis_store.one_walk_most = 0  # any listing in the box makes it crowded
-    postgis_store.bulk_upsert(_mixed_listings(20))
+    postgis_store.bulk_upsert(mixed_listings(20))
     origins = [(LEEDS[0] + 0.06 * k, LEEDS[1]) for k in range(3)]
     for lat, lon in origins:
         postgis_store.nearby_each(lat, lon, 20_000.0, ONE_WALK_BATCH)
-    assert list(postgis_store._crowded) == [postgis_module.crowded_cell(*o) for o in origins[1:]]
+    assert list(postgis_store._crowded.cells) == [
+        postgis_module.crowded_cell(*o) for o in origins[1:]
+    ]

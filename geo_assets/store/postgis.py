@@ -157,9 +157,7 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         self._decoded: DecodedCache[Asset] = DecodedCache(read_cache_size)
         self._category_shares = (float("-inf"), CategoryShares())
         self.one_walk_most = ONE_WALK_MOST
-        # cell -> (remembered until, smallest radius found crowded there)
-        self._crowded: dict[tuple[int, int], tuple[float, float]] = {}
-        self._crowded_lock = threading.Lock()  # writers only; a read is one dict look-up
+        self._crowded = _CrowdedCells()
         # Opening does not block: a server that is down must not stop the app starting;
         # operations wait at most `timeout_s` for a connection, then report it unavailable.
         # Connections autocommit, so a read is one round trip; writes open a transaction.
@@ -468,22 +466,14 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         The memory of crowded cells only steers the plan, never the answer: a batch
         there gets the same listings from its separate queries.
         """
-        cell = crowded_cell(near.lat, near.lon)
-        now = monotonic()
-        until, crowded_at = self._crowded.get(cell, (now, float("inf")))
-        if until > now and near.radius_m >= crowded_at:
+        if self._crowded.holds(near):
             return None
         built = one_walk_sql(near.lat, near.lon, near.radius_m, queries, self.one_walk_most)
         if built is None:
             return None
         rows = conn.execute(*built).fetchall()
         if rows[0][0] > self.one_walk_most:
-            smallest = crowded_at if until > now else float("inf")
-            with self._crowded_lock:
-                self._crowded.pop(cell, None)  # re-inserted last: the oldest go first
-                self._crowded[cell] = (now + _CROWDED_TTL_S, min(smallest, near.radius_m))
-                while len(self._crowded) > _CROWDED_CELLS_MAX:
-                    del self._crowded[next(iter(self._crowded))]
+            self._crowded.note(near)
             return None
         answers: list[list[tuple[str, float]]] = [[] for _ in queries]
         for _walked, listing_id, distance, doc, *kept in rows:
@@ -683,6 +673,28 @@ def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:
 def crowded_cell(lat: float, lon: float) -> tuple[int, int]:
     """The cell under which a crowded box is remembered."""
     return floor(lat / _CROWDED_CELL_DEG), floor(lon / _CROWDED_CELL_DEG)
+
+
+class _CrowdedCells:
+    """Where a walk lately found the box crowded: per cell, until when and the smallest
+    radius it was crowded at (a wider circle's box holds at least as many listings)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], tuple[float, float]] = {}
+        self._lock = threading.Lock()  # writers only; a read is one dict look-up
+
+    def holds(self, near: NearQuery) -> bool:
+        until, radius_m = self.cells.get(crowded_cell(near.lat, near.lon), (0.0, 0.0))
+        return until > monotonic() and near.radius_m >= radius_m
+
+    def note(self, near: NearQuery) -> None:
+        cell, now = crowded_cell(near.lat, near.lon), monotonic()
+        with self._lock:
+            until, radius_m = self.cells.pop(cell, (0.0, 0.0))  # re-inserted last: oldest go first
+            smallest = min(radius_m, near.radius_m) if until > now else near.radius_m
+            self.cells[cell] = (now + _CROWDED_TTL_S, smallest)
+            while len(self.cells) > _CROWDED_CELLS_MAX:
+                del self.cells[next(iter(self.cells))]
 
 
 def listings_in_box(
