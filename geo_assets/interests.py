@@ -10,7 +10,7 @@ label appears inside the phrase, single words point to few terms.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -303,30 +303,46 @@ def default_resolver() -> InterestResolver:
 PREFIX_LEN = 5
 
 
-@dataclass(frozen=True)
-class TextIndex:
-    """The words of an asset's name and description, and their 5-letter prefixes."""
+class WordFinder:
+    """Which of a person's interest words an asset's name and description contain.
 
-    words: frozenset[str]
-    prefixes: frozenset[str]
+    A text word counts for an interest word when they are equal or, for words of
+    5+ letters, share their first 5 letters ("gardening" finds "gardeners"). Words
+    are what ``normalise`` makes of the text. Built once per search: one scan of
+    each listing's text for the few words the person used, instead of indexing
+    every word of every listing.
+    """
 
-    @classmethod
-    def of(cls, text: str) -> TextIndex:
-        words = frozenset(normalise(text).split())
-        return cls(words, frozenset(w[:PREFIX_LEN] for w in words if len(w) >= PREFIX_LEN))
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(words)
+        self._by_prefix: dict[str, set[str]] = {}
+        for word in self.words:
+            if len(word) >= PREFIX_LEN:
+                self._by_prefix.setdefault(word[:PREFIX_LEN], set()).add(word)
+        starts = {word[:PREFIX_LEN] for word in self.words}
+        alternatives = "|".join(re.escape(start) for start in sorted(starts))
+        # Whole text words (runs of \w) that begin with one of the starts.
+        self._pattern = re.compile(rf"\b(?:{alternatives})\w*") if starts else None
+
+    def found_in(self, text: str) -> frozenset[str]:
+        """The interest words this text has (empty when none)."""
+        if self._pattern is None:
+            return frozenset()
+        text = text.casefold().replace("'", "").replace("\u2019", "")
+        found: set[str] = set()
+        for token in self._pattern.findall(text):
+            if token in self.words:
+                found.add(token)
+            found.update(self._by_prefix.get(token[:PREFIX_LEN], ()))
+        return frozenset(found)
 
 
-def lexical_score(words: Sequence[str], index: TextIndex) -> float:
-    """Share of the interest's content words found in an asset's text.
+def lexical_score(words: Sequence[str], found: Set[str]) -> float:
+    """Share of the interest's content words found in an asset's text (``WordFinder``).
 
-    A word of 5+ letters also counts when a text word shares its first 5 letters
-    ("gardening" finds "gardeners"). Scaled to at most 0.8: a word in a description
-    is weaker evidence than a category.
+    Scaled to at most 0.8: a word in a description is weaker evidence than a category.
     """
     if not words:
         return 0.0
-    found = 0
-    for word in words:
-        if word in index.words or (len(word) >= PREFIX_LEN and word[:PREFIX_LEN] in index.prefixes):
-            found += 1
-    return 0.8 * found / len(words) if found else 0.0
+    hits = sum(1 for word in words if word in found)
+    return 0.8 * hits / len(words) if hits else 0.0

@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -35,7 +34,7 @@ from geo_assets.freshness import freshness_score, is_stale
 from geo_assets.interests import (
     InterestMatch,
     InterestResolver,
-    TextIndex,
+    WordFinder,
     content_words,
     default_resolver,
     lexical_score,
@@ -267,20 +266,23 @@ def interest_score(
     asset: Asset,
     interests: Sequence[ResolvedInterest],
     resolver: InterestResolver,
+    finder: WordFinder | None = None,
 ) -> tuple[float, list[str]]:
     """Best interest fit plus a little for a second one; the interests it matched.
 
     Per interest: max of (resolution confidence x taxonomy similarity) over the
     asset's categories, or the lexical match with its name and description.
     Adding an interest can never lower the score (best and second best only grow).
+    ``finder``: the interests' ``word_finder``, built once per search.
     """
     if not interests:
         return 0.0, []
-    text_index = asset_text_index(asset.id, asset.version, asset.name, asset.description)
+    finder = finder or word_finder(interests)
+    found = finder.found_in(f"{asset.name} {asset.description}")
     similarity = resolver.similarity
     per: list[tuple[float, str]] = []
     for interest in interests:
-        best = lexical_score(interest.words, text_index)
+        best = lexical_score(interest.words, found)
         for m in interest.terms:
             if m.confidence <= best:  # a similarity is at most 1: it cannot do better
                 continue
@@ -293,10 +295,8 @@ def interest_score(
     return min(1.0, top), matched
 
 
-@lru_cache(maxsize=65_536)
-def asset_text_index(asset_id: str, version: int, name: str, description: str) -> TextIndex:
-    """Word index of an asset's text, cached per (id, version): listings recur across searches."""
-    return TextIndex.of(f"{name} {description}")
+def word_finder(interests: Sequence[ResolvedInterest]) -> WordFinder:
+    return WordFinder(word for interest in interests for word in interest.words)
 
 
 def _minutes_of(t: time) -> int:
@@ -599,6 +599,7 @@ def match(
     now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
     interests = resolve_interests(profile, resolver)
     said = person_words(profile, interests, resolver)
+    finder = word_finder(interests)
 
     hits = find_candidates(store, profile, travel, interests, resolver, limit=limit)
     assets = [h.asset for h in hits]
@@ -610,7 +611,7 @@ def match(
         asset = hit.asset
         if mode is None or violations(asset, profile):
             continue
-        interest, matched = interest_score(asset, interests, resolver)
+        interest, matched = interest_score(asset, interests, resolver, finder)
         schedule, session = schedule_score(asset, profile.availability)
         components = {
             "interest": interest,
@@ -630,12 +631,12 @@ def match(
                 minutes=float(mins),
                 mode=mode,
                 distance_m=hit.distance_m,
-                stale=is_stale(asset, now_utc),
                 matched_interests=matched,
             )
         )
     ranked = rank(scored, limit, diversity=diversity)
-    for m in ranked:
+    for m in ranked:  # only what is shown needs its stale flag, next session and reasons
+        m.stale = is_stale(m.asset, now_utc)
         session = sessions[m.asset.id]
         if session is not None:
             m.next_session = next_session_after(session, profile.availability, now)

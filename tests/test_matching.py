@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.interests import default_resolver
+from geo_assets.interests import WordFinder, content_words, default_resolver, normalise
 from geo_assets.matching import (
     DEFAULT_WEIGHTS,
     Match,
@@ -424,6 +424,59 @@ def test_adding_a_matching_interest_never_lowers_interest_score(interests, index
     )
     assert after >= before - 1e-12
     assert after >= 0.5
+
+
+_TEXT_PIECES = [
+    "Gardening",
+    "gardeners",
+    "GARDEN",
+    "garde",
+    "men's",
+    "Men’s",
+    "mens",
+    "shed",
+    "chess",
+    "chessboard",
+    "Straße",
+    "strasse",
+    "café",
+    "cafe",
+    "art",
+    "artist",
+    "guitar",
+    "guitars",
+    "knit",
+    "knitting",
+    "x",
+    "_",
+    "4x4",
+    " ",
+    " ",
+    "-",
+    ",",
+    "'",
+    "’",
+    "(",
+    ")",
+    "\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(_TEXT_PIECES), max_size=30).map("".join),
+    said=st.lists(st.lists(st.sampled_from(_TEXT_PIECES), max_size=6).map("".join), max_size=4),
+)
+def test_word_finder_finds_what_whole_words_and_five_letter_starts_say(text, said):
+    """One scan per listing gives what indexing every word of its text would."""
+    words = [w for s in said for w in content_words(s)]
+    text_words = normalise(text).split()
+    expected = {
+        w
+        for w in words
+        if w in text_words or len(w) >= 5 and any(t[:5] == w[:5] for t in text_words)
+    }
+    assert WordFinder(words).found_in(text) == expected
 
 
 def test_diversity_keeps_the_top_ten_varied(big_store):
