@@ -147,13 +147,15 @@ def generic_plan(url: str, query: str, params: list[Any]) -> str:
         return "\n".join(r[0] for r in conn.execute(explain).fetchall())
 
 
-def mixed_listings(n: int = 300) -> list[Asset]:
-    """Listings packed around Leeds, four in five football, the rest chess, some drafts."""
+def mixed_listings(n: int = 300, corner: tuple[float, float] = LEEDS) -> list[Asset]:
+    """Listings packed north-east of ``corner`` (Leeds), four in five football, the rest
+    chess, some drafts."""
+    lat, lon = corner
     return [
         make_asset(
             id=f"mix-{i:03d}",
             name=f"{'Knitting' if i % 7 == 0 else 'Club'} {i}",
-            location={"lat": LEEDS[0] + (i % 17) * 0.0007, "lon": LEEDS[1] + (i % 23) * 0.0009},
+            location={"lat": lat + (i % 17) * 0.0007, "lon": lon + (i % 23) * 0.0009},
             categories=["sport.football" if i % 5 else "hobbies.games.chess"],
             status="draft" if i % 11 == 0 else "published",
             source="mix",
@@ -868,17 +870,31 @@ def test_category_shares_come_from_the_planner_statistics(
 
 
 @pytest.mark.parametrize("walk", [True, False])
+@pytest.mark.parametrize(
+    "corner",
+    [
+        LEEDS,
+        (78.22, 15.64),  # Svalbard: a degree of longitude is a fifth of one at the equator
+        (89.985, 0.0),  # the circle holds the pole: every longitude is in reach
+        (-0.18, -78.47),  # Quito, on the equator
+        (-16.8, 179.975),  # Fiji: the circle crosses the antimeridian, no box
+    ],
+)
 def test_limited_category_query_gives_the_k_nearest_with_either_plan(
-    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch, walk: bool
+    postgis_store: PostGISStore,
+    monkeypatch: pytest.MonkeyPatch,
+    walk: bool,
+    corner: tuple[float, float],
 ) -> None:
     monkeypatch.setattr(postgis_module, "walk_pays", lambda *_: walk)
-    postgis_store.bulk_upsert(mixed_listings())
+    postgis_store.bulk_upsert(mixed_listings(corner=corner))
+    origin = (corner[0] + 0.002, corner[1] + 0.003)
     for categories in (["hobbies.games.chess"], ["sport"], ["sport.football", "hobbies"]):
         filters = AssetFilters(statuses=["published"], categories=categories)
-        everything = postgis_store.nearby(*LEEDS, 1_500, filters)
+        everything = postgis_store.nearby(*origin, 1_500, filters)
         assert everything
         for k in (1, 7, 40, 500):
-            limited = postgis_store.nearby(*LEEDS, 1_500, filters, limit=k)
+            limited = postgis_store.nearby(*origin, 1_500, filters, limit=k)
             assert [h.asset.id for h in limited] == [h.asset.id for h in everything[:k]]
 
 
