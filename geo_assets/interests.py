@@ -149,10 +149,14 @@ FUZZY_WORD_MIN = 86.0
 MIN_CONFIDENCE = 0.5
 
 
+def folded(text: str) -> str:
+    """Case-folded, apostrophes gone (men's -> mens): words are then the runs of \\w."""
+    return text.casefold().replace("'", "").replace("\u2019", "")
+
+
 def normalise(text: str) -> str:
-    """Case-folded words separated by single spaces; apostrophes vanish (men's -> mens)."""
-    text = text.casefold().replace("'", "").replace("\u2019", "")
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+    """Case-folded words separated by single spaces (``folded``)."""
+    return " ".join(re.sub(r"[^\w]+", " ", folded(text)).split())
 
 
 def content_words(text: str) -> list[str]:
@@ -328,9 +332,8 @@ class WordFinder:
         """The interest words this text has (empty when none)."""
         if self._pattern is None:
             return frozenset()
-        text = text.casefold().replace("'", "").replace("\u2019", "")
         found: set[str] = set()
-        for token in self._pattern.findall(text):
+        for token in self._pattern.findall(folded(text)):
             if token in self.words:
                 found.add(token)
             found.update(self._by_prefix.get(token[:PREFIX_LEN], ()))
