@@ -28,6 +28,7 @@ from benchmarks.common import (
     percentiles,
     throwaway_postgis,
     timed_ms,
+    timed_pair_ms,
 )
 from geo_assets.matching import match, reach_radius_m, resolve_interests
 from geo_assets.model import Profile
@@ -127,9 +128,14 @@ def bench_size(n: int, n_profiles: int) -> dict[str, dict[str, float]]:
             match(store, profiles[0], limit=20)  # warm the pool and caches
             baseline_query(conn, profiles[0], travel)
             ours, base, found = [], [], 0
-            for p in profiles:
-                ours.append(timed_ms(lambda p=p: match(store, p, limit=20, travel=travel)))
-                base.append(timed_ms(lambda p=p: baseline_query(conn, p, travel)))
+            for turn, p in enumerate(profiles):
+                mine, theirs = timed_pair_ms(
+                    lambda p=p: match(store, p, limit=20, travel=travel),
+                    lambda p=p: baseline_query(conn, p, travel),
+                    turn,
+                )
+                ours.append(mine)
+                base.append(theirs)
                 found += len(match(store, p, limit=20, travel=travel))
             p50, p95 = percentiles(ours)
             b50, b95 = percentiles(base)
