@@ -3,9 +3,10 @@
 The PostGIS store answers a limited category query (the matcher's candidate pools) with
 one of two plans, chosen by ``walk_pays`` from expected work (``plan_work``) priced by
 ``PlanCosts``. This script measures both plans on the national data of DESIGN section 11
-for a spread of queries (quiet towns and the densest centre, several radii, categories
-from rare to common, two pool sizes), with EXPLAIN ANALYZE (execution only, best of
-three), and fits the model the choice assumes:
+for a spread of queries (quiet towns and the densest centre, several radii; single
+categories from rare to common at two pool sizes, and the pools the matcher itself asks
+for: the categories of 2-3 interests and their parents), with EXPLAIN ANALYZE (execution
+only, best of three), and fits the model the choice assumes:
 
     walk ms   = a0 + a  * listings walked
     radius ms = b0 + b1 * category index entries + b2 * listings kept in reach
@@ -29,7 +30,11 @@ import numpy as np
 import psycopg
 from scipy.optimize import nnls
 
+from benchmarks.bench_match import INTERESTS
 from benchmarks.common import load_national, origin_sets, throwaway_postgis
+from geo_assets.interests import default_resolver
+from geo_assets.matching import candidate_pools, resolve_interests
+from geo_assets.model import Profile
 from geo_assets.store.base import AssetFilters, NearQuery
 from geo_assets.store.postgis import listings_in_box
 from geo_assets.store.postgis_sql import (
@@ -47,6 +52,8 @@ from geo_assets.store.postgis_sql import (
 RADII_M = (1_500.0, 4_000.0, 8_000.0)
 LIMITS = (40, 120)
 CATEGORIES = 7  # spread from the rarest to the most common category ANALYZE counted
+PEOPLE = 6  # interest sets whose matcher pools are measured too
+MATCH_LIMIT = 20  # results the match benchmark asks for, which sizes the pools
 NEAR_ENOUGH = 1.10  # a choice within 10 % of the faster plan counts as right
 _EXECUTION = re.compile(r"Execution Time: ([0-9.]+) ms")
 
@@ -59,6 +66,7 @@ class Case:
     walk_ms: float
     radius_ms: float
     where: str = ""  # "quiet town" or "densest centre"
+    pool: bool = False  # one of the matcher's pools (several categories)
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,28 @@ def spread_categories(stats: CategoryShares, n: int) -> list[str]:
     return sorted(picks, key=lambda c: stats.share[c])
 
 
+def matcher_pools(people: int, seed: int) -> list[tuple[list[str], int]]:
+    """(categories, size) of the category pools the matcher asks for, for ``people``
+    interest sets of 2-3 interests drawn from the match benchmark's."""
+    rng = np.random.default_rng(seed)
+    resolver = default_resolver()
+    pools = []
+    for _ in range(people):
+        said = rng.choice(INTERESTS, size=int(rng.integers(2, 4)), replace=False)
+        person = Profile.model_validate(
+            {
+                "origin": {"lat": 0.0, "lon": 0.0},  # only the interests are read
+                "interests": [str(text) for text in said],
+                "travel": [{"mode": "walk", "max_minutes": 20}],
+            }
+        )
+        interests = resolve_interests(person, resolver)
+        for categories, size in candidate_pools(interests, resolver, MATCH_LIMIT):
+            if categories:
+                pools.append((categories, size))
+    return pools
+
+
 def measure(url: str, n_origins: int, seed: int = 7) -> tuple[list[Case], list[tuple[str, float]]]:
     """Both plans' execution times for every query of the spread."""
     sets = origin_sets(n_origins, seed=seed)
@@ -152,6 +182,8 @@ def measure(url: str, n_origins: int, seed: int = 7) -> tuple[list[Case], list[t
     with psycopg.connect(url, autocommit=True) as conn:
         stats = category_shares(conn.execute(CATEGORY_SHARES).fetchone())
         categories = spread_categories(stats, CATEGORIES)
+        queries = [([c], limit, False) for c in categories for limit in LIMITS]
+        queries += [(cats, size, True) for cats, size in matcher_pools(PEOPLE, seed)]
         for where, lat, lon in origins:
             for radius in RADII_M:
                 estimate = listings_in_box(
@@ -159,18 +191,17 @@ def measure(url: str, n_origins: int, seed: int = 7) -> tuple[list[Case], list[t
                 )
                 if estimate is None:
                     continue
-                for category in categories:
-                    filters = AssetFilters(statuses=["published"], categories=[category])
+                for cats, limit, pool in queries:
+                    filters = AssetFilters(statuses=["published"], categories=cats)
                     share = category_share(filters, stats)
-                    for limit in LIMITS:
-                        times = [
-                            execution_ms(
-                                conn, *nearby_sql(lat, lon, radius, filters, limit=limit, walk=walk)
-                            )
-                            for walk in (True, False)
-                        ]
-                        work = plan_work(limit, share, stats.listings, estimate)
-                        cases.append(Case(work, *times, where=where))
+                    times = [
+                        execution_ms(
+                            conn, *nearby_sql(lat, lon, radius, filters, limit=limit, walk=walk)
+                        )
+                        for walk in (True, False)
+                    ]
+                    work = plan_work(limit, share, stats.listings, estimate)
+                    cases.append(Case(work, *times, where=where, pool=pool))
     return cases, [(c, stats.share[c]) for c in categories]
 
 
@@ -225,11 +256,14 @@ def main() -> None:
         "always walk": lambda c: True,
         "always radius": lambda c: False,
     }
-    for where in ("quiet town", "densest centre", None):
-        subset = [c for c in cases if where is None or c.where == where]
-        print(
-            f"\n  {where or 'all queries':<22}{'picks faster':>14}{'total ms':>11}{'lost ms':>10}"
-        )
+    subsets = {
+        "quiet town": [c for c in cases if c.where == "quiet town"],
+        "densest centre": [c for c in cases if c.where == "densest centre"],
+        "matcher pools": [c for c in cases if c.pool],
+        "all queries": cases,
+    }
+    for label, subset in subsets.items():
+        print(f"\n  {label:<22}{'picks faster':>14}{'total ms':>11}{'lost ms':>10}")
         for name, rule in rules.items():
             got = choice(subset, rule)
             share = f"{got.right}/{len(subset)}"

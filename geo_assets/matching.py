@@ -152,6 +152,26 @@ def reach_radius_m(profile: Profile, travel: TravelModel) -> float:
     return max(travel.reach_m(t.mode, t.max_minutes) for t in profile.travel)
 
 
+def candidate_pools(
+    interests: Sequence[ResolvedInterest], resolver: InterestResolver, limit: int
+) -> list[tuple[list[str] | None, int]]:
+    """(categories, size) of the pools ``find_candidates`` asks the store for: the
+    person's interest categories, their parents, then any category (None)."""
+    per = max(10, limit)
+    exact = sorted({m.term_id for i in interests for m in i.terms})
+    related = sorted(
+        {parent for term in exact if (parent := resolver.taxonomy.get(term).parent_id) is not None}
+        - set(exact)
+    )
+    pools: list[tuple[list[str] | None, int]] = []
+    if exact:
+        pools.append((exact, POOL_EXACT * per))
+    if related:
+        pools.append((related, POOL_RELATED * per))
+    pools.append((None, POOL_ANY * per))
+    return pools
+
+
 def find_candidates(
     store: Store,
     profile: Profile,
@@ -167,27 +187,14 @@ def find_candidates(
     an index-ordered scan, so a dense city costs no more than a quiet town. The pools
     go to the store as one batch (one round trip on PostGIS).
     """
-    per = max(10, limit)
     resolver = resolver or default_resolver()
     radius_m = max(1.0, reach_radius_m(profile, travel))
-    lat, lon = profile.origin.lat, profile.origin.lon
-    exact = sorted({m.term_id for i in interests for m in i.terms})
-    related = sorted(
-        {parent for term in exact if (parent := resolver.taxonomy.get(term).parent_id) is not None}
-        - set(exact)
-    )
-    pools: list[tuple[list[str] | None, int]] = []
-    if exact:
-        pools.append((exact, POOL_EXACT * per))
-    if related:
-        pools.append((related, POOL_RELATED * per))
-    pools.append((None, POOL_ANY * per))
     queries = [
         (AssetFilters(statuses=["published"], categories=categories), size)
-        for categories, size in pools
+        for categories, size in candidate_pools(interests, resolver, limit)
     ]
     seen: dict[str, NearbyHit] = {}
-    for hits in store.nearby_each(lat, lon, radius_m, queries):
+    for hits in store.nearby_each(profile.origin.lat, profile.origin.lon, radius_m, queries):
         for hit in hits:
             seen.setdefault(hit.asset.id, hit)
     return sorted(seen.values(), key=lambda h: (h.distance_m, h.asset.id))

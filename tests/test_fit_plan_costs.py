@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.fit_plan_costs import Case, choice, fit, tuned
+from benchmarks.fit_plan_costs import Case, choice, fit, matcher_pools, tuned
 from geo_assets.store.postgis_sql import PlanCosts, plan_work
 
 
@@ -52,3 +52,11 @@ def test_tuned_constants_choose_as_well_as_the_true_ones() -> None:
     best = tuned(cases)
     got = choice(cases, lambda c: best.prefers_walk(c.work))
     assert got.lost_ms == pytest.approx(0.0, abs=0.05)
+
+
+def test_matcher_pools_are_the_category_pools_a_match_of_twenty_asks_for() -> None:
+    pools = matcher_pools(4, seed=7)
+    assert pools == matcher_pools(4, seed=7)  # the same queries on every refit
+    assert {size for _, size in pools} <= {120, 40}
+    assert all(categories and categories == sorted(categories) for categories, _ in pools)
+    assert sum(size == 120 for _, size in pools) == 4  # each person's interests resolve

@@ -16,6 +16,7 @@ from geo_assets.interests import WordFinder, content_words, default_resolver, no
 from geo_assets.matching import (
     DEFAULT_WEIGHTS,
     Match,
+    candidate_pools,
     interest_score,
     match,
     rank,
@@ -270,6 +271,23 @@ def test_schedule_fit_is_share_of_session_inside_availability():
     assert schedule_score(a, [Availability.parse("tue 11:00-13:00")])[0] == 0.5
     assert schedule_score(a, [Availability.parse("wed")])[0] == 0.0
     assert schedule_score(a, [])[0] == 1.0
+
+
+def test_candidate_pools_are_the_interest_categories_their_parents_then_any():
+    resolver = default_resolver()
+    taxonomy = resolver.taxonomy
+    interests = resolve_interests(profile(interests=["gardening", "chess"]), resolver)
+    (exact, n_exact), (related, n_related), (anything, n_any) = candidate_pools(
+        interests, resolver, limit=20
+    )
+    assert {"nature.gardening", "hobbies.games.chess"} <= set(exact)
+    parents = {taxonomy.get(c).parent_id for c in exact} - {None}
+    assert related == sorted(parents - set(exact))
+    assert anything is None
+    assert (n_exact, n_related, n_any) == (120, 40, 40)
+    # Pools never shrink below ten results' worth; nothing resolved leaves only "any".
+    nothing = resolve_interests(profile(interests=["qzxv"]), resolver)
+    assert candidate_pools(nothing, resolver, limit=3) == [(None, 20)]
 
 
 def test_travel_decay_halves_every_fifteen_minutes():
