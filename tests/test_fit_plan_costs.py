@@ -49,7 +49,7 @@ def test_choice_with_the_true_costs_loses_nothing_and_a_fixed_plan_does() -> Non
 def test_tuned_constants_choose_as_well_as_the_true_ones() -> None:
     truth = PlanCosts(index_entry=0.05, in_reach=3.0)
     cases = _cases(truth, per_listing_ms=0.011, fixed_ms=0.2)
-    best = tuned(cases)
+    best = tuned([cases])
     got = choice(cases, lambda c: best.prefers_walk(c.work))
     assert got.lost_ms == pytest.approx(0.0, abs=0.05)
 
@@ -60,3 +60,12 @@ def test_matcher_pools_are_the_category_pools_a_match_of_twenty_asks_for() -> No
     assert {size for _, size in pools} <= {120, 40}
     assert all(categories and categories == sorted(categories) for categories, _ in pools)
     assert sum(size == 120 for _, size in pools) == 4  # each person's interests resolve
+
+
+def test_each_table_size_counts_alike_however_slow_its_queries() -> None:
+    def scaled(cases: list[Case], k: float) -> list[Case]:
+        return [Case(c.work, c.walk_ms * k, c.radius_ms * k) for c in cases]
+
+    small = _cases(PlanCosts(index_entry=0.05, in_reach=3.0), per_listing_ms=0.011, fixed_ms=0.2)
+    large = _cases(PlanCosts(index_entry=0.2, in_reach=0.3), per_listing_ms=0.011, fixed_ms=0.2)
+    assert tuned([small, scaled(large, 1000.0)]) == tuned([scaled(small, 1000.0), large])
