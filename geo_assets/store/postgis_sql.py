@@ -290,15 +290,17 @@ class PlanCosts:
     heap visit): per entry of the category index it reads whole, and per listing in
     reach that the categories keep (a spheroid distance and a heap visit).
 
-    The defaults come from ``benchmarks/fit_plan_costs.py`` (both plans measured on the
-    national data; constants chosen on a grid for the fastest choices at 100,000 and
-    1,000,000 listings). Checked on other origins and categories at 1,000,000, the
-    choice lost 109 ms against always picking the faster plan over 882 queries (5.4 s
-    in all), where the earlier constants (0.023, 2.5) lost 540 ms.
+    The defaults come from ``benchmarks/fit_plan_costs.py``: both plans measured on the
+    national data at 100,000 and 1,000,000 listings, for single categories and for the
+    matcher's own pools (several categories, parents with their descendants), and the
+    pair on a grid with the least time over the faster plan's, each size counting alike.
+    Checked on other origins and interest sets, against the earlier pair (0.063, 3.0):
+    at 100,000 the choices took 711.6 ms over 1,638 queries instead of 736.5 (the
+    matcher's pools: 426.2 instead of 443.9); at 1,000,000, 5,735 ms instead of 5,726.
     """
 
-    index_entry: float = 0.063
-    in_reach: float = 3.0
+    index_entry: float = 0.05
+    in_reach: float = 2.23
 
     def prefers_walk(self, work: PlanWork) -> bool:
         return (
