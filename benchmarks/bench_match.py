@@ -24,6 +24,7 @@ import psycopg
 
 from benchmarks.common import (
     load_national,
+    machine_speed,
     origin_sets,
     percentiles,
     throwaway_postgis,
@@ -209,6 +210,7 @@ def main() -> None:
         f"\nNetwork model (Helsinki walk graph, loaded in {load_s:.1f} s): 5,000 destinations "
         f"from one origin: p50 {n50:.1f} ms, p95 {n95:.1f} ms (target <= 50 ms)"
     )
+    print(machine_speed())
 
 
 if __name__ == "__main__":

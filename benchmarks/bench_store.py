@@ -18,7 +18,13 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.common import origin_sets, percentiles, throwaway_postgis, timed_pair_ms
+from benchmarks.common import (
+    machine_speed,
+    origin_sets,
+    percentiles,
+    throwaway_postgis,
+    timed_pair_ms,
+)
 from geo_assets import synthetic
 from geo_assets.store import Store, open_store
 from geo_assets.store.base import degree_box
@@ -186,6 +192,7 @@ def main() -> None:
                 f"{r['bare_p50']:>10.2f}{r['bare_p95']:>10.2f}{r['ratio']:>11.2f}"
             )
     print("\nTargets: PostGIS load >= 20,000 rows/s; nearby p95 <= 10 ms; ratio <= 1.5")
+    print(machine_speed())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ import numpy as np
 import psycopg
 
 from geo_assets import synthetic
+from geo_assets.model import Asset
 from geo_assets.store import open_store
+from geo_assets.store.documents import decode
 from tests.postgis_harness import throwaway_database
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -106,3 +108,27 @@ def load_national(url: str, n: int) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE assets")
     return elapsed
+
+
+def machine_speed(url: str | None = None) -> str:
+    """One line on how fast this machine is, printed beside the figures.
+
+    The machines these benchmarks run on have differed up to threefold in speed, which
+    moves every absolute figure (ratios to a baseline in the same run much less). This
+    times two fixed pieces of work: decoding one national listing with the stores'
+    decoder (Python), and counting a million generated rows (the PostgreSQL at ``url``).
+    """
+    doc = next(synthetic.national_assets(1)).model_dump_json()
+    rounds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(2_000):
+            decode(Asset, doc)
+        rounds.append((time.perf_counter() - start) / 2_000 * 1e6)
+    with psycopg.connect(url or server_url(), autocommit=True) as conn:
+        count = "SELECT count(*) FROM generate_series(1, 1000000)"
+        server_ms = min(timed_ms(lambda: conn.execute(count).fetchone()) for _ in range(5))
+    return (
+        f"machine: decoding a {len(doc):,}-byte listing {min(rounds):.1f} us;"
+        f" PostgreSQL counting 1,000,000 generated rows {server_ms:.1f} ms"
+    )
