@@ -66,12 +66,14 @@ INTERESTS = [
     "quiz night",
 ]
 
-BASELINE = """
+RESULTS = 20  # results per match, and rows the baseline returns
+
+BASELINE = f"""
 SELECT id, doc::text, ST_Distance(geog, p.g) AS d
 FROM assets, (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g) AS p
 WHERE status = 'published' AND categories && %(cats)s AND ST_DWithin(geog, p.g, %(r)s)
 ORDER BY geog <-> p.g
-LIMIT 20
+LIMIT {RESULTS}
 """
 
 
@@ -126,18 +128,18 @@ def bench_size(n: int, n_profiles: int) -> dict[str, dict[str, float]]:
         conn = psycopg.connect(url, autocommit=True)
         for label, origins in origin_sets(n_profiles).items():
             profiles = make_profiles(n_profiles, origins)
-            match(store, profiles[0], limit=20)  # warm the pool and caches
+            match(store, profiles[0], limit=RESULTS)  # warm the pool and caches
             baseline_query(conn, profiles[0], travel)
             ours, base, found = [], [], 0
             for turn, p in enumerate(profiles):
                 mine, theirs = timed_pair_ms(
-                    lambda p=p: match(store, p, limit=20, travel=travel),
+                    lambda p=p: match(store, p, limit=RESULTS, travel=travel),
                     lambda p=p: baseline_query(conn, p, travel),
                     turn,
                 )
                 ours.append(mine)
                 base.append(theirs)
-                found += len(match(store, p, limit=20, travel=travel))
+                found += len(match(store, p, limit=RESULTS, travel=travel))
             p50, p95 = percentiles(ours)
             b50, b95 = percentiles(base)
             out[label] = {

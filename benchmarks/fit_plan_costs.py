@@ -30,11 +30,10 @@ import numpy as np
 import psycopg
 from scipy.optimize import nnls
 
-from benchmarks.bench_match import INTERESTS
+from benchmarks.bench_match import RESULTS, make_profiles
 from benchmarks.common import load_national, origin_sets, throwaway_postgis
 from geo_assets.interests import default_resolver
 from geo_assets.matching import candidate_pools, resolve_interests
-from geo_assets.model import Profile
 from geo_assets.store.base import AssetFilters, NearQuery
 from geo_assets.store.postgis import listings_in_box
 from geo_assets.store.postgis_sql import (
@@ -53,7 +52,6 @@ RADII_M = (1_500.0, 4_000.0, 8_000.0)
 LIMITS = (40, 120)
 CATEGORIES = 7  # spread from the rarest to the most common category ANALYZE counted
 PEOPLE = 6  # interest sets whose matcher pools are measured too
-MATCH_LIMIT = 20  # results the match benchmark asks for, which sizes the pools
 NEAR_ENOUGH = 1.10  # a choice within 10 % of the faster plan counts as right
 _EXECUTION = re.compile(r"Execution Time: ([0-9.]+) ms")
 
@@ -160,22 +158,13 @@ def spread_categories(stats: CategoryShares, n: int) -> list[str]:
 
 
 def matcher_pools(people: int, seed: int) -> list[tuple[list[str], int]]:
-    """(categories, size) of the category pools the matcher asks for, for ``people``
-    interest sets of 2-3 interests drawn from the match benchmark's."""
-    rng = np.random.default_rng(seed)
+    """(categories, size) of the category pools the matcher asks for, for the interests of
+    ``people`` of the match benchmark's profiles."""
     resolver = default_resolver()
     pools = []
-    for _ in range(people):
-        said = rng.choice(INTERESTS, size=int(rng.integers(2, 4)), replace=False)
-        person = Profile.model_validate(
-            {
-                "origin": {"lat": 0.0, "lon": 0.0},  # only the interests are read
-                "interests": [str(text) for text in said],
-                "travel": [{"mode": "walk", "max_minutes": 20}],
-            }
-        )
+    for person in make_profiles(people, [(0.0, 0.0)], seed):  # only the interests are read
         interests = resolve_interests(person, resolver)
-        for categories, size in candidate_pools(interests, resolver, MATCH_LIMIT):
+        for categories, size in candidate_pools(interests, resolver, RESULTS):
             if categories:
                 pools.append((categories, size))
     return pools
