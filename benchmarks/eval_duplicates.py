@@ -37,9 +37,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from pyproj import Geod
 
 from geo_assets.duplicates import DEFAULT_MIN_SCORE, DuplicatePair, find_duplicates
+from geo_assets.geodesy import WGS84
 from geo_assets.model import Asset
 from geo_assets.sample import load_sample, read_sample
 from geo_assets.store import open_store
@@ -50,7 +50,7 @@ SEED = 5
 MAX_MOVE_M = 100.0
 MAX_SHIFT_MINUTES = 30
 PLANTED_SOURCE = "planted"
-_GEOD = Geod(ellps="WGS84")
+
 _NAMESPACE = uuid.UUID("3b0f4a8e-93c1-4b8e-a1f7-5c2d9e6b7a10")
 
 # Abbreviations people write (full form -> short form); applied one at a time.
@@ -181,7 +181,7 @@ def plant_duplicates(
         doc = original.model_dump(mode="json", exclude={"created_at", "updated_at", "version"})
         bearing = float(rng.uniform(0, 360))
         moved_m = float(rng.uniform(0, MAX_MOVE_M))
-        lon, lat, _ = _GEOD.fwd(original.location.lon, original.location.lat, bearing, moved_m)
+        lon, lat, _ = WGS84.fwd(original.location.lon, original.location.lat, bearing, moved_m)
         shift = int(rng.integers(-MAX_SHIFT_MINUTES // 5, MAX_SHIFT_MINUTES // 5 + 1)) * 5
         doc.update(
             id=uuid.uuid5(_NAMESPACE, f"{seed}:{k}").hex,

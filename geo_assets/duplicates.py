@@ -28,10 +28,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from pyproj import Geod
 from scipy.spatial import cKDTree
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
+from geo_assets.geodesy import WGS84
 from geo_assets.likeness import category_overlap, name_similarity, session_overlap
 from geo_assets.model import Asset, MergedRecord, utcnow
 from geo_assets.store.base import AssetFilters, Store, iter_assets
@@ -68,7 +68,6 @@ IMPORT_QUERY_MAX = 2000
 # Warnings listed in an import report before "... and N more".
 IMPORT_WARNINGS_SHOWN = 50
 EARTH_RADIUS_M = 6_371_008.8
-_GEOD = Geod(ellps="WGS84")
 
 
 def distance_score(distance_m: float, max_distance_m: float = MAX_DISTANCE_M) -> float:
@@ -211,7 +210,7 @@ def pairs_among(
     if not len(candidates):
         return []
     i, j = candidates[:, 0], candidates[:, 1]
-    _, _, dist = _GEOD.inv(lon[i], lat[i], lon[j], lat[j])
+    _, _, dist = WGS84.inv(lon[i], lat[i], lon[j], lat[j])
     taxonomy = default_taxonomy()
     out = []
     for p, q, d in zip(i.tolist(), j.tolist(), np.asarray(dist).tolist(), strict=True):

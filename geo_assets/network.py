@@ -23,14 +23,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from geo_assets.geodesy import WGS84, pair_geodesic_m
 from geo_assets.travel import (
     DEFAULT_MODE_SPEEDS,
-    WGS84,
     ModeSpeed,
     StraightLineTravel,
     check_minutes,
     check_mode,
-    pair_geodesic_m,
 )
 
 # Which pyrosm network serves each mode; modes missing here use the fallback model.

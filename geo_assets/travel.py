@@ -18,15 +18,13 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
-from pyproj import Geod
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.geodesy import geodesic_m, pair_geodesic_m
 
 Mode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
 MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 MAX_MINUTES = 240
-
-WGS84 = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -72,22 +70,6 @@ def check_minutes(minutes: float, *, field: str = "minutes") -> float:
             field=field,
         )
     return float(minutes)
-
-
-def geodesic_m(origin: tuple[float, float], destinations: np.ndarray) -> np.ndarray:
-    """WGS84 geodesic distance in metres from one (lat, lon) to an (n, 2) array of (lat, lon)."""
-    dest = np.asarray(destinations, dtype=float).reshape(-1, 2)
-    return pair_geodesic_m(np.broadcast_to(np.asarray(origin, dtype=float), dest.shape), dest)
-
-
-def pair_geodesic_m(origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
-    """WGS84 geodesic metres between matching rows of two (n, 2) arrays of (lat, lon)."""
-    a = np.asarray(origins, dtype=float).reshape(-1, 2)
-    b = np.asarray(destinations, dtype=float).reshape(-1, 2)
-    if a.shape[0] == 0:
-        return np.zeros(0)
-    _, _, dist = WGS84.inv(a[:, 1], a[:, 0], b[:, 1], b[:, 0])
-    return np.asarray(dist, dtype=float)
 
 
 @runtime_checkable

@@ -137,7 +137,7 @@ def test_journey_time_summary_by_hand() -> None:
 def test_ecef_chord_never_exceeds_the_geodesic() -> None:
     lat, lon = _points(50, 1, spread_m=20_000)
     xyz = ecef_m(lat, lon)
-    from geo_assets.travel import WGS84
+    from geo_assets.geodesy import WGS84
 
     _, _, geo = WGS84.inv(np.full(49, lon[0]), np.full(49, lat[0]), lon[1:], lat[1:])
     chord = np.linalg.norm(xyz[1:] - xyz[0], axis=1)
@@ -156,7 +156,7 @@ def _sorted(table: object) -> tuple[list[int], list[int], np.ndarray]:
 
 def test_chord_gives_the_geodesic_within_a_centimetre() -> None:
     from geo_assets.coverage.costs import chord_to_geodesic_m, mean_radius_m
-    from geo_assets.travel import WGS84
+    from geo_assets.geodesy import WGS84
 
     rng = np.random.default_rng(8)
     for lat0 in (0.0, 53.0, 80.0):

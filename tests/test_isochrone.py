@@ -14,8 +14,8 @@ import pytest
 import shapely
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.geodesy import geodesic_m
 from geo_assets.network import NetworkTravel, geodesic_disc, graph_from_edges
-from geo_assets.travel import geodesic_m
 
 LAT0, LON0 = 53.8, -1.75
 SPACING_M = 100.0

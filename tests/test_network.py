@@ -6,8 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from geo_assets.geodesy import geodesic_m
 from geo_assets.network import NetworkTravel, graph_from_edges
-from geo_assets.travel import StraightLineTravel, geodesic_m
+from geo_assets.travel import StraightLineTravel
 
 pyrosm = pytest.importorskip("pyrosm")
 

@@ -23,7 +23,6 @@ from geo_assets.store import sqlite as sqlite_store
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.sqlite import SQLiteStore, db_path, fts_query
-from geo_assets.store.sqlite_filters import geodesic_from
 from geo_assets.store.sqlite_rows import text_words
 
 
@@ -244,19 +243,6 @@ def test_nearby_distances_are_exact_geodesics(store: SQLiteStore) -> None:
         assert hit.distance_m == pytest.approx(dist, abs=1e-6)
     first_three = store.nearby(*LEEDS, 1500.0, limit=3)
     assert [h.asset.id for h in first_three] == [i for _, i in expected[:3]]
-
-
-@pytest.mark.parametrize("n", [1, 15, 16, 40])
-def test_geodesic_from_agrees_with_one_array_call_below_and_above_its_switch(n: int) -> None:
-    rng = np.random.default_rng(n)
-    lats = (LEEDS[0] + rng.normal(0, 0.05, n)).tolist()
-    lons = (LEEDS[1] + rng.normal(0, 0.08, n)).tolist()
-    _, _, want = GEOD.inv(
-        np.full(n, LEEDS[1]), np.full(n, LEEDS[0]), np.array(lons), np.array(lats)
-    )
-    got = geodesic_from(*LEEDS, lats, lons)
-    assert all(isinstance(d, float) for d in got)
-    assert got == pytest.approx(want.tolist(), abs=1e-6)
 
 
 def test_nearby_and_within_across_the_antimeridian(store: SQLiteStore) -> None:

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.geodesy import geodesic_m
 from geo_assets.travel import (
     DEFAULT_MODE_SPEEDS,
     MODES,
     StraightLineTravel,
     best_mode,
     check_minutes,
-    geodesic_m,
 )
 
 BRADFORD = (53.7950, -1.7520)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
+from geo_assets.geodesy import geodesics_from, point_geodesic_m
 from geo_assets.model import Asset, BBox, Organisation, utcnow
 from geo_assets.store.base import (
     AssetFilters,
@@ -41,12 +42,7 @@ from geo_assets.store.base import (
 )
 from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
-from geo_assets.store.sqlite_filters import (
-    GEODESIC_FUNCTION,
-    filter_sql,
-    geodesic_from,
-    geodesic_m,
-)
+from geo_assets.store.sqlite_filters import GEODESIC_FUNCTION, filter_sql
 from geo_assets.store.sqlite_filters import fts_query as fts_query  # re-exported for tests
 from geo_assets.store.sqlite_gazetteer import SQLiteGazetteer
 from geo_assets.store.sqlite_plans import SQLitePlans
@@ -168,7 +164,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -32768")  # KiB
             conn.execute("PRAGMA mmap_size = 268435456")  # bytes
-            conn.create_function(GEODESIC_FUNCTION, 4, geodesic_m, deterministic=True)
+            conn.create_function(GEODESIC_FUNCTION, 4, point_geodesic_m, deterministic=True)
         except BaseException:
             conn.close()
             raise
@@ -490,7 +486,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
             if not rows:
                 return []
-            dist_m = geodesic_from(near.lat, near.lon, [r[5] for r in rows], [r[4] for r in rows])
+            dist_m = geodesics_from(near.lat, near.lon, [r[5] for r in rows], [r[4] for r in rows])
             keep = [i for i, d in enumerate(dist_m) if d <= near.radius_m]
             keep.sort(key=lambda i: (dist_m[i], rows[i][1]))
             if limit is not None:

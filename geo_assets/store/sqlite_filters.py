@@ -3,8 +3,9 @@
 Every value is a bound parameter; the SQL text is built only from constant fragments
 and counts (placeholders per list item). Spatial filters first narrow through the
 R*Tree (32-bit floats, so a prefilter only), then test the exact ``lat``/``lon``
-columns; ``near`` measures WGS84 geodesic distances with :func:`geodesic_m`, which
-every connection registers as ``GEODESIC_FUNCTION``.
+columns; ``near`` measures WGS84 geodesic distances with
+:func:`~geo_assets.geodesy.point_geodesic_m`, which every connection registers as
+``GEODESIC_FUNCTION``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from pyproj import Geod
-
 from geo_assets.model import BBox
 from geo_assets.store.base import AssetFilters, degree_box, weekday_mask
 from geo_assets.store.sqlite_rows import marks, ts_text
 
-_GEOD = Geod(ellps="WGS84")
-# SQL name of `geodesic_m` on every connection (used by the `near` filter).
+# SQL name of `point_geodesic_m` on every connection (used by the `near` filter).
 GEODESIC_FUNCTION = "ga_geodesic_m"
 
 
@@ -109,25 +106,3 @@ def _bbox_clauses(bbox: BBox, clauses: list[str], params: list[Any]) -> None:
     for west, east in spans:
         params += [west, east]
     params += [bbox.south, bbox.north]
-
-
-def geodesic_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """WGS84 geodesic distance in metres; registered on every connection for ``near``."""
-    return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
-
-
-# Below this many points one Geod.inv call per point beats one array call, whose
-# fixed cost (about 20 us) is that of ten points (measured with pyproj 3.7).
-_ARRAY_FROM = 16
-
-
-def geodesic_from(
-    lat: float, lon: float, lats: Sequence[float], lons: Sequence[float]
-) -> list[float]:
-    """WGS84 geodesic metres from (lat, lon) to each of the points (lats[i], lons[i])."""
-    n = len(lats)
-    if n < _ARRAY_FROM:
-        inv = _GEOD.inv
-        return [inv(lon, lat, x, y)[2] for x, y in zip(lons, lats, strict=True)]
-    _, _, dist = _GEOD.inv(np.full(n, lon), np.full(n, lat), np.array(lons), np.array(lats))
-    return dist.tolist()  # type: ignore[no-any-return]
