@@ -215,7 +215,9 @@ def test_many_threads_read_while_one_writes(store: SQLiteStore) -> None:
 
 def test_rtree_serves_nearby_and_within(store: SQLiteStore) -> None:
     store.create_asset(make_asset())
-    filters = AssetFilters(kinds=["group"], statuses=["published"], text="test")
+    filters = AssetFilters(
+        kinds=["group"], statuses=["published"], text="test", categories=[pick_terms().root]
+    )
     calls = {
         "nearby": lambda: store.nearby(*LEEDS, 1000.0, filters),
         "within": lambda: store.within(BBox(west=-2, south=53, east=-1, north=54), filters),
@@ -227,6 +229,34 @@ def test_rtree_serves_nearby_and_within(store: SQLiteStore) -> None:
         plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + spatial[0]))
         assert "SCAN r VIRTUAL TABLE INDEX" in plan, plan
         assert "SEARCH a USING INTEGER PRIMARY KEY" in plan, plan
+        # Each listing's own categories, not every listing in the categories.
+        assert "SEARCH c USING PRIMARY KEY (asset_rid=?)" in plan, plan
+        assert "asset_categories_category_idx" not in plan, plan
+
+
+def test_limited_nearby_widens_its_circle_until_it_holds_the_limit(store: SQLiteStore) -> None:
+    n = 25
+    bearings = np.random.default_rng(9).uniform(0, 360, n)
+    metres = [100.0 + 200.0 * i for i in range(n)]  # one listing every 200 m out to 4.9 km
+    lons, lats, _ = GEOD.fwd(np.full(n, LEEDS[1]), np.full(n, LEEDS[0]), bearings, metres)
+    store.bulk_upsert(
+        make_asset(name=f"Ring {i}", source="t", source_id=str(i), location={"lat": a, "lon": o})
+        for i, (a, o) in enumerate(zip(lats, lons, strict=True))
+    )
+    full = [h.asset.id for h in store.nearby(*LEEDS, 5_000.0)]
+    assert len(full) == n
+    boxes_read = {}
+    for limit in (1, 3, 10, 24, 25, 40):
+        got: list[str] = []
+
+        def call(k: int = limit, got: list[str] = got) -> None:
+            got.extend(h.asset.id for h in store.nearby(*LEEDS, 5_000.0, limit=k))
+
+        boxes_read[limit] = sum("asset_rtree" in sql for sql in _traced_sql(store, call))
+        assert got == full[:limit], limit
+    # The first circle (625 m) holds three listings: enough for 1 or 3, not for 10.
+    assert boxes_read[1] == boxes_read[3] == 1
+    assert 1 < boxes_read[10] <= 4 and 1 < boxes_read[40] <= 4
 
 
 def test_nearby_distances_are_exact_geodesics(store: SQLiteStore) -> None:

@@ -11,6 +11,7 @@ reusing recently decoded ones (see :class:`~geo_assets.store.documents.DecodedCa
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -64,6 +65,11 @@ from geo_assets.store.sqlite_users import SQLiteUsers, write_audit
 BUSY_TIMEOUT_S = 30.0
 # Decoded assets kept for reuse by later reads (about 10 KB each).
 DECODED_CACHE_SIZE = 8192
+# A limited radius query first searches a circle this many times smaller in radius,
+# then widens it by at least 2x, or by this slack over what the density seen so far
+# says would hold enough listings.
+FIRST_RING_SHARE = 8.0
+RING_SLACK = 1.25
 # Records a bulk load validates and writes at a time (bounds memory, not the transaction).
 BULK_BATCH = 5000
 # Primary result codes that mean "the database cannot be used right now"
@@ -466,33 +472,55 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         """Assets within ``radius_m`` metres (WGS84 geodesic) of (lat, lon), nearest first.
 
         The R*Tree finds candidates in ``degree_box`` (one box, or two across the
-        antimeridian), which are then measured exactly on the ellipsoid. Documents are
-        fetched afterwards, only for the kept ones not already decoded: reading every
+        antimeridian), which are then measured exactly on the ellipsoid. With a limit
+        the search starts in a smaller circle and widens it until that circle holds
+        ``limit`` listings (or it reaches ``radius_m``): nothing outside a circle is
+        nearer than anything in it, so the answer is the same, and a dense city reads
+        hundreds of rows instead of every listing in reach. Documents are fetched last,
+        only for the listings returned and not already decoded: reading every
         candidate's document in the first SELECT costs about 2 us a row, more than a
         dense area's second SELECT.
         """
         near = check_near(lat, lon, radius_m)
         limit = check_limit(limit)
-        clauses, params = filter_sql(filters)
+        clauses, params = filter_sql(filters, per_row=True)
         extra = _where(clauses, extra=True)
-        selects: list[str] = []
-        all_params: list[Any] = []
-        for west, south, east, north in degree_box(near.lat, near.lon, near.radius_m):
-            selects.append(
-                f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{_BOX_FROM}{extra}"
-            )
-            all_params += [west, east, south, north, *params]
+        ring = near.radius_m if limit is None else near.radius_m / FIRST_RING_SHARE
         with self._read() as conn:
-            rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
-            if not rows:
-                return []
-            dist_m = geodesics_from(near.lat, near.lon, [r[5] for r in rows], [r[4] for r in rows])
-            keep = [i for i, d in enumerate(dist_m) if d <= near.radius_m]
+            while True:
+                rows, dist_m, keep = self._in_circle(conn, near.lat, near.lon, ring, extra, params)
+                if limit is None or len(keep) >= limit or ring >= near.radius_m:
+                    break
+                # Widen to where the density seen so far would put `limit` listings.
+                grow = RING_SLACK * math.sqrt(limit / max(len(keep), 1))
+                ring = min(near.radius_m, ring * max(2.0, grow))
             keep.sort(key=lambda i: (dist_m[i], rows[i][1]))
             if limit is not None:
                 keep = keep[:limit]
             assets = self._assets_for(conn, [rows[i][:4] for i in keep])
         return [NearbyHit(asset, dist_m[i]) for asset, i in zip(assets, keep, strict=True)]
+
+    def _in_circle(
+        self,
+        conn: sqlite3.Connection,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        extra: str,
+        params: list[Any],
+    ) -> tuple[list[Any], list[float], list[int]]:
+        """Rows (key and point) in the circle's box, their distances, and the indexes
+        of those inside the circle."""
+        selects: list[str] = []
+        all_params: list[Any] = []
+        for west, south, east, north in degree_box(lat, lon, radius_m):
+            selects.append(
+                f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{_BOX_FROM}{extra}"
+            )
+            all_params += [west, east, south, north, *params]
+        rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
+        dist_m = geodesics_from(lat, lon, [r[5] for r in rows], [r[4] for r in rows])
+        return rows, dist_m, [i for i, d in enumerate(dist_m) if d <= radius_m]
 
     def nearby_each(
         self, lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
@@ -508,7 +536,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             spans = [(bbox.west, bbox.east)]
         else:
             spans = [(bbox.west, 180.0), (-180.0, bbox.east)]
-        clauses, params = filter_sql(filters)
+        clauses, params = filter_sql(filters, per_row=True)
         extra = _where(clauses, extra=True)
         selects: list[str] = []
         all_params: list[Any] = []

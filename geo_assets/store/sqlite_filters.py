@@ -26,8 +26,16 @@ def fts_query(terms: Sequence[str]) -> str:
     return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
 
 
-def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
-    """WHERE clauses (on alias ``a``) and their parameters for ``filters``."""
+def filter_sql(
+    filters: AssetFilters | None, *, per_row: bool = False
+) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (on alias ``a``) and their parameters for ``filters``.
+
+    ``per_row``: the query walks the R*Tree first, so the category test looks up each
+    listing's own categories (a few rows by primary key) instead of listing every
+    listing in those categories, which cost 17 ms per query for a set of 60 categories
+    on 100,000 listings even where the box held none.
+    """
     if filters is None:
         return [], []
     clauses: list[str] = []
@@ -37,7 +45,15 @@ def filter_sql(filters: AssetFilters | None) -> tuple[list[str], list[Any]]:
         clauses.append(f"a.kind IN ({marks(len(filters.kinds))})")
         params.extend(filters.kinds)
     categories = filters.expanded_categories()
-    if categories:
+    if categories and per_row:
+        # `+` keeps the category index out: one primary-key range per listing, tested
+        # against the list, beats one probe per (listing, category).
+        clauses.append(
+            "EXISTS (SELECT 1 FROM asset_categories AS c WHERE c.asset_rid = a.rid"
+            f" AND +c.category IN ({marks(len(categories))}))"
+        )
+        params.extend(categories)
+    elif categories:
         clauses.append(
             "a.rid IN (SELECT asset_rid FROM asset_categories"
             f" WHERE category IN ({marks(len(categories))}))"
