@@ -257,6 +257,15 @@ def test_limited_nearby_widens_its_circle_until_it_holds_the_limit(store: SQLite
     # The first circle (625 m) holds three listings: enough for 1 or 3, not for 10.
     assert boxes_read[1] == boxes_read[3] == 1
     assert 1 < boxes_read[10] <= 4 and 1 < boxes_read[40] <= 4
+    # A text filter would list its matches again on every widening: one circle only.
+    worded = AssetFilters(text="ring")
+    hits: list[str] = []
+    statements = _traced_sql(
+        store,
+        lambda: hits.extend(h.asset.id for h in store.nearby(*LEEDS, 5_000.0, worded, limit=10)),
+    )
+    assert hits == full[:10]
+    assert sum("asset_rtree" in sql for sql in statements) == 1
 
 
 def test_nearby_distances_are_exact_geodesics(store: SQLiteStore) -> None:

@@ -473,10 +473,10 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
 
         The R*Tree finds candidates in ``degree_box`` (one box, or two across the
         antimeridian), which are then measured exactly on the ellipsoid. With a limit
-        the search starts in a smaller circle and widens it until that circle holds
-        ``limit`` listings (or it reaches ``radius_m``): nothing outside a circle is
-        nearer than anything in it, so the answer is the same, and a dense city reads
-        hundreds of rows instead of every listing in reach. Documents are fetched last,
+        (and no text filter) the search starts in a smaller circle and widens it until
+        that circle holds ``limit`` listings (or it reaches ``radius_m``): nothing outside
+        a circle is nearer than anything in it, so the answer is the same, and a dense
+        city reads hundreds of rows instead of every listing in reach. Documents are fetched last,
         only for the listings returned and not already decoded: reading every
         candidate's document in the first SELECT costs about 2 us a row, more than a
         dense area's second SELECT.
@@ -485,7 +485,10 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         limit = check_limit(limit)
         clauses, params = filter_sql(filters, per_row=True)
         extra = _where(clauses, extra=True)
-        ring = near.radius_m if limit is None else near.radius_m / FIRST_RING_SHARE
+        # A text filter lists every listing with its words on each run (a per-listing
+        # FTS test is far slower still), so it searches the whole circle at once.
+        whole = limit is None or (filters is not None and bool(filters.text_terms()))
+        ring = near.radius_m if whole else near.radius_m / FIRST_RING_SHARE
         with self._read() as conn:
             while True:
                 rows, dist_m, keep = self._in_circle(conn, near.lat, near.lon, ring, extra, params)
