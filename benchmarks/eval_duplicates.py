@@ -50,7 +50,6 @@ SEED = 5
 MAX_MOVE_M = 100.0
 MAX_SHIFT_MINUTES = 30
 PLANTED_SOURCE = "planted"
-
 _NAMESPACE = uuid.UUID("3b0f4a8e-93c1-4b8e-a1f7-5c2d9e6b7a10")
 
 # Abbreviations people write (full form -> short form); applied one at a time.

@@ -32,12 +32,10 @@ def geodesics_from(
     For the few points of a small radius query, where an array call's set-up would
     cost more than the distances themselves.
     """
-    n = len(lats)
-    if n < _ARRAY_FROM:
+    if len(lats) < _ARRAY_FROM:
         inv = WGS84.inv
         return [inv(lon, lat, x, y)[2] for x, y in zip(lons, lats, strict=True)]
-    _, _, dist = WGS84.inv(np.full(n, lon), np.full(n, lat), np.array(lons), np.array(lats))
-    return dist.tolist()  # type: ignore[no-any-return]
+    return geodesic_m((lat, lon), np.column_stack([lats, lons])).tolist()  # type: ignore[no-any-return]
 
 
 def geodesic_m(origin: tuple[float, float], destinations: np.ndarray) -> np.ndarray:

@@ -127,6 +127,28 @@ def _where(clauses: list[str], *, extra: bool = False) -> str:
     return (" AND " if extra else " WHERE ") + " AND ".join(clauses)
 
 
+def _in_circle(
+    conn: sqlite3.Connection,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    extra: str,
+    params: list[Any],
+) -> tuple[list[Any], list[float], list[int]]:
+    """Rows (key and point) in the circle's box that pass the ``extra`` filter, their
+    distances, and the indexes of those inside the circle."""
+    selects: list[str] = []
+    all_params: list[Any] = []
+    for west, south, east, north in degree_box(lat, lon, radius_m):
+        selects.append(
+            f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{_BOX_FROM}{extra}"
+        )
+        all_params += [west, east, south, north, *params]
+    rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
+    dist_m = geodesics_from(lat, lon, [r[5] for r in rows], [r[4] for r in rows])
+    return rows, dist_m, [i for i, d in enumerate(dist_m) if d <= radius_m]
+
+
 class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
 
@@ -476,10 +498,10 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         (and no text filter) the search starts in a smaller circle and widens it until
         that circle holds ``limit`` listings (or it reaches ``radius_m``): nothing outside
         a circle is nearer than anything in it, so the answer is the same, and a dense
-        city reads hundreds of rows instead of every listing in reach. Documents are fetched last,
-        only for the listings returned and not already decoded: reading every
-        candidate's document in the first SELECT costs about 2 us a row, more than a
-        dense area's second SELECT.
+        city reads hundreds of rows instead of every listing in reach. Documents are
+        fetched last, only for the listings returned and not already decoded: reading
+        every candidate's document in the first SELECT costs about 2 us a row, more than
+        a dense area's second SELECT.
         """
         near = check_near(lat, lon, radius_m)
         limit = check_limit(limit)
@@ -491,7 +513,7 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         ring = near.radius_m if whole else near.radius_m / FIRST_RING_SHARE
         with self._read() as conn:
             while True:
-                rows, dist_m, keep = self._in_circle(conn, near.lat, near.lon, ring, extra, params)
+                rows, dist_m, keep = _in_circle(conn, near.lat, near.lon, ring, extra, params)
                 if limit is None or len(keep) >= limit or ring >= near.radius_m:
                     break
                 # Widen to where the density seen so far would put `limit` listings.
@@ -502,28 +524,6 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
                 keep = keep[:limit]
             assets = self._assets_for(conn, [rows[i][:4] for i in keep])
         return [NearbyHit(asset, dist_m[i]) for asset, i in zip(assets, keep, strict=True)]
-
-    def _in_circle(
-        self,
-        conn: sqlite3.Connection,
-        lat: float,
-        lon: float,
-        radius_m: float,
-        extra: str,
-        params: list[Any],
-    ) -> tuple[list[Any], list[float], list[int]]:
-        """Rows (key and point) in the circle's box, their distances, and the indexes
-        of those inside the circle."""
-        selects: list[str] = []
-        all_params: list[Any] = []
-        for west, south, east, north in degree_box(lat, lon, radius_m):
-            selects.append(
-                f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{_BOX_FROM}{extra}"
-            )
-            all_params += [west, east, south, north, *params]
-        rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
-        dist_m = geodesics_from(lat, lon, [r[5] for r in rows], [r[4] for r in rows])
-        return rows, dist_m, [i for i, d in enumerate(dist_m) if d <= radius_m]
 
     def nearby_each(
         self, lat: float, lon: float, radius_m: float, queries: Sequence[NearbyQuery]
