@@ -22,12 +22,12 @@ from benchmarks.common import (
     machine_speed,
     origin_sets,
     percentiles,
+    sqlite_circle,
     throwaway_postgis,
     timed_pair_ms,
 )
 from geo_assets import synthetic
 from geo_assets.store import Store, open_store
-from geo_assets.store.base import degree_box
 
 RADIUS_M = 1_000.0
 
@@ -119,24 +119,7 @@ def sqlite_bare(path: Path):
     conn = sqlite3.connect(path)
 
     def run(lat: float, lon: float) -> list:
-        import math
-
-        ((west, south, east, north),) = degree_box(lat, lon, RADIUS_M)
-        k = math.cos(math.radians(lat)) ** 2
-        r_deg = RADIUS_M / 111_195.0
-        return conn.execute(
-            BARE_SQLITE,
-            {
-                "lat": lat,
-                "lon": lon,
-                "k": k,
-                "west": west,
-                "east": east,
-                "south": south,
-                "north": north,
-                "r2": r_deg * r_deg,
-            },
-        ).fetchall()
+        return conn.execute(BARE_SQLITE, sqlite_circle(lat, lon, RADIUS_M)).fetchall()
 
     return run
 

@@ -7,6 +7,7 @@ URL whose user may create databases; the default is the local server.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ import psycopg
 from geo_assets import synthetic
 from geo_assets.model import Asset
 from geo_assets.store import open_store
+from geo_assets.store.base import degree_box
 from geo_assets.store.documents import decode
 from tests.postgis_harness import throwaway_database
 
@@ -95,8 +97,8 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float]:
 
 
 def load_national(url: str, n: int) -> float:
-    """Bring the store at ``url`` up to date, load ``n`` national assets and ANALYZE them;
-    returns the seconds spent generating and loading."""
+    """Bring the store at ``url`` up to date and load ``n`` national assets (on PostGIS,
+    VACUUM ANALYZE them too); returns the seconds spent generating and loading."""
     store = open_store(url, min_size=1, max_size=2)
     store.upgrade()
     start = time.perf_counter()
@@ -105,9 +107,29 @@ def load_national(url: str, n: int) -> float:
         store.bulk_upsert(chunk)
     elapsed = time.perf_counter() - start
     store.close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE assets")
+    if url.startswith("postgresql"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE assets")
     return elapsed
+
+
+def sqlite_circle(lat: float, lon: float, radius_m: float) -> dict[str, float]:
+    """Named parameters for a bare SQLite circle query: the R*Tree box (:west, :east,
+    :south, :north) and an equirectangular test ``d2 <= :r2`` with
+    ``d2 = (lat - :lat)^2 + (lon - :lon)^2 * :k``, what a hand-written query would use
+    (SQLite has no geodesic function)."""
+    ((west, south, east, north),) = degree_box(lat, lon, radius_m)
+    r_deg = radius_m / EARTH_M_PER_DEG_LAT
+    return {
+        "lat": lat,
+        "lon": lon,
+        "k": math.cos(math.radians(lat)) ** 2,
+        "west": west,
+        "east": east,
+        "south": south,
+        "north": north,
+        "r2": r_deg * r_deg,
+    }
 
 
 def machine_speed(url: str | None = None) -> str:
