@@ -1,4 +1,5 @@
-"""What the benchmarks share: fair turns between ours and the baseline, the speed line."""
+"""What the benchmarks rest on: fair turns between ours and the baseline, the speed line,
+and baselines that answer the question their issue names."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import re
 
 import pytest
 
+from benchmarks.bench_match import interest_categories, postgis_baseline, sqlite_baseline
 from benchmarks.common import machine_speed, timed_pair_ms
+from geo_assets import synthetic
+from geo_assets.geodesy import geodesics_from
+from geo_assets.matching import reach_radius_m
+from geo_assets.model import Profile
+from geo_assets.store import Store
+from geo_assets.store.sqlite import SQLiteStore
+from geo_assets.travel import StraightLineTravel
 
 
 def test_ours_and_the_bare_query_take_turns_at_going_first() -> None:
@@ -29,3 +38,55 @@ def test_the_machine_speed_line_times_python_and_the_database(postgis_db_url: st
     )
     assert figures is not None, line
     assert all(float(x) > 0 for x in figures.groups())
+
+
+@pytest.fixture
+def baseline_on(request: pytest.FixtureRequest, store: Store, tmp_path):
+    """``bench_match``'s baseline query on the store under test."""
+    if isinstance(store, SQLiteStore):
+        return sqlite_baseline(tmp_path / "test.sqlite")
+    return postgis_baseline(request.getfixturevalue("postgis_db_url"))
+
+
+def test_the_match_baseline_is_the_nearest_published_listings_in_the_interests(
+    store: Store, baseline_on
+) -> None:
+    """The bare query the match benchmark compares against must answer the question the
+    issue names, on each store: else its ratios mean nothing."""
+    assets = list(synthetic.national_assets(3_000))
+    # Some listings not published, which the baseline must leave out.
+    assets = [
+        a.model_copy(update={"status": "draft"}) if i % 7 == 0 else a for i, a in enumerate(assets)
+    ]
+    store.bulk_upsert(assets)
+    centre = synthetic.densest_town()
+    profile = Profile.model_validate(
+        {
+            "origin": {"lat": centre.lat + 0.01, "lon": centre.lon - 0.01},
+            "interests": ["gardening", "walking group", "coffee morning", "footy"],
+            "travel": [{"mode": "public_transport", "max_minutes": 35}],
+        }
+    )
+    travel = StraightLineTravel()
+    radius = reach_radius_m(profile, travel)
+    wanted = set(interest_categories(profile))
+    metres = geodesics_from(
+        profile.origin.lat,
+        profile.origin.lon,
+        [a.location.lat for a in assets],
+        [a.location.lon for a in assets],
+    )
+    eligible = sorted(
+        (float(d), a.id)
+        for a, d in zip(assets, metres, strict=True)
+        if a.status == "published" and wanted & set(a.categories) and d <= radius
+    )
+    assert len(eligible) > 20  # the limit bites
+    got = [row[0] for row in baseline_on(profile, travel)]
+    assert len(got) == 20
+    by_id = {a.id: float(d) for a, d in zip(assets, metres, strict=True)}
+    twentieth = eligible[19][0]
+    # SQLite's bare query measures on a flat projection: allow it a 0.5% slack.
+    assert {i for d, i in eligible if d < twentieth * 0.995} <= set(got)
+    assert all(by_id[i] <= twentieth * 1.005 for i in got)
+    assert set(got) <= {i for _, i in eligible}
