@@ -428,6 +428,19 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_full_cache_forgets_its_oldest_record_first() -> None:
+    from geo_assets.store.documents import DecodedCache
+
+    cache: DecodedCache = DecodedCache(capacity=3)
+    orgs = {key: Organisation(name=f"Group {key}") for key in "abcde"}
+    for key in "abcd":
+        cache.put(key, orgs[key])
+    assert cache.get("a") is None
+    assert [cache.get(k).name for k in "bcd"] == ["Group b", "Group c", "Group d"]
+    cache.put("e", orgs["e"])  # a read does not make "b" any younger
+    assert cache.get("b") is None and cache.get("c") is not None
+
+
 def test_cached_records_are_shared_when_frozen_else_shallow_copies() -> None:
     from geo_assets.store.documents import DecodedCache, shallow_copy
 
