@@ -233,6 +233,39 @@ class AuditEntry:
     changes: dict[str, Any]
 
 
+class RecordUpdates:
+    """The update and archive methods of ``Store``, the same on every store: each store
+    writes only the transaction behind them (``_update_organisation``, ``_update_asset``:
+    read, ``apply_patch``, write, audit)."""
+
+    # (id, changes, actor, action): the store's own transaction; assets also take
+    # the expected version.
+    _update_organisation: Callable[[str, Mapping[str, Any], str | None, str], Organisation]
+    _update_asset: Callable[[str, Mapping[str, Any], str | None, str, int | None], Asset]
+
+    def update_organisation(
+        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+    ) -> Organisation:
+        return self._update_organisation(org_id, changes, actor, "update")
+
+    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
+        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
+
+    def update_asset(
+        self,
+        asset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+    ) -> Asset:
+        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
+        return self._update_asset(asset_id, changes, actor, "update", expected_version)
+
+    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
+        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive", None)
+
+
 @runtime_checkable
 class Store(Protocol):
     """What the rest of the system may ask of storage."""

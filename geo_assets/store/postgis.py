@@ -46,6 +46,7 @@ from geo_assets.store.base import (
     NearbyQuery,
     NearQuery,
     Page,
+    RecordUpdates,
     UpsertReport,
     apply_patch,
     audit_changes,
@@ -120,7 +121,7 @@ _CROWDED_TTL_S = 300.0
 _CROWDED_CELLS_MAX = 4096
 
 
-class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
+class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
     """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
 
     Parameters
@@ -287,14 +288,6 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
     def get_organisation(self, org_id: str) -> Organisation:
         return self._read(lambda conn: _get_org(conn, org_id))
 
-    def update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
-    ) -> Organisation:
-        return self._update_organisation(org_id, changes, actor, "update")
-
-    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
-        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
-
     def _update_organisation(
         self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
     ) -> Organisation:
@@ -345,20 +338,6 @@ class PostGISStore(PostGISUsers, PostGISPlans, PostGISGazetteer):
         if row is None:
             raise NotFoundError("asset", asset_id)
         return self._decode_asset(row[0])
-
-    def update_asset(
-        self,
-        asset_id: str,
-        changes: Mapping[str, Any],
-        *,
-        actor: str | None = None,
-        expected_version: int | None = None,
-    ) -> Asset:
-        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
-        return self._update_asset(asset_id, changes, actor, "update", expected_version)
-
-    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
-        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
 
     def _update_asset(
         self,

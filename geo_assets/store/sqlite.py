@@ -28,6 +28,7 @@ from geo_assets.store.base import (
     NearbyHit,
     NearbyQuery,
     Page,
+    RecordUpdates,
     UpsertReport,
     apply_patch,
     audit_changes,
@@ -149,7 +150,7 @@ def _in_circle(
     return rows, dist_m, [i for i, d in enumerate(dist_m) if d <= radius_m]
 
 
-class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
+class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
 
     Parameters
@@ -335,14 +336,6 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         with self._using() as conn:
             return self._org_record(conn, org_id)[1]
 
-    def update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
-    ) -> Organisation:
-        return self._update_organisation(org_id, changes, actor, "update")
-
-    def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
-        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
-
     def _update_organisation(
         self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
     ) -> Organisation:
@@ -413,20 +406,6 @@ class SQLiteStore(SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     def get_asset(self, asset_id: str) -> Asset:
         with self._using() as conn:
             return self._asset_record(conn, asset_id)[1]
-
-    def update_asset(
-        self,
-        asset_id: str,
-        changes: Mapping[str, Any],
-        *,
-        actor: str | None = None,
-        expected_version: int | None = None,
-    ) -> Asset:
-        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
-        return self._update_asset(asset_id, changes, actor, "update", expected_version)
-
-    def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
-        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive")
 
     def _update_asset(
         self,
