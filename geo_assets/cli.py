@@ -310,17 +310,20 @@ def _print_matches(results: list[Any]) -> None:
     if not results:
         typer.echo("no assets found within reach; try a longer travel time or another mode")
         return
-    table = Table(show_lines=True)
-    for column in ("#", "score", "name", "travel", "next session", "why"):
-        table.add_column(column)
+    table = Table(show_lines=True, expand=True)
+    table.add_column("#", width=2)
+    table.add_column("score", width=5)
+    # Shares of the rest of the width: the reasons are what a practitioner reads.
+    for column, share in (("name", 5), ("travel", 4), ("next session", 4), ("why", 8)):
+        table.add_column(column, ratio=share, overflow="fold")
     for i, r in enumerate(results, start=1):
         table.add_row(
             str(i),
             f"{r.score:.2f}",
             r.asset.name,
-            f"{r.minutes:.0f} min {r.mode}",
+            f"{r.minutes:.0f} min {r.mode.replace('_', ' ')}",
             r.next_session.strftime("%a %d %b %H:%M") if r.next_session else "-",
-            "; ".join(r.reasons),
+            "\n".join(f"- {reason}" for reason in r.reasons),  # one reason a line
         )
     Console().print(table)
 

@@ -215,6 +215,25 @@ def test_match_prints_a_table_by_default(loaded_db):
     assert "score" in result.stdout and "why" in result.stdout
 
 
+def test_the_match_table_gives_each_reason_its_own_line(loaded_db):
+    args = ["--near", "53.795,-1.752", "--interest", "gardening", "--limit", "3"]
+    travel = ["--travel", "public_transport:35"]
+    table = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args, *travel])
+    rows = json.loads(
+        CliRunner()
+        .invoke(app, ["--database-url", loaded_db, "match", *args, *travel, "--json"])
+        .stdout
+    )
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    for row in rows:
+        for reason in row["reasons"]:
+            # Each reason starts a line of the "why" column (long ones wrap onto more).
+            start = "- " + reason.split()[0]
+            assert any(line.rstrip(" │").split("│")[-1].strip().startswith(start) for line in lines)
+    assert "public_transport" not in table.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [
