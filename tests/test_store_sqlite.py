@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from geo_assets import synthetic
 from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
-from geo_assets.model import BBox, Organisation
+from geo_assets.model import Asset, BBox, Organisation
 from geo_assets.store import sqlite as sqlite_store
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
@@ -426,6 +426,25 @@ def test_cache_is_bounded(tmp_path: Path) -> None:
     assert len(store.nearby(*LEEDS, 10.0)) == 12
     assert len(store._decoded._items) == 5
     store.close()
+
+
+def test_decoding_many_documents_is_decoding_each() -> None:
+    from geo_assets.store.documents import DecodedCache, decode
+
+    docs = [a.model_dump_json() for a in synthetic.national_assets(3)]
+    cache: DecodedCache = DecodedCache(capacity=2)
+    first = cache.decode_all(Asset, docs[:2])
+    assert first == [decode(Asset, doc) for doc in docs[:2]]
+    again = cache.decode_all(Asset, docs[:2])
+    assert all(a is b for a, b in zip(again, first, strict=True))  # frozen: shared
+    cache.decode_all(Asset, docs[2:])  # the oldest goes
+    fresh = cache.decode_all(Asset, docs[:1])
+    assert fresh == first[:1] and fresh[0] is not first[0]
+    orgs = [Organisation(name=f"Group {i}").model_dump_json() for i in range(2)]
+    shared = cache.decode_all(Organisation, orgs)
+    copies = cache.decode_all(Organisation, orgs)  # not frozen: callers get copies
+    assert copies == shared and all(c is not s for c, s in zip(copies, shared, strict=True))
+    assert DecodedCache(capacity=0).decode_all(Asset, docs[:1]) == first[:1]
 
 
 def test_a_full_cache_forgets_its_oldest_record_first() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from functools import cache
 from typing import Any, Generic, TypeVar
 
@@ -106,6 +106,20 @@ class DecodedCache(Generic[M]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def decode_all(self, model: type[M], docs: Iterable[str]) -> list[M]:
+        """``decode`` for each document, keyed by its text: what a radius query returns
+        hundreds of, so the per-document bookkeeping is done once here."""
+        items, put = self._items, self.put
+        shared = bool(model.model_config.get("frozen"))
+        out: list[M] = []
+        for doc in docs:
+            hit = items.get(doc)
+            if hit is None:
+                out.append(put(doc, decode(model, doc)))
+            else:
+                out.append(hit if shared else shallow_copy(hit))
+        return out
 
     def decode(self, model: type[M], doc: str, key: Hashable | None = None) -> M:
         """``doc`` decoded, from the cache when ``key`` (default: the text itself) is known."""

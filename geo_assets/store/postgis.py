@@ -337,7 +337,7 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         row = conn.execute(query, [asset_id]).fetchone()
         if row is None:
             raise NotFoundError("asset", asset_id)
-        return self._decode_asset(row[0])
+        return self._decoded.decode(Asset, row[0])
 
     def _update_asset(
         self,
@@ -372,7 +372,7 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
                 [*params, limit, offset],
             ).fetchall()
         )
-        items = [self._decode_asset(r[0]) for r in rows]
+        items = self._decoded.decode_all(Asset, [r[0] for r in rows])
         return Page(items=items, total=total, page=page, per_page=per_page)
 
     def count_assets(self, filters: AssetFilters | None = None) -> int:
@@ -380,9 +380,6 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         return self._read(
             lambda conn: _scalar(conn, f"SELECT count(*) FROM assets WHERE {where}", params)
         )
-
-    def _decode_asset(self, doc: str) -> Asset:
-        return self._decoded.decode(Asset, doc)
 
     def nearby(
         self,
@@ -433,8 +430,14 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
                     cur.execute(query, params, prepare=prepare)
             return [cur.fetchall() for cur in cursors]
 
-        decode = self._decode_asset
-        return [[NearbyHit(decode(doc), d) for doc, d in rows] for rows in self._read(run)]
+        decode_all = self._decoded.decode_all
+        return [
+            [
+                NearbyHit(asset, d)
+                for asset, (_, d) in zip(decode_all(Asset, [r[0] for r in rows]), rows, strict=True)
+            ]
+            for rows in self._read(run)
+        ]
 
     def _one_walk(
         self, conn: psycopg.Connection[Any], near: NearQuery, queries: Sequence[NearbyQuery]
@@ -480,7 +483,7 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         """Assets whose point lies in the lon/lat box, edges included, by name then id."""
         query, params = within_sql(bbox, filters)
         rows = self._read(lambda conn: conn.execute(query, params).fetchall())
-        return [self._decode_asset(r[0]) for r in rows]
+        return self._decoded.decode_all(Asset, [r[0] for r in rows])
 
     # --- assets: bulk -----------------------------------------------------------------------
 
