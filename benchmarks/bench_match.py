@@ -44,6 +44,7 @@ from benchmarks.common import (
 from geo_assets.matching import match, reach_radius_m, resolve_interests
 from geo_assets.model import Profile
 from geo_assets.store import open_store
+from geo_assets.store.sqlite import db_path
 from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import StraightLineTravel
 
@@ -138,55 +139,54 @@ def interest_categories(profile: Profile) -> list[str]:
     )
 
 
-def postgis_baseline(url: str) -> Callable[[Profile, StraightLineTravel], list]:
-    conn = psycopg.connect(url, autocommit=True)
-
-    def run(profile: Profile, travel: StraightLineTravel) -> list:
-        params = {
-            "lat": profile.origin.lat,
-            "lon": profile.origin.lon,
-            "cats": interest_categories(profile),
-            "r": reach_radius_m(profile, travel),
-        }
-        return conn.execute(BASELINE, params).fetchall()
-
-    return run
+Baseline = Callable[[Profile, StraightLineTravel], list]
 
 
-def sqlite_baseline(path: Path) -> Callable[[Profile, StraightLineTravel], list]:
-    conn = sqlite3.connect(path)
+def connect_baseline(url: str) -> tuple[Baseline, psycopg.Connection | sqlite3.Connection]:
+    """The baseline query on the store at ``url``, and the connection to close after."""
+    if url.startswith("postgresql"):
+        pg = psycopg.connect(url, autocommit=True)
 
-    def run(profile: Profile, travel: StraightLineTravel) -> list:
+        def on_postgis(profile: Profile, travel: StraightLineTravel) -> list:
+            params = {
+                "lat": profile.origin.lat,
+                "lon": profile.origin.lon,
+                "cats": interest_categories(profile),
+                "r": reach_radius_m(profile, travel),
+            }
+            return pg.execute(BASELINE, params).fetchall()
+
+        return on_postgis, pg
+    lite = sqlite3.connect(db_path(url))
+
+    def on_sqlite(profile: Profile, travel: StraightLineTravel) -> list:
         origin = profile.origin
         params = sqlite_circle(origin.lat, origin.lon, reach_radius_m(profile, travel))
         params["cats"] = json.dumps(interest_categories(profile))
-        return conn.execute(BASELINE_SQLITE, params).fetchall()
+        return lite.execute(BASELINE_SQLITE, params).fetchall()
 
-    return run
+    return on_sqlite, lite
 
 
 @contextmanager
-def national_store(kind: str, n: int) -> Iterator[tuple[str, Callable]]:
-    """(store URL, baseline query) for a throwaway store of ``kind`` holding ``n`` listings."""
+def throwaway_store(kind: str) -> Iterator[str]:
+    """The URL of an empty store of ``kind``, removed afterwards."""
     if kind == "postgis":
         with throwaway_postgis("geo_assets_match") as url:
-            seconds = load_national(url, n)
-            print(f"  loaded {n:,} assets (generate + load) in {seconds:.0f} s", flush=True)
-            yield url, postgis_baseline(url)
+            yield url
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "match.sqlite"
-        url = f"sqlite:///{path}"
-        seconds = load_national(url, n)
-        print(f"  loaded {n:,} assets (generate + load) in {seconds:.0f} s", flush=True)
-        yield url, sqlite_baseline(path)
+        yield f"sqlite:///{Path(tmp) / 'match.sqlite'}"
 
 
 def bench_size(n: int, n_profiles: int, kind: str) -> dict[str, dict[str, float]]:
     travel = StraightLineTravel()
     out: dict[str, dict[str, float]] = {}
-    with national_store(kind, n) as (url, baseline):
+    with throwaway_store(kind) as url:
+        seconds = load_national(url, n)
+        print(f"  loaded {n:,} assets (generate + load) in {seconds:.0f} s", flush=True)
         store = open_store(url, min_size=1, max_size=2)
+        baseline, conn = connect_baseline(url)
         for label, origins in origin_sets(n_profiles).items():
             profiles = make_profiles(n_profiles, origins)
             match(store, profiles[0], limit=RESULTS)  # warm the pool and caches
@@ -210,6 +210,7 @@ def bench_size(n: int, n_profiles: int, kind: str) -> dict[str, dict[str, float]
                 "b95": b95,
                 "results": found / len(profiles),
             }
+        conn.close()
         store.close()
     return out
 

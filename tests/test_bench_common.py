@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmarks.bench_match import interest_categories, postgis_baseline, sqlite_baseline
+from benchmarks.bench_match import connect_baseline, interest_categories
 from benchmarks.common import machine_speed, timed_pair_ms
 from geo_assets import synthetic
 from geo_assets.geodesy import geodesics_from
@@ -44,8 +44,12 @@ def test_the_machine_speed_line_times_python_and_the_database(postgis_db_url: st
 def baseline_on(request: pytest.FixtureRequest, store: Store, tmp_path):
     """``bench_match``'s baseline query on the store under test."""
     if isinstance(store, SQLiteStore):
-        return sqlite_baseline(tmp_path / "test.sqlite")
-    return postgis_baseline(request.getfixturevalue("postgis_db_url"))
+        url = f"sqlite:///{tmp_path / 'test.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgis_db_url")
+    baseline, conn = connect_baseline(url)
+    yield baseline
+    conn.close()
 
 
 def test_the_match_baseline_is_the_nearest_published_listings_in_the_interests(

@@ -66,8 +66,12 @@ def shallow_copy(record: M) -> M:
     return new
 
 
-def _handout(record: M) -> M:
-    return record if record.model_config.get("frozen") else shallow_copy(record)
+def _handout(record: M, shared: bool | None = None) -> M:
+    """What a caller may keep: ``record`` itself when its model is frozen (``shared``,
+    when the caller already knows), else a shallow copy."""
+    if shared is None:
+        shared = bool(record.model_config.get("frozen"))
+    return record if shared else shallow_copy(record)
 
 
 class DecodedCache(Generic[M]):
@@ -118,11 +122,9 @@ class DecodedCache(Generic[M]):
             if hit is None:
                 out.append(put(doc, decode(model, doc)))
             else:
-                out.append(hit if shared else shallow_copy(hit))
+                out.append(_handout(hit, shared))
         return out
 
-    def decode(self, model: type[M], doc: str, key: Hashable | None = None) -> M:
-        """``doc`` decoded, from the cache when ``key`` (default: the text itself) is known."""
-        key = doc if key is None else key
-        hit = self.get(key)
-        return hit if hit is not None else self.put(key, decode(model, doc))
+    def decode(self, model: type[M], doc: str) -> M:
+        """``doc`` decoded, from the cache when its text is known."""
+        return self.decode_all(model, [doc])[0]
