@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from benchmarks.bench_match import connect_baseline, interest_categories
+from benchmarks.bench_match import TimedStore, connect_baseline, interest_categories
 from benchmarks.common import machine_speed, timed_pair_ms
 from geo_assets import synthetic
 from geo_assets.geodesy import geodesics_from
-from geo_assets.matching import reach_radius_m
+from geo_assets.matching import match, reach_radius_m
 from geo_assets.model import Profile
 from geo_assets.store import Store
 from geo_assets.store.sqlite import SQLiteStore
@@ -94,3 +94,23 @@ def test_the_match_baseline_is_the_nearest_published_listings_in_the_interests(
     assert {i for d, i in eligible if d < twentieth * 0.995} <= set(got)
     assert all(by_id[i] <= twentieth * 1.005 for i in got)
     assert set(got) <= {i for _, i in eligible}
+
+
+def test_the_timed_store_times_a_match_s_radius_queries_and_changes_nothing(
+    sqlite_store: Store,
+) -> None:
+    sqlite_store.bulk_upsert(list(synthetic.national_assets(500)))
+    centre = synthetic.densest_town()
+    profile = Profile.model_validate(
+        {
+            "origin": {"lat": centre.lat, "lon": centre.lon},
+            "interests": ["gardening", "chess"],
+            "travel": [{"mode": "walk", "max_minutes": 20}],
+        }
+    )
+    timed = TimedStore(sqlite_store)
+    assert timed.last_ms == 0.0
+    got = match(timed, profile, limit=20)  # type: ignore[arg-type]
+    assert timed.last_ms > 0.0
+    assert [m.asset.id for m in got] == [m.asset.id for m in match(sqlite_store, profile, limit=20)]
+    assert timed.get_asset(got[0].asset.id) == got[0].asset  # everything else goes through
