@@ -2,21 +2,27 @@
 
 "gardning", "allotment" and "growing veg" should all land on gardening terms;
 "footy" on football; "used to play guitar" on music instruments. Resolution is
-done against the names and synonyms in the taxonomy, in decreasing order of
+done against the names and synonyms in the taxonomy, and the everyday words people
+use for their likes (``data/interest_words.json``), in decreasing order of
 confidence: the whole phrase is a label, the phrase is a label with a typo, a
 label appears inside the phrase, single words point to few terms.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from geo_assets.taxonomy import Taxonomy, default_taxonomy
+from geo_assets.taxonomy import DATA_DIR, Taxonomy, default_taxonomy
+
+INTEREST_WORDS_PATH = DATA_DIR / "interest_words.json"
 
 # Words that carry no interest of their own in what practitioners type.
 STOPWORDS = frozenset(
@@ -172,14 +178,35 @@ class InterestMatch:
     label: str
 
 
-class InterestResolver:
-    """Resolves free text to taxonomy terms using the taxonomy's names and synonyms."""
+def load_interest_words(
+    taxonomy: Taxonomy, path: str | os.PathLike[str] = INTEREST_WORDS_PATH
+) -> dict[str, tuple[str, ...]]:
+    """Term id -> everyday words for it, checked against ``taxonomy``.
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    They are kept apart from the taxonomy's synonyms because synonyms also name
+    listings (the sample generator builds names from them): "lonely" or "depression"
+    is how a person describes themselves, never what a group is called.
+    """
+    words = json.loads(Path(path).read_text(encoding="utf-8"))["words"]
+    unknown = sorted(set(words) - {term.id for term in taxonomy})
+    if unknown:
+        raise ValueError(f"{path}: not taxonomy ids: {', '.join(unknown)}")
+    return {term_id: tuple(said) for term_id, said in words.items()}
+
+
+class InterestResolver:
+    """Resolves free text to taxonomy terms using the taxonomy's names and synonyms,
+    and ``everyday_words`` (term id -> words a person might use for it)."""
+
+    def __init__(
+        self, taxonomy: Taxonomy, everyday_words: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.taxonomy = taxonomy
         self.label_terms: dict[str, set[str]] = {}
+        everyday = everyday_words or {}
         for term in taxonomy:
-            for label in (term.name, *term.synonyms, term.id.rsplit(".", 1)[-1].replace("-", " ")):
+            own = (term.name, *term.synonyms, term.id.rsplit(".", 1)[-1].replace("-", " "))
+            for label in (*own, *everyday.get(term.id, ())):
                 key = normalise(label)
                 if key:
                     self.label_terms.setdefault(key, set()).add(term.id)
@@ -301,7 +328,8 @@ def _ancestors(taxonomy: Taxonomy, term: str) -> tuple[str, ...]:
 
 @cache
 def default_resolver() -> InterestResolver:
-    return InterestResolver(default_taxonomy())
+    taxonomy = default_taxonomy()
+    return InterestResolver(taxonomy, load_interest_words(taxonomy))
 
 
 PREFIX_LEN = 5

@@ -17,6 +17,7 @@ Deterministic: the same request gives the same order (ties broken by asset id).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,10 +39,17 @@ from geo_assets.interests import (
     content_words,
     default_resolver,
     lexical_score,
+    normalise,
 )
 from geo_assets.model import WEEKDAYS, Asset, Availability, Profile, Session, utcnow
 from geo_assets.store.base import AssetFilters, NearbyHit, Store
-from geo_assets.travel import StraightLineTravel, TravelModel, best_mode
+from geo_assets.travel import (
+    MODE_WORDS,
+    StraightLineTravel,
+    TravelModel,
+    minutes_by_mode,
+    pick_best,
+)
 
 # Component weights; they sum to 1 so a score reads as a share of a perfect match.
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
@@ -84,6 +92,10 @@ class ResolvedInterest:
     text: str
     terms: tuple[InterestMatch, ...]
     words: tuple[str, ...]
+    # How a reason names it: the person's words, a term's name for a term id, and
+    # what we took a misspelling for ('gardning (read as "gardening")'), so a
+    # misreading is plain to see.
+    shown: str = ""
 
 
 @dataclass
@@ -100,6 +112,8 @@ class Match:
     next_session: datetime | None = None
     stale: bool = False
     matched_interests: list[str] = field(default_factory=list)
+    # The person's other modes that also get there within their limits, quickest first.
+    other_modes: tuple[tuple[str, float], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -108,6 +122,9 @@ class Match:
             "score": round(self.score, 4),
             "minutes": round(self.minutes, 1),
             "mode": self.mode,
+            "other_modes": [
+                {"mode": mode, "minutes": round(minutes, 1)} for mode, minutes in self.other_modes
+            ],
             "distance_m": round(self.distance_m, 1),
             "next_session": self.next_session.isoformat() if self.next_session else None,
             "reasons": self.reasons,
@@ -123,10 +140,21 @@ def resolve_interests(
     profile: Profile, resolver: InterestResolver | None = None
 ) -> list[ResolvedInterest]:
     resolver = resolver or default_resolver()
-    return [
-        ResolvedInterest(text, tuple(resolver.resolve(text)), tuple(content_words(text)))
-        for text in profile.interests
-    ]
+    out = []
+    for text in profile.interests:
+        terms = tuple(resolver.resolve(text))
+        words = tuple(content_words(text))
+        out.append(ResolvedInterest(text, terms, words, shown_as(text, terms, resolver)))
+    return out
+
+
+def shown_as(text: str, terms: Sequence[InterestMatch], resolver: InterestResolver) -> str:
+    """How reasons name an interest (see ``ResolvedInterest.shown``)."""
+    if text in resolver.taxonomy:
+        return resolver.taxonomy.get(text).name
+    if terms and not set(normalise(terms[0].label).split()) <= set(normalise(text).split()):
+        return f'{text} (read as "{terms[0].label}")'
+    return text
 
 
 def check_weights(overrides: Mapping[str, float] | None) -> dict[str, float]:
@@ -208,20 +236,37 @@ def travel_times(
     travel: TravelModel,
     assets: Sequence[Asset],
     metres: Sequence[float] | None = None,
-) -> tuple[np.ndarray, list[str | None]]:
-    """Quickest allowed minutes per asset and its mode (``inf`` / None if out of reach).
+) -> tuple[np.ndarray, list[str | None], list[list[float]]]:
+    """Quickest allowed minutes per asset and its mode (``inf`` / None if out of reach),
+    and per asset the minutes by each of the person's modes, in their order (``inf``
+    beyond that mode's limit).
 
     ``metres``: the geodesic distance to each asset when known (the candidates' own).
     """
     if not assets:
-        return np.zeros(0), []
+        return np.zeros(0), [], []
     points = np.array([[a.location.lat, a.location.lon] for a in assets])
     limits = [(t.mode, t.max_minutes) for t in profile.travel]
     origin = (profile.origin.lat, profile.origin.lon)
     known = None if metres is None else np.asarray(metres, dtype=float)
-    minutes, which = best_mode(travel, origin, points, limits, metres=known)
+    per_mode = minutes_by_mode(travel, origin, points, limits, metres=known)
+    minutes, which = pick_best(per_mode)
     modes = [limits[i][0] if i >= 0 else None for i in which]
-    return minutes, modes
+    return minutes, modes, per_mode.T.tolist()
+
+
+def other_modes(
+    profile: Profile, by_mode: Sequence[float], best: str
+) -> tuple[tuple[str, float], ...]:
+    """The person's modes other than ``best`` that also get there within their limits,
+    quickest first (a bus may be quickest where a walk is still well within reach).
+    ``by_mode``: minutes by each of the person's modes (a row of ``travel_times``)."""
+    ways = [
+        (t.mode, minutes)
+        for t, minutes in zip(profile.travel, by_mode, strict=True)
+        if t.mode != best and math.isfinite(minutes)
+    ]
+    return tuple(sorted(ways, key=lambda way: way[1]))
 
 
 # --- stage 3: hard filters ------------------------------------------------------------------
@@ -295,7 +340,7 @@ def interest_score(
                 continue
             for category in asset.categories:
                 best = max(best, m.confidence * similarity(m.term_id, category))
-        per.append((best, interest.text))
+        per.append((best, interest.shown or interest.text))
     per.sort(key=lambda p: -p[0])
     top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)
     matched = [text for score, text in per if score >= 0.5]
@@ -462,13 +507,6 @@ def rank(matches: list[Match], limit: int, *, diversity: float = 1.0 - MMR_LAMBD
 
 # --- stage 6: explanations ------------------------------------------------------------------
 
-_MODE_WORDS = {
-    "walk": "walk",
-    "wheelchair": "by wheelchair",
-    "cycle": "by bike",
-    "car": "by car",
-    "public_transport": "by bus or train",
-}
 _FEATURE_WORDS = {
     "wheelchair": "wheelchair accessible",
     "step_free": "step-free access",
@@ -507,6 +545,20 @@ def next_session_after(
     return None
 
 
+# Modes that need no fare, timetable or parking: worth naming beside a quicker bus or car.
+_UNAIDED_MODES = frozenset({"walk", "wheelchair", "cycle"})
+
+
+def travel_reason(match: Match) -> str:
+    """ "13 min by bus or train, or 16 min walk": the quickest way and, when that is a
+    bus or a car, the person's own ways of getting there within their limits, which
+    cost nothing and may suit them better."""
+    ways = [(match.mode, match.minutes)]
+    if match.mode not in _UNAIDED_MODES:
+        ways += [way for way in match.other_modes if way[0] in _UNAIDED_MODES]
+    return ", or ".join(f"{minutes:.0f} min {MODE_WORDS[mode]}" for mode, minutes in ways)
+
+
 def explain(
     match: Match,
     profile: Profile,
@@ -522,9 +574,9 @@ def explain(
         elif c["interest"] > 0:
             reasons.append("related to your interests")
         else:
-            said = ", ".join(i.text for i in interests)
+            said = ", ".join(i.shown or i.text for i in interests)
             reasons.append(f"no listing matched your interests ({said}); shown for other reasons")
-    reasons.append(f"{match.minutes:.0f} min {_MODE_WORDS[match.mode]}")
+    reasons.append(travel_reason(match))
     if session is not None:
         when = session.describe()
         when = when[0].upper() + when[1:]
@@ -610,11 +662,12 @@ def match(
 
     hits = find_candidates(store, profile, travel, interests, resolver, limit=limit)
     assets = [h.asset for h in hits]
-    minutes, modes = travel_times(profile, travel, assets, [h.distance_m for h in hits])
+    minutes, modes, by_mode = travel_times(profile, travel, assets, [h.distance_m for h in hits])
 
     scored: list[Match] = []
     sessions: dict[str, Session | None] = {}
-    for hit, mins, mode in zip(hits, minutes, modes, strict=True):
+    travel_rows: dict[str, list[float]] = {}
+    for hit, mins, mode, row in zip(hits, minutes, modes, by_mode, strict=True):
         asset = hit.asset
         if mode is None or violations(asset, profile):
             continue
@@ -630,6 +683,7 @@ def match(
             "freshness": freshness_score(asset, now_utc),
         }
         sessions[asset.id] = session
+        travel_rows[asset.id] = row
         scored.append(
             Match(
                 asset=asset,
@@ -644,6 +698,7 @@ def match(
     ranked = rank(scored, limit, diversity=diversity)
     for m in ranked:  # only what is shown needs its stale flag, next session and reasons
         m.stale = is_stale(m.asset, now_utc)
+        m.other_modes = other_modes(profile, travel_rows[m.asset.id], m.mode)
         session = sessions[m.asset.id]
         if session is not None:
             m.next_session = next_session_after(session, profile.availability, now)

@@ -25,6 +25,14 @@ from geo_assets.geodesy import geodesic_m, pair_geodesic_m
 Mode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
 MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 MAX_MINUTES = 240
+# How each mode reads after a number of minutes ("14 min walk", "9 min by bike").
+MODE_WORDS: dict[str, str] = {
+    "walk": "walk",
+    "wheelchair": "by wheelchair",
+    "cycle": "by bike",
+    "car": "by car",
+    "public_transport": "by bus or train",
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,33 @@ class StraightLineTravel:
         return moving * spec.metres_per_minute / spec.circuity
 
 
+def minutes_by_mode(
+    model: TravelModel,
+    origin: tuple[float, float],
+    destinations: np.ndarray,
+    limits: Sequence[tuple[str, float]],
+    *,
+    metres: np.ndarray | None = None,
+) -> np.ndarray:
+    """Minutes to each destination per allowed mode: row ``i`` for ``limits[i]``, ``inf``
+    where that mode takes longer than its limit (or cannot get there at all).
+
+    ``limits`` is a list of (mode, max minutes). ``metres``, the geodesic distance to
+    each destination when the caller has it (a store's ``nearby`` measured it), is what
+    the straight-line model then uses instead of measuring again.
+    """
+    n = np.asarray(destinations).reshape(-1, 2).shape[0]
+    if isinstance(model, StraightLineTravel):  # one measurement serves every mode
+        metres = geodesic_m(origin, destinations) if metres is None else metres
+        per_mode = [model.minutes_over(metres, mode) for mode, _ in limits]
+    else:
+        per_mode = [model.minutes(origin, destinations, m, max_minutes=t) for m, t in limits]
+    out = np.full((len(limits), n), np.inf)
+    for i, ((_, max_minutes), mins) in enumerate(zip(limits, per_mode, strict=True)):
+        out[i] = np.where(mins <= max_minutes, mins, np.inf)
+    return out
+
+
 def best_mode(
     model: TravelModel,
     origin: tuple[float, float],
@@ -172,22 +207,18 @@ def best_mode(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each destination, the quickest allowed mode within its limit.
 
-    ``limits`` is a list of (mode, max minutes). Returns (minutes, index into
-    ``limits``); destinations no mode reaches in time get ``inf`` and -1. Ties go
-    to the mode listed first. ``metres``, the geodesic distance to each destination
-    when the caller has it (a store's ``nearby`` measured it), is what the straight-line
-    model then uses instead of measuring again.
+    Takes what ``minutes_by_mode`` takes. Returns (minutes, index into ``limits``);
+    destinations no mode reaches in time get ``inf`` and -1. Ties go to the mode
+    listed first.
     """
-    n = np.asarray(destinations).reshape(-1, 2).shape[0]
-    best = np.full(n, np.inf)
-    which = np.full(n, -1, dtype=int)
-    if isinstance(model, StraightLineTravel):  # one measurement serves every mode
-        metres = geodesic_m(origin, destinations) if metres is None else metres
-        per_mode = [model.minutes_over(metres, mode) for mode, _ in limits]
-    else:
-        per_mode = [model.minutes(origin, destinations, m, max_minutes=t) for m, t in limits]
-    for i, ((_, max_minutes), mins) in enumerate(zip(limits, per_mode, strict=True)):
-        ok = (mins <= max_minutes) & (mins < best)
-        best = np.where(ok, mins, best)
-        which = np.where(ok, i, which)
-    return best, which
+    return pick_best(minutes_by_mode(model, origin, destinations, limits, metres=metres))
+
+
+def pick_best(per_mode: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``best_mode`` of minutes already worked out per mode (``minutes_by_mode``)."""
+    n = per_mode.shape[1]
+    if per_mode.shape[0] == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=int)
+    which = np.argmin(per_mode, axis=0)  # the first of equal minima: ties to the first mode
+    best = per_mode[which, np.arange(n)]
+    return best, np.where(np.isfinite(best), which, -1)

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from geo_assets.matching import Match
 from geo_assets.model import Asset, Cost
-from maps.style import MODE_WORDS, html_text
+from geo_assets.travel import MODE_WORDS
+from maps.style import html_text
 
 FEATURE_WORDS = {
     "wheelchair": "wheelchair accessible",

@@ -18,13 +18,12 @@ from geo_assets.matching import Match
 from geo_assets.model import TravelOption
 from geo_assets.network import NetworkTravel
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
-from geo_assets.travel import StraightLineTravel, TravelModel
+from geo_assets.travel import MODE_WORDS, StraightLineTravel, TravelModel
 from maps.assets import MapSettings, new_map
 from maps.popups import LISTING_URL, result_popup
 from maps.style import (
     AREA_COLOURS,
     FALLBACK_COLOUR,
-    MODE_WORDS,
     ORIGIN_COLOUR,
     Legend,
     LegendItem,

@@ -52,13 +52,6 @@ COVERAGE_COLOURS: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8",
 GAP_COLOUR = "#d7191c"
 NO_DATA_COLOUR = "#bdbdbd"
 
-MODE_WORDS = {
-    "walk": "walk",
-    "wheelchair": "by wheelchair",
-    "cycle": "by bike",
-    "car": "by car",
-    "public_transport": "by bus or train",
-}
 
 # Marker and legend CSS shared by all maps (added once per map by ``add_map_css``).
 MAP_CSS = """

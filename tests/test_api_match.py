@@ -90,6 +90,9 @@ def test_results_are_the_engines_ranking_with_summaries(site: Site) -> None:
         assert (got["location"]["lat"], got["location"]["lon"]) == asset.point
         assert got["location"]["place"] == asset.location.place
         assert got["reasons"], "every result explains itself"
+        assert got["mode"] not in {other["mode"] for other in got["other_modes"]}
+    # Walking 25 minutes or a 30-minute bus: near the centre, both get to some listings.
+    assert any(r["other_modes"] for r in body["results"])
     scores = [r["score"] for r in body["results"]]
     assert scores[0] == max(scores)
 

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.interests import WordFinder, content_words, default_resolver, normalise
+from geo_assets.interests import (
+    WordFinder,
+    content_words,
+    default_resolver,
+    load_interest_words,
+    normalise,
+)
 from geo_assets.matching import (
     DEFAULT_WEIGHTS,
     Match,
@@ -201,6 +207,38 @@ def test_informal_words_resolve(text, term):
     assert default_resolver().resolve(text)[0].term_id == term
 
 
+def _everyday_words() -> list[tuple[str, str]]:
+    words = load_interest_words(default_taxonomy())
+    return [(word, term) for term, said in words.items() for word in said]
+
+
+@pytest.mark.parametrize(("word", "term"), _everyday_words())
+def test_everyday_words_resolve_to_their_term_first(word, term):
+    """Each everyday word (data/interest_words.json) is read as its term, and surely."""
+    top = default_resolver().resolve(word)[0]
+    assert (top.term_id, top.confidence) == (term, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("likes reading", "arts.writing.book-clubs"),
+        ("parenting", "family"),  # was read as "renting advice"
+        ("used to love singing", "arts.music.choirs"),
+        ("feels lonely", "social.friendship"),
+    ],
+)
+def test_what_people_say_of_themselves_finds_the_right_term(text, term):
+    assert default_resolver().resolve(text)[0].term_id == term
+
+
+def test_everyday_words_must_name_taxonomy_terms(tmp_path):
+    path = tmp_path / "words.json"
+    path.write_text('{"words": {"arts.film": ["movies"], "arts.nope": ["x"]}}')
+    with pytest.raises(ValueError, match="arts.nope"):
+        load_interest_words(default_taxonomy(), path)
+
+
 def test_nonsense_resolves_to_nothing():
     assert default_resolver().resolve("xqzzv plimf") == []
 
@@ -210,6 +248,19 @@ def test_typos_and_synonyms_find_gardening_groups(small_store, text):
     results = match(small_store, profile(interests=[text]), now=NOW)
     assert results[0].asset.id in {"g-allot", "g-comm"}
     assert any("matches your interest" in r for r in results[0].reasons)
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ("gardning", 'gardning (read as "gardening")'),  # a misreading would be plain to see
+        ("allotment", "allotment"),  # the person's own words where they were understood
+        ("nature.gardening", "Gardening"),  # a term id (API clients) by its name
+    ],
+)
+def test_reasons_say_how_an_interest_was_read(small_store, said, shown):
+    top = match(small_store, profile(interests=[said]), now=NOW)[0]
+    assert top.reasons[0] == f"matches your interest: {shown}"
 
 
 def test_footy_finds_football(small_store):
@@ -237,6 +288,59 @@ def test_explanations_read_like_a_practitioner_would_say_them(small_store):
     assert top.next_session == datetime(2026, 11, 3, 10, 0)
     assert set(top.components) == set(DEFAULT_WEIGHTS)
     assert all(0.0 <= v <= 1.0 for v in top.components.values())
+
+
+def test_a_walk_within_the_persons_limit_is_named_beside_a_quicker_bus(sqlite_store):
+    """The bus is quickest from 1.1 km, but the walk is within the person's 30 minutes
+    and costs nothing: both are said. From 100 m the walk is quickest and the bus is not
+    worth saying; from 3 km only the bus gets there in time."""
+    km = 1 / 111.2  # degrees of latitude in a kilometre, near enough
+    sqlite_store.bulk_upsert(
+        [
+            Asset.model_validate(
+                {
+                    "id": listing_id,
+                    "kind": "group",
+                    "name": f"Group {listing_id}",
+                    "categories": ["nature.gardening.allotments"],
+                    "location": {"lat": HOME[0] + dist_km * km, "lon": HOME[1]},
+                    "status": "published",
+                    "source": "t",
+                    "source_id": listing_id,
+                }
+            )
+            for listing_id, dist_km in [("near", 0.1), ("mid", 1.1), ("far", 3.0)]
+        ]
+    )
+    p = profile(
+        travel=[
+            {"mode": "walk", "max_minutes": 30},
+            {"mode": "public_transport", "max_minutes": 30},
+        ]
+    )
+    found = {m.asset.id: m for m in match(sqlite_store, p, now=NOW)}
+    model = StraightLineTravel()
+
+    def minutes(listing_id: str, mode: str) -> float:
+        return float(model.minutes_over(np.array([found[listing_id].distance_m]), mode)[0])
+
+    mid = found["mid"]
+    walk, bus = minutes("mid", "walk"), minutes("mid", "public_transport")
+    assert bus < walk < 30
+    assert (mid.mode, mid.minutes) == ("public_transport", pytest.approx(bus))
+    assert mid.other_modes == (("walk", pytest.approx(walk)),)
+    assert mid.reasons[0] == f"{bus:.0f} min by bus or train, or {walk:.0f} min walk"
+    assert mid.as_dict()["other_modes"] == [{"mode": "walk", "minutes": round(walk, 1)}]
+
+    near = found["near"]
+    assert near.mode == "walk"
+    assert [mode for mode, _ in near.other_modes] == ["public_transport"]
+    assert near.reasons[0] == f"{near.minutes:.0f} min walk"
+
+    far = found["far"]
+    assert minutes("far", "walk") > 30
+    assert (far.mode, far.other_modes) == ("public_transport", ())
+    assert far.reasons[0] == f"{far.minutes:.0f} min by bus or train"
 
 
 def test_weights_can_be_overridden_per_request(small_store):
@@ -403,7 +507,7 @@ def test_moving_an_asset_closer_never_lowers_its_travel_score(dlat, dlon, shrink
         )
         return base.model_copy(update={"location": loc})
 
-    minutes, _ = travel_times(p, StraightLineTravel(), [placed(1.0), placed(shrink)])
+    minutes, _, _ = travel_times(p, StraightLineTravel(), [placed(1.0), placed(shrink)])
     far, near = minutes
     if np.isfinite(far):
         assert np.isfinite(near)

@@ -16,6 +16,7 @@ from geo_assets.travel import (
     StraightLineTravel,
     best_mode,
     check_minutes,
+    minutes_by_mode,
 )
 
 BRADFORD = (53.7950, -1.7520)
@@ -86,6 +87,30 @@ def test_best_mode_picks_quickest_within_its_limit():
     assert which[1] == 1
     mins, which = best_mode(model, BRADFORD, far, [("walk", 20)])
     assert np.isinf(mins[0]) and which[0] == -1
+
+
+def test_minutes_by_mode_keeps_every_mode_within_its_own_limit():
+    model = StraightLineTravel()
+    points = np.array([[BRADFORD[0] + d, BRADFORD[1]] for d in (0.004, 0.01, 0.05)])
+    limits = [("walk", 20), ("cycle", 10), ("public_transport", 40)]
+    per_mode = minutes_by_mode(model, BRADFORD, points, limits)
+    assert per_mode.shape == (3, 3)
+    for row, (mode, limit) in zip(per_mode, limits, strict=True):
+        free = model.minutes(BRADFORD, points, mode)
+        assert np.array_equal(row, np.where(free <= limit, free, np.inf))
+    # ~450 m: every mode in time; ~5.5 km: only the bus (about 38 min)
+    assert np.isfinite(per_mode[:, 0]).all()
+    assert np.isinf(per_mode[:2, 2]).all() and np.isfinite(per_mode[2, 2])
+    mins, which = best_mode(model, BRADFORD, points, limits)
+    assert np.array_equal(mins, per_mode.min(axis=0))
+    assert which.tolist() == per_mode.argmin(axis=0).tolist()
+
+
+def test_ties_go_to_the_mode_listed_first():
+    model = StraightLineTravel()
+    points = np.array([[BRADFORD[0] + 0.01, BRADFORD[1]]])
+    assert best_mode(model, BRADFORD, points, [("walk", 60), ("walk", 60)])[1].tolist() == [0]
+    assert best_mode(model, BRADFORD, points, [])[1].tolist() == [-1]
 
 
 def test_best_mode_uses_distances_the_caller_already_measured():

@@ -50,6 +50,13 @@ class MatchLocation(BaseModel):
     postcode: str | None = None
 
 
+class ModeMinutes(BaseModel):
+    """Another way the person can get there within their own limit for that mode."""
+
+    mode: str
+    minutes: float = Field(description="travel time one way")
+
+
 class MatchResult(BaseModel):
     """One ranked asset: its summary, score, travel and the reasons it was chosen."""
 
@@ -61,6 +68,10 @@ class MatchResult(BaseModel):
     score: float = Field(description="weighted sum of the components, in [0, 1]")
     minutes: float = Field(description="travel time one way, by `mode`")
     mode: str = Field(description="the quickest allowed way to get there")
+    other_modes: list[ModeMinutes] = Field(
+        description="the person's other modes that also get there within their limits, "
+        "quickest first"
+    )
     distance_m: float = Field(description="straight-line (geodesic) metres")
     next_session: str | None = Field(
         description="the next session when the person is free (local time, ISO 8601)"

@@ -25,6 +25,7 @@ from geo_assets.matching import match
 from geo_assets.model import Asset, Profile
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import iter_assets, latest_change, unchanged_since
+from geo_assets.travel import MODE_WORDS
 from maps.assets import (
     STATIC_URL,
     MapAssetsError,
@@ -35,7 +36,6 @@ from maps.assets import (
 )
 from maps.directory import directory_map
 from maps.results import results_map
-from maps.style import MODE_WORDS
 
 # The results demo: a person in central Bradford (the sample data's area).
 DEMO_PROFILE: dict[str, Any] = {

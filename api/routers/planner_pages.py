@@ -38,10 +38,9 @@ from geo_assets.coverage.measures import MEASURES
 from geo_assets.coverage.service import CoverageRun, gap_rows, site_rows
 from geo_assets.errors import InvalidInputError
 from geo_assets.taxonomy import default_taxonomy
-from geo_assets.travel import MAX_MINUTES, MODES
+from geo_assets.travel import MAX_MINUTES, MODE_WORDS, MODES
 from maps.assets import MapParts, MapSettings, render_parts, require_assets
 from maps.coverage import coverage_map
-from maps.style import MODE_WORDS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 PlannerUser = Annotated[User, page_role("planner")]
