@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from pyproj import Geod
@@ -185,6 +186,14 @@ def test_bad_parameters_give_a_problem_naming_the_field(
     assert body["field"] == field
     assert f"`{field}`" in body["detail"]
     assert {"type", "title", "status", "detail"} <= set(body)
+
+
+def test_the_tab_icon_is_an_svg_image(client: TestClient) -> None:
+    for path in ("/favicon.ico", "/favicon.svg"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/svg+xml"
+        assert ElementTree.fromstring(response.text).tag == "{http://www.w3.org/2000/svg}svg"
 
 
 def test_unknown_route_is_a_problem_too(client: TestClient) -> None:

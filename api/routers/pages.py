@@ -53,6 +53,14 @@ DIRECTORY_CACHE_TTL_S = 300.0
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
+# The tab icon: a map pin in the pages' link blue. Served here so that no browser
+# asks for a file that is not there (a 404 in every page's console).
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<path fill="#0b57b0" d="M16 1C9.4 1 4 6.3 4 12.9 4 21.8 16 31 16 31s12-9.2 12-18.1'
+    'C28 6.3 22.6 1 16 1z"/><circle cx="16" cy="13" r="5" fill="#fff"/></svg>'
+)
+
 
 def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
     """Mount ``/static`` and the page routes; one call in ``create_app``."""
@@ -146,6 +154,16 @@ class DirectoryMapCache:
                     entry = _Rendered(settings, len(assets), latest, started, parts)
                     self._entry = entry
         return entry.parts, entry.count
+
+
+@router.get("/favicon.svg")
+@router.get("/favicon.ico")  # what browsers ask for when a page names no icon (JSON, say)
+def favicon() -> Response:
+    return Response(
+        FAVICON_SVG,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)

@@ -76,6 +76,25 @@ def test_directory_map_loads_its_files_from_our_own_static_folder(page, live_ser
         assert any(u.endswith(name) for u in loaded), name
 
 
+def test_pages_name_a_tab_icon_the_browser_can_draw(page, live_server):
+    page.goto(f"{live_server.url}/map")
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    width, height = page.evaluate(
+        """async (href) => {
+            const img = new Image();
+            img.src = href;
+            await img.decode();
+            return [img.naturalWidth, img.naturalHeight];
+        }""",
+        href,
+    )
+    assert width > 0 and height > 0
+    # and what a browser asks for where a page names none (a JSON response, say)
+    assert page.request.get(f"{live_server.url}/favicon.ico").headers["content-type"] == (
+        "image/svg+xml"
+    )
+
+
 def test_clicking_clusters_then_a_listing_opens_its_popup(page, live_server):
     page.goto(f"{live_server.url}/map")
     page.locator(".marker-cluster").first.wait_for(state="visible")
