@@ -307,6 +307,8 @@ def _print_matches(results: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from geo_assets.travel import MODE_WORDS
+
     if not results:
         typer.echo("no assets found within reach; try a longer travel time or another mode")
         return
@@ -321,7 +323,7 @@ def _print_matches(results: list[Any]) -> None:
             str(i),
             f"{r.score:.2f}",
             r.asset.name,
-            f"{r.minutes:.0f} min {r.mode.replace('_', ' ')}",
+            f"{r.minutes:.0f} min {MODE_WORDS[r.mode]}",
             r.next_session.strftime("%a %d %b %H:%M") if r.next_session else "-",
             "\n".join(f"- {reason}" for reason in r.reasons),  # one reason a line
         )

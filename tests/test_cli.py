@@ -232,6 +232,7 @@ def test_the_match_table_gives_each_reason_its_own_line(loaded_db):
             start = "- " + reason.split()[0]
             assert any(line.rstrip(" │").split("│")[-1].strip().startswith(start) for line in lines)
     assert "public_transport" not in table.stdout
+    assert "by bus or" in table.stdout  # the travel column says it as the reasons do
 
 
 @pytest.mark.parametrize(
