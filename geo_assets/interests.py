@@ -246,7 +246,7 @@ class InterestResolver:
 
         if phrase in self.label_terms:
             offer(self.label_terms[phrase], 1.0, phrase)
-        if len(phrase) >= 4:
+        if len(phrase) >= 4 and phrase not in self.label_terms:
             for label, score, _ in process.extract(
                 phrase, self.labels, scorer=fuzz.ratio, score_cutoff=FUZZY_PHRASE_MIN, limit=5
             ):

@@ -57,7 +57,7 @@ def test_the_match_baseline_is_the_nearest_published_listings_in_the_interests(
 ) -> None:
     """The bare query the match benchmark compares against must answer the question the
     issue names, on each store: else its ratios mean nothing."""
-    assets = list(synthetic.national_assets(3_000))
+    assets = list(synthetic.national_assets(5_000))
     # Some listings not published, which the baseline must leave out.
     assets = [
         a.model_copy(update={"status": "draft"}) if i % 7 == 0 else a for i, a in enumerate(assets)

@@ -232,6 +232,15 @@ def test_what_people_say_of_themselves_finds_the_right_term(text, term):
     assert default_resolver().resolve(text)[0].term_id == term
 
 
+@pytest.mark.parametrize(
+    ("word", "not_meant"), [("darts", "arts"), ("cards", "heritage.industrial")]
+)
+def test_a_word_we_know_is_not_also_read_as_a_misspelling_of_another(word, not_meant):
+    """ "darts" is a label: reading it as a typo of "arts" too would rank art classes."""
+    terms = [m.term_id for m in default_resolver().resolve(word)]
+    assert terms and not_meant not in terms
+
+
 def test_everyday_words_must_name_taxonomy_terms(tmp_path):
     path = tmp_path / "words.json"
     path.write_text('{"words": {"arts.film": ["movies"], "arts.nope": ["x"]}}')
