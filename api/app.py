@@ -103,7 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(store.close)
 
     app = FastAPI(
-        title="geo-assets", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="geo-assets",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # /docs is ours (api.routers.pages), with Swagger UI served locally; ReDoc would
+        # need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = None

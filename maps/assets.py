@@ -55,6 +55,11 @@ LOCAL_FILES: dict[str, str | None] = {
     "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
     "featuregroupsubgroupjs": "leaflet.featuregroup.subgroup/dist/leaflet.featuregroup.subgroup.js",
 }
+# Swagger UI for the API docs page (/docs), which FastAPI would load from a CDN.
+API_DOCS_FILES: dict[str, str] = {
+    "js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "css": "swagger-ui-dist/swagger-ui.css",
+}
 # Files the browser tests load (not part of any map).
 TEST_FILES: dict[str, str] = {"axe": "axe-core/axe.min.js"}
 
@@ -95,9 +100,10 @@ class MapSettings(BaseSettings):
 
 
 def missing_files(static_dir: Path | str) -> list[str]:
-    """Relative paths of the local map files that are not in ``static_dir``."""
+    """Relative paths of the local files the pages need (maps, API docs) that are not in
+    ``static_dir``."""
     root = Path(static_dir)
-    wanted = [p for p in LOCAL_FILES.values() if p is not None]
+    wanted = [p for p in LOCAL_FILES.values() if p is not None] + list(API_DOCS_FILES.values())
     return [p for p in wanted if not (root / p).is_file()]
 
 

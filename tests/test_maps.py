@@ -368,10 +368,26 @@ def test_directory_page_embeds_the_map_in_our_layout(page_client, tmp_path):
 def test_map_pages_say_how_to_fetch_missing_assets(page_client, tmp_path):
     app, client = page_client
     app.state.map_settings = MapSettings(map_assets="local", static_dir=tmp_path / "none")
-    for path in ("/map", "/map/results"):
+    for path in ("/map", "/map/results", "/docs"):
         response = client.get(path)
         assert response.status_code == 503
         assert "ensure_assets.sh" in response.text
+
+
+@pytest.mark.skipif(bool(missing_files(MapSettings().static_dir)), reason="assets not fetched")
+def test_the_api_docs_load_swagger_ui_from_our_static_folder(page_client):
+    app, client = page_client
+    app.state.map_settings = MapSettings(map_assets="local")
+    page = client.get("/docs")
+    assert page.status_code == 200
+    linked = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert linked and all(url.startswith("/") for url in linked), linked
+    for url in linked:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/redoc").status_code == 404  # ReDoc has no local copy
+    # GEO_ASSETS_MAP_ASSETS=cdn keeps FastAPI's own page, as it keeps Folium's links
+    app.state.map_settings = MapSettings(map_assets="cdn")
+    assert "swagger-ui-dist@5" in client.get("/docs").text
 
 
 @pytest.mark.skipif(bool(missing_files(MapSettings().static_dir)), reason="assets not fetched")

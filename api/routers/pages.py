@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
@@ -27,6 +28,7 @@ from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import iter_assets, latest_change, unchanged_since
 from geo_assets.travel import MODE_WORDS
 from maps.assets import (
+    API_DOCS_FILES,
     STATIC_URL,
     MapAssetsError,
     MapParts,
@@ -163,6 +165,24 @@ def favicon() -> Response:
         FAVICON_SVG,
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> Response:
+    """The API's Swagger UI, its files served from our own /static like the maps' (the
+    page FastAPI makes loads them from a CDN, out of reach of an offline clinic)."""
+    settings = map_settings_of(request)
+    openapi_url, title = request.app.openapi_url, f"{request.app.title} API"
+    if settings.map_assets != "local":
+        return get_swagger_ui_html(openapi_url=openapi_url, title=title)
+    require_assets(settings)
+    return get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=title,
+        swagger_js_url=f"{STATIC_URL}/{API_DOCS_FILES['js']}",
+        swagger_css_url=f"{STATIC_URL}/{API_DOCS_FILES['css']}",
+        swagger_favicon_url="/favicon.svg",
     )
 
 
