@@ -163,6 +163,19 @@ def _place(store: Store) -> tuple[float, float]:
     return best.lat, best.lon
 
 
+def test_every_example_the_form_gives_is_found_in_the_demo(site) -> None:
+    """A practitioner trying the hint's own examples must get results, not an error."""
+    client = _signed_in(site, "practitioner")
+    hint = re.search(r'id="where-hint">For example ([^.]+)\.', client.get("/search").text)
+    assert hint is not None
+    examples = re.split(r", | or ", hint.group(1))
+    assert len(examples) == 3, examples
+    for example in examples:
+        response = client.post("/search", data={**FORM, "where": example}, headers=SAME_SITE)
+        assert response.status_code == 200, example
+        assert f"Starting from {example}" in response.text, example
+
+
 def test_a_map_point_wins_over_the_place_and_the_form_is_kept(site) -> None:
     client = _signed_in(site, "practitioner")
     form = {**FORM, "where": "", "lat": "53.80", "lon": "-1.76", "age": "34"}
