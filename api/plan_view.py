@@ -85,7 +85,7 @@ def saved_items(matches: list[Match]) -> list[PlanItem]:
             asset_id=m.asset.id,
             name=m.asset.name,
             when=when_text(m.asset, m.next_session),
-            travel=travel_text(m.minutes, m.mode),
+            travel=travel_text(m, distance=False),
             minutes=round(m.minutes, 1),
             mode=m.mode,
         )
@@ -121,7 +121,7 @@ def plan_rows(store: Store, matches: list[Match]) -> list[dict[str, Any]]:
         {
             **_details(store, m.asset),
             "name": m.asset.name,
-            "travel": travel_text(m.minutes, m.mode, m.distance_m),
+            "travel": travel_text(m),
             "when": when_text(m.asset, m.next_session),
             "stale": m.stale,
         }

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from geo_assets.matching import Match
+from geo_assets.matching import Match, travel_reason
 from geo_assets.model import Asset, Cost
-from geo_assets.travel import MODE_WORDS
 from maps.style import html_text
 
 FEATURE_WORDS = {
@@ -64,10 +63,12 @@ def when_text(asset: Asset, next_session: datetime | None = None) -> str:
     return "No regular session times listed"
 
 
-def travel_text(minutes: float, mode: str, distance_m: float | None = None) -> str:
-    text = f"{minutes:.0f} min {MODE_WORDS.get(mode, mode)}"
-    if distance_m is not None:
-        text += f" ({distance_m / 1000:.1f} km)"
+def travel_text(match: Match, *, distance: bool = True) -> str:
+    """How long it takes and by which of the person's ways (``travel_reason``: a walk
+    they can manage beside a quicker bus), then how far."""
+    text = travel_reason(match)
+    if distance:
+        text += f" ({match.distance_m / 1000:.1f} km)"
     return text
 
 
@@ -77,7 +78,7 @@ def result_popup(match: Match, rank: int, asset_url: str) -> str:
     rows = [
         f'<h2><a href="{html_text(asset_link(asset.id, asset_url))}">'
         f"{rank}. {html_text(asset.name)}</a></h2>",
-        f"<p>{html_text(travel_text(match.minutes, match.mode, match.distance_m))}</p>",
+        f"<p>{html_text(travel_text(match))}</p>",
         f"<p>{html_text(when_text(asset, match.next_session))}</p>",
         f"<p>{html_text(cost_text(asset.cost))}</p>",
     ]

@@ -34,6 +34,7 @@ from maps.assets import (
 )
 from maps.coverage import class_breaks, class_colours, coverage_map
 from maps.directory import directory_map
+from maps.popups import result_popup, travel_text
 from maps.results import results_map
 from maps.style import (
     CATEGORY_COLOURS,
@@ -176,6 +177,15 @@ def test_every_top_level_category_has_its_own_readable_colour():
 def test_contrast_ratio_matches_wcag_examples():
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)
+
+
+def test_travel_says_a_walk_the_person_can_manage_beside_a_quicker_bus():
+    m = _match(_asset(1))
+    m.mode, m.minutes, m.distance_m = "public_transport", 13.2, 940.0
+    m.other_modes = (("walk", 16.4),)
+    assert travel_text(m) == "13 min by bus or train, or 16 min walk (0.9 km)"
+    assert travel_text(m, distance=False) == "13 min by bus or train, or 16 min walk"
+    assert "13 min by bus or train, or 16 min walk (0.9 km)" in result_popup(m, 1, "/listings")
 
 
 def test_popup_text_cannot_break_out_of_folium_template_literals():

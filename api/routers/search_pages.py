@@ -74,7 +74,7 @@ def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
             "match": m,
             "colour": category_colour(m.asset.categories[0], taxonomy),
             "category": taxonomy.get(m.asset.categories[0]).name,
-            "travel": travel_text(m.minutes, m.mode, m.distance_m),
+            "travel": travel_text(m),
             "when": when_text(m.asset, m.next_session),
             "cost": cost_text(m.asset.cost),
             "url": LISTING_URL.replace("{id}", m.asset.id),
