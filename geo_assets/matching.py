@@ -95,7 +95,7 @@ class ResolvedInterest:
     # How a reason names it: the person's words, a term's name for a term id, and
     # what we took a misspelling for ('gardning (read as "gardening")'), so a
     # misreading is plain to see.
-    shown: str = ""
+    shown: str
 
 
 @dataclass
@@ -340,7 +340,7 @@ def interest_score(
                 continue
             for category in asset.categories:
                 best = max(best, m.confidence * similarity(m.term_id, category))
-        per.append((best, interest.shown or interest.text))
+        per.append((best, interest.shown))
     per.sort(key=lambda p: -p[0])
     top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)
     matched = [text for score, text in per if score >= 0.5]
@@ -550,9 +550,9 @@ _UNAIDED_MODES = frozenset({"walk", "wheelchair", "cycle"})
 
 
 def travel_reason(match: Match) -> str:
-    """ "13 min by bus or train, or 16 min walk": the quickest way and, when that is a
-    bus or a car, the person's own ways of getting there within their limits, which
-    cost nothing and may suit them better."""
+    """The quickest way and, when that is a bus or a car, the person's own ways of
+    getting there within their limits, which cost nothing and may suit them better:
+    "13 min by bus or train, or 16 min walk"."""
     ways = [(match.mode, match.minutes)]
     if match.mode not in _UNAIDED_MODES:
         ways += [way for way in match.other_modes if way[0] in _UNAIDED_MODES]
@@ -574,7 +574,7 @@ def explain(
         elif c["interest"] > 0:
             reasons.append("related to your interests")
         else:
-            said = ", ".join(i.shown or i.text for i in interests)
+            said = ", ".join(i.shown for i in interests)
             reasons.append(f"no listing matched your interests ({said}); shown for other reasons")
     reasons.append(travel_reason(match))
     if session is not None:
