@@ -565,7 +565,11 @@ def explain(
     interests: Sequence[ResolvedInterest],
     session: Session | None,
     now: datetime,
+    *,
+    others_matched: bool = False,
 ) -> list[str]:
+    """Plain-English reasons, most important first. ``others_matched``: some other
+    result fits an interest, so one that fits none is there for what else it offers."""
     asset, c = match.asset, match.components
     reasons: list[str] = []
     if interests:
@@ -575,7 +579,12 @@ def explain(
             reasons.append("related to your interests")
         else:
             said = ", ".join(i.shown for i in interests)
-            reasons.append(f"no listing matched your interests ({said}); shown for other reasons")
+            if others_matched:
+                reasons.append(f"not one of your interests ({said}); shown for what else it offers")
+            else:
+                reasons.append(
+                    f"no listing matched your interests ({said}); shown for other reasons"
+                )
     reasons.append(travel_reason(match))
     if session is not None:
         when = session.describe()
@@ -696,11 +705,12 @@ def match(
             )
         )
     ranked = rank(scored, limit, diversity=diversity)
+    any_matched = any(m.components["interest"] > 0 for m in ranked)
     for m in ranked:  # only what is shown needs its stale flag, next session and reasons
         m.stale = is_stale(m.asset, now_utc)
         m.other_modes = other_modes(profile, travel_rows[m.asset.id], m.mode)
         session = sessions[m.asset.id]
         if session is not None:
             m.next_session = next_session_after(session, profile.availability, now)
-        m.reasons = explain(m, profile, interests, session, now)
+        m.reasons = explain(m, profile, interests, session, now, others_matched=any_matched)
     return ranked

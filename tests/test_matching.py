@@ -286,6 +286,16 @@ def test_unmatched_interest_still_returns_nearby_assets_with_a_reason(small_stor
     assert results[0].asset.id == "c-knit"
 
 
+def test_a_result_beside_ones_that_match_says_it_fits_none_of_the_interests(small_store):
+    """ "No listing matched" would be untrue when the results above it did."""
+    results = match(small_store, profile(interests=["knitting"]), now=NOW)
+    assert results[0].asset.id == "c-knit"
+    unmatched = [r for r in results if r.components["interest"] == 0]
+    assert unmatched
+    for r in unmatched:
+        assert r.reasons[0] == "not one of your interests (knitting); shown for what else it offers"
+
+
 def test_explanations_read_like_a_practitioner_would_say_them(small_store):
     p = profile(interests=["gardening"], availability=["tue 09:00-13:00"])
     top = match(small_store, p, now=NOW)[0]
