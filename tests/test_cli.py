@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,19 @@ def test_help_on_every_command(path: tuple[str, ...]) -> None:
     result = runner.invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_python_m_geo_assets_is_the_same_command() -> None:
+    """For a machine where the console script is not on PATH."""
+    result = subprocess.run(
+        [sys.executable, "-m", "geo_assets", "taxonomy", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    direct = runner.invoke(app, ["taxonomy", "--json"])
+    assert json.loads(result.stdout) == json.loads(direct.stdout)
 
 
 def test_global_option_is_documented_with_its_env_var() -> None:
