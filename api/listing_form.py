@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -32,6 +32,7 @@ from geo_assets.model import (
     Attendance,
     CostPeriod,
     Gender,
+    LocationPrecision,
     Session,
 )
 from geo_assets.taxonomy import Taxonomy
@@ -125,6 +126,10 @@ def blank_values() -> dict[str, Any]:
         "place": "",
         "lat": "",
         "lon": "",
+        # How the point was found, and the point that holds for ("lat,lon"): moving the
+        # point in any way (typing, the map) makes it a "point" again (see changes_of).
+        "precision": "point",
+        "precision_at": "",
         "sessions": [blank_session()],
         "attendance": "drop_in",
         "cost": "free",
@@ -172,6 +177,8 @@ def values_of(asset: Asset) -> dict[str, Any]:
         "place": _text(loc.place),
         "lat": str(loc.lat),  # as stored: an edit that leaves the point alone keeps it
         "lon": str(loc.lon),
+        "precision": loc.precision,
+        "precision_at": f"{loc.lat},{loc.lon}",
         "sessions": [
             {
                 "days": list(s.weekdays),
@@ -248,6 +255,25 @@ def read_form(form: FormData) -> dict[str, Any]:
 # --- location -------------------------------------------------------------------------------
 
 
+LOCATION_PRECISIONS: tuple[str, ...] = get_args(LocationPrecision)
+# What a point looked up by the geocoder is worth (Location.precision) by its kind.
+_PRECISION_OF: dict[str, LocationPrecision] = {
+    "coordinates": "point",
+    "postcode": "postcode",
+    "postcode_district": "area",
+    "place": "area",
+}
+
+
+def precision_of(values: dict[str, Any]) -> LocationPrecision:
+    """The form's point's precision: what the lookup (or the stored listing) said while
+    the point is still the one it said it for, else a point given by hand or the map."""
+    said = values["precision"]
+    if said in LOCATION_PRECISIONS and values["precision_at"] == f"{values['lat']},{values['lon']}":
+        return cast(LocationPrecision, said)
+    return "point"
+
+
 def locate(values: dict[str, Any], geocoder: Geocoder) -> tuple[str | None, dict[str, str]]:
     """Fill ``lat``/``lon`` from the postcode, place or address when both are blank.
 
@@ -271,6 +297,8 @@ def locate(values: dict[str, Any], geocoder: Geocoder) -> tuple[str | None, dict
             found = []
         if found:
             values["lat"], values["lon"] = f"{found[0].lat:.6f}", f"{found[0].lon:.6f}"
+            values["precision"] = _PRECISION_OF.get(found[0].kind, "area")
+            values["precision_at"] = f"{values['lat']},{values['lon']}"
             return found[0].label, {}
         return None, {
             name: f"“{query}” was not found: check it, or choose the point on the map "
@@ -367,6 +395,7 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
             "address": _blank(values["address"]),
             "postcode": _blank(values["postcode"]),
             "place": _blank(values["place"]),
+            "precision": precision_of(values),
         },
         "sessions": sessions,
         "attendance": values["attendance"],

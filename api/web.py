@@ -28,6 +28,7 @@ from geo_assets.auth import ROLES, User, authenticate, require_role
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import Store
 from maps.assets import MapSettings
+from maps.popups import rough_place_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -41,6 +42,7 @@ def megabytes(n_bytes: int) -> str:
 
 
 templates.env.filters["megabytes"] = megabytes
+templates.env.globals["rough_place"] = rough_place_text
 
 SESSION_COOKIE = "ga_session"
 # A signed-in page session lasts a working day; the token itself may live longer.

@@ -1,8 +1,11 @@
 """Likely duplicate listings: find them, explain them, merge them.
 
 Two listings are a candidate pair when they stand within ``MAX_DISTANCE_M`` metres
-(WGS84 geodesic) of each other; candidates come from a k-d tree over the points on
-the sphere (or the store's radius query for one listing), never from all pairs.
+(WGS84 geodesic) of each other, or farther where one's point is only a postcode's or an
+area's centre (``Location.precision``; ``SPREAD_M``): an activity placed by "Allerton"
+stands at Allerton's centre, wherever it meets. Candidates come from a k-d tree over the
+points on the sphere (or the store's radius query for one listing), never from all
+pairs.
 Each pair gets a score in [0, 1], a weighted sum of four parts:
 
 - names (``NAME_WEIGHT``): how alike the names are once normalised (abbreviations,
@@ -35,6 +38,7 @@ from geo_assets.geodesy import WGS84
 from geo_assets.likeness import category_overlap, name_similarity, session_overlap
 from geo_assets.model import Asset, MergedRecord, utcnow
 from geo_assets.store.base import AssetFilters, Store, iter_assets
+from geo_assets.store.gazetteer import normalise_place_name
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 
 __all__ = [
@@ -54,6 +58,11 @@ __all__ = [
 
 #: Farthest apart, in metres, two listings can be and still be called duplicates.
 MAX_DISTANCE_M = 150.0
+#: How far from where it meets a listing may stand, by how its point was found
+#: (``Location.precision``): a full postcode's centre is usually within a few hundred
+#: metres of its addresses; a postcode district's or a place's centre, kilometres.
+#: Listings placed at an area's centre pair only within the same named place.
+SPREAD_M: dict[str, float] = {"point": 0.0, "postcode": 400.0, "area": 3_000.0}
 #: Default score from which a pair is reported.
 DEFAULT_MIN_SCORE = 0.8
 #: Statuses compared: what people can see or are about to.
@@ -124,6 +133,20 @@ class DuplicatePair:
         }
 
 
+def _reach_m(a: Asset, b: Asset, max_distance_m: float) -> float:
+    """How far apart ``a`` and ``b`` may be and still be duplicates (see ``SPREAD_M``)."""
+    spread = max(SPREAD_M[a.location.precision], SPREAD_M[b.location.precision])
+    place_a, place_b = a.location.place, b.location.place
+    if (
+        spread > SPREAD_M["postcode"]
+        and place_a
+        and place_b
+        and normalise_place_name(place_a) != normalise_place_name(place_b)
+    ):
+        spread = 0.0  # an area's centre, and the other listing names another place
+    return max(max_distance_m, spread)
+
+
 def _comparable(a: Asset, b: Asset) -> bool:
     if a.id == b.id:
         return False
@@ -152,8 +175,11 @@ def score_pair(
     taxonomy: Taxonomy | None = None,
 ) -> DuplicatePair | None:
     """Score two listings ``distance_m`` metres apart; None when they cannot be duplicates
-    (venue and group, a group and its own venue, too far, names too different)."""
-    if distance_m > max_distance_m or not _comparable(a, b):
+    (venue and group, a group and its own venue, too far, names too different).
+    ``max_distance_m`` widens for a point that is only a postcode's or an area's centre
+    (``SPREAD_M``)."""
+    reach_m = _reach_m(a, b, max_distance_m)
+    if distance_m > reach_m or not _comparable(a, b):
         return None
     a, b = _keep_first(a, b)  # reasons read in the order the pair is shown
     similarity = name_similarity(a.name, b.name, (a.location.place, b.location.place))
@@ -161,14 +187,18 @@ def score_pair(
         return None
     s_session, session_reason = session_overlap(a.sessions, b.sessions)
     s_category, category_reason = category_overlap(a.categories, b.categories, taxonomy)
-    s_distance = distance_score(distance_m, max_distance_m)
+    s_distance = distance_score(distance_m, reach_m)
     score = (
         NAME_WEIGHT * similarity
         + SESSION_WEIGHT * s_session
         + CATEGORY_WEIGHT * s_category
         + DISTANCE_WEIGHT * s_distance
     )
-    reasons = [f"names {similarity:.0%} alike", f"{distance_m:.0f} m apart"]
+    apart = f"{distance_m:.0f} m apart"
+    if distance_m > max_distance_m:
+        rough = a if SPREAD_M[a.location.precision] >= SPREAD_M[b.location.precision] else b
+        apart += f" ({rough.name!r} stands at its {rough.location.precision}'s centre)"
+    reasons = [f"names {similarity:.0%} alike", apart]
     reasons += [r for r in (session_reason, category_reason) if r]
     if a.sessions and b.sessions and s_session == 0.0:
         reasons.append("never on the same weekday")
@@ -201,9 +231,23 @@ def pairs_among(
         return []
     lat = np.array([a.location.lat for a in assets])
     lon = np.array([a.location.lon for a in assets])
-    tree = cKDTree(_unit_vectors_m(lat, lon))
-    chord_m = 2 * EARTH_RADIUS_M * math.sin(min(math.pi / 2, max_distance_m / (2 * EARTH_RADIUS_M)))
-    candidates = tree.query_pairs(r=chord_m * 1.01, output_type="ndarray")
+    points = _unit_vectors_m(lat, lon)
+    tree = cKDTree(points)
+    candidates = tree.query_pairs(r=_chord_m(max_distance_m), output_type="ndarray")
+    # Points that are only a postcode's or an area's centre: also the listings within
+    # their spread (score_pair then checks the pair's own reach).
+    rough = [i for i, a in enumerate(assets) if SPREAD_M[a.location.precision] > max_distance_m]
+    if rough:
+        extra = [
+            (min(i, j), max(i, j))
+            for i in rough
+            for j in tree.query_ball_point(
+                points[i], r=_chord_m(SPREAD_M[assets[i].location.precision])
+            )
+            if i != j
+        ]
+        if extra:
+            candidates = np.unique(np.vstack([candidates.reshape(-1, 2), extra]), axis=0)
     if only_ids is not None and len(candidates):
         wanted = np.array([a.id in only_ids for a in assets])
         candidates = candidates[wanted[candidates[:, 0]] | wanted[candidates[:, 1]]]
@@ -220,6 +264,12 @@ def pairs_among(
         if pair is not None and pair.score >= min_score:
             out.append(pair)
     return sorted(out, key=_best_first)
+
+
+def _chord_m(distance_m: float) -> float:
+    """The chord through the sphere for a distance along it, padded by 1% for the
+    ellipsoid: what the k-d tree searches within."""
+    return 2.02 * EARTH_RADIUS_M * math.sin(min(math.pi / 2, distance_m / (2 * EARTH_RADIUS_M)))
 
 
 def _best_first(pair: DuplicatePair) -> tuple[float, str, str]:
@@ -278,7 +328,10 @@ def duplicates_of(
 ) -> list[DuplicatePair]:
     """Stored published/pending listings that ``asset`` (stored or not) may duplicate.
 
-    The check run on every create and import: it only warns. Uses one radius query.
+    The check run on every create and import: it only warns. Uses one radius query,
+    wider when ``asset``'s point is only a postcode's or an area's centre (``SPREAD_M``).
+    A stored listing placed that way, which a precisely placed new one duplicates, is
+    left to ``find_duplicates`` (every check would otherwise search kilometres).
     Listings with the same (source, source_id) as ``asset`` are the same record, not
     duplicates. Best first, at most ``limit``.
     """
@@ -286,7 +339,7 @@ def duplicates_of(
     hits = store.nearby(
         asset.location.lat,
         asset.location.lon,
-        max_distance_m,
+        max(max_distance_m, SPREAD_M[asset.location.precision]),
         AssetFilters(statuses=list(CANDIDATE_STATUSES)),  # type: ignore[arg-type]
     )
     taxonomy = default_taxonomy()

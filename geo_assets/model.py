@@ -33,6 +33,10 @@ Weekday = Literal["mo", "tu", "we", "th", "fr", "sa", "su"]
 Frequency = Literal["weekly", "fortnightly", "monthly"]
 Attendance = Literal["drop_in", "booking", "referral"]
 Gender = Literal["any", "women", "men"]
+# How a listing's point was found: given or picked on a map ("point"), a full
+# postcode's centre ("postcode"), or the centre of a postcode district or a named
+# place ("area", often a kilometre or more from where it really meets).
+LocationPrecision = Literal["point", "postcode", "area"]
 CostPeriod = Literal["session", "week", "month", "year", "course"]
 AccessFeature = Literal[
     "wheelchair",
@@ -142,6 +146,11 @@ class Location(_Part):
     address: str | None = None
     postcode: str | None = None
     place: str | None = Field(default=None, description="town, village or neighbourhood")
+    precision: LocationPrecision = Field(
+        default="point",
+        description="how the point was found: given or picked on a map ('point'), a full "
+        "postcode's centre ('postcode'), or a postcode district's or a place's centre ('area')",
+    )
     footprint: dict[str, Any] | None = Field(
         default=None, description="GeoJSON Polygon/MultiPolygon, lon/lat order"
     )

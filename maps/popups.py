@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geo_assets.matching import Match, travel_reason
-from geo_assets.model import Asset, Cost
+from geo_assets.model import Asset, Cost, Location
 from maps.style import html_text
 
 FEATURE_WORDS = {
@@ -52,6 +52,14 @@ def access_text(asset: Asset) -> str | None:
     if not features:
         return None
     return ", ".join(FEATURE_WORDS.get(f, f.replace("_", " ")) for f in features)
+
+
+def rough_place_text(location: Location) -> str:
+    """What follows an address whose point is only a centre: the map pin is not the door."""
+    if location.precision == "point":
+        return ""
+    centre = "the postcode's" if location.precision == "postcode" else "the area's"
+    return f" (the map shows {centre} centre: ask the organiser where exactly)"
 
 
 def when_text(asset: Asset, next_session: datetime | None = None) -> str:

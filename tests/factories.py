@@ -120,6 +120,7 @@ def rich_asset(**overrides: Any) -> Asset:
             "address": "Plot 4, Meanwood Road",
             "postcode": "LS7 2AA",
             "place": "Meanwood",
+            "precision": "postcode",  # not the default, so a store that drops it fails
             "footprint": {
                 "type": "Polygon",
                 "coordinates": [

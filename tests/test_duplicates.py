@@ -220,6 +220,47 @@ def test_duplicates_of_a_new_listing_warns(store: Store) -> None:
     assert duplicates_of(store, _asset("x", "Chess Club", category="hobbies.games.chess")) == []
 
 
+def _placed(asset_id: str, metres: float, precision: str, place: str = "Bradford") -> Asset:
+    """The Knit and Natter, ``metres`` from HOME, its point found as ``precision``."""
+    return make_asset(
+        id=asset_id,
+        name="Bradford Knit and Natter",
+        categories=["hobbies.crafts.knitting"],
+        location={**_moved(metres), "place": place, "precision": precision},
+        sessions=[{"weekdays": ["tu"], "start": "10:00", "end": "12:00"}],
+    )
+
+
+@pytest.mark.parametrize(
+    ("precision", "metres", "place", "paired"),
+    [
+        ("point", 400, "Bradford", False),  # two points 400 m apart: two groups
+        ("postcode", 300, "Bradford", True),  # a postcode's centre may be 300 m off
+        ("postcode", 900, "Bradford", False),
+        ("area", 2_200, "Bradford", True),  # placed by "Bradford": at its centre
+        ("area", 2_200, "Shipley", False),  # but it names another place
+        ("area", 3_500, "Bradford", False),
+    ],
+)
+def test_a_point_that_is_only_a_centre_pairs_farther(precision, metres, place, paired) -> None:
+    exact = _placed("exact", 0, "point")
+    rough = _placed("rough", metres, precision, place)
+    pair = score_pair(exact, rough, metres)
+    assert (pair is not None and pair.score >= DEFAULT_MIN_SCORE) is paired
+    found = [set(p.ids) for p in pairs_among([exact, rough])]
+    assert found == ([{"exact", "rough"}] if paired else [])
+    if pair is not None and metres > 150:
+        said = f"('Bradford Knit and Natter' stands at its {precision}'s centre)"
+        assert f"{metres} m apart {said}" in pair.reasons
+
+
+def test_a_new_listing_placed_by_place_name_finds_the_one_already_there(store: Store) -> None:
+    _load(store, [_placed("there", 0, "point")])
+    assert duplicates_of(store, _placed("new", 2_200, "point")) == []
+    found = duplicates_of(store, _placed("new", 2_200, "area"))
+    assert [p.ids for p in found] == [("there", "new")]
+
+
 def test_import_warnings_for_written_ids(store: Store) -> None:
     _load(store, [_asset("a1", "Bradford Knit and Natter"), _asset("b1", "Chess", metres=5)])
     _load(store, [_asset("new", "Knit & Natter", metres=40)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,6 +343,36 @@ def test_a_place_name_sets_the_location_when_no_point_was_chosen(site: Site) -> 
     asset = site.store.get_asset(response.headers["location"].rsplit("asset=", 1)[1])
     assert asset.location.lat == pytest.approx(53.80, abs=0.02)
     assert asset.location.lon == pytest.approx(-1.77, abs=0.02)
+    assert asset.location.precision == "area"  # the place's centre, not where it meets
+
+
+HIDDEN_PRECISION = re.compile(r'<input type="hidden" name="(precision(?:_at)?)" value="([^"]*)"')
+
+
+def _hidden(page: str) -> dict[str, str]:
+    return dict(HIDDEN_PRECISION.findall(page))
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_point_found_by_place_stays_approximate_until_it_is_moved(site: Site, moved) -> None:
+    """ "Find" then "Save" keeps what the lookup found; a point moved after it (typed, or
+    picked on the map) is where the activity is."""
+    site.as_role("organisation")
+    found = site.client.post(
+        "/portal/new",
+        data=listing_form(action="locate", lat="", lon="", place="Manningham"),
+        headers=OURS,
+    )
+    hidden = _hidden(found.text)
+    assert hidden["precision"] == "area"
+    lat, lon = hidden["precision_at"].split(",")
+    if moved:
+        lat = f"{float(lat) + 0.001:.6f}"
+    form = listing_form(lat=lat, lon=lon, place="Manningham", **hidden)
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    asset = site.store.get_asset(response.headers["location"].rsplit("asset=", 1)[1])
+    assert asset.location.precision == ("point" if moved else "area")
 
 
 def test_the_find_button_fills_the_point_without_saving(site: Site) -> None:

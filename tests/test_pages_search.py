@@ -273,3 +273,17 @@ def test_listing_pages_show_published_listings_to_anyone(site) -> None:
         store.update_asset(archived.id, {"status": "published"})
         client.cookies.clear()
     assert client.get("/listings/no-such-listing").status_code == 404
+
+
+def test_a_listing_placed_at_a_centre_says_the_pin_is_not_the_door(site) -> None:
+    client, store, _ = site
+    client.cookies.clear()
+    listing = store.list_assets(AssetFilters(statuses=["published"]), per_page=1).items[0]
+    note = "the map shows the area&#39;s centre: ask the organiser where exactly"
+    assert note not in client.get(f"/listings/{listing.id}").text
+    location = listing.location.model_dump() | {"precision": "area"}
+    store.update_asset(listing.id, {"location": location})
+    try:
+        assert note in client.get(f"/listings/{listing.id}").text
+    finally:
+        store.update_asset(listing.id, {"location": listing.location.model_dump()})
