@@ -214,6 +214,8 @@ def test_asset_patch_nested_field_keeps_the_rest_and_moves_the_point(store: Stor
     assert updated.location.lat == 53.9 and updated.location.lon == old_lon
     assert updated.location.address == created.location.address
     assert updated.location.footprint == created.location.footprint
+    # rich_asset stands at its postcode's centre; a pin moved by hand is a point.
+    assert (created.location.precision, updated.location.precision) == ("postcode", "point")
     assert updated.sessions == created.sessions and updated.version == 2
     assert store.get_asset(created.id) == updated
     # The spatial index must follow the document.
@@ -221,6 +223,14 @@ def test_asset_patch_nested_field_keeps_the_rest_and_moves_the_point(store: Stor
     assert store.nearby(old_lat, old_lon, 50) == []
     box = BBox(west=old_lon - 0.01, south=53.89, east=old_lon + 0.01, north=53.91)
     assert ids(store.within(box)) == [created.id]
+
+
+def test_asset_patch_that_leaves_the_point_keeps_its_precision(store: Store) -> None:
+    created = store.create_asset(rich_asset())
+    renamed = store.update_asset(created.id, {"location": {"address": "Plot 5"}})
+    assert renamed.location.precision == "postcode"
+    said = store.update_asset(created.id, {"location": {"lat": 53.9, "precision": "area"}})
+    assert said.location.precision == "area"
 
 
 def test_asset_patch_updates_indexed_fields(store: Store) -> None:

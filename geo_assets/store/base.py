@@ -458,7 +458,8 @@ def apply_patch(
     """Merge ``changes`` (a partial dict) into ``current`` and re-validate the whole.
 
     Nested objects (``location``, ``cost``...) are merged one level deep so a patch
-    can change ``location.lat`` without restating the address. A patch that breaks a
+    can change ``location.lat`` without restating the address; a patch that moves the
+    point without saying its ``precision`` makes it a ``point``. A patch that breaks a
     rule raises ``InvalidInputError`` naming the field. With ``expected_version``, a
     record that has moved on since the caller read it raises ``ConflictError`` (stores
     call this on the row they hold locked, so no other write can slip in between).
@@ -479,7 +480,10 @@ def apply_patch(
         if isinstance(value, BaseModel):
             value = value.model_dump(mode="json")
         if isinstance(value, Mapping) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
+            merged = {**data[key], **value}
+            if key == "location" and "precision" not in value and _moved(data[key], merged):
+                merged["precision"] = "point"  # a pin moved by hand is where it was put
+            data[key] = merged
         else:
             data[key] = value
     data["updated_at"] = utcnow().isoformat()
@@ -488,6 +492,10 @@ def apply_patch(
         return type(current).model_validate(data)
     except ValidationError as exc:
         raise invalid_input(exc) from exc
+
+
+def _moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    return (before.get("lat"), before.get("lon")) != (after.get("lat"), after.get("lon"))
 
 
 def invalid_input(exc: ValidationError) -> InvalidInputError:
