@@ -18,7 +18,7 @@ import pytest
 from browser_harness import ARTIFACTS, run_axe
 
 from geo_assets.ingest.template import COLUMN_NAMES
-from geo_assets.model import utcnow
+from geo_assets.model import Asset, utcnow
 from geo_assets.store import AssetFilters, open_store
 
 pytestmark = pytest.mark.browser
@@ -146,6 +146,47 @@ def test_still_running_confirms_a_listing_from_the_keyboard(
     row = page.locator("tbody tr", has_text=name)
     assert row.locator(".badge.stale").count() == 0
     assert row.locator("td[data-label='Last confirmed']").inner_text() != "Never"
+
+
+def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
+    page, live_server, sign_in, sample_db_url
+):
+    """Re-adding an activity by typing its area puts it at the area's centre, far from
+    the listing already there: the portal must still call it a possible duplicate."""
+    name = _unique("Browser Cycle Club")
+    account = sign_in("organisation")
+    store = open_store(sample_db_url)  # already listed, 1.5 km north of Manningham's centre
+    try:
+        store.create_asset(
+            Asset.model_validate(
+                {
+                    "organisation_id": account.user.organisation_id,
+                    "kind": "group",
+                    "name": name,
+                    "categories": ["sport.cycling"],
+                    "location": {"lat": 53.8185, "lon": -1.765, "address": "1 Park Road"},
+                    "sessions": [{"weekdays": ["th"], "start": "10:30", "end": "12:30"}],
+                    "status": "published",
+                }
+            )
+        )
+    finally:
+        store.close()
+    page.goto(f"{live_server.url}/portal/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Kind").select_option("group")
+    page.get_by_label("Main category").select_option("sport.cycling")
+    page.get_by_label("Thursday").check()
+    page.get_by_label("Starts").fill("10:30")
+    page.get_by_label("Ends").fill("12:30")
+    page.get_by_label("Town, village or neighbourhood").fill("Manningham")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Find the postcode or place").click()
+    assert page.get_by_label("Latitude", exact=True).input_value() != ""
+    page.get_by_role("button", name="Save and send for approval").click()
+    page.wait_for_url("**/portal?done=created*")
+    new_row = page.locator("tbody tr", has_text=name).filter(has_text="Awaiting approval")
+    assert new_row.locator(".badge", has_text="Possible duplicate").count() == 1
 
 
 def test_a_form_with_problems_shows_each_message_by_its_field(page, live_server, sign_in, page_log):
