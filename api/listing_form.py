@@ -25,6 +25,7 @@ from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import MAX_QUERY_CHARS, Geocoder
 from geo_assets.model import (
     ASSET_KINDS,
+    LOCATION_PRECISIONS,
     WEEKDAY_NAMES,
     WEEKDAYS,
     AccessFeature,
@@ -255,7 +256,6 @@ def read_form(form: FormData) -> dict[str, Any]:
 # --- location -------------------------------------------------------------------------------
 
 
-LOCATION_PRECISIONS: tuple[str, ...] = get_args(LocationPrecision)
 # What a point looked up by the geocoder is worth (Location.precision) by its kind.
 _PRECISION_OF: dict[str, LocationPrecision] = {
     "coordinates": "point",

@@ -55,6 +55,7 @@ AccessFeature = Literal[
 ASSET_KINDS: tuple[str, ...] = AssetKind.__args__  # type: ignore[attr-defined]
 ASSET_STATUSES: tuple[str, ...] = AssetStatus.__args__  # type: ignore[attr-defined]
 CONNECTION_TYPES: tuple[str, ...] = ConnectionType.__args__  # type: ignore[attr-defined]
+LOCATION_PRECISIONS: tuple[str, ...] = LocationPrecision.__args__  # type: ignore[attr-defined]
 WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
 WEEKDAY_NAMES = dict(
     zip(

@@ -72,7 +72,10 @@ def test_every_template_column_is_documented_in_the_readme() -> None:
 def test_export_then_import_round_trips(fmt: str, store: Store, tmp_path: Path) -> None:
     first = run_import(store, parse_csv(EXAMPLE_CSV))
     assert first.inserted == 5
+    rough = store.list_assets().items[0]  # placed at an area's centre: the export keeps it
+    store.update_asset(rough.id, {"location": {"precision": "area"}})
     before = _content(store.list_assets().items)
+    assert "area" in {a["location"]["precision"] for a in before}
     path = tmp_path / f"out.{fmt}"
     export = export_csv if fmt == "csv" else export_xlsx
     assert export(store, path) == 5
@@ -169,6 +172,8 @@ def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:
         ("languages", "Klingon!", "languages", "not a language code"),
         ("last_verified", "yesterday", "last_verified", "write YYYY-MM-DD"),
         ("name", "", "name", "is empty"),
+        ("location_precision", "roughly", "location_precision",
+         "'roughly' is not one of point, postcode, area"),
     ],
 )  # fmt: skip
 def test_cell_errors_name_row_column_and_cell(
@@ -183,6 +188,14 @@ def test_cell_errors_name_row_column_and_cell(
     assert len(feed.records) == 1
     assert [(e.row, e.field) for e in feed.errors] == [(3, field)]
     assert needle in feed.errors[0].message
+
+
+def test_a_row_says_how_its_point_was_found(tmp_path: Path) -> None:
+    data = rows(3)
+    data[0]["location_precision"] = "Area"
+    data[1]["location_precision"] = "postcode"
+    feed = parse_csv(write_csv(tmp_path / "a.csv", data))
+    assert [a.location.precision for _, a in feed.records] == ["area", "postcode", "point"]
 
 
 def test_cells_are_read_loosely_where_safe(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from geo_assets.model import (
     ASSET_KINDS,
     ASSET_STATUSES,
     CONNECTION_TYPES,
+    LOCATION_PRECISIONS,
     AccessFeature,
     Asset,
     Attendance,
@@ -64,6 +65,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("place", "Town, village or neighbourhood.", False, "Manningham"),
     Column("lat", "Latitude, decimal degrees (WGS84).", True, "53.8012"),
     Column("lon", "Longitude, decimal degrees (WGS84).", True, "-1.7634"),
+    Column("location_precision", "What lat/lon mark: point (where it meets; blank: point), "
+           "postcode (a postcode's centre) or area (a postcode district's or a place's "
+           "centre)."),
     Column("sessions", "When it runs, as people write it, several separated by ';' "
            "(e.g. 'Tuesdays 10-12; 1st Monday of the month 7pm-9pm').", False,
            "Tuesdays 10-12"),
@@ -247,6 +251,10 @@ class RowReader:
                 "address": _text(cells.get("address")),
                 "postcode": postcode,
                 "place": _text(cells.get("place")),
+                "precision": take(
+                    "location_precision",
+                    lambda v: _choice(v, "location_precision", LOCATION_PRECISIONS, "point"),
+                ),
             },
             "sessions": take("sessions", lambda v: parse_sessions(_text(v) or "")),
             "cost": take("cost", lambda v: _cost(v, cells)),
@@ -518,6 +526,7 @@ def asset_row(asset: Asset, organisation_name: str | None) -> dict[str, Any]:
         "place": loc.place or "",
         "lat": loc.lat,
         "lon": loc.lon,
+        "location_precision": loc.precision,
         "sessions": format_sessions(asset.sessions),
         "cost": cost_text(asset),
         "cost_notes": asset.cost.notes or "",
