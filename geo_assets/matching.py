@@ -552,11 +552,14 @@ _UNAIDED_MODES = frozenset({"walk", "wheelchair", "cycle"})
 def travel_reason(match: Match) -> str:
     """The quickest way and, when that is a bus or a car, the person's own ways of
     getting there within their limits, which cost nothing and may suit them better:
-    "13 min by bus or train, or 16 min walk"."""
+    "13 min by bus or train, or 16 min walk" ("about ..." when the listing's point is
+    only a postcode's or an area's centre)."""
     ways = [(match.mode, match.minutes)]
     if match.mode not in _UNAIDED_MODES:
         ways += [way for way in match.other_modes if way[0] in _UNAIDED_MODES]
-    return ", or ".join(f"{minutes:.0f} min {MODE_WORDS[mode]}" for mode, minutes in ways)
+    said = ", or ".join(f"{minutes:.0f} min {MODE_WORDS[mode]}" for mode, minutes in ways)
+    # A pin at a postcode's or an area's centre gives a time to there, not to the door.
+    return said if match.asset.location.precision == "point" else f"about {said}"
 
 
 def explain(

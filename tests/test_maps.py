@@ -186,6 +186,10 @@ def test_travel_says_a_walk_the_person_can_manage_beside_a_quicker_bus():
     assert travel_text(m) == "13 min by bus or train, or 16 min walk (0.9 km)"
     assert travel_text(m, distance=False) == "13 min by bus or train, or 16 min walk"
     assert "13 min by bus or train, or 16 min walk (0.9 km)" in result_popup(m, 1, "/listings")
+    # From a pin at the area's centre, the time is to there, not to the door.
+    rough = m.asset.location.model_copy(update={"precision": "area"})
+    m.asset = m.asset.model_copy(update={"location": rough})
+    assert travel_text(m) == "about 13 min by bus or train, or 16 min walk (0.9 km)"
 
 
 def test_popup_text_cannot_break_out_of_folium_template_literals():
