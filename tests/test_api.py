@@ -135,6 +135,7 @@ def test_feature_shape(client: TestClient) -> None:
     assert props["cost"]["free"] is True
     assert props["sessions"] == ["Tuesdays 10:00-12:00"]
     assert props["next_session"].endswith("T10:00")
+    assert props["location_precision"] == "point"
 
 
 def test_near_honours_limit_and_filters(client: TestClient) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
 
-from geo_assets.model import Asset
+from geo_assets.model import LOCATION_PRECISIONS, Asset
 
 GEOJSON = "application/geo+json"
 OutputFormat = Literal["json", "geojson"]
@@ -82,6 +82,7 @@ def feature(asset: Asset, distance_m: float | None, now: datetime) -> dict[str, 
             "place": asset.location.place,
             "address": asset.location.address,
             "postcode": asset.location.postcode,
+            "location_precision": asset.location.precision,
             "organisation_id": asset.organisation_id,
             "updated_at": asset.updated_at.isoformat() if asset.updated_at else None,
         },
@@ -131,6 +132,11 @@ FEATURE_SCHEMA: dict[str, Any] = {
                 "place": _TEXT_OR_NULL,
                 "address": _TEXT_OR_NULL,
                 "postcode": _TEXT_OR_NULL,
+                "location_precision": {
+                    "enum": list(LOCATION_PRECISIONS),
+                    "description": "what the point marks: where it meets ('point'), or only "
+                    "a postcode's or an area's centre",
+                },
                 "organisation_id": _TEXT_OR_NULL,
                 "updated_at": _TEXT_OR_NULL,
             },
