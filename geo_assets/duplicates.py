@@ -325,23 +325,34 @@ def duplicates_of(
     min_score: float = DEFAULT_MIN_SCORE,
     max_distance_m: float = MAX_DISTANCE_M,
     limit: int = 5,
+    own_rough: bool = True,
 ) -> list[DuplicatePair]:
     """Stored published/pending listings that ``asset`` (stored or not) may duplicate.
 
     The check run on every create and import: it only warns. Uses one radius query,
-    wider when ``asset``'s point is only a postcode's or an area's centre (``SPREAD_M``).
-    A stored listing placed that way, which a precisely placed new one duplicates, is
-    left to ``find_duplicates`` (every check would otherwise search kilometres).
+    wider when ``asset``'s point is only a postcode's or an area's centre (``SPREAD_M``),
+    and, with ``own_rough`` and an organisation, a second one for that organisation's
+    listings so placed within the widest spread (an organisation re-adding its own
+    activity; it tripled the time of an import's checks, which leave it out). Other rough
+    listings that a precisely placed new one duplicates are left to ``find_duplicates``:
+    every check would otherwise search kilometres.
     Listings with the same (source, source_id) as ``asset`` are the same record, not
     duplicates. Best first, at most ``limit``.
     """
     _check(min_score, max_distance_m)
-    hits = store.nearby(
-        asset.location.lat,
-        asset.location.lon,
-        max(max_distance_m, SPREAD_M[asset.location.precision]),
-        AssetFilters(statuses=list(CANDIDATE_STATUSES)),  # type: ignore[arg-type]
-    )
+    lat, lon = asset.location.lat, asset.location.lon
+    reach_m = max(max_distance_m, SPREAD_M[asset.location.precision])
+    live = AssetFilters(statuses=list(CANDIDATE_STATUSES))  # type: ignore[arg-type]
+    hits = store.nearby(lat, lon, reach_m, live)
+    widest = max(SPREAD_M.values())
+    if own_rough and asset.organisation_id is not None and reach_m < widest:
+        seen = {hit.asset.id for hit in hits}
+        own = live.model_copy(update={"organisation_id": asset.organisation_id})
+        hits += [
+            hit
+            for hit in store.nearby(lat, lon, widest, own)
+            if hit.asset.location.precision != "point" and hit.asset.id not in seen
+        ]
     taxonomy = default_taxonomy()
     out = []
     for hit in hits:
@@ -382,7 +393,7 @@ def import_duplicate_warnings(
                 continue
             if asset.status not in CANDIDATE_STATUSES:
                 continue
-            for pair in duplicates_of(store, asset, min_score=min_score, limit=3):
+            for pair in duplicates_of(store, asset, min_score=min_score, limit=3, own_rough=False):
                 pairs.setdefault(tuple(sorted(pair.ids)), pair)  # type: ignore[arg-type]
     else:
         for pair in find_duplicates(store, min_score=min_score, only_ids=set(ids)):

@@ -261,6 +261,19 @@ def test_a_new_listing_placed_by_place_name_finds_the_one_already_there(store: S
     assert [p.ids for p in found] == [("there", "new")]
 
 
+def test_a_precise_new_listing_finds_its_own_organisations_rough_one(store: Store) -> None:
+    """An organisation that placed an activity by its area's name, then adds it again at
+    the door: the check looks for that organisation's rough listings kilometres round."""
+    for org_id in ("org-1", "org-2"):
+        store.create_organisation(make_org(id=org_id))
+    rough = _placed("rough", 0, "area").model_copy(update={"organisation_id": "org-1"})
+    _load(store, [rough])
+    mine = _placed("mine", 2_200, "point").model_copy(update={"organisation_id": "org-1"})
+    assert [p.ids for p in duplicates_of(store, mine)] == [("rough", "mine")]
+    theirs = _placed("theirs", 2_200, "point").model_copy(update={"organisation_id": "org-2"})
+    assert duplicates_of(store, theirs) == []  # another organisation's: left to the full scan
+
+
 def test_import_warnings_for_written_ids(store: Store) -> None:
     _load(store, [_asset("a1", "Bradford Knit and Natter"), _asset("b1", "Chess", metres=5)])
     _load(store, [_asset("new", "Knit & Natter", metres=40)])
