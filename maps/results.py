@@ -160,10 +160,13 @@ def results_map(
     for rank, match in enumerate(matches, start=1):
         asset = match.asset
         colour = category_colour(asset.categories[0], taxonomy)
+        rough = asset.location.precision != "point"
         title = f"{rank}. {asset.name}" + (" (not confirmed recently)" if match.stale else "")
+        if rough:
+            title += f" (shown at its {asset.location.precision}'s centre)"
         folium.Marker(
             location=[asset.location.lat, asset.location.lon],
-            icon=_pin(str(rank), colour, stale=match.stale),
+            icon=_pin(str(rank), colour, stale=match.stale, extra="ga-rough" if rough else ""),
             title=title,
             popup=folium.Popup(result_popup(match, rank, asset_url), max_width=320),
             z_index_offset=len(matches) - rank,
@@ -180,6 +183,10 @@ def results_map(
     items += category_legend_items(roots, taxonomy)
     if any(mt.stale for mt in matches):
         items.append(LegendItem("Dashed outline: not confirmed recently", "#ffffff", stale=True))
+    if any(mt.asset.location.precision != "point" for mt in matches):
+        items.append(
+            LegendItem("Ringed: shown at its postcode's or area's centre", "#ffffff", rough=True)
+        )
     Legend("Results", items).add_to(m)
 
     if bounds:

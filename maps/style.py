@@ -67,6 +67,7 @@ MAP_CSS = """
   border: 2px solid #fff; box-shadow: 0 1px 2px rgba(0,0,0,.6);
 }
 .ga-origin { background: #111; border-radius: 4px; width: 24px; height: 24px; font-size: 14px; }
+.ga-rough { box-shadow: 0 0 0 3px #fff, 0 0 0 5px #111 !important; }
 .ga-stale {
   border: 3px dashed #000 !important;
   background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.75) 0 3px,
@@ -154,11 +155,14 @@ class LegendItem:
     colour: str
     shape: str = "dot"
     stale: bool = False
+    rough: bool = False  # ringed: the point is only a postcode's or an area's centre
 
     def html(self) -> str:
         classes = "ga-swatch" + (" ga-square" if self.shape != "dot" else "")
         if self.stale:
             classes += " ga-stale"
+        if self.rough:
+            classes += " ga-rough"
         if self.shape == "outline":
             style = f"background: transparent; border: 3px solid {self.colour}"
         else:

@@ -223,6 +223,21 @@ def test_results_map_numbers_markers_and_draws_the_reach_disc():
     assert "Starting point" in script
 
 
+def test_results_map_rings_a_pin_that_is_only_a_centre():
+    exact, rough = _match(_asset(1)), _match(_asset(2))
+    area = rough.asset.location.model_copy(update={"precision": "area"})
+    rough.asset = rough.asset.model_copy(update={"location": area})
+    script = render_parts(
+        results_map(ORIGIN, [("walk", 20)], [exact], settings=OFFLINE), OFFLINE
+    ).script
+    assert "ga-rough" not in script and "Ringed:" not in script
+    m = results_map(ORIGIN, [("walk", 20)], [exact, rough], settings=OFFLINE)
+    script = render_parts(m, OFFLINE).script
+    assert script.count("ga-pin ga-rough") == 1
+    assert r"(shown at its area\u0027s centre)" in script  # JSON-escaped in the script
+    assert "Ringed: shown at its postcode" in script
+
+
 def _grid_travel() -> NetworkTravel:
     n, spacing_m = 11, 100.0
     ids, lats, lons, u, v = [], [], [], [], []
