@@ -25,10 +25,11 @@ from geo_assets.freshness import is_stale
 from geo_assets.model import Asset, utcnow
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 from maps.assets import MapSettings, new_map
-from maps.popups import LISTING_URL, STALE_NOTE, cost_text, when_text
+from maps.popups import LISTING_URL, STALE_NOTE, cost_text, rough_place_text, when_text
 from maps.style import (
     CATEGORY_COLOURS,
     FALLBACK_COLOUR,
+    ROUGH_LEGEND,
     Legend,
     LegendItem,
     add_map_css,
@@ -59,15 +60,8 @@ def _cluster_icon_js(colour: str) -> str:
     )
 
 
-def _dot(colour: str, stale: bool) -> folium.DivIcon:
-    classes = "ga-dot" + (" ga-stale" if stale else "")
-    return folium.DivIcon(
-        html=f'<span class="{classes}" style="background-color: {colour}" aria-hidden="true">'
-        "</span>",
-        icon_size=(DOT_SIZE_PX, DOT_SIZE_PX),
-        icon_anchor=(DOT_SIZE_PX // 2, DOT_SIZE_PX // 2),
-        class_name="ga-icon",
-    )
+# A marker's title when its point is only a postcode's or an area's centre.
+ROUGH_TITLE = " (shown at a postcode's or area's centre)"
 
 
 def _layer_name(root_id: str, count: int, taxonomy: Taxonomy) -> str:
@@ -82,22 +76,25 @@ def _layer_name(root_id: str, count: int, taxonomy: Taxonomy) -> str:
 
 def _marker_callback(colour: str, asset_url: str) -> str:
     """A JavaScript function expression making a marker from a data row
-    ``[lat, lon, name, id, stale (0/1), popup lines...]``.
+    ``[lat, lon, name, id, flags, popup lines...]``, flags 1 for stale and 2 for a
+    point that is only a postcode's or an area's centre.
 
     The popup is built on first opening, its text set with ``textContent`` (never HTML).
     """
     prefix, _, suffix = asset_url.partition("{id}")
     return f"""
     function (row) {{
-        var stale = row[4] === 1;
+        var stale = (row[4] & 1) === 1, rough = (row[4] & 2) === 2;
         var icon = L.divIcon({{
             html: '<span class="ga-dot' + (stale ? ' ga-stale' : '') +
+                  (rough ? ' ga-rough' : '') +
                   '" style="background-color: {colour}" aria-hidden="true"></span>',
             className: 'ga-icon', iconSize: [{DOT_SIZE_PX}, {DOT_SIZE_PX}],
             iconAnchor: [{DOT_SIZE_PX // 2}, {DOT_SIZE_PX // 2}]
         }});
         var marker = L.marker(new L.LatLng(row[0], row[1]), {{
-            icon: icon, title: row[2] + (stale ? ' (not confirmed recently)' : '')
+            icon: icon, title: row[2] + (stale ? ' (not confirmed recently)' : '') +
+                (rough ? {json_for_script(ROUGH_TITLE)} : '')
         }});
         marker.bindPopup(function () {{
             var box = document.createElement('div');
@@ -132,15 +129,17 @@ def _marker_callback(colour: str, asset_url: str) -> str:
 def _row(asset: Asset, stale: bool) -> list[object]:
     place = asset.location.place or asset.location.address
     kind = asset.kind.capitalize() + (f" in {place}" if place else "")
+    rough = asset.location.precision != "point"
     return [
         asset.location.lat,
         asset.location.lon,
         asset.name,
         asset.id,
-        int(stale),
+        int(stale) | (2 if rough else 0),
         kind,
         when_text(asset),
         cost_text(asset.cost),
+        rough_place_text(asset.location).strip(" ()").capitalize() if rough else "",
     ]
 
 
@@ -229,6 +228,8 @@ def directory_map(
     items = category_legend_items(order, taxonomy)
     if any(stale for rows in by_root.values() for _, stale in rows):
         items.append(LegendItem("Not confirmed recently (hatched)", "#ffffff", stale=True))
+    if any(a.location.precision != "point" for rows in by_root.values() for a, _ in rows):
+        items.append(LegendItem(ROUGH_LEGEND, "#ffffff", rough=True))
     Legend(f"{total} listings", items).add_to(m)
     if total:
         lats = [p[0] for p in points]

@@ -25,6 +25,7 @@ from maps.style import (
     AREA_COLOURS,
     FALLBACK_COLOUR,
     ORIGIN_COLOUR,
+    ROUGH_LEGEND,
     Legend,
     LegendItem,
     add_map_css,
@@ -184,9 +185,7 @@ def results_map(
     if any(mt.stale for mt in matches):
         items.append(LegendItem("Dashed outline: not confirmed recently", "#ffffff", stale=True))
     if any(mt.asset.location.precision != "point" for mt in matches):
-        items.append(
-            LegendItem("Ringed: shown at its postcode's or area's centre", "#ffffff", rough=True)
-        )
+        items.append(LegendItem(ROUGH_LEGEND, "#ffffff", rough=True))
     Legend("Results", items).add_to(m)
 
     if bounds:

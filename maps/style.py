@@ -53,6 +53,9 @@ GAP_COLOUR = "#d7191c"
 NO_DATA_COLOUR = "#bdbdbd"
 
 
+# What the ring round a marker means (the "ga-rough" class), in every map's legend.
+ROUGH_LEGEND = "Ringed: shown at its postcode's or area's centre"
+
 # Marker and legend CSS shared by all maps (added once per map by ``add_map_css``).
 MAP_CSS = """
 .ga-icon { background: none; border: none; }

@@ -301,6 +301,20 @@ def test_directory_map_clusters_published_assets_with_a_layer_per_category():
     assert "5 listings" in script
 
 
+def test_directory_map_rings_a_listing_that_is_only_at_a_centre():
+    exact = _asset(1)
+    rough = _asset(2, last_verified_at=utcnow() - timedelta(days=400))
+    area = rough.location.model_copy(update={"precision": "postcode"})
+    rough = rough.model_copy(update={"location": area})
+    script = render_parts(directory_map([exact], settings=OFFLINE), OFFLINE).script
+    assert "Ringed:" not in script
+    script = render_parts(directory_map([exact, rough], settings=OFFLINE), OFFLINE).script
+    assert re.search(r'"asset00002", 3,', script)  # stale (1) and only a centre (2)
+    assert re.search(r'"asset00001", 0,', script)
+    assert "The map shows the postcode\\u0027s centre: ask the organiser" in script
+    assert "Ringed: shown at its postcode" in script
+
+
 def test_empty_directory_map_renders():
     script = render_parts(directory_map([], settings=OFFLINE), OFFLINE).script
     assert "0 listings" in script

@@ -6,9 +6,13 @@ another host, and a screenshot under artifacts/browser/.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from browser_harness import ARTIFACTS, open_page, run_axe
 
+from geo_assets.model import Asset
+from geo_assets.store import open_store
 from geo_assets.taxonomy import default_taxonomy
 
 pytestmark = pytest.mark.browser
@@ -66,6 +70,47 @@ def test_directory_map_loads_with_clusters_and_a_layer_per_category(page, live_s
     assert 1 <= overlays.count() <= len(roots)
     assert page.locator(".ga-legend").is_visible()
     assert "listings" in page.locator(".ga-legend summary").inner_text()
+
+
+def test_a_listing_only_at_a_centre_is_ringed_on_the_directory_map(
+    page, live_server, sample_db_url
+):
+    """Its marker wears the ring the legend explains, and its popup says so."""
+    name = f"Ilkley Postcode Centre Group {uuid.uuid4().hex[:8]}"
+    point = (53.9262, -1.8301)  # Ilkley, away from the searches other tests make
+    store = open_store(sample_db_url)
+    try:
+        store.create_asset(
+            Asset.model_validate(
+                {
+                    "kind": "group",
+                    "name": name,
+                    "categories": ["social"],
+                    "location": {"lat": point[0], "lon": point[1], "precision": "postcode"},
+                    "status": "published",
+                }
+            )
+        )
+    finally:
+        store.close()
+    page.goto(f"{live_server.url}/map")
+    page.locator(".marker-cluster").first.wait_for(state="visible")
+    assert "Ringed: shown at its postcode" in page.locator(".ga-legend").inner_text()
+    page.evaluate(
+        """([lat, lon]) => {
+            const key = Object.keys(window).find((k) => k.startsWith('map_'));
+            window[key].setView([lat, lon], 19, {animate: false});
+        }""",
+        list(point),
+    )
+    marker = page.locator(f".leaflet-marker-icon[title^='{name}']")
+    marker.wait_for(state="visible")
+    assert marker.locator(".ga-dot.ga-rough").count() == 1
+    assert marker.get_attribute("title").endswith("(shown at a postcode's or area's centre)")
+    marker.click()
+    popup = page.locator(".leaflet-popup-content .ga-popup")
+    popup.wait_for(state="visible")
+    assert "The map shows the postcode's centre" in popup.inner_text()
 
 
 def test_directory_map_loads_its_files_from_our_own_static_folder(page, live_server, page_log):
