@@ -179,7 +179,7 @@ def values_of(asset: Asset) -> dict[str, Any]:
         "lat": str(loc.lat),  # as stored: an edit that leaves the point alone keeps it
         "lon": str(loc.lon),
         "precision": loc.precision,
-        "precision_at": f"{loc.lat},{loc.lon}",
+        "precision_at": _point_key(str(loc.lat), str(loc.lon)),
         "sessions": [
             {
                 "days": list(s.weekdays),
@@ -256,20 +256,18 @@ def read_form(form: FormData) -> dict[str, Any]:
 # --- location -------------------------------------------------------------------------------
 
 
-# What a point looked up by the geocoder is worth (Location.precision) by its kind.
-_PRECISION_OF: dict[str, LocationPrecision] = {
-    "coordinates": "point",
-    "postcode": "postcode",
-    "postcode_district": "area",
-    "place": "area",
-}
+def _point_key(lat: str, lon: str) -> str:
+    """The form's point as the ``precision_at`` field holds it."""
+    return f"{lat},{lon}"
 
 
 def precision_of(values: dict[str, Any]) -> LocationPrecision:
     """The form's point's precision: what the lookup (or the stored listing) said while
     the point is still the one it said it for, else a point given by hand or the map."""
     said = values["precision"]
-    if said in LOCATION_PRECISIONS and values["precision_at"] == f"{values['lat']},{values['lon']}":
+    if said in LOCATION_PRECISIONS and values["precision_at"] == _point_key(
+        values["lat"], values["lon"]
+    ):
         return cast(LocationPrecision, said)
     return "point"
 
@@ -297,8 +295,8 @@ def locate(values: dict[str, Any], geocoder: Geocoder) -> tuple[str | None, dict
             found = []
         if found:
             values["lat"], values["lon"] = f"{found[0].lat:.6f}", f"{found[0].lon:.6f}"
-            values["precision"] = _PRECISION_OF.get(found[0].kind, "area")
-            values["precision_at"] = f"{values['lat']},{values['lon']}"
+            values["precision"] = found[0].precision
+            values["precision_at"] = _point_key(values["lat"], values["lon"])
             return found[0].label, {}
         return None, {
             name: f"“{query}” was not found: check it, or choose the point on the map "

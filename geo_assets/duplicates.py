@@ -351,7 +351,7 @@ def duplicates_of(
         hits += [
             hit
             for hit in store.nearby(lat, lon, widest, own)
-            if hit.asset.location.precision != "point" and hit.asset.id not in seen
+            if hit.asset.location.approximate and hit.asset.id not in seen
         ]
     taxonomy = default_taxonomy()
     out = []

@@ -31,6 +31,7 @@ from typing import Literal, Protocol
 from rapidfuzz import fuzz
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.model import LocationPrecision
 from geo_assets.store.gazetteer import (
     FUZZY_MIN_RATIO,
     Place,
@@ -40,6 +41,13 @@ from geo_assets.store.gazetteer import (
 )
 
 GeocodeKind = Literal["coordinates", "postcode", "postcode_district", "place"]
+# A postcode district's or a place's centre may be kilometres from a door in it.
+_PRECISION_OF_KIND: dict[str, LocationPrecision] = {
+    "coordinates": "point",
+    "postcode": "postcode",
+    "postcode_district": "area",
+    "place": "area",
+}
 MatchQuality = Literal["exact", "prefix", "word", "fuzzy"]
 MAX_RESULTS = 20
 MAX_QUERY_CHARS = 200
@@ -74,6 +82,11 @@ class GeocodeResult:
     score: float
     match: MatchQuality = "exact"
     place_type: str | None = None
+
+    @property
+    def precision(self) -> LocationPrecision:
+        """What the point is worth as a listing's location (``Location.precision``)."""
+        return _PRECISION_OF_KIND[self.kind]
 
 
 class PostcodeLookup(Protocol):

@@ -559,7 +559,7 @@ def travel_reason(match: Match) -> str:
         ways += [way for way in match.other_modes if way[0] in _UNAIDED_MODES]
     said = ", or ".join(f"{minutes:.0f} min {MODE_WORDS[mode]}" for mode, minutes in ways)
     # A pin at a postcode's or an area's centre gives a time to there, not to the door.
-    return said if match.asset.location.precision == "point" else f"about {said}"
+    return f"about {said}" if match.asset.location.approximate else said
 
 
 def explain(

@@ -156,6 +156,11 @@ class Location(_Part):
         default=None, description="GeoJSON Polygon/MultiPolygon, lon/lat order"
     )
 
+    @property
+    def approximate(self) -> bool:
+        """Whether the point is only a postcode's or an area's centre, not where it meets."""
+        return self.precision != "point"
+
     @field_validator("footprint")
     @classmethod
     def _valid_footprint(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from geo_assets.freshness import is_stale
 from geo_assets.model import Asset, utcnow
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 from maps.assets import MapSettings, new_map
-from maps.popups import LISTING_URL, STALE_NOTE, cost_text, rough_place_text, when_text
+from maps.popups import LISTING_URL, STALE_NOTE, cost_text, rough_place_note, when_text
 from maps.style import (
     CATEGORY_COLOURS,
     FALLBACK_COLOUR,
@@ -129,17 +129,17 @@ def _marker_callback(colour: str, asset_url: str) -> str:
 def _row(asset: Asset, stale: bool) -> list[object]:
     place = asset.location.place or asset.location.address
     kind = asset.kind.capitalize() + (f" in {place}" if place else "")
-    rough = asset.location.precision != "point"
+    note = rough_place_note(asset.location)
     return [
         asset.location.lat,
         asset.location.lon,
         asset.name,
         asset.id,
-        int(stale) | (2 if rough else 0),
+        int(stale) | (2 if asset.location.approximate else 0),
         kind,
         when_text(asset),
         cost_text(asset.cost),
-        rough_place_text(asset.location).strip(" ()").capitalize() if rough else "",
+        note[:1].upper() + note[1:],
     ]
 
 
@@ -228,7 +228,7 @@ def directory_map(
     items = category_legend_items(order, taxonomy)
     if any(stale for rows in by_root.values() for _, stale in rows):
         items.append(LegendItem("Not confirmed recently (hatched)", "#ffffff", stale=True))
-    if any(a.location.precision != "point" for rows in by_root.values() for a, _ in rows):
+    if any(a.location.approximate for rows in by_root.values() for a, _ in rows):
         items.append(LegendItem(ROUGH_LEGEND, "#ffffff", rough=True))
     Legend(f"{total} listings", items).add_to(m)
     if total:

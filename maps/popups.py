@@ -54,12 +54,18 @@ def access_text(asset: Asset) -> str | None:
     return ", ".join(FEATURE_WORDS.get(f, f.replace("_", " ")) for f in features)
 
 
-def rough_place_text(location: Location) -> str:
-    """What follows an address whose point is only a centre: the map pin is not the door."""
-    if location.precision == "point":
+def rough_place_note(location: Location) -> str:
+    """For a point that is only a centre, that the map pin is not the door (else "")."""
+    if not location.approximate:
         return ""
     centre = "the postcode's" if location.precision == "postcode" else "the area's"
-    return f" (the map shows {centre} centre: ask the organiser where exactly)"
+    return f"the map shows {centre} centre: ask the organiser where exactly"
+
+
+def rough_place_text(location: Location) -> str:
+    """``rough_place_note`` as it follows an address: " (the map shows ...)"."""
+    note = rough_place_note(location)
+    return f" ({note})" if note else ""
 
 
 def when_text(asset: Asset, next_session: datetime | None = None) -> str:

@@ -161,7 +161,7 @@ def results_map(
     for rank, match in enumerate(matches, start=1):
         asset = match.asset
         colour = category_colour(asset.categories[0], taxonomy)
-        rough = asset.location.precision != "point"
+        rough = asset.location.approximate
         title = f"{rank}. {asset.name}" + (" (not confirmed recently)" if match.stale else "")
         if rough:
             title += f" (shown at its {asset.location.precision}'s centre)"
@@ -184,7 +184,7 @@ def results_map(
     items += category_legend_items(roots, taxonomy)
     if any(mt.stale for mt in matches):
         items.append(LegendItem("Dashed outline: not confirmed recently", "#ffffff", stale=True))
-    if any(mt.asset.location.precision != "point" for mt in matches):
+    if any(mt.asset.location.approximate for mt in matches):
         items.append(LegendItem(ROUGH_LEGEND, "#ffffff", rough=True))
     Legend("Results", items).add_to(m)
 

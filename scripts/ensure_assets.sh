@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the browser files our pages need (Leaflet, jQuery, Bootstrap, icon fonts, Leaflet
-# plugins, Swagger UI for the API docs at /docs, and axe-core for the browser tests) with `npm ci` from maps/static-src/, and copy
+# plugins, Swagger UI for the API docs at /docs, and axe-core for the browser tests) with
+# `npm ci` from maps/static-src/, and copy
 # the parts the pages load into the static cache that the service serves under /static/.
 #
 # The cache is .cache/static/ at the repo root unless GEO_ASSETS_STATIC_DIR says otherwise.
