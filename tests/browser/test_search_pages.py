@@ -49,6 +49,9 @@ def test_a_result_popup_opens_on_click(page, live_server, sign_in):
     sign_in("practitioner")
     _search(page, live_server)
     name = page.locator("#results > li h3 a").first.inner_text().strip()
+    # A click while the map still zooms to fit the results can miss the marker (seen once
+    # on a loaded machine): wait for the map to settle first.
+    page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
     page.locator(".leaflet-marker-icon:has(.ga-pin:text-is('1'))").click()
     popup = page.locator(".leaflet-popup-content .ga-popup")
     popup.wait_for(state="visible")
