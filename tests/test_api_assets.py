@@ -346,6 +346,7 @@ def test_one_asset_is_hidden_unless_published_or_yours(sample: Site) -> None:
         ({"page": 0}, "page"),
         ({"format": "xml"}, "format"),
         ({"status": "gone"}, "status"),
+        ({"location_precision": "roughly"}, "location_precision"),
     ],
 )
 def test_bad_parameters_are_problems_naming_them(
@@ -430,6 +431,28 @@ def test_create_warns_of_a_likely_duplicate(small: Site) -> None:
     warned = second.json()["likely_duplicates"]
     assert [w["asset_id"] for w in warned] == [first["id"]]
     assert warned[0]["reasons"] and 0 < warned[0]["score"] <= 1
+
+
+def test_a_listing_at_an_areas_centre_is_found_by_precision_and_warned_of(small: Site) -> None:
+    """One listing was placed by typing its area's name; the same group added at its door,
+    2 km from that centre, is warned of it, and a search by precision finds the rough pin."""
+    centre = {"lat": LEEDS[0], "lon": LEEDS[1], "place": "Leeds", "precision": "area"}
+    admin = small.auth["admin"]
+    rough = small.client.post("/assets", json=_body(location=centre), headers=admin).json()
+    door = {"lat": LEEDS[0] + 0.018, "lon": LEEDS[1], "place": "Leeds"}  # 2.0 km north
+    second = small.client.post("/assets", json=_body(location=door), headers=admin)
+    assert second.status_code == 201, second.text
+    warned = second.json()["likely_duplicates"]
+    assert [w["asset_id"] for w in warned] == [rough["id"]]
+    assert any("stands at its area's centre" in r for r in warned[0]["reasons"])
+    for params, expected in (
+        ({"location_precision": ["postcode", "area"]}, [rough["id"]]),
+        ({"location_precision": "area", "near": f"{door['lat']},{door['lon']}"}, [rough["id"]]),
+        ({"location_precision": "postcode"}, []),
+    ):
+        query = {**params, "radius_m": 3000} if "near" in params else params
+        assert _ids(_get(small, query).json()) == expected, params
+    assert second.json()["id"] in _ids(_get(small, {"location_precision": "point"}).json())
 
 
 def test_create_refusals(small: Site) -> None:

@@ -3,8 +3,9 @@
 Run against both stores through the ``store`` fixture. Each expected answer is worked
 out in plain Python from the documents (``reference``), restating the rules in
 ``AssetFilters``' docstring: ``weekdays`` (any session on any of the days), ``age_min`` /
-``age_max`` (the asset admits that age range), ``free_only`` (cost 0), ``bbox`` (edges
-included, antimeridian aware) and ``near`` (WGS84 geodesic metres).
+``age_max`` (the asset admits that age range), ``free_only`` (cost 0), ``precisions``
+(how the point was found), ``bbox`` (edges included, antimeridian aware) and ``near``
+(WGS84 geodesic metres).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _eligibility(rng: random.Random) -> dict[str, Any]:
 
 def filter_dataset(seed: int = 20260404) -> list[Asset]:
     """~150 assets around Leeds (some exactly on ``BOX``'s edges) and across the antimeridian,
-    with varied sessions, age limits, costs, kinds and statuses."""
+    with varied sessions, age limits, costs, kinds, statuses and location precisions."""
     rng = random.Random(seed)
     terms = pick_terms()
     points: list[tuple[float, float]] = [
@@ -95,7 +96,7 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                     "name": rng.choice(("Knit Club", "Walking Group", "Choir", "Café", "Bowls")),
                     "description": rng.choice(("Tea and chat.", "Outdoor walks.", "Singing.")),
                     "categories": rng.sample(terms.all_ids, k=rng.choice((1, 2))),
-                    "location": {"lat": lat, "lon": lon},
+                    "location": {"lat": lat, "lon": lon, "precision": _PRECISIONS[i % 5]},
                     "sessions": _sessions(rng),
                     "eligibility": _eligibility(rng),
                     "cost": {"amount": rng.choice((0.0, 0.0, None, 2.5, 10.0))},
@@ -105,6 +106,11 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
             )
         )
     return out
+
+
+# Every fifth point is a postcode's centre, every fifth an area's (not drawn from the
+# seeded generator, so the rest of the data is what it was before precisions existed).
+_PRECISIONS = ("point", "postcode", "point", "area", "point")
 
 
 def _days(asset: Asset) -> set[str]:
@@ -121,6 +127,8 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     if filters.age_max is not None and high is not None and high < filters.age_max:
         return False
     if filters.free_only and asset.cost.amount != 0:
+        return False
+    if filters.precisions is not None and asset.location.precision not in filters.precisions:
         return False
     return filters.bbox is None or in_box(asset, filters.bbox)
 
@@ -185,6 +193,15 @@ CASES: dict[str, dict[str, Any]] = {
     "range-18-64": {"age_min": 18, "age_max": 64},
     "free": {"free_only": True},
     "not-only-free": {"free_only": False},
+    "rough-points": {"precisions": ["postcode", "area"]},
+    "area-centres": {"precisions": ["area"]},
+    "exact-points": {"precisions": ["point"]},
+    "any-precision": {"precisions": ["point", "postcode", "area"]},
+    "no-precisions": {"precisions": []},  # an empty list matches nothing
+    "near+rough": {
+        "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=3_000),
+        "precisions": ["postcode", "area"],
+    },
     "box": {"bbox": BOX},
     "box-antimeridian": {"bbox": BBox(west=179.95, south=-17.0, east=-179.95, north=-16.6)},
     "box-east-of-180": {"bbox": BBox(west=-180.0, south=-17.0, east=-179.9, north=-16.6)},
@@ -213,9 +230,9 @@ def test_the_cases_are_not_trivial(loaded: tuple[Store, list[Asset]]) -> None:
     _, assets = loaded
     for label, spec in CASES.items():
         kept = len(reference(assets, AssetFilters(**spec)))
-        if label in ("no-days",):
+        if label in ("no-days", "no-precisions"):
             assert kept == 0
-        elif label == "not-only-free":
+        elif label in ("not-only-free", "any-precision"):
             assert kept == len(assets)
         else:
             assert 0 < kept < len(assets), label
@@ -239,6 +256,16 @@ def test_filters_apply_to_nearby_and_within(loaded: tuple[Store, list[Asset]]) -
     assert hits, "the case keeps some assets"
     boxed = store.within(BOX, AssetFilters(free_only=True))
     assert ids(boxed) == reference(assets, AssetFilters(free_only=True, bbox=BOX))
+    # Only listings at a centre: the SQLite store reads them through their own index.
+    for rough in (["postcode", "area"], ["area"], ["point", "area"]):
+        filters = AssetFilters(precisions=rough, statuses=["published"])
+        keep = [a for a in assets if admits(a, filters)]
+        for lat, lon, radius_m in ((*LEEDS, 4_000.0), (*FIJI, 10_000.0)):
+            hits = store.nearby(lat, lon, radius_m, filters)
+            assert not nearby_problems(hits, keep, lat, lon, radius_m, filters)
+            limited = store.nearby(lat, lon, radius_m, filters, limit=3)
+            assert ids([h.asset for h in limited]) == ids([h.asset for h in hits])[:3]
+        assert store.nearby(*LEEDS, 4_000.0, filters), "the case keeps some assets"
     # A `near` filter inside nearby() narrows it further.
     inner = AssetFilters(near=NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_500))
     both = store.nearby(LEEDS[0], LEEDS[1], 4_000, inner)
@@ -263,6 +290,8 @@ def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]
     age_min=st.none() | st.integers(0, 120),
     age_span=st.none() | st.integers(0, 80),
     free_only=st.booleans(),
+    precisions=st.none()
+    | st.lists(st.sampled_from(["point", "postcode", "area"]), min_size=1, unique=True),
     statuses=st.none() | st.lists(st.sampled_from(["published", "draft"]), min_size=1),
     boxed=st.booleans(),
     page=st.integers(1, 4),
@@ -274,6 +303,7 @@ def test_combined_filters_property(
     age_min: int | None,
     age_span: int | None,
     free_only: bool,
+    precisions: list[str] | None,
     statuses: list[str] | None,
     boxed: bool,
     page: int,
@@ -286,6 +316,7 @@ def test_combined_filters_property(
         age_min=age_min,
         age_max=age_max,
         free_only=free_only,
+        precisions=precisions,
         statuses=statuses,
         bbox=BOX if boxed else None,
     )
@@ -329,8 +360,16 @@ def test_columns_follow_updates(store: Store) -> None:
     )
     assert found(weekdays=["tu"]) and found(weekdays=["sa"]) and not found(weekdays=["mo"])
     assert found(free_only=True) and found(age_min=10) and not found(age_max=30)
+    assert found(precisions=["point"]) and not found(precisions=["area"])
+    store.update_asset(
+        asset.id, {"location": {"lat": LEEDS[0], "lon": LEEDS[1], "precision": "area"}}
+    )
+    assert found(precisions=["area"]) and not found(precisions=["point"])
+    assert ids(h.asset for h in store.nearby(*LEEDS, 100.0, AssetFilters(precisions=["area"]))) == [
+        asset.id
+    ]
     store.update_asset(asset.id, {"location": {"lat": FIJI[0], "lon": FIJI[1]}})
-    assert not found(bbox=BOX)
+    assert not found(bbox=BOX) and found(precisions=["point"])  # a moved point is a point
     assert found(bbox=BBox(west=179.0, south=-17.0, east=-179.0, north=-16.0))
 
 
@@ -346,6 +385,15 @@ def test_columns_follow_bulk_upserts(store: Store) -> None:
     load(store, flipped)
     expected = reference(flipped, AssetFilters(free_only=True))
     assert ids(store.list_assets(AssetFilters(free_only=True), per_page=100).items) == expected
+    rough = AssetFilters(precisions=["postcode", "area"])
+    moved = [
+        a.model_copy(update={"location": a.location.model_copy(update={"precision": "area"})})
+        for a in data[:10]
+    ]
+    load(store, moved)
+    expected = reference([*moved, *data[10:]], rough)
+    assert len(expected) > 10
+    assert ids(store.list_assets(rough, per_page=100).items) == expected
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -379,13 +427,19 @@ def test_weekday_mask() -> None:
 # --- migration 0004 fills the columns of rows stored before it ------------------------------------
 
 
-def _forget_filter_columns(url: str) -> None:
-    """Undo migration 0004 by hand, keeping the rows: as if they were stored before it."""
-    drops = [
-        f"ALTER TABLE assets DROP COLUMN {c}"
-        for c in ("session_days", "min_age", "max_age", "is_free")
-    ]
-    forget = "DELETE FROM schema_migrations WHERE version = '0004'"
+# Per migration: the columns it added, and the indexes of them that SQLite must drop first.
+_FILTER_MIGRATIONS = {
+    "0004": (("session_days", "min_age", "max_age", "is_free"), ()),
+    "0007": (("location_precision",), ("assets_rough_idx",)),
+}
+
+
+def _forget_filter_columns(url: str, version: str = "0004") -> None:
+    """Undo migration ``version`` by hand, keeping the rows: as if they were stored before it."""
+    columns, indexes = _FILTER_MIGRATIONS[version]
+    drops = [f"DROP INDEX IF EXISTS {index}" for index in indexes]
+    drops += [f"ALTER TABLE assets DROP COLUMN {c}" for c in columns]
+    forget = f"DELETE FROM schema_migrations WHERE version = '{version}'"
     if url.startswith("sqlite:"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         try:
@@ -400,13 +454,14 @@ def _forget_filter_columns(url: str) -> None:
                 pg.execute(statement)
 
 
-def test_migration_backfills_stored_rows(store: Store) -> None:
+@pytest.mark.parametrize("version", sorted(_FILTER_MIGRATIONS))
+def test_migration_backfills_stored_rows(store: Store, version: str) -> None:
     data = filter_dataset()[:60]
     load(store, data)
-    _forget_filter_columns(store.url)
+    _forget_filter_columns(store.url, version)
     store = open_store(store.url)  # fresh connections: none may know the old table shape
     try:
-        assert store.upgrade() == ["0004"]
+        assert store.upgrade() == [version]
         _check_backfill(store, data)
     finally:
         store.close()
@@ -419,6 +474,9 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
         {"age_min": 18},
         {"age_max": 64},
         {"free_only": True},
+        {"precisions": ["postcode", "area"]},
+        {"precisions": ["area"]},
+        {"precisions": ["point"]},
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)

@@ -39,7 +39,7 @@ from api.routers.schemas import (
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import confirmed_on_creation
-from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, Weekday
+from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import MAX_AGE, MAX_PER_PAGE, MAX_RADIUS_M, NearQuery, apply_patch
 from maps.popups import LISTING_URL
@@ -54,6 +54,7 @@ _PARAM_FOR_FILTER = {
     "weekdays": "day",
     "age_min": "min_age",
     "age_max": "max_age",
+    "precisions": "location_precision",
 }
 # Fields the store owns, and the merge history that only `geo-assets merge` writes.
 _NOT_PATCHABLE = frozenset({"id", "created_at", "updated_at", "version", "merged_from"})
@@ -269,6 +270,14 @@ def list_assets(
     free_only: Annotated[
         bool, Query(description="only assets that cost nothing (an unstated cost is not free)")
     ] = False,
+    location_precision: Annotated[
+        list[LocationPrecision] | None,
+        Query(
+            description="how the point was found: 'point' (where it meets), 'postcode' (a "
+            "postcode's centre) or 'area' (a district's or a place's centre); repeat for any "
+            "of. 'postcode' and 'area' find listings whose pin needs moving to the door"
+        ),
+    ] = None,
     status: Annotated[
         list[AssetStatus] | None,
         Query(
@@ -314,6 +323,7 @@ def list_assets(
         age_min=min_age,
         age_max=max_age,
         free_only=free_only,
+        precisions=location_precision,
         bbox=None if bbox is None else parse_bbox(bbox),
         organisation_id=organisation_id,
         modified_after=modified_after,

@@ -32,6 +32,7 @@ from geo_assets.model import (
     AssetStatus,
     BBox,
     Latitude,
+    LocationPrecision,
     Longitude,
     Organisation,
     UtcDatetime,
@@ -73,6 +74,8 @@ class AssetFilters(BaseModel):
       asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
       person aged A is ``age_min=A, age_max=A``.
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
+    - ``precisions``: ``location.precision`` is one of these (``["postcode", "area"]``:
+      listings whose point is only a centre); an empty list matches nothing.
     - ``bbox``: the point lies in the lon/lat box, edges included (``west > east``
       crosses the antimeridian), as in ``Store.within``.
     - ``near``: the WGS84 geodesic distance to the centre is at most ``radius_m``
@@ -91,6 +94,7 @@ class AssetFilters(BaseModel):
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
     age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
     free_only: bool = False
+    precisions: list[LocationPrecision] | None = None
     bbox: BBox | None = None
     near: NearQuery | None = None
 
@@ -135,7 +139,7 @@ class AssetFilters(BaseModel):
         return [w for w in cleaned.split() if w]
 
 
-# --- the columns that the schedule, age and cost filters read ----------------------------------
+# --- the columns that the schedule, age, cost and precision filters read ---------------------
 
 
 def weekday_mask(days: Iterable[str]) -> int:
@@ -151,13 +155,15 @@ class FilterColumns:
     """Copies of document fields that both stores keep as columns for the filters.
 
     ``session_days`` is ``weekday_mask`` of every session's days; ``min_age``/``max_age``
-    are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``.
+    are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``;
+    ``location_precision`` is ``location.precision``.
     """
 
     session_days: int
     min_age: int | None
     max_age: int | None
     is_free: bool
+    location_precision: str
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -166,11 +172,18 @@ class FilterColumns:
             min_age=asset.eligibility.min_age,
             max_age=asset.eligibility.max_age,
             is_free=asset.cost.free,
+            location_precision=asset.location.precision,
         )
 
-    def values(self) -> tuple[int, int | None, int | None, bool]:
-        """In column order: session_days, min_age, max_age, is_free."""
-        return (self.session_days, self.min_age, self.max_age, self.is_free)
+    def values(self) -> tuple[int, int | None, int | None, bool, str]:
+        """In column order: session_days, min_age, max_age, is_free, location_precision."""
+        return (
+            self.session_days,
+            self.min_age,
+            self.max_age,
+            self.is_free,
+            self.location_precision,
+        )
 
 
 @dataclass(frozen=True)

@@ -36,20 +36,22 @@ _SPHERE_SLACK = 1.01
 
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
-    "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free"
+    "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free, "
+    "location_precision"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s)"
+    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
     f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
-    "session_days = %s, min_age = %s, max_age = %s, is_free = %s WHERE id = %s"
+    "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s "
+    "WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -61,6 +63,7 @@ ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
 ASSETS_COPY_TYPES = [
     "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
     "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
+    "text",
 ]  # fmt: skip
 # Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
 _EWKB_POINT_4326 = "0101000020E6100000"
@@ -75,7 +78,8 @@ STAGING_DDL = (
     ' sort_name text COLLATE "C" NOT NULL, categories text[] NOT NULL,'
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
     " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
-    " min_age integer, max_age integer, is_free boolean NOT NULL) ON COMMIT DROP"
+    " min_age integer, max_age integer, is_free boolean NOT NULL,"
+    " location_precision text NOT NULL) ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
@@ -83,7 +87,7 @@ _STAGING_COLUMNS = (
     ("status", "text"), ("name", "text"), ("sort_name", "text"), ("categories", "text[]"),
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
     ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
-    ("max_age", "int4"), ("is_free", "bool"),
+    ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -105,7 +109,7 @@ BULK_MERGE = (
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
     " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
-    " is_free FROM geo_assets_bulk"
+    " is_free, location_precision FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
@@ -113,6 +117,7 @@ BULK_MERGE = (
     " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search,"
     " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
     " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
+    " location_precision = EXCLUDED.location_precision,"
     " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
@@ -450,6 +455,9 @@ FILTER_SQL = {
     "age_min": "(min_age IS NULL OR min_age <= %s)",
     "age_max": "(max_age IS NULL OR max_age >= %s)",
     "free_only": "is_free",
+    "precisions": "location_precision = ANY(%s)",
+    # What the partial index of rough points holds: with it, the planner can use that index.
+    "rough_points": "location_precision <> 'point'",
     # The box: an enclosing circle lets the GiST index help, the lon/lat test decides.
     "bbox_circle": f"ST_DWithin(geog, {POINT}, %s, false)",
     "bbox": f"{_LON} BETWEEN %s AND %s AND {_LAT} BETWEEN %s AND %s",
@@ -498,6 +506,10 @@ def filter_sql(
         parts.append(("age_max", [filters.age_max]))
     if filters.free_only:
         parts.append(("free_only", []))
+    if filters.precisions is not None:
+        parts.append(("precisions", [list(filters.precisions)]))
+        if "point" not in filters.precisions:
+            parts.append(("rough_points", []))
     if filters.bbox is not None:
         parts.extend(_bbox_parts(filters.bbox))
     if filters.near is not None:
@@ -572,9 +584,9 @@ def tsvector_text(words: Sequence[str]) -> str:
 
 def copy_row(asset: Asset) -> tuple[Any, ...]:
     """One ``assets`` row for ``ASSETS_COPY``, of an asset already stamped for insert."""
-    *head, lon, lat, words, doc, days, min_age, max_age, free = asset_values(asset)
+    *head, lon, lat, words, doc, days, min_age, max_age, free, precision = asset_values(asset)
     point, search = ewkb_point(lon, lat), tsvector_text(words)
-    return (asset.id, *head, point, search, doc, days, min_age, max_age, free)
+    return (asset.id, *head, point, search, doc, days, min_age, max_age, free, precision)
 
 
 def staging_row(row: int, asset: Asset) -> tuple[Any, ...]:

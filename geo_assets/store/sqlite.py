@@ -82,6 +82,19 @@ _BOX_FROM = (
     " FROM asset_rtree AS r CROSS JOIN assets AS a ON a.rid = r.rid"
     " WHERE r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
 )
+# The same box for listings whose point is only a postcode's or an area's centre: they
+# are few, so their partial index (migration 0007) beats reading every listing in the box.
+_ROUGH_BOX_FROM = (
+    " FROM assets AS a WHERE a.location_precision != 'point'"
+    " AND a.lon >= ? AND a.lon <= ? AND a.lat >= ? AND a.lat <= ?"
+)
+
+
+def _box_from(filters: AssetFilters | None) -> str:
+    """Where a radius query starts: the R*Tree, or the rough points' index when only
+    listings at a centre are wanted."""
+    precisions = None if filters is None else filters.precisions
+    return _ROUGH_BOX_FROM if precisions is not None and "point" not in precisions else _BOX_FROM
 
 
 # --- small pure helpers ---------------------------------------------------------------------
@@ -135,6 +148,7 @@ def _in_circle(
     radius_m: float,
     extra: str,
     params: list[Any],
+    box_from: str = _BOX_FROM,
 ) -> tuple[list[Any], list[float], list[int]]:
     """Rows (key and point) in the circle's box that pass the ``extra`` filter, their
     distances, and the indexes of those inside the circle."""
@@ -142,7 +156,7 @@ def _in_circle(
     all_params: list[Any] = []
     for west, south, east, north in degree_box(lat, lon, radius_m):
         selects.append(
-            f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{_BOX_FROM}{extra}"
+            f"SELECT a.rid, a.id, a.version, a.updated_at, a.lon, a.lat{box_from}{extra}"
         )
         all_params += [west, east, south, north, *params]
     rows = conn.execute(" UNION ALL ".join(selects), all_params).fetchall()
@@ -490,9 +504,12 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         # FTS test is far slower still), so it searches the whole circle at once.
         whole = limit is None or (filters is not None and bool(filters.text_terms()))
         ring = near.radius_m if whole else near.radius_m / FIRST_RING_SHARE
+        box_from = _box_from(filters)
         with self._read() as conn:
             while True:
-                rows, dist_m, keep = _in_circle(conn, near.lat, near.lon, ring, extra, params)
+                rows, dist_m, keep = _in_circle(
+                    conn, near.lat, near.lon, ring, extra, params, box_from
+                )
                 if limit is None or len(keep) >= limit or ring >= near.radius_m:
                     break
                 # Widen to where the density seen so far would put `limit` listings.
