@@ -63,6 +63,8 @@ MAX_DISTANCE_M = 150.0
 #: metres of its addresses; a postcode district's or a place's centre, kilometres.
 #: Listings placed at an area's centre pair only within the same named place.
 SPREAD_M: dict[str, float] = {"point": 0.0, "postcode": 400.0, "area": 3_000.0}
+#: The precisions of a point that is only a centre.
+ROUGH_PRECISIONS = tuple(p for p, spread in SPREAD_M.items() if spread > 0)
 #: Default score from which a pair is reported.
 DEFAULT_MIN_SCORE = 0.8
 #: Statuses compared: what people can see or are about to.
@@ -325,17 +327,15 @@ def duplicates_of(
     min_score: float = DEFAULT_MIN_SCORE,
     max_distance_m: float = MAX_DISTANCE_M,
     limit: int = 5,
-    own_rough: bool = True,
 ) -> list[DuplicatePair]:
     """Stored published/pending listings that ``asset`` (stored or not) may duplicate.
 
-    The check run on every create and import: it only warns. Uses one radius query,
-    wider when ``asset``'s point is only a postcode's or an area's centre (``SPREAD_M``),
-    and, with ``own_rough`` and an organisation, a second one for that organisation's
-    listings so placed within the widest spread (an organisation re-adding its own
-    activity; it tripled the time of an import's checks, which leave it out). Other rough
-    listings that a precisely placed new one duplicates are left to ``find_duplicates``:
-    every check would otherwise search kilometres.
+    The check run on every create and import: it only warns. One radius query, wider
+    when ``asset``'s point is only a postcode's or an area's centre (``SPREAD_M``), and
+    a second, out to the widest spread, for listings whose own point is such a centre
+    (another organisation's "Allerton Cycle Club", placed by typing "Allerton", 2 km
+    from where the new one meets). Those are few, and both stores keep an index of
+    them alone, so the second query costs about as little as the first.
     Listings with the same (source, source_id) as ``asset`` are the same record, not
     duplicates. Best first, at most ``limit``.
     """
@@ -345,14 +345,10 @@ def duplicates_of(
     live = AssetFilters(statuses=list(CANDIDATE_STATUSES))  # type: ignore[arg-type]
     hits = store.nearby(lat, lon, reach_m, live)
     widest = max(SPREAD_M.values())
-    if own_rough and asset.organisation_id is not None and reach_m < widest:
+    if reach_m < widest:
         seen = {hit.asset.id for hit in hits}
-        own = live.model_copy(update={"organisation_id": asset.organisation_id})
-        hits += [
-            hit
-            for hit in store.nearby(lat, lon, widest, own)
-            if hit.asset.location.approximate and hit.asset.id not in seen
-        ]
+        rough = live.model_copy(update={"precisions": list(ROUGH_PRECISIONS)})
+        hits += [hit for hit in store.nearby(lat, lon, widest, rough) if hit.asset.id not in seen]
     taxonomy = default_taxonomy()
     out = []
     for hit in hits:
@@ -393,7 +389,7 @@ def import_duplicate_warnings(
                 continue
             if asset.status not in CANDIDATE_STATUSES:
                 continue
-            for pair in duplicates_of(store, asset, min_score=min_score, limit=3, own_rough=False):
+            for pair in duplicates_of(store, asset, min_score=min_score, limit=3):
                 pairs.setdefault(tuple(sorted(pair.ids)), pair)  # type: ignore[arg-type]
     else:
         for pair in find_duplicates(store, min_score=min_score, only_ids=set(ids)):

@@ -261,17 +261,30 @@ def test_a_new_listing_placed_by_place_name_finds_the_one_already_there(store: S
     assert [p.ids for p in found] == [("there", "new")]
 
 
-def test_a_precise_new_listing_finds_its_own_organisations_rough_one(store: Store) -> None:
-    """An organisation that placed an activity by its area's name, then adds it again at
-    the door: the check looks for that organisation's rough listings kilometres round."""
+def test_a_precise_new_listing_finds_a_rough_one_of_any_organisation(store: Store) -> None:
+    """One organisation placed an activity by its area's name; the same or another one
+    adds it again at the door: the check looks kilometres round for listings whose own
+    point is only a centre, and only there."""
     for org_id in ("org-1", "org-2"):
         store.create_organisation(make_org(id=org_id))
     rough = _placed("rough", 0, "area").model_copy(update={"organisation_id": "org-1"})
-    _load(store, [rough])
-    mine = _placed("mine", 2_200, "point").model_copy(update={"organisation_id": "org-1"})
-    assert [p.ids for p in duplicates_of(store, mine)] == [("rough", "mine")]
-    theirs = _placed("theirs", 2_200, "point").model_copy(update={"organisation_id": "org-2"})
-    assert duplicates_of(store, theirs) == []  # another organisation's: left to the full scan
+    elsewhere = _placed("elsewhere", 0, "area", place="Shipley")
+    precise = _placed("precise", 60, "point")  # nearby but a point: the usual 150 m apply
+    _load(store, [rough, elsewhere, precise])
+    for asset_id, org_id in (("mine", "org-1"), ("theirs", "org-2"), ("anyone", None)):
+        new = _placed(asset_id, 2_200, "point").model_copy(update={"organisation_id": org_id})
+        assert [p.ids for p in duplicates_of(store, new)] == [("rough", asset_id)]
+    assert duplicates_of(store, _placed("far", 3_500, "point")) == []
+    _load(store, [_placed("pc", 0, "postcode")])
+    near_pc = _placed("near-pc", 2_200, "point")
+    assert [set(p.ids) for p in duplicates_of(store, near_pc)] == [{"rough", "near-pc"}]
+
+
+def test_import_warnings_find_a_rough_listing_kilometres_away(store: Store) -> None:
+    _load(store, [_placed("rough", 0, "area")])
+    _load(store, [_placed("imported", 2_200, "point")])
+    lines = import_duplicate_warnings(store, ["imported"])
+    assert len(lines) == 1 and "stands at its area's centre" in lines[0]
 
 
 def test_import_warnings_for_written_ids(store: Store) -> None:
