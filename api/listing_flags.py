@@ -1,7 +1,7 @@
 """The badges a listing wears on the portal and moderation pages, from the domain rules.
 
 Stale comes from :mod:`geo_assets.freshness`, possible duplicates from
-:func:`geo_assets.duplicates.duplicates_of` (one radius query per listing, so pages
+:func:`geo_assets.duplicates.duplicates_of` (radius queries per listing, so pages
 show a page of listings at a time), the rest from the listing's status.
 """
 

@@ -10,6 +10,7 @@ saved something fails.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import warnings
@@ -275,6 +276,19 @@ def test_a_listing_near_a_lookalike_wears_the_possible_duplicate_badge(site: Sit
     page = site.client.get("/portal")
     assert page.text.count('class="badge duplicate"') == 2
     assert "Looks like “Allotment Club”" in page.text
+
+
+def test_a_listing_pinned_at_an_areas_centre_says_so(site: Site) -> None:
+    """So the organisation knows to move the pin to where the activity meets."""
+    centre = {"lat": 53.80, "lon": -1.77, "place": "Manningham", "precision": "area"}
+    site.store.create_asset(
+        make_asset(id="rough", name="Manningham Chess", organisation_id="org-a", location=centre)
+    )
+    site.as_role("organisation")
+    page = html.unescape(site.client.get("/portal").text)
+    assert page.count('class="badge rough"') == 1
+    row = page[page.index("Manningham Chess") :]
+    assert row.index("Pin at the area's centre") < row.index("</tr>")
 
 
 # --- forged posts ---------------------------------------------------------------------------
