@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from geo_assets.geodesy import geodesic_m
 from geo_assets.model import WEEKDAY_NAMES, WEEKDAYS, Asset, Organisation
 from geo_assets.taxonomy import DATA_DIR, Taxonomy, default_taxonomy
 
@@ -83,6 +84,11 @@ _ROOTS: dict[str, dict[str, Any]] = _V["roots"]
 ROOT_WEIGHTS: dict[str, float] = {r: v["weight"] for r, v in _ROOTS.items() if v["weight"] > 0}
 VENUE_SHARE = SAMPLE_VENUES / SAMPLE_ASSETS
 _VENUES: dict[str, dict[str, Any]] = _V["venues"]
+# Faith traditions (by name, over all roots): the organisation names, terms and venue names
+# that belong together, so a parish never runs a Jewish group.
+_TRADITIONS: dict[str, dict[str, Any]] = {
+    t: v for r in _ROOTS.values() for t, v in r.get("traditions", {}).items()
+}
 _TERM_RULES: dict[str, dict[str, Any]] = _V["term_eligibility"]
 _TERM_LANGS: dict[str, set[str]] = {t: set(v) for t, v in _V["term_languages"].items()}
 _RECONNECT_TERMS = frozenset(_V["reconnect_terms"])
@@ -193,7 +199,9 @@ class _Profiles:
     name_pick: list[list[int]]
     sentences: list[list[float]]
 
-    def record(self, i: int, place: str) -> dict[str, Any]:
+    def record(
+        self, i: int, place: str, venue_names: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         term, kind = self.terms[i], self.kinds[i]
         root = term.split(".", 1)[0]
         eligibility = _eligibility(term, self.age_rule[i], self.women_only[i])
@@ -207,7 +215,9 @@ class _Profiles:
         if term in _RECONNECT_TERMS or self.reconnect[i] > 0.92:
             connections.append("reconnect")
         size = self.group_size[i]
-        name, noun = _asset_name(term, kind, place, self.name_pick[i], self.sessions[i])
+        name, noun = _asset_name(
+            term, kind, place, self.name_pick[i], self.sessions[i], venue_names
+        )
         return {
             "kind": kind,
             "name": name,
@@ -372,11 +382,20 @@ def _eligibility(term: str, age_rule: int, women_only: bool) -> dict[str, Any]:
 
 
 def _asset_name(
-    term: str, kind: str, place: str, pick: Sequence[int], sessions: list[dict[str, Any]]
+    term: str,
+    kind: str,
+    place: str,
+    pick: Sequence[int],
+    sessions: list[dict[str, Any]],
+    venue_names: Sequence[str] | None = None,
 ) -> tuple[str, str]:
-    """A plausible name ("Shipley Knit and Natter", "Keighley Walking Football Club"), its noun."""
+    """A plausible name ("Shipley Knit and Natter", "Keighley Walking Football Club"), its noun.
+
+    A venue is named from ``venue_names`` when given (its owner's tradition), else from any
+    of its term's names.
+    """
     if kind == "venue":
-        patterns = _VENUES[term]["names"]
+        patterns = venue_names or _VENUES[term]["names"]
         name = patterns[pick[0] % len(patterns)].format(
             place=place,
             street=_STREETS[pick[1] % len(_STREETS)],
@@ -444,8 +463,11 @@ def _round_points(
 def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[Asset]]:
     """The demo data: about 250 organisations and 2,000 assets over Bradford district.
 
-    Venues come first; about half of the other assets meet at a venue in the same centre
-    (``venue_id`` set, same point and address). Identical output for the same ``seed``.
+    Points are drawn around centres (an organisation's home centre mostly), but an asset's
+    place, address and name follow the centre nearest where its point landed. Venues come
+    first; about half of the other assets meet at a venue of the same place (``venue_id``
+    set, same point and address). A faith organisation keeps to one tradition in its name,
+    its assets and its buildings. Identical output for the same ``seed``.
     """
     rng = np.random.default_rng(seed)
     centres = BRADFORD_CENTRES
@@ -459,16 +481,15 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
     org_root = rng.choice(len(roots), size=SAMPLE_ORGANISATIONS, p=rw / rw.sum())
     org_pick = rng.integers(0, 1 << 30, size=(SAMPLE_ORGANISATIONS, 3))
     organisations: list[Organisation] = []
+    org_tradition: list[str | None] = []
     used: set[str] = set()
     for k in range(SAMPLE_ORGANISATIONS):
         place, root = _short(centres[org_centre[k]].name), roots[org_root[k]]
-        patterns = _ROOTS[root]["organisations"]
+        patterns = _org_patterns(root)
+        pattern, tradition = patterns[org_pick[k, 0] % len(patterns)]
+        org_tradition.append(tradition)
         name = _unique(
-            patterns[org_pick[k, 0] % len(patterns)].format(
-                place=place, saint=_SAINTS[org_pick[k, 1] % len(_SAINTS)]
-            ),
-            used,
-            place,
+            pattern.format(place=place, saint=_SAINTS[org_pick[k, 1] % len(_SAINTS)]), used, place
         )
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         source_id = f"sample-org-{k + 1:04d}"
@@ -494,6 +515,9 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
     owner[:SAMPLE_VENUES] = np.where(
         rng.random(SAMPLE_VENUES) < 0.4, rng.integers(0, SAMPLE_ORGANISATIONS, SAMPLE_VENUES), -1
     )
+    for i in range(SAMPLE_VENUES):
+        if owner[i] >= 0 and not _venue_names(terms[i], org_tradition[owner[i]]):
+            owner[i] = -1
     n_owned = int(n_other * 0.85)
     owned = np.concatenate(
         [
@@ -510,12 +534,15 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
     for j in range(n_other):
         org = owner[SAMPLE_VENUES + j]
         root = roots[org_root[org]] if org >= 0 else "venues"
-        if own_root[j] and root != "venues":
-            terms.append(below[root][int(root_pick[j] * len(below[root]))])
+        tradition = org_tradition[org] if org >= 0 else None
+        # A faith organisation's chance pick of another tradition's term becomes one of its own.
+        if (own_root[j] and root != "venues") or not _may_run(free_terms[j], tradition):
+            terms.append(_own_term(below[root], tradition, float(root_pick[j])))
         else:
             terms.append(free_terms[j])
 
-    # Places: the owner's home centre mostly, otherwise anywhere by weight.
+    # Points: around the owner's home centre mostly, otherwise any centre by weight. The place
+    # an asset is in is then the centre nearest its point, wherever it was drawn around.
     centre_idx = rng.choice(len(centres), size=SAMPLE_ASSETS, p=cw)
     at_home = (owner >= 0) & (rng.random(SAMPLE_ASSETS) < 0.8)
     centre_idx[at_home] = org_centre[owner[at_home]]
@@ -523,6 +550,7 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
     c_lon = np.array([centres[c].lon for c in centre_idx])
     sigma = np.array([centres[c].spread_m for c in centre_idx])
     lat, lon = _round_points(*_jitter(rng, c_lat, c_lon, sigma), SAMPLE_EXTENT)
+    place_idx = _nearest_centres(lat, lon, centres)
 
     profiles = _draw_profile(rng, terms)
     at_venue = rng.random(SAMPLE_ASSETS) < 0.55
@@ -537,9 +565,12 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
     assets: list[Asset] = []
     names: set[str] = set()
     for i in range(SAMPLE_ASSETS):
-        place = centres[centre_idx[i]].name
+        place = centres[place_idx[i]].name
         short_place = _short(place)
-        record = profiles.record(i, short_place)
+        venue_names = None
+        if profiles.kinds[i] == "venue":
+            venue_names = _venue_names(terms[i], org_tradition[owner[i]] if owner[i] >= 0 else None)
+        record = profiles.record(i, short_place, venue_names)
         record["name"] = _unique(record["name"], names, _STREETS[street[i]])
         source_id = f"sample-asset-{i + 1:05d}"
         location = {
@@ -548,10 +579,10 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
             "place": place,
             "address": f"{house[i]} {_STREETS[street[i]]}, {short_place}",
         }
-        here = venues_by_centre.get(int(centre_idx[i]), [])
+        here = venues_by_centre.get(int(place_idx[i]), [])
         venue_id = None
         if record["kind"] == "venue":
-            venues_by_centre.setdefault(int(centre_idx[i]), []).append(i)
+            venues_by_centre.setdefault(int(place_idx[i]), []).append(i)
         elif at_venue[i] and here:
             venue = assets[here[int(venue_pick[i] * len(here))]]
             venue_id = venue.id
@@ -588,6 +619,67 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
 def _short(place: str) -> str:
     """The name used in titles: "Bradford" rather than "Bradford city centre"."""
     return place.removesuffix(" city centre")
+
+
+def _nearest_centres(lat: np.ndarray, lon: np.ndarray, centres: Sequence[Centre]) -> np.ndarray:
+    """Index of the centre nearest each point (geodesic metres): the place the point is in.
+
+    A Gaussian draw around one centre often lands nearer another, and a listing must name
+    the place it stands in, not the one it was drawn around.
+    """
+    points = np.column_stack([lat, lon])
+    metres = np.stack([geodesic_m((c.lat, c.lon), points) for c in centres])
+    return np.asarray(metres.argmin(axis=0))
+
+
+def _org_patterns(root: str) -> list[tuple[str, str | None]]:
+    """(name pattern, tradition) for organisations whose main group is ``root``.
+
+    The tradition is None unless the root lists traditions (faith): there each pattern
+    belongs to one, which then decides what the organisation may run.
+    """
+    spec = _ROOTS[root]
+    if "traditions" in spec:
+        return [(p, t) for t, v in spec["traditions"].items() for p in v["organisations"]]
+    return [(p, None) for p in spec["organisations"]]
+
+
+def _may_run(term: str, tradition: str | None) -> bool:
+    """Whether an organisation of ``tradition`` (None: not a faith one) may run ``term``.
+
+    A tradition runs its own terms and the shared ones no tradition lists (interfaith,
+    cultural associations), never another tradition's: a parish runs no synagogue group.
+    """
+    if tradition is None:
+        return True
+    claimed = [t for t, v in _TRADITIONS.items() if term in v["terms"]]
+    return not claimed or tradition in claimed
+
+
+def _own_term(below: Sequence[str], tradition: str | None, u: float) -> str:
+    """The term of an asset in its organisation's main group, from a uniform ``u`` in [0, 1).
+
+    Any term of the group alike, except for a faith organisation: its tradition's terms by
+    their weights (a mosque mostly runs mosque groups) and each shared term with weight 1.
+    """
+    if tradition is None:
+        return below[int(u * len(below))]
+    weights = {t: 1.0 for t in below if _may_run(t, tradition)} | _TRADITIONS[tradition]["terms"]
+    cumulative = np.cumsum(list(weights.values()))
+    k = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+    return list(weights)[min(k, len(weights) - 1)]
+
+
+def _venue_names(term: str, tradition: str | None) -> list[str]:
+    """Names a venue of ``term`` may take under an owner of ``tradition`` (None: any owner).
+
+    Where a tradition names venues of the term (places of worship, church halls), a faith
+    owner's building takes its own tradition's names; a tradition with none for the term
+    owns no such building (a mosque runs no church hall), so the list is empty.
+    """
+    if tradition is None or not any(term in v["venues"] for v in _TRADITIONS.values()):
+        return list(_VENUES[term]["names"])
+    return list(_TRADITIONS[tradition]["venues"].get(term, []))
 
 
 def _unique(name: str, used: set[str], qualifier: str) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from geo_assets.geodesy import geodesic_m
 from geo_assets.model import ASSET_KINDS, Asset
 from geo_assets.sample import (
     ASSETS_FILE,
@@ -20,8 +24,10 @@ from geo_assets.sample import (
 from geo_assets.store import Store
 from geo_assets.store.base import AssetFilters
 from geo_assets.synthetic import (
+    BRADFORD_CENTRES,
     NATIONAL_EXTENT,
     SAMPLE_EXTENT,
+    VOCABULARY_PATH,
     densest_town,
     generate_sample,
     national_assets,
@@ -100,6 +106,72 @@ def test_sample_is_inside_bradford_and_varied(sample: tuple[list, list[Asset]]) 
     assert any("wheelchair" in a.accessibility.features for a in assets)
     verified = [a.last_verified_at for a in assets if a.last_verified_at is not None]
     assert (max(verified) - min(verified)).days > 600
+
+
+def test_every_listing_names_the_place_its_point_is_in(sample: tuple[list, list[Asset]]) -> None:
+    """A point drawn around one centre can land nearer another; the listing then names the
+    nearer one, in its place, address, description and name (a street such as Bradford Road
+    aside), and a group at a venue meets at one of that place."""
+    _, assets = sample
+    points = np.array([[a.location.lat, a.location.lon] for a in assets])
+    metres = np.stack([geodesic_m((c.lat, c.lon), points) for c in BRADFORD_CENTRES])
+    nearest = [BRADFORD_CENTRES[k].name for k in metres.argmin(axis=0)]
+    elsewhere = [a.name for a, n in zip(assets, nearest, strict=True) if a.location.place != n]
+    assert elsewhere == []
+    vocabulary = json.loads(VOCABULARY_PATH.read_text(encoding="utf-8"))
+    streets = re.compile("|".join(map(re.escape, vocabulary["streets"])))
+    shorts = {c.name: c.name.removesuffix(" city centre") for c in BRADFORD_CENTRES}
+    for asset in assets:
+        short = shorts[asset.location.place]
+        assert asset.location.address and asset.location.address.endswith(f", {short}")
+        assert f" in {short}, open to " in asset.description
+        text = streets.sub("", f"{asset.name} {asset.description}")
+        others = [p for p in shorts.values() if p != short and re.search(rf"\b{p}\b", text)]
+        assert others == [], asset.name
+
+
+def _name_pattern(pattern: str) -> re.Pattern[str]:
+    """A vocabulary name pattern as a regex: any {place} or {saint}, and the " (...)" that
+    tells a repeated name apart."""
+    parts = re.split(r"\{\w+\}", pattern)
+    return re.compile(".+".join(map(re.escape, parts)) + r"( \(.+\))?")
+
+
+def test_faith_organisations_keep_to_one_tradition(sample: tuple[list, list[Asset]]) -> None:
+    """A parish runs no Jewish group and a mosque no church hall: what a faith organisation
+    runs is its own tradition's, by category or by a building's name, or no tradition's."""
+    orgs, assets = sample
+    vocabulary = json.loads(VOCABULARY_PATH.read_text(encoding="utf-8"))
+    traditions = vocabulary["roots"]["faith"]["traditions"]
+
+    def named(name: str, key: str) -> set[str]:
+        return {
+            t
+            for t, v in traditions.items()
+            for patterns in ([v[key]] if key == "organisations" else v[key].values())
+            for p in patterns
+            if _name_pattern(p).fullmatch(name)
+        }
+
+    tradition_of = {}
+    for org in orgs:
+        found = named(org.name, "organisations")
+        assert len(found) <= 1, org.name
+        if found:
+            tradition_of[org.id] = found.pop()
+    assert len(set(tradition_of.values())) >= 5
+    runs = Counter()
+    for asset in assets:
+        tradition = tradition_of.get(asset.organisation_id or "")
+        if tradition is None:
+            continue
+        term = asset.categories[0]
+        by_term = {t for t, v in traditions.items() if term in v["terms"]}
+        by_name = named(asset.name, "venues") if asset.kind == "venue" else set()
+        for claimed in (by_term, by_name):
+            assert not claimed or tradition in claimed, (asset.name, term, tradition)
+        runs[tradition] += bool(by_term or by_name)
+    assert min(runs[t] for t in set(tradition_of.values())) >= 1
 
 
 def test_generate_sample_is_deterministic() -> None:
