@@ -516,7 +516,7 @@ def generate_sample(seed: int = SAMPLE_SEED) -> tuple[list[Organisation], list[A
         rng.random(SAMPLE_VENUES) < 0.4, rng.integers(0, SAMPLE_ORGANISATIONS, SAMPLE_VENUES), -1
     )
     for i in range(SAMPLE_VENUES):
-        if owner[i] >= 0 and not _venue_names(terms[i], org_tradition[owner[i]]):
+        if owner[i] >= 0 and not _may_own(terms[i], org_tradition[owner[i]]):
             owner[i] = -1
     n_owned = int(n_other * 0.85)
     owned = np.concatenate(
@@ -668,6 +668,15 @@ def _own_term(below: Sequence[str], tradition: str | None, u: float) -> str:
     cumulative = np.cumsum(list(weights.values()))
     k = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
     return list(weights)[min(k, len(weights) - 1)]
+
+
+def _may_own(term: str, tradition: str | None) -> bool:
+    """Whether an organisation of ``tradition`` (None: not a faith one) may own a venue of
+    ``term``: a building some tradition names (a gurdwara, a church hall) belongs to one of
+    that tradition, never to an arts collective or a mosque."""
+    if tradition is None:
+        return not any(term in v["venues"] for v in _TRADITIONS.values())
+    return bool(_venue_names(term, tradition))
 
 
 def _venue_names(term: str, tradition: str | None) -> list[str]:

@@ -161,9 +161,13 @@ def test_faith_organisations_keep_to_one_tradition(sample: tuple[list, list[Asse
             tradition_of[org.id] = found.pop()
     assert len(set(tradition_of.values())) >= 5
     runs = Counter()
+    faith_buildings = {t for v in traditions.values() for t in v["venues"]}
     for asset in assets:
         tradition = tradition_of.get(asset.organisation_id or "")
         if tradition is None:
+            # Nor does an organisation of no faith own a place of worship or a church hall.
+            owned = asset.organisation_id is not None and asset.kind == "venue"
+            assert not (owned and asset.categories[0] in faith_buildings), asset.name
             continue
         term = asset.categories[0]
         by_term = {t for t, v in traditions.items() if term in v["terms"]}
