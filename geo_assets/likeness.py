@@ -103,14 +103,16 @@ def _fold(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def name_words(name: str) -> tuple[str, ...]:
-    """The name's words in a canonical spelling, joining words dropped."""
+def name_words(name: str, *, canonical: bool = True) -> tuple[str, ...]:
+    """The name's words in a canonical spelling (as written, with ``canonical=False``),
+    joining words dropped."""
     out: list[str] = []
     for word in _WORD_RE.findall(_fold(name)):
-        if word in _EXPANSIONS:
+        if word in _EXPANSIONS and canonical:
             out.extend(_EXPANSIONS[word])
             continue
-        word = _SAME_WORD.get(word, word)
+        if canonical:
+            word = _SAME_WORD.get(word, word)
         if word not in _STOPWORDS:
             out.append(word)
     return tuple(out)
@@ -165,7 +167,18 @@ def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
     out of the comparison.
     """
     drop = frozenset().union(*(place_words(p) for p in places))
-    words_a, words_b = name_words(a), name_words(b)
+    alike = _words_similarity(name_words(a), name_words(b), drop)
+    if alike < 1.0:
+        # A misspelt word that has a canonical spelling ("laddies" for "ladies", which reads
+        # as "women") is compared as written too, where it is still one letter off.
+        written = name_words(a, canonical=False), name_words(b, canonical=False)
+        alike = max(alike, _words_similarity(*written, drop))
+    return alike
+
+
+def _words_similarity(
+    words_a: Sequence[str], words_b: Sequence[str], drop: frozenset[str]
+) -> float:
     wa = _expand_acronyms(words_a, words_b)
     wb = _expand_acronyms(words_b, words_a)
     ca, cb = " ".join(_core(wa, drop)), " ".join(_core(wb, drop))

@@ -100,6 +100,10 @@ def test_typos_stay_close_and_different_names_do_not() -> None:
     assert other < 0.7
     # A misspelt place name is still a place name.
     assert name_similarity("Manningham Time Bank", "Time Bank Maningham", ["Manningham"]) == 1.0
+    # A typo in a word with a canonical spelling ("ladies" reads as "women") is still a typo.
+    typo = name_similarity("Wibsey Ladies Group", "Wibsey Laddies Group", ["Wibsey"])
+    assert 0.85 < typo < 1.0
+    assert name_similarity("Wibsey Ladies Group", "Wibsey Chess Group", ["Wibsey"]) < 0.5
 
 
 def test_place_words_alone_still_compare() -> None:
