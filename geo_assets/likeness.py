@@ -167,11 +167,12 @@ def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
     out of the comparison.
     """
     drop = frozenset().union(*(place_words(p) for p in places))
-    alike = _words_similarity(name_words(a), name_words(b), drop)
-    if alike < 1.0:
+    canonical = name_words(a), name_words(b)
+    alike = _words_similarity(*canonical, drop)
+    written = name_words(a, canonical=False), name_words(b, canonical=False)
+    if alike < 1.0 and written != canonical:
         # A misspelt word that has a canonical spelling ("laddies" for "ladies", which reads
         # as "women") is compared as written too, where it is still one letter off.
-        written = name_words(a, canonical=False), name_words(b, canonical=False)
         alike = max(alike, _words_similarity(*written, drop))
     return alike
 

@@ -675,8 +675,13 @@ def _may_own(term: str, tradition: str | None) -> bool:
     ``term``: a building some tradition names (a gurdwara, a church hall) belongs to one of
     that tradition, never to an arts collective or a mosque."""
     if tradition is None:
-        return not any(term in v["venues"] for v in _TRADITIONS.values())
+        return not _faith_building(term)
     return bool(_venue_names(term, tradition))
+
+
+def _faith_building(term: str) -> bool:
+    """Whether some tradition names venues of ``term`` (places of worship, church halls)."""
+    return any(term in v["venues"] for v in _TRADITIONS.values())
 
 
 def _venue_names(term: str, tradition: str | None) -> list[str]:
@@ -686,7 +691,7 @@ def _venue_names(term: str, tradition: str | None) -> list[str]:
     owner's building takes its own tradition's names; a tradition with none for the term
     owns no such building (a mosque runs no church hall), so the list is empty.
     """
-    if tradition is None or not any(term in v["venues"] for v in _TRADITIONS.values()):
+    if tradition is None or not _faith_building(term):
         return list(_VENUES[term]["names"])
     return list(_TRADITIONS[tradition]["venues"].get(term, []))
 

@@ -131,6 +131,11 @@ class AssetFilters(BaseModel):
             out.update(taxonomy.descendants(term, include_self=True))
         return sorted(out)
 
+    def rough_only(self) -> bool:
+        """Whether only listings whose point is a postcode's or an area's centre are wanted:
+        few, so both stores answer from an index of those points alone."""
+        return self.precisions is not None and "point" not in self.precisions
+
     def text_terms(self) -> list[str]:
         """Words of the text filter, lower-cased, punctuation dropped; all must match."""
         if not self.text:

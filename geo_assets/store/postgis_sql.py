@@ -508,7 +508,7 @@ def filter_sql(
         parts.append(("free_only", []))
     if filters.precisions is not None:
         parts.append(("precisions", [list(filters.precisions)]))
-        if "point" not in filters.precisions:
+        if filters.rough_only():
             parts.append(("rough_points", []))
     if filters.bbox is not None:
         parts.extend(_bbox_parts(filters.bbox))

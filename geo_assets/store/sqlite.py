@@ -93,8 +93,7 @@ _ROUGH_BOX_FROM = (
 def _box_from(filters: AssetFilters | None) -> str:
     """Where a radius query starts: the R*Tree, or the rough points' index when only
     listings at a centre are wanted."""
-    precisions = None if filters is None else filters.precisions
-    return _ROUGH_BOX_FROM if precisions is not None and "point" not in precisions else _BOX_FROM
+    return _ROUGH_BOX_FROM if filters is not None and filters.rough_only() else _BOX_FROM
 
 
 # --- small pure helpers ---------------------------------------------------------------------
