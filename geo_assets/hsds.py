@@ -57,6 +57,7 @@ from functools import cache
 from typing import Any
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.geocode import Geocoder, PostcodeLookup
 
 # Validation lives in its own module; re-exported here as part of this module's interface.
 from geo_assets.hsds_validate import HSDS_KINDS as HSDS_KINDS
@@ -571,30 +572,15 @@ class ServiceQuery:
 
 # --- postcodes ------------------------------------------------------------------------------
 
-_LAT_LON = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*,\s*([-+]?\d+(?:\.\d+)?)\s*$")
 
-
-def resolve_postcode(text: str) -> tuple[float, float] | None:
-    """(lat, lon) in degrees (WGS84) of a postcode's centroid, or None when unknown.
-
-    A hook for the geocoder: there is no postcode table yet, so it always answers None.
-    """
-    return None
-
-
-def locate(text: str) -> tuple[float, float] | None:
-    """``"lat,lon"`` in degrees, else :func:`resolve_postcode`; None when unknown."""
-    m = _LAT_LON.match(text)
-    if m is None:
-        return resolve_postcode(text.strip())
-    lat, lon = float(m[1]), float(m[2])
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise InvalidInputError(
-            "`postcode` as 'lat,lon' needs a latitude in -90..90 and a longitude in "
-            f"-180..180 degrees; got {text.strip()!r}",
-            field="postcode",
-        )
-    return lat, lon
+def locate(text: str, postcodes: PostcodeLookup | None) -> tuple[float, float] | None:
+    """The point ORUK's ``postcode`` parameter names: ``"lat,lon"`` in degrees, or a
+    postcode (or a postcode district's centroid) from the ``postcodes`` table; None when
+    the table does not know it. Place names are not read as postcodes."""
+    found = Geocoder((), postcodes=postcodes).geocode(text, limit=1, field="postcode")
+    if not found or found[0].kind == "place":
+        return None
+    return found[0].lat, found[0].lon
 
 
 # --- paging ---------------------------------------------------------------------------------

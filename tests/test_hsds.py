@@ -34,6 +34,7 @@ from geo_assets.model import (
 from geo_assets.sample import load_sample, read_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
+from geo_assets.store.gazetteer import PostcodePoint, normalise_postcode
 from geo_assets.taxonomy import default_taxonomy
 
 with warnings.catch_warnings():
@@ -219,11 +220,26 @@ def test_service_query_follows_oruk_semantics() -> None:
         hsds.parse_day("someday")
 
 
-def test_locate_reads_lat_lon_and_knows_no_postcodes_yet() -> None:
-    assert hsds.locate(" 53.795 , -1.752 ") == (53.795, -1.752)
-    assert hsds.locate("BD1 1AA") is None
+class _Postcodes:
+    """A postcode table of one postcode."""
+
+    def find_postcode(self, postcode: str) -> PostcodePoint | None:
+        code = normalise_postcode(postcode)
+        if code == "BD1 1QY":
+            return PostcodePoint(code, 53.802662, -1.750471)
+        return PostcodePoint("BD1", 53.8, -1.75, exact=False) if code == "BD1" else None
+
+
+def test_locate_reads_lat_lon_and_the_postcode_table() -> None:
+    table = _Postcodes()
+    assert hsds.locate(" 53.795 , -1.752 ", None) == (53.795, -1.752)
+    assert hsds.locate("bd11qy", table) == (53.802662, -1.750471)
+    assert hsds.locate("BD1", table) == (53.8, -1.75)  # a district's centroid
+    assert hsds.locate("BD1 1AA", table) is None
+    assert hsds.locate("BD1 1QY", None) is None  # no table, no postcodes
+    assert hsds.locate("Bradford", table) is None  # a place name is not a postcode
     with pytest.raises(InvalidInputError, match="`postcode`"):
-        hsds.locate("95,0")
+        hsds.locate("95,0", table)
 
 
 def test_envelope_of_an_empty_result() -> None:
@@ -467,6 +483,12 @@ def test_service_at_locations_near_a_point(client: TestClient) -> None:
         distances.append(metres)
     assert max(distances) <= 1500.5
     assert distances == sorted(distances)
+    by_postcode = {**params, "postcode": "bd1 1qy"}  # a sample postcode, any case and spacing
+    around = _get(client, "/hsds/service_at_locations", **by_postcode)
+    assert around == _get(
+        client, "/hsds/service_at_locations", **by_postcode | {"postcode": "53.802662,-1.750471"}
+    )
+    assert around["total_items"] > 0
     narrowed = _get(client, "/hsds/service_at_locations", **params, search="club")
     names = [row["service"]["name"].casefold() for row in narrowed["contents"]]
     assert 0 < len(names) < body["total_items"]

@@ -397,7 +397,7 @@ def hsds_list_service_at_locations(
     query = _service_query(minimum_age, maximum_age, day, start_time, end_time)
     if proximity is not None and postcode is None:
         raise InvalidInputError("`proximity` needs `postcode` (the centre)", field="proximity")
-    point = hsds.locate(postcode) if postcode is not None else None
+    point = hsds.locate(postcode, store) if postcode is not None else None
     if postcode is not None and point is None:
         return problem_response(
             400,
