@@ -15,11 +15,14 @@ Each pair gets a score in [0, 1], a weighted sum of four parts:
 - distance: closer is likelier.
 
 A venue is never paired with a group (groups meet at venues), nor a group with the
-venue it names in ``venue_id``. ``find_duplicates`` scans a whole store,
-``duplicates_of`` checks one (new) listing and ``import_duplicate_warnings`` the
-listings an import wrote; they warn and never block. ``merge`` keeps the first listing,
-fills its empty fields from the second, archives the second and records the second's
-id and (source, source_id) in the kept listing's ``merged_from``.
+venue it names in ``venue_id``, nor two listings for different people: one for women
+and one for men, age ranges that do not meet, or names that differ in whom they are
+for or in a number ("Junior Chess" and "Senior Chess", "Under 11s" and "Under 12s").
+``find_duplicates`` scans a whole store, ``duplicates_of`` checks one (new) listing and
+``import_duplicate_warnings`` the listings an import wrote; they warn and never block.
+``merge`` keeps the first listing, fills its empty fields from the second, archives the
+second and records the second's id and (source, source_id) in the kept listing's
+``merged_from``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from scipy.spatial import cKDTree
 
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.geodesy import WGS84
-from geo_assets.likeness import category_overlap, name_similarity, session_overlap
+from geo_assets.likeness import (
+    category_overlap,
+    name_contrast,
+    name_similarity,
+    session_overlap,
+)
 from geo_assets.model import Asset, MergedRecord, utcnow
 from geo_assets.store.base import AssetFilters, Store, iter_assets
 from geo_assets.store.gazetteer import normalise_place_name
@@ -50,6 +58,7 @@ __all__ = [
     "import_duplicate_warnings",
     "merge",
     "merged_changes",
+    "name_contrast",
     "name_similarity",
     "pairs_among",
     "score_pair",
@@ -157,6 +166,19 @@ def _comparable(a: Asset, b: Asset) -> bool:
     return a.venue_id != b.id and b.venue_id != a.id
 
 
+def _for_different_people(a: Asset, b: Asset) -> bool:
+    """Listings for different people are two listings, however alike: one for women and
+    one for men, age ranges that do not meet, or names that say so (``name_contrast``)."""
+    ea, eb = a.eligibility, b.eligibility
+    if "any" not in (ea.gender, eb.gender) and ea.gender != eb.gender:
+        return True
+    youngest = max(ea.min_age or 0, eb.min_age or 0)
+    upper = [e.max_age for e in (ea, eb) if e.max_age is not None]
+    if upper and youngest > min(upper):
+        return True
+    return name_contrast(a.name, b.name) is not None
+
+
 def _keep_first(a: Asset, b: Asset) -> tuple[Asset, Asset]:
     """The listing to keep first: published, confirmed more recently, older, smaller id."""
 
@@ -181,7 +203,7 @@ def score_pair(
     ``max_distance_m`` widens for a point that is only a postcode's or an area's centre
     (``SPREAD_M``)."""
     reach_m = _reach_m(a, b, max_distance_m)
-    if distance_m > reach_m or not _comparable(a, b):
+    if distance_m > reach_m or not _comparable(a, b) or _for_different_people(a, b):
         return None
     a, b = _keep_first(a, b)  # reasons read in the order the pair is shown
     similarity = name_similarity(a.name, b.name, (a.location.place, b.location.place))

@@ -57,6 +57,17 @@ _SAME_WORD = {
     "mens": "men",
     "womens": "women",
     "ladies": "women",
+    "gents": "men",
+    "juniors": "junior",
+    "seniors": "senior",
+    "adults": "adult",
+    "kids": "children",
+    "teens": "teen",
+    "teenagers": "teen",
+    "toddlers": "toddler",
+    "babies": "baby",
+    "beginners": "beginner",
+    "improvers": "improver",
     "childrens": "children",
     "intl": "international",
     "natl": "national",
@@ -64,8 +75,11 @@ _SAME_WORD = {
     "univ": "university",
     "mtg": "meeting",
     "yth": "youth",
+    "young": "youth",
+    "older": "senior",
+    "elderly": "senior",
     "sr": "senior",
-    "srs": "seniors",
+    "srs": "senior",
     "hse": "house",
     "ch": "church",
     "chh": "church",
@@ -79,8 +93,8 @@ _EXPANSIONS = {
     "afc": ("football", "club"),
     "wmc": ("working", "men", "club"),
     "cofe": ("church", "england"),
-    "ymca": ("young", "men", "christian", "association"),
-    "ywca": ("young", "women", "christian", "association"),
+    "ymca": ("youth", "men", "christian", "association"),
+    "ywca": ("youth", "women", "christian", "association"),
 }
 # Joining words, dropped before anything else.
 _STOPWORDS = frozenset(["the", "of", "and", "a", "an", "for", "in", "at", "on", "to", "with"])
@@ -89,6 +103,16 @@ _GENERIC = frozenset(
     ["group", "club", "society", "association", "session", "meeting", "meetup", "team"]
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
+# Words that say whom a listing is for or at what level, by canonical spelling: two names
+# with different words of one set name different listings ("Ladies Darts", "Men's Darts";
+# "Junior Chess", "Senior Chess"), however alike the rest.
+_AUDIENCE_SETS = (
+    frozenset(["women", "men", "girls", "boys", "mixed"]),
+    frozenset(["baby", "toddler", "children", "teen", "youth", "junior", "adult", "senior"]),
+    frozenset(["beginner", "improver", "intermediate", "advanced"]),
+)
+# A number in a word: "11s", "u11", "2nd", "over50s", "2024".
+_NUMBER_RE = re.compile(r"\d+")
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -175,6 +199,22 @@ def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
         # as "women") is compared as written too, where it is still one letter off.
         alike = max(alike, _words_similarity(*written, drop))
     return alike
+
+
+def name_contrast(a: str, b: str) -> str | None:
+    """Why two names cannot be one listing, or None: they are for different people or
+    levels (a word of one of ``_AUDIENCE_SETS`` each, not shared), or carry different
+    numbers ("Under 11s" / "Under 12s", "2nd Shipley Scouts" / "3rd Shipley Scouts")."""
+    wa, wb = set(name_words(a)), set(name_words(b))
+    for words in _AUDIENCE_SETS:
+        only_a, only_b = (wa - wb) & words, (wb - wa) & words
+        if only_a and only_b:
+            return f'one is for "{min(only_a)}", the other for "{min(only_b)}"'
+    na = {int(n) for w in wa for n in _NUMBER_RE.findall(w)}
+    nb = {int(n) for w in wb for n in _NUMBER_RE.findall(w)}
+    if na and nb and na != nb:
+        return f"different numbers ({', '.join(map(str, sorted(na ^ nb)))})"
+    return None
 
 
 def _words_similarity(

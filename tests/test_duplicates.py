@@ -24,6 +24,7 @@ from geo_assets.duplicates import (
     import_duplicate_warnings,
     merge,
     merged_changes,
+    name_contrast,
     name_similarity,
     pairs_among,
     score_pair,
@@ -104,6 +105,57 @@ def test_typos_stay_close_and_different_names_do_not() -> None:
     typo = name_similarity("Wibsey Ladies Group", "Wibsey Laddies Group", ["Wibsey"])
     assert 0.85 < typo < 1.0
     assert name_similarity("Wibsey Ladies Group", "Wibsey Chess Group", ["Wibsey"]) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "why"),
+    [
+        ("Ladies' Darts", "Men's Darts", 'one is for "women", the other for "men"'),
+        ("Girls Brigade", "Boys' Brigade", 'one is for "girls", the other for "boys"'),
+        ("Junior Chess Club", "Seniors Chess Club", 'one is for "junior", the other for "senior"'),
+        ("Young Carers Group", "Adult Carers", 'one is for "adult", the other for "youth"'),
+        (
+            "Yoga for Beginners",
+            "Improvers' Yoga",
+            'one is for "beginner", the other for "improver"',
+        ),
+        ("Allerton FC Under 11s", "Allerton FC Under 12s", "different numbers (11, 12)"),
+        ("2nd Shipley Scouts", "3rd Shipley Scouts", "different numbers (2, 3)"),
+    ],
+)
+def test_names_for_different_people_or_numbers_contrast(a: str, b: str, why: str) -> None:
+    assert name_contrast(a, b) == why or name_contrast(b, a) == why
+    assert score_pair(_asset("a", a), _asset("b", b, metres=5), 5.0) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Wibsey Ladies Group", "Wibsey Laddies Group"),  # a typo, not another audience
+        ("Mixed Badminton", "Badminton (Mixed)"),
+        ("Women's and Men's Walking", "Men's Walking"),  # one says more, neither contradicts
+        ("YMCA Gym", "Young Men's Christian Association Gym"),
+        ("Over 50s Swim", "Over 50s Swim Session"),
+        ("Knit and Natter", "Knit & Natter 2"),  # a number on one side only
+    ],
+)
+def test_names_that_do_not_contrast(a: str, b: str) -> None:
+    assert name_contrast(a, b) is None
+
+
+def test_eligibility_for_different_people_is_never_a_pair() -> None:
+    def listing(ident: str, **eligibility: object) -> Asset:
+        return _asset(ident, "Knit and Natter", metres=5, eligibility=eligibility)
+
+    women, men, anyone = listing("w", gender="women"), listing("m", gender="men"), listing("x")
+    assert score_pair(women, men, 5.0) is None
+    assert score_pair(women, anyone, 5.0) is not None  # "any" says nothing either way
+    kids, adults = listing("k", min_age=5, max_age=11), listing("a", min_age=18)
+    teens = listing("t", min_age=11, max_age=16)
+    assert score_pair(kids, adults, 5.0) is None
+    assert score_pair(adults, kids, 5.0) is None
+    assert score_pair(kids, teens, 5.0) is not None  # both admit an 11-year-old
+    assert score_pair(teens, listing("o", max_age=10), 5.0) is None
 
 
 def test_place_words_alone_still_compare() -> None:
@@ -428,12 +480,30 @@ def test_planted_duplicates_are_really_changed() -> None:
     assert renamed == 200 and moved >= 190
 
 
+def test_planted_lookalikes_are_twins_for_different_people() -> None:
+    from geo_assets.sample import read_sample
+
+    module = _eval_module()
+    copies, pairs = module.plant_lookalikes(list(read_sample()[1]))
+    assert len(copies) == 2 * len(pairs) == 2 * module.LOOKALIKES
+    by_id = {a.id: a for a in copies}
+    for pair in pairs:
+        first, second = (by_id[i] for i in sorted(pair))
+        assert first.name != second.name and name_contrast(first.name, second.name) is not None
+        assert first.sessions == second.sessions and first.categories == second.categories
+        _, _, d = GEOD.inv(
+            first.location.lon, first.location.lat, second.location.lon, second.location.lat
+        )
+        assert d <= 20.5
+
+
 def test_precision_and_recall_on_planted_duplicates() -> None:
     result = _eval_module().evaluate()
     print(f"precision {result.precision:.3f} recall {result.recall:.3f}")
     assert result.planted == 200
     assert result.precision >= 0.9
     assert result.recall >= 0.9
+    assert result.lookalikes == 100 and result.lookalikes_reported == []
 
 
 def test_import_report_warns_about_duplicates(tmp_path: Path) -> None:
