@@ -23,6 +23,7 @@ from geo_assets.settings import Settings
 from geo_assets.store.base import Store
 from geo_assets.store.gazetteer import (
     Place,
+    PostcodePoint,
     normalise_place_name,
     normalise_postcode,
     uk_outward_code,
@@ -75,6 +76,20 @@ def test_postcodes_in_the_store(store: Store) -> None:
     assert store.find_postcode("BD70") is None and store.find_postcode("nothing") is None
     store.upsert_postcodes([("00100", 60.17, 24.94)])  # a Helsinki postal code
     assert store.find_postcode("00100") is not None
+
+
+def test_many_postcodes_in_one_look_up(store: Store) -> None:
+    assert store.find_postcodes([]) == {} and store.find_postcodes(["BD7 1AA"]) == {}
+    store.upsert_postcodes([("BD7 1AA", 53.78, -1.78), ("BD7 2AB", 53.781, -1.781)])
+    found = store.find_postcodes(["bd71aa", "BD7 1AA", "BD7", "BD9 9ZZ", "", "BD7 2AB"])
+    assert found == {
+        "BD7 1AA": PostcodePoint("BD7 1AA", 53.78, -1.78),
+        "BD7 2AB": PostcodePoint("BD7 2AB", 53.781, -1.781),
+    }  # districts and unknown codes are left out
+    codes = [f"{i:05d}" for i in range(12_000)]  # more than one batch of a SQLite query
+    store.upsert_postcodes([(code, 50.0, 0.001 * i) for i, code in enumerate(codes)])
+    many = store.find_postcodes(codes)
+    assert len(many) == len(codes) and many["11999"].lon == pytest.approx(11.999)
 
 
 def test_postcode_load_is_all_or_nothing(store: Store) -> None:

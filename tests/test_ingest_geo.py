@@ -32,6 +32,8 @@ def _with_footprint(store: Store) -> None:
     store.update_asset(
         asset.id, {"location": {"footprint": {"type": "Polygon", "coordinates": [ring]}}}
     )
+    group = next(a for a in store.list_assets().items if a.kind != "venue")
+    store.update_asset(group.id, {"location": {"precision": "postcode"}})  # survives, too
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
@@ -49,7 +51,14 @@ def test_export_is_a_qgis_ready_point_layer_and_round_trips(
     assert info["crs"] == "EPSG:4326"
     assert info["geometry_type"] == "Point"
     assert info["features"] == 5
-    assert {"name", "kind", "categories_text", "sessions_text", "postcode"} <= set(info["fields"])
+    assert {
+        "name",
+        "kind",
+        "categories_text",
+        "sessions_text",
+        "postcode",
+        "location_precision",
+    } <= set(info["fields"])
     frame = pyogrio.read_dataframe(path)
     knit = frame[frame["name"] == "Knit and Natter"].iloc[0]
     assert (round(knit.geometry.x, 4), round(knit.geometry.y, 4)) == (-1.7634, 53.8012)
@@ -104,6 +113,29 @@ def test_foreign_geojson_polygons_names_and_errors(tmp_path: Path) -> None:
     assert -1.76 < park.location.lon < -1.75 and 53.79 < park.location.lat < 53.80
     hall = Asset.model_validate(feed.records[1][1])
     assert [s.describe() for s in hall.sessions] == ["Tuesdays 10:00-12:00"]
+
+
+def test_without_a_precision_column_a_postcode_centre_is_read_as_one(
+    store: Store, tmp_path: Path
+) -> None:
+    store.upsert_postcodes([("BD1 1QY", 53.802662, -1.750471)])
+    at_centre = {"type": "Point", "coordinates": [-1.750471, 53.802662]}
+    features = [
+        _feature(at_centre, name="Centre", categories="halls", id="c", postcode="BD1 1QY"),
+        _feature(at_centre, name="Door", categories="halls", id="d", postcode="BD1 1QY",
+                 location_precision="point"),
+    ]  # fmt: skip
+    report = run_import(store, parse_geojson(_write(tmp_path / "a.geojson", features[:1])))
+    assert report.ok and any("postcode's centre" in w for w in report.warnings)
+    # A file that has the column says what each point is, and is taken at its word.
+    report = run_import(store, parse_geojson(_write(tmp_path / "b.geojson", features[1:])))
+    assert report.ok and report.warnings == []
+    precision = {a.name: a.location.precision for a in store.list_assets().items}
+    assert precision == {"Centre": "postcode", "Door": "point"}
+    bad = _feature(at_centre, name="Bad", categories="halls", id="b", location_precision="door")
+    feed = parse_geojson(_write(tmp_path / "c.geojson", [bad]))
+    refused = run_import(store, feed)
+    assert [(e.row, e.field) for e in refused.errors] == [(1, "location.precision")]
 
 
 def test_other_crs_is_reprojected_with_a_warning(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from geo_assets.ingest.hsds_schedule import ScheduleError, schedule_sessions
 from geo_assets.model import Asset, Organisation, Session
 from geo_assets.store.base import AssetFilters, Store
 from geo_assets.synthetic import generate_sample
+from tests.factories import make_asset
 from tests.ingest_helpers import dump
 
 REF = Path(__file__).parents[2] / "shared" / "reference" / "hsds" / "examples"
@@ -605,3 +606,45 @@ def test_our_fortnightly_schedule_reads_back_unchanged() -> None:
 def test_formats_registry_has_both_hsds_formats() -> None:
     assert FORMATS["hsds"][0].spec == "geo_assets.ingest.hsds:parse_hsds"
     assert FORMATS["hsds-csv"][1].spec == "geo_assets.ingest.hsds_csv:export_hsds_csv"
+
+
+# --- points at a postcode's centre ----------------------------------------------------------
+
+CENTRE = ("BD1 1QY", 53.802662, -1.750471)
+
+
+def _service_at(name: str, lat: float, lon: float, postcode: str | None) -> dict[str, Any]:
+    asset = make_asset(
+        name=name,
+        source="feed",
+        source_id=name,
+        location={"lat": lat, "lon": lon, "postcode": postcode, "address": "1 Any Street"},
+    )
+    return hsds_service(asset, None)
+
+
+def test_a_point_at_its_postcode_centre_is_read_as_placed_by_postcode(
+    store: Store, tmp_path: Path
+) -> None:
+    code, lat, lon = CENTRE
+    docs = [
+        _service_at("At the centre", lat, lon, "bd1 1qy"),  # any spelling of the code
+        _service_at("Its own door", lat + 0.0005, lon, code),  # 56 m north
+        _service_at("Another postcode", lat, lon, "BD1 2DU"),  # not in the table
+        _service_at("No postcode", lat, lon, None),
+    ]
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps({"contents": docs}), encoding="utf-8")
+    before = run_import(store, parse_hsds(path), dry_run=True)
+    assert before.warnings == []  # no postcode table: nothing to go by
+    store.upsert_postcodes([CENTRE])
+    report = run_import(store, parse_hsds(path))
+    assert report.ok and report.inserted == 4
+    assert any("1 listing(s) stand at their postcode's centre" in w for w in report.warnings)
+    precision = {a.name: a.location.precision for a in stored(store)}
+    assert precision == {
+        "At the centre": "postcode",
+        "Its own door": "point",
+        "Another postcode": "point",
+        "No postcode": "point",
+    }

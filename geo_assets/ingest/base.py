@@ -24,8 +24,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from geo_assets.errors import BulkValidationError, NotFoundError, RowError
+from geo_assets.geodesy import WGS84
 from geo_assets.model import Asset, Organisation
 from geo_assets.store.base import BulkCollector, Store, paused_gc, row_errors
+from geo_assets.store.gazetteer import normalise_postcode
 
 #: ``progress(done, total)``: records handled so far and the total (None when unknown).
 Progress = Callable[[int, int | None], None]
@@ -33,6 +35,10 @@ Progress = Callable[[int, int | None], None]
 _PROGRESS_EVERY = 500
 # Passes of --skip-invalid that drop rows the database refused and try again.
 _MAX_DB_RETRIES = 3
+#: A point within this many metres of its own postcode's centre, in a feed that does not
+#: say how its points were found, is read as placed by that postcode (centres are
+#: published to 6 decimals of a degree, about 0.1 m).
+POSTCODE_CENTRE_M = 1.0
 
 
 @dataclass
@@ -44,7 +50,9 @@ class ParsedFeed:
     problems met while parsing; a RowError's ``field`` names the column or JSON path.
     ``warnings`` are notes that do not stop an import (e.g. "read as cp1252").
     ``provenance`` keeps source attributes the Asset model has no field for (e.g. the
-    OSM tags of each feature), keyed by ``source_id``.
+    OSM tags of each feature), keyed by ``source_id``. ``precision_given`` is False for a
+    file with no field for how its points were found (HSDS, a GeoJSON without
+    ``location_precision``): see :func:`read_postcode_centres`.
     """
 
     organisations: list[Organisation] = field(default_factory=list)
@@ -52,6 +60,7 @@ class ParsedFeed:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    precision_given: bool = True
 
 
 @dataclass
@@ -185,6 +194,8 @@ def _run_import(
     report.errors = errors
     good = [(row, a) for row, a in good if row not in bad_rows]
     report.valid = len(good)
+    if not feed.precision_given:
+        good = read_postcode_centres(store, good, report)
     if dry_run or (errors and not skip_invalid):
         return report
     report.skipped = len(bad_rows - {0})  # row 0: a problem with the whole file
@@ -203,6 +214,40 @@ def _run_import(
     if progress is not None:
         progress(total, total)
     return report
+
+
+def read_postcode_centres(
+    store: Store, good: list[tuple[int, Asset]], report: ImportReport
+) -> list[tuple[int, Asset]]:
+    """Mark as placed by postcode the listings whose point is their own postcode's centre
+    (within ``POSTCODE_CENTRE_M``, by the store's postcode table).
+
+    For feeds that do not say how a point was found: directories often place a listing
+    by its postcode, and one read as a door would hide that its pin may be hundreds of
+    metres out. Marked, it wears the "pin at the postcode's centre" badge, and the
+    duplicate check looks farther around it. One table look-up for the whole feed.
+    """
+    wanted = [a.location.postcode for _, a in good if a.location.precision == "point"]
+    centres = store.find_postcodes(p for p in wanted if p)
+    if not centres:
+        return good
+    out, marked = [], 0
+    for row, asset in good:
+        loc = asset.location
+        centre = centres.get(normalise_postcode(loc.postcode)) if loc.postcode else None
+        if loc.precision == "point" and centre is not None:
+            _, _, metres = WGS84.inv(loc.lon, loc.lat, centre.lon, centre.lat)
+            if metres <= POSTCODE_CENTRE_M:
+                moved = loc.model_copy(update={"precision": "postcode"})
+                asset = asset.model_copy(update={"location": moved})
+                marked += 1
+        out.append((row, asset))
+    if marked:
+        report.warnings.append(
+            f"{marked} listing(s) stand at their postcode's centre: read as placed by "
+            "postcode, so their pins say so and the duplicate check looks farther around them"
+        )
+    return out
 
 
 def _validate(

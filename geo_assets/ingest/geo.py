@@ -2,16 +2,19 @@
 
 Every asset is one Point feature at its location, EPSG:4326 (lon/lat order in the
 geometry). The GeoPackage layer is called ``assets``. Properties are the asset's flat
-fields as plain columns (``name``, ``kind``, ``status``, ``address``, ``postcode``...,
-``categories_text`` and ``sessions_text`` for people) and its nested fields as JSON text
-(``categories``, ``sessions``, ``cost``, ``accessibility``, ``eligibility``, ``contact``,
-``languages``, ``connection_types``, ``footprint``), so an export imports back unchanged.
+fields as plain columns (``name``, ``kind``, ``status``, ``address``, ``postcode``,
+``location_precision``..., ``categories_text`` and ``sessions_text`` for people) and its
+nested fields as JSON text (``categories``, ``sessions``, ``cost``, ``accessibility``,
+``eligibility``, ``contact``, ``languages``, ``connection_types``, ``footprint``), so an
+export imports back unchanged.
 
 Importing other people's files: a feature needs ``name`` and ``categories`` (a JSON
 list, or ids/names/synonyms separated by ';'); ``kind`` defaults to ``venue``; records
 are keyed by ``source`` (default: the format name) and ``source_id`` (or ``id``).
 Polygons become their representative point with the polygon kept as the footprint.
-Files in another CRS are reprojected to EPSG:4326 with a warning.
+Files in another CRS are reprojected to EPSG:4326 with a warning. A file with no
+``location_precision`` column does not say how its points were found: those at their own
+postcode's centre are read as placed by postcode (``ingest.base.read_postcode_centres``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ _FLAT_FIELDS = (
     "source_id",
 )
 _LOCATION_FIELDS = ("address", "postcode", "place")
+# How the point was found (Location.precision): point, postcode or area.
+_PRECISION_COLUMN = "location_precision"
 # Columns we write for people only; ignored on import.
 _DISPLAY_ONLY = ("categories_text", "sessions_text", "id", "created_at", "updated_at", "version")
 
@@ -72,6 +77,7 @@ def asset_properties(asset: Asset) -> dict[str, Any]:
         props[name] = doc.get(name)
     for name in _LOCATION_FIELDS:
         props[name] = doc["location"].get(name)
+    props[_PRECISION_COLUMN] = asset.location.precision
     footprint = doc["location"].get("footprint")
     props["footprint"] = json.dumps(footprint) if footprint else None
     for name in _JSON_FIELDS:
@@ -100,7 +106,7 @@ def _frame(store: Store, filters: AssetFilters | None) -> Any:
 
 
 def _empty_columns() -> list[str]:
-    return ["id", *_FLAT_FIELDS, *_LOCATION_FIELDS, "footprint", *_JSON_FIELDS,
+    return ["id", *_FLAT_FIELDS, *_LOCATION_FIELDS, _PRECISION_COLUMN, "footprint", *_JSON_FIELDS,
             "categories_text", "sessions_text", "created_at", "updated_at", "version"]  # fmt: skip
 
 
@@ -185,6 +191,7 @@ def _parse(path: str | Path, source: str, *, layer: str | None) -> ParsedFeed:
         except _FieldError as exc:
             feed.errors.append(RowError(row, exc.field, str(exc)))
     feed.records = records
+    feed.precision_given = _PRECISION_COLUMN in columns
     return feed
 
 
@@ -296,6 +303,8 @@ def _location(props: Mapping[str, Any], geom: Any) -> dict[str, Any]:
     from shapely.geometry import mapping
 
     loc: dict[str, Any] = {k: props[k] for k in _LOCATION_FIELDS if props.get(k) not in (None, "")}
+    if props.get(_PRECISION_COLUMN) not in (None, ""):
+        loc["precision"] = str(props[_PRECISION_COLUMN]).strip().casefold()
     if geom is None or geom.is_empty:
         raise _FieldError("geometry", "the feature has no geometry; give a point (lon, lat)")
     if geom.geom_type == "Point":

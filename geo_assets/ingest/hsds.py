@@ -260,7 +260,10 @@ def read_items(
             errors.extend(problems)
             records.extend((row, asset) for asset in assets)
     return ParsedFeed(
-        organisations=list(reader.organisations.values()), records=records, errors=errors
+        organisations=list(reader.organisations.values()),
+        records=records,
+        errors=errors,
+        precision_given=False,  # HSDS has no field for how a point was found
     )
 
 

@@ -108,6 +108,19 @@ class PostGISGazetteer:
 
         return self._read(work)
 
+    def find_postcodes(self, postcodes: Iterable[str]) -> dict[str, PostcodePoint]:
+        """The points of those of ``postcodes`` in the table (full codes only, no
+        districts), by normalised code: one query for a whole import."""
+        codes = sorted({normalise_postcode(p) for p in postcodes} - {""})
+
+        def work(conn: psycopg.Connection[Any]) -> dict[str, PostcodePoint]:
+            rows = conn.execute(
+                "SELECT postcode, lat, lon FROM postcodes WHERE postcode = ANY(%s)", [codes]
+            ).fetchall()
+            return {r[0]: PostcodePoint(r[0], float(r[1]), float(r[2])) for r in rows}
+
+        return self._read(work) if codes else {}
+
     def upsert_places(self, rows: Iterable[Place | tuple[str, Any, Any, str]]) -> int:
         """Insert places, all or nothing; one already there (same normalised name, kind
         and point) gets the new spelling of its name. Returns rows read."""

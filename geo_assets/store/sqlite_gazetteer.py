@@ -7,6 +7,7 @@ come from a generator that raises (a bad row in a file), nothing is written.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -89,6 +90,21 @@ class SQLiteGazetteer:
         if not row or not row[2]:
             return None
         return PostcodePoint(outward, row[0], row[1], exact=False)
+
+    def find_postcodes(self, postcodes: Iterable[str]) -> dict[str, PostcodePoint]:
+        """The points of those of ``postcodes`` in the table (full codes only, no
+        districts), by normalised code: one look-up for a whole import."""
+        codes = sorted({normalise_postcode(p) for p in postcodes} - {""})
+        found: dict[str, PostcodePoint] = {}
+        with self._read() as conn:
+            for batch in _batches(codes):
+                rows = conn.execute(
+                    "SELECT postcode, lat, lon FROM postcodes"
+                    " WHERE postcode IN (SELECT value FROM json_each(?))",
+                    (json.dumps(batch),),
+                )
+                found.update((r[0], PostcodePoint(r[0], r[1], r[2])) for r in rows)
+        return found
 
     def upsert_places(self, rows: Iterable[Place | tuple[str, Any, Any, str]]) -> int:
         """Insert places, all or nothing; one already there (same normalised name, kind
