@@ -75,9 +75,6 @@ _SAME_WORD = {
     "univ": "university",
     "mtg": "meeting",
     "yth": "youth",
-    "young": "youth",
-    "older": "senior",
-    "elderly": "senior",
     "sr": "senior",
     "srs": "senior",
     "hse": "house",
@@ -93,8 +90,8 @@ _EXPANSIONS = {
     "afc": ("football", "club"),
     "wmc": ("working", "men", "club"),
     "cofe": ("church", "england"),
-    "ymca": ("youth", "men", "christian", "association"),
-    "ywca": ("youth", "women", "christian", "association"),
+    "ymca": ("young", "men", "christian", "association"),
+    "ywca": ("young", "women", "christian", "association"),
 }
 # Joining words, dropped before anything else.
 _STOPWORDS = frozenset(["the", "of", "and", "a", "an", "for", "in", "at", "on", "to", "with"])
@@ -103,14 +100,17 @@ _GENERIC = frozenset(
     ["group", "club", "society", "association", "session", "meeting", "meetup", "team"]
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
-# Words that say whom a listing is for or at what level, by canonical spelling: two names
-# with different words of one set name different listings ("Ladies Darts", "Men's Darts";
-# "Junior Chess", "Senior Chess"), however alike the rest.
-_AUDIENCE_SETS = (
-    frozenset(["women", "men", "girls", "boys", "mixed"]),
-    frozenset(["baby", "toddler", "children", "teen", "youth", "junior", "adult", "senior"]),
-    frozenset(["beginner", "improver", "intermediate", "advanced"]),
-)
+# Words that say whom a listing is for or at what level (canonical spellings), each with
+# its kind and the audience it names: two names with words of one kind that name
+# different audiences are different listings ("Ladies Darts", "Men's Darts"; "Junior
+# Chess", "Senior Chess"), however alike the rest.
+_AUDIENCE_WORDS: dict[str, tuple[str, str]] = {
+    **{w: ("sex", w) for w in ("women", "men", "girls", "boys", "mixed")},
+    **{w: ("age", w) for w in ("baby", "toddler", "children", "teen", "junior", "adult")},
+    **{w: ("age", "youth") for w in ("youth", "young")},
+    **{w: ("age", "senior") for w in ("senior", "older", "elderly")},
+    **{w: ("level", w) for w in ("beginner", "improver", "intermediate", "advanced")},
+}
 # A number in a word: "11s", "u11", "2nd", "over50s", "2024".
 _NUMBER_RE = re.compile(r"\d+")
 
@@ -202,14 +202,17 @@ def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
 
 
 def name_contrast(a: str, b: str) -> str | None:
-    """Why two names cannot be one listing, or None: they are for different people or
-    levels (a word of one of ``_AUDIENCE_SETS`` each, not shared), or carry different
+    """Why two names cannot be one listing, or None: they name different audiences of one
+    kind (``_AUDIENCE_WORDS``) that the other name does not also name, or carry different
     numbers ("Under 11s" / "Under 12s", "2nd Shipley Scouts" / "3rd Shipley Scouts")."""
     wa, wb = set(name_words(a)), set(name_words(b))
-    for words in _AUDIENCE_SETS:
-        only_a, only_b = (wa - wb) & words, (wb - wa) & words
-        if only_a and only_b:
-            return f'one is for "{min(only_a)}", the other for "{min(only_b)}"'
+    audiences_a = {_AUDIENCE_WORDS[w] for w in wa if w in _AUDIENCE_WORDS}
+    audiences_b = {_AUDIENCE_WORDS[w] for w in wb if w in _AUDIENCE_WORDS}
+    only_a, only_b = sorted(audiences_a - audiences_b), sorted(audiences_b - audiences_a)
+    for kind, named in only_a:
+        other = next((o for k, o in only_b if k == kind), None)
+        if other is not None:
+            return f'one is for "{named}", the other for "{other}"'
     na = {int(n) for w in wa for n in _NUMBER_RE.findall(w)}
     nb = {int(n) for w in wb for n in _NUMBER_RE.findall(w)}
     if na and nb and na != nb:
