@@ -21,8 +21,7 @@ from typing import Any, cast, get_args
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from geo_assets.errors import InvalidInputError
-from geo_assets.geocode import MAX_QUERY_CHARS, Geocoder
+from geo_assets.geocode import Geocoder, place_listing
 from geo_assets.model import (
     ASSET_KINDS,
     LOCATION_PRECISIONS,
@@ -285,21 +284,16 @@ def locate(values: dict[str, Any], geocoder: Geocoder) -> tuple[str | None, dict
         missing = "lon" if lat else "lat"
         word = "longitude" if lat else "latitude"
         return None, {missing: f"Enter the {word} too, or clear both to look up the postcode"}
-    for name in ("postcode", "place", "address"):
-        query = values[name]
-        if not query:
-            continue
-        try:
-            found = geocoder.geocode(query[:MAX_QUERY_CHARS], limit=1)
-        except InvalidInputError:
-            found = []
-        if found:
-            values["lat"], values["lon"] = f"{found[0].lat:.6f}", f"{found[0].lon:.6f}"
-            values["precision"] = found[0].precision
+    tried = place_listing(geocoder, values)
+    if tried is not None:
+        name, found = tried
+        if found is not None:
+            values["lat"], values["lon"] = f"{found.lat:.6f}", f"{found.lon:.6f}"
+            values["precision"] = found.precision
             values["precision_at"] = _point_key(values["lat"], values["lon"])
-            return found[0].label, {}
+            return found.label, {}
         return None, {
-            name: f"“{query}” was not found: check it, or choose the point on the map "
+            name: f"“{values[name]}” was not found: check it, or choose the point on the map "
             "(or type the latitude and longitude)"
         }
     return None, {

@@ -23,7 +23,7 @@ here logs it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal, Protocol
@@ -245,3 +245,27 @@ class Geocoder:
             if len(results) >= limit:
                 break
         return results
+
+
+#: A listing's fields that can place it when it has no coordinates, tried in this order.
+LISTING_PLACE_FIELDS = ("postcode", "place", "address")
+
+
+def place_listing(
+    geocoder: Geocoder, fields: Mapping[str, str | None]
+) -> tuple[str, GeocodeResult | None] | None:
+    """Where a listing given no coordinates stands: the first of its postcode, place and
+    address that is filled in, looked up. Returns (that field, the best answer, or None
+    when nothing was found for it); None when all three are blank. Only the first filled
+    field is tried: a postcode that is not found is a mistake to report, not a reason to
+    fall back to a vaguer place name."""
+    for name in LISTING_PLACE_FIELDS:
+        query = (fields.get(name) or "").strip()
+        if not query:
+            continue
+        try:
+            found = geocoder.geocode(query[:MAX_QUERY_CHARS], limit=1, field=name)
+        except InvalidInputError:
+            found = []
+        return name, (found[0] if found else None)
+    return None

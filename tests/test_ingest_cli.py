@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ingest_helpers import rows, write_csv
@@ -127,8 +128,8 @@ def test_parsed_records_are_dropped_before_garbage_collection_resumes(
 
     parse_csv, export_csv = cli_support._format("csv")
 
-    def marked_parse(path: Path) -> ParsedFeed:
-        feed = parse_csv(path)
+    def marked_parse(path: Path, **options: Any) -> ParsedFeed:
+        feed = parse_csv(path, **options)
         return Marked(**{k: getattr(feed, k) for k in feed.__dataclass_fields__})
 
     alive: list[int] = []
@@ -146,3 +147,21 @@ def test_parsed_records_are_dropped_before_garbage_collection_resumes(
     finally:
         store.close()
     assert ok and alive == [0]
+
+
+def test_import_places_rows_without_lat_lon_by_postcode(url: str, tmp_path: Path) -> None:
+    store = open_store(url)
+    try:
+        store.upsert_postcodes([("BD8 7QU", 53.8012, -1.7634)])
+    finally:
+        store.close()
+    path = write_csv(tmp_path / "a.csv", rows(2, lat="", lon=""))  # both with BD8 7QU
+    result = runner.invoke(app, ["--database-url", url, "import", "csv", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 row(s) gave no lat/lon" in " ".join(result.output.split())
+    store = open_store(url)
+    try:
+        located = {(a.location.lat, a.location.precision) for a in store.list_assets().items}
+    finally:
+        store.close()
+    assert located == {(53.8012, "postcode")}

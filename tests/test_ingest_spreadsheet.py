@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from ingest_helpers import GOOD_ROW, rows, write_csv
 
+from geo_assets.geocode import Geocoder
 from geo_assets.ingest import run_import
 from geo_assets.ingest.spreadsheet import (
     EXAMPLE_CSV,
@@ -125,11 +126,46 @@ def test_undecodable_and_binary_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_missing_columns_are_named(tmp_path: Path) -> None:
-    data = [{k: v for k, v in GOOD_ROW.items() if k not in ("lat", "lon")}]
+    data = [{k: v for k, v in GOOD_ROW.items() if k not in ("name", "categories")}]
     feed = parse_csv(write_csv(tmp_path / "a.csv", data))
     (error,) = feed.errors
-    assert (error.row, error.field) == (1, "lat, lon")
-    assert "missing column(s) lat, lon" in error.message and "'name'" in error.message
+    assert (error.row, error.field) == (1, "name, categories")
+    assert "missing column(s) name, categories" in error.message and "'kind'" in error.message
+
+
+def test_rows_without_lat_lon_are_placed_by_postcode_or_place(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    sqlite_store.upsert_postcodes([("BD8 7QU", 53.8012, -1.7634)])
+    geocoder = Geocoder(postcodes=sqlite_store, places=sqlite_store)
+    data = rows(5)
+    for i in range(4):
+        data[i]["lat"] = data[i]["lon"] = ""
+    data[1].update(postcode="", address="", place="Manningham")  # a demo area centre
+    data[2]["postcode"] = "BD9 9ZZ"  # not in the table
+    data[3].update(postcode="", address="", place="")  # nothing to go by
+    path = write_csv(tmp_path / "a.csv", data)
+    feed = parse_csv(path, geocoder=geocoder)
+    assert [(e.row, e.field) for e in feed.errors] == [(4, "postcode"), (5, "lat"), (5, "lon")]
+    assert "'BD9 9ZZ' was not found" in feed.errors[0].message
+    assert "(cell " in feed.errors[0].message and "give lat and lon" in feed.errors[0].message
+    placed = {row: a.location for row, a in feed.records}
+    assert (placed[2].lat, placed[2].lon, placed[2].precision) == (53.8012, -1.7634, "postcode")
+    assert placed[3].precision == "area" and placed[3].place == "Manningham"
+    assert placed[6].precision == "point"  # its own lat/lon
+    assert feed.warnings == [
+        "2 row(s) gave no lat/lon and were placed at their postcode's or place's centre "
+        "(rows 2, 3); their pins say so until someone moves them"
+    ]
+    # Without a geocoder (no store to look in) a row needs its lat/lon, as before.
+    plain = parse_csv(path)
+    assert {(e.row, e.field) for e in plain.errors} >= {(2, "lat"), (3, "lat"), (4, "lat")}
+    # A sheet with no lat/lon columns at all is read the same way.
+    bare = [{k: v for k, v in r.items() if k not in ("lat", "lon")} for r in data[:2]]
+    feed = parse_csv(write_csv(tmp_path / "b.csv", bare), geocoder=geocoder)
+    assert feed.errors == [] and len(feed.records) == 2
+    report = run_import(sqlite_store, feed)
+    assert report.ok and report.inserted == 2
 
 
 def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:

@@ -570,6 +570,22 @@ def test_a_good_upload_creates_pending_listings_for_this_organisation_only(site:
     assert len(site.all_assets()) == 6
 
 
+def test_an_upload_row_without_lat_lon_is_placed_by_its_postcode(site: Site) -> None:
+    site.as_role("organisation")
+    site.store.upsert_postcodes([("BD8 7QU", 53.8012, -1.7634)])
+    rows = [sheet_row("Placed By Postcode", lat="", lon="", postcode="bd8 7qu")]
+    response = upload(site, rows)
+    assert response.status_code == 200, response.text
+    assert "placed at their postcode" in response.text
+    (made,) = [a for a in site.all_assets() if a.name == "Placed By Postcode"]
+    location = made.location
+    assert (location.lat, location.lon, location.precision) == (53.8012, -1.7634, "postcode")
+    unknown = upload(site, [sheet_row("Nowhere Group", lat="", lon="", postcode="BD9 9ZZ")])
+    assert unknown.status_code == 422
+    assert '<td data-label="Column">postcode</td>' in unknown.text
+    assert not [a for a in site.all_assets() if a.name == "Nowhere Group"]
+
+
 def test_a_reupload_keeps_a_published_listings_status(site: Site) -> None:
     site.as_role("organisation")
     upload(site, [sheet_row("Upload One", source_id="u-1")])

@@ -3,7 +3,8 @@
 ``FORMATS`` maps the CLI's FORMAT names to ``(parse, export)``; both are loaded on first
 use so a format whose optional dependency is missing does not break the others.
 
-- ``parse(path) -> ParsedFeed`` (see :mod:`geo_assets.ingest.base`)
+- ``parse(path) -> ParsedFeed`` (see :mod:`geo_assets.ingest.base`); the formats in
+  ``GEOCODED_FORMATS`` also take ``geocoder=`` to place rows given no coordinates
 - ``export(store, path, filters=None) -> int`` (records written)
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from geo_assets.ingest.base import ImportReport, ParsedFeed, Progress, run_import
 
-__all__ = ["FORMATS", "ImportReport", "ParsedFeed", "Progress", "run_import"]
+__all__ = ["FORMATS", "GEOCODED_FORMATS", "ImportReport", "ParsedFeed", "Progress", "run_import"]
 
 
 class _Lazy:
@@ -53,3 +54,5 @@ FORMATS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "gpkg": _pair("geo", "gpkg"),
     "osm": _pair("osm", "osm"),
 }
+#: Formats whose rows may leave lat/lon blank and be placed by postcode, place or address.
+GEOCODED_FORMATS = frozenset({"csv", "xlsx"})

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.ingest import FORMATS
+from geo_assets.geocode import Geocoder
+from geo_assets.ingest import FORMATS, GEOCODED_FORMATS
 from geo_assets.ingest.base import ImportReport, run_import
 from geo_assets.store.base import AssetFilters, Store, invalid_input, paused_gc
 
@@ -49,8 +50,11 @@ def import_file(
     console = console or Console(stderr=True)
     with paused_gc():
         parse, _ = _format(fmt)
+        options = {}
+        if fmt in GEOCODED_FORMATS:
+            options["geocoder"] = Geocoder(postcodes=store, places=store)
         with console.status(f"reading {path}"):
-            feed = parse(path)
+            feed = parse(path, **options)
         records = list(feed.records)
         feed.records = records
         if len(records) >= _BAR_FROM_RECORDS and console.is_terminal:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import PermissionDenied, RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
 from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx
 from geo_assets.model import Asset
@@ -48,7 +49,7 @@ def organisation_source(organisation_id: str) -> str:
     return _SOURCE_PREFIX + hashlib.sha256(organisation_id.encode("utf-8")).hexdigest()[:40]
 
 
-def parse_upload(filename: str, raw: bytes) -> ParsedFeed:
+def parse_upload(filename: str, raw: bytes, geocoder: Geocoder | None = None) -> ParsedFeed:
     """Parse an uploaded template by its name's ending (a workbook named .csv is still read
     as one); an unknown ending is a file-level problem naming the allowed ones."""
     suffix = Path(filename or "").suffix.casefold()
@@ -64,7 +65,7 @@ def parse_upload(filename: str, raw: bytes) -> ParsedFeed:
     with tempfile.TemporaryDirectory(prefix="ga-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(raw)
-        feed = parse(path)
+        feed = parse(path, geocoder=geocoder)
         feed.records = list(feed.records)  # read everything before the file goes
     return feed
 
@@ -75,7 +76,7 @@ def import_upload(store: Store, user: User, filename: str, raw: bytes) -> Import
     Organisation users get their own listings only (see the module docstring); the
     report's errors name the spreadsheet row (the header is row 1) and column.
     """
-    feed = parse_upload(filename, raw)
+    feed = parse_upload(filename, raw, Geocoder(postcodes=store, places=store))
     if user.role != "admin":
         feed = _for_organisation(store, user, feed)
     report = run_import(store, feed, actor=user.id)

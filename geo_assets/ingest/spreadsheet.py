@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from geo_assets.errors import RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ParsedFeed
 from geo_assets.ingest.template import (
     COLUMN_NAMES,
     COLUMNS,
+    DEFAULT_SOURCE,
     REQUIRED,
     RowReader,
     asset_row,
@@ -98,8 +100,12 @@ def _control_share(head: bytes) -> float:
     return controls / len(head)
 
 
-def parse_csv(path: str | Path, *, source: str | None = None) -> ParsedFeed:
-    """Read the template from a CSV file (see the module docstring for encodings)."""
+def parse_csv(
+    path: str | Path, *, source: str | None = None, geocoder: Geocoder | None = None
+) -> ParsedFeed:
+    """Read the template from a CSV file (see the module docstring for encodings).
+
+    With a ``geocoder``, rows with no lat/lon are placed by postcode, place or address."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -111,7 +117,7 @@ def parse_csv(path: str | Path, *, source: str | None = None) -> ParsedFeed:
     delimiter = max(",;\t", key=first_line.count)
     csv.field_size_limit(max(_MAX_CELL_CHARS, 1))
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    feed = _parse_rows(_safe_csv(rows), source=source)
+    feed = _parse_rows(_safe_csv(rows), source=source, geocoder=geocoder)
     feed.warnings[:0] = warnings
     return feed
 
@@ -131,8 +137,11 @@ def _safe_csv(rows: Iterator[list[str]]) -> Iterator[Sequence[Any] | RowError]:
         yield row
 
 
-def parse_xlsx(path: str | Path, *, source: str | None = None) -> ParsedFeed:
-    """Read the template from the first sheet (or the sheet named "activities")."""
+def parse_xlsx(
+    path: str | Path, *, source: str | None = None, geocoder: Geocoder | None = None
+) -> ParsedFeed:
+    """Read the template from the first sheet (or the sheet named "activities"); rows
+    with no lat/lon are placed as ``parse_csv`` places them."""
     from openpyxl import load_workbook
 
     try:
@@ -143,13 +152,16 @@ def parse_xlsx(path: str | Path, *, source: str | None = None) -> ParsedFeed:
         return _file_error(f"the workbook cannot be read ({type(exc).__name__}: {exc})")
     try:
         sheet = book[SHEET_NAME] if SHEET_NAME in book.sheetnames else book.worksheets[0]
-        return _parse_rows(sheet.iter_rows(values_only=True), source=source)
+        return _parse_rows(sheet.iter_rows(values_only=True), source=source, geocoder=geocoder)
     finally:
         book.close()
 
 
 def _parse_rows(
-    rows: Iterable[Sequence[Any] | RowError], *, source: str | None = None
+    rows: Iterable[Sequence[Any] | RowError],
+    *,
+    source: str | None = None,
+    geocoder: Geocoder | None = None,
 ) -> ParsedFeed:
     """Header then data rows -> a feed; problems are collected per row, never raised."""
     iterator = iter(rows)
@@ -183,7 +195,7 @@ def _parse_rows(
     if ignored:
         feed.warnings.append(f"ignored unknown column(s): {', '.join(ignored[:20])}")
     index = {n: i for i, n in enumerate(names) if n in COLUMN_NAMES}
-    reader = RowReader(source=source) if source else RowReader()
+    reader = RowReader(source=source or DEFAULT_SOURCE, geocoder=geocoder)
     records: list[tuple[int, Asset | dict[str, Any]]] = []
     header_row = 1
     for row_no, row in enumerate(iterator, start=header_row + 1):
@@ -204,6 +216,14 @@ def _parse_rows(
             records.append((row_no, result))
     feed.records = records
     feed.organisations = list(reader.organisations.values())
+    if reader.placed:
+        rows_text = ", ".join(map(str, reader.placed[:20])) + (
+            ", ..." if len(reader.placed) > 20 else ""
+        )
+        feed.warnings.append(
+            f"{len(reader.placed)} row(s) gave no lat/lon and were placed at their postcode's "
+            f"or place's centre (rows {rows_text}); their pins say so until someone moves them"
+        )
     return feed
 
 

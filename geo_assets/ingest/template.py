@@ -24,6 +24,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from geo_assets.errors import InvalidInputError, RowError
+from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, place_listing
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
 from geo_assets.model import (
     ASSET_KINDS,
@@ -63,8 +64,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("address", "Street address.", False, "1 Lumb Lane, Bradford"),
     Column("postcode", "Postcode, if any.", False, "BD8 7QU"),
     Column("place", "Town, village or neighbourhood.", False, "Manningham"),
-    Column("lat", "Latitude, decimal degrees (WGS84).", True, "53.8012"),
-    Column("lon", "Longitude, decimal degrees (WGS84).", True, "-1.7634"),
+    Column("lat", "Latitude, decimal degrees (WGS84). Leave lat and lon blank to place it "
+           "at its postcode's centre (else its place's, else its address's).", False,
+           "53.8012"),
+    Column("lon", "Longitude, decimal degrees (WGS84); blank with lat.", False, "-1.7634"),
     Column("location_precision", "What lat/lon mark: point (where it meets; blank: point), "
            "postcode (a postcode's centre) or area (a postcode district's or a place's "
            "centre)."),
@@ -211,10 +214,20 @@ class CategoryResolver:
 class RowReader:
     """Reads template rows into assets; collects the organisations they name."""
 
-    def __init__(self, *, source: str = DEFAULT_SOURCE, taxonomy: Taxonomy | None = None):
+    def __init__(
+        self,
+        *,
+        source: str = DEFAULT_SOURCE,
+        taxonomy: Taxonomy | None = None,
+        geocoder: Geocoder | None = None,
+    ):
         self.source = source
         self.categories = CategoryResolver(taxonomy)
         self.organisations: dict[str, Organisation] = {}
+        # Places rows with no lat/lon by postcode, place or address; None: they need both.
+        self.geocoder = geocoder
+        self.placed: list[int] = []  # rows placed that way
+        self._looked_up: dict[tuple[str, str], GeocodeResult | None] = {}
 
     def read(
         self, row: int, cells: Mapping[str, Any], cell_ref: Callable[[str], str]
@@ -234,6 +247,8 @@ class RowReader:
         name = _text(cells.get("name"))
         org_name = _text(cells.get("organisation"))
         postcode = _text(cells.get("postcode"))
+        placed = self._place(row, cells, cell_ref, errors)
+        need_point = placed is None and not errors
         data: dict[str, Any] = {
             "name": name or "",
             "kind": take("kind", lambda v: _choice(v, "kind", ASSET_KINDS, "activity")),
@@ -246,8 +261,8 @@ class RowReader:
                 ],
             ),
             "location": {
-                "lat": take("lat", lambda v: _number(v, "lat", required=True)),
-                "lon": take("lon", lambda v: _number(v, "lon", required=True)),
+                "lat": take("lat", lambda v: _number(v, "lat", required=need_point)),
+                "lon": take("lon", lambda v: _number(v, "lon", required=need_point)),
                 "address": _text(cells.get("address")),
                 "postcode": postcode,
                 "place": _text(cells.get("place")),
@@ -285,6 +300,8 @@ class RowReader:
             "source_id": _text(cells.get("source_id"))
             or "/".join(_slug(p) for p in (org_name or "", name or "", postcode or ""))[:300],
         }
+        if placed is not None:
+            data["location"].update(lat=placed.lat, lon=placed.lon, precision=placed.precision)
         lat, lon = data["location"]["lat"], data["location"]["lon"]
         if lat is not None and lon is not None:
             problem = _coordinate_problem(lat, lon)
@@ -302,6 +319,40 @@ class RowReader:
             return Asset.model_validate(data)
         except ValidationError as exc:
             return [_model_error(row, err, cell_ref) for err in exc.errors()]
+
+    def _place(
+        self,
+        row: int,
+        cells: Mapping[str, Any],
+        cell_ref: Callable[[str], str],
+        errors: list[RowError],
+    ) -> GeocodeResult | None:
+        """The point of a row whose lat and lon are both blank, from its postcode, place or
+        address (``place_listing``); None when it has coordinates, when there is no
+        geocoder, or when the look-up failed (then a row error names the field)."""
+        if self.geocoder is None or any(_text(cells.get(c)) for c in ("lat", "lon")):
+            return None
+        fields = {name: _text(cells.get(name)) for name in LISTING_PLACE_FIELDS}
+        key = next(((n, v) for n, v in fields.items() if v), None)
+        if key is None:
+            return None  # nothing to go by: "lat is empty" says what to give
+        if key not in self._looked_up:
+            tried = place_listing(self.geocoder, fields)
+            self._looked_up[key] = tried[1] if tried is not None else None
+        found = self._looked_up[key]
+        if found is None:
+            column, text = key
+            errors.append(
+                RowError(
+                    row,
+                    column,
+                    f"{text!r} was not found, so the row cannot be placed: check it, or give "
+                    f"lat and lon (cell {cell_ref(column)})",
+                )
+            )
+            return None
+        self.placed.append(row)
+        return found
 
     def _categories(self, value: Any) -> list[str]:
         items = _items(value)
