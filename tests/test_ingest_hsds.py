@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from geo_assets.errors import RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.hsds import HSDSValidationError, hsds_errors
 from geo_assets.ingest import FORMATS
 from geo_assets.ingest import hsds as hsds_json
@@ -648,3 +649,43 @@ def test_a_point_at_its_postcode_centre_is_read_as_placed_by_postcode(
         "Another postcode": "point",
         "No postcode": "point",
     }
+
+
+def _without_point(doc: dict[str, Any], **address: str) -> dict[str, Any]:
+    location = doc["service_at_locations"][0]["location"]
+    del location["latitude"], location["longitude"]
+    location["addresses"][0].update(address)
+    return doc
+
+
+def test_a_location_without_coordinates_is_placed_by_its_postal_code(
+    store: Store, tmp_path: Path
+) -> None:
+    code, lat, lon = CENTRE
+    store.upsert_postcodes([CENTRE])
+    docs = [
+        _without_point(_service_at("By postcode", 0, 0, code)),
+        _without_point(_service_at("By city", 0, 0, None), city="Manningham"),
+        _without_point(_service_at("Unknown code", 0, 0, "BD9 9ZZ")),
+    ]
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps({"contents": docs}), encoding="utf-8")
+    geocoder = Geocoder(postcodes=store, places=store)
+    feed = parse_hsds(path, geocoder=geocoder)
+    (error,) = feed.errors
+    assert error.field.endswith("location.latitude")
+    assert "postal code 'BD9 9ZZ' was not found" in error.message
+    assert feed.warnings == [
+        "2 location(s) gave no latitude/longitude and were placed at their postal code's "
+        "(else city's or address's) centre; their pins say so"
+    ]
+    placed = {a.name: a.location for _, a in feed.records}
+    assert (placed["By postcode"].lat, placed["By postcode"].lon) == (lat, lon)
+    assert placed["By postcode"].precision == "postcode"
+    assert placed["By city"].precision == "area"
+    # With no store to look in, a location needs its coordinates, as before.
+    plain = parse_hsds(path)
+    assert len(plain.errors) == 6 and all("is missing" in e.message for e in plain.errors)
+    # --skip-invalid loads the two it placed.
+    report = run_import(store, parse_hsds(path, geocoder=geocoder), skip_invalid=True)
+    assert report.inserted == 2

@@ -54,5 +54,5 @@ FORMATS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "gpkg": _pair("geo", "gpkg"),
     "osm": _pair("osm", "osm"),
 }
-#: Formats whose rows may leave lat/lon blank and be placed by postcode, place or address.
-GEOCODED_FORMATS = frozenset({"csv", "xlsx"})
+#: Formats whose records may leave lat/lon out and be placed by postcode, place or address.
+GEOCODED_FORMATS = frozenset({"csv", "xlsx", "hsds", "hsds-csv"})

@@ -26,6 +26,7 @@ from typing import Any
 import pydantic_core
 
 from geo_assets.errors import RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.hsds import (
     HSDSValidationError,
     hsds_errors,
@@ -57,6 +58,7 @@ def parse_hsds(
     *,
     source: str = "hsds",
     fallback_category: str | None = None,
+    geocoder: Geocoder | None = None,
 ) -> ParsedFeed:
     """Read an HSDS 3.0 / ORUK JSON file into assets and organisations.
 
@@ -69,8 +71,11 @@ def parse_hsds(
     fallback_category
         Taxonomy id given to a service none of whose terms maps to our taxonomy; without it
         such a service is reported and not imported.
+    geocoder
+        Places a location given no latitude/longitude by its postal code, else its city or
+        address (the portal's rules); without it such a location is reported.
     """
-    options = ReadOptions(source=source, fallback_category=fallback_category)
+    options = ReadOptions(source=source, fallback_category=fallback_category, geocoder=geocoder)
     with paused_gc():
         doc, problem = read_json(Path(path))
         if problem is not None:
@@ -259,10 +264,17 @@ def read_items(
             assets, problems = reader.read_service(row, service, service_path, sals)
             errors.extend(problems)
             records.extend((row, asset) for asset in assets)
+    warnings = []
+    if reader.placed:
+        warnings.append(
+            f"{reader.placed} location(s) gave no latitude/longitude and were placed at their "
+            "postal code's (else city's or address's) centre; their pins say so"
+        )
     return ParsedFeed(
         organisations=list(reader.organisations.values()),
         records=records,
         errors=errors,
+        warnings=warnings,
         precision_given=False,  # HSDS has no field for how a point was found
     )
 

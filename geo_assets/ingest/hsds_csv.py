@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_assets.errors import RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.hsds_validate import SCHEMA_DIR
 from geo_assets.ingest.base import ParsedFeed
 from geo_assets.ingest.hsds import FILE_FIELD, read_items, service_documents
@@ -171,12 +172,14 @@ def parse_hsds_csv(
     *,
     source: str = "hsds",
     fallback_category: str | None = None,
+    geocoder: Geocoder | None = None,
 ) -> ParsedFeed:
     """Read an HSDS tabular package (a folder, its ``datapackage.json``, or a .zip).
 
-    ``source`` and ``fallback_category`` are as for :func:`geo_assets.ingest.hsds.parse_hsds`.
+    ``source``, ``fallback_category`` and ``geocoder`` are as for
+    :func:`geo_assets.ingest.hsds.parse_hsds`.
     """
-    options = ReadOptions(source=source, fallback_category=fallback_category)
+    options = ReadOptions(source=source, fallback_category=fallback_category, geocoder=geocoder)
     target = Path(path)
     try:
         pkg = _Package(target)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from geo_assets.errors import InvalidInputError, RowError
+from geo_assets.geocode import Geocoder
 from geo_assets.hsds import (
     _ACCESS_TEXT,  # noqa: PLC2701 - the sentences our export writes; read back here
     _ATTENDANCE_TEXT,  # noqa: PLC2701
@@ -128,6 +129,9 @@ class ReadOptions:
     source: str = "hsds"
     fallback_category: str | None = None
     term_confidence: float = 0.9
+    # Places a location with no latitude/longitude by its postal code, city or address
+    # (``geocode.place_listing``); None: such a location is refused.
+    geocoder: Geocoder | None = None
 
     def __post_init__(self) -> None:
         if self.fallback_category is not None and self.fallback_category not in default_taxonomy():

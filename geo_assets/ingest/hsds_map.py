@@ -47,6 +47,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from geo_assets.errors import RowError
+from geo_assets.geocode import GeocodeResult, place_listing
 from geo_assets.hsds import our_id_from_hsds, term_from_hsds
 from geo_assets.ingest.hsds_fields import (
     MAX_ERRORS,
@@ -125,6 +126,8 @@ class ServiceReader:
         self._term_cache: dict[tuple[Any, ...], str | None] = {}
         self._schedule_cache: dict[tuple[Any, ...], list[Session] | ScheduleError] = {}
         self.organisations: dict[str, Organisation] = {}
+        self._placed_by: dict[tuple[str, str], GeocodeResult | None] = {}
+        self.placed = 0  # locations with no coordinates placed by postcode, city or address
 
     # --- organisations --------------------------------------------------------------------
 
@@ -378,19 +381,6 @@ class ServiceReader:
     def _location(self, rec: Record, loc: Mapping[str, Any], path: str) -> Part | None:
         lat = rec.number(loc, path, "latitude")
         lon = rec.number(loc, path, "longitude")
-        for key, value, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
-            if value is None and key in loc and loc.get(key) not in (None, ""):
-                continue  # already reported as not a number
-            if value is None:
-                rec.fail(
-                    field_at(loc, path, key),
-                    f"is missing; a listing needs a point ({key} in WGS84 degrees)",
-                )
-            elif not -limit <= value <= limit:
-                rec.fail(
-                    field_at(loc, path, key),
-                    f"{value:g} is not a WGS84 {key} (-{limit:g}..{limit:g} degrees)",
-                )
         addresses = rec.items(loc, path, "addresses")
         physical = [
             a
@@ -408,6 +398,26 @@ class ServiceReader:
         short = None
         if address is None and description and len(description) <= 80 and "\n" not in description:
             short = description  # what our export writes for a place with no address
+        precision = "point"
+        unwritten = all(loc.get(k) in (None, "") for k in ("latitude", "longitude"))
+        if unwritten and self.options.geocoder is not None and (postcode or city or address):
+            found = self._placed(rec, loc, path, postcode, city or short, address)
+            if found is None:
+                return None
+            lat, lon, precision = found.lat, found.lon, found.precision
+        for key, value, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+            if value is None and key in loc and loc.get(key) not in (None, ""):
+                continue  # already reported as not a number
+            if value is None:
+                rec.fail(
+                    field_at(loc, path, key),
+                    f"is missing; a listing needs a point ({key} in WGS84 degrees)",
+                )
+            elif not -limit <= value <= limit:
+                rec.fail(
+                    field_at(loc, path, key),
+                    f"{value:g} is not a WGS84 {key} (-{limit:g}..{limit:g} degrees)",
+                )
         if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
             return None
         data = {
@@ -416,8 +426,38 @@ class ServiceReader:
             "address": address,
             "postcode": postcode,
             "place": city or short,
+            "precision": precision,
         }
         return Location, data, lambda key: field_at(loc, path, key)
+
+    def _placed(
+        self,
+        rec: Record,
+        loc: Mapping[str, Any],
+        path: str,
+        postcode: str | None,
+        place: str | None,
+        address: str | None,
+    ) -> GeocodeResult | None:
+        """The point of a location given no coordinates, by its postal code, else city,
+        else address; None (reported at its latitude) when that is not found."""
+        assert self.options.geocoder is not None
+        fields = {"postcode": postcode, "place": place, "address": address}
+        key = next((n, v) for n, v in fields.items() if v)
+        if key not in self._placed_by:
+            tried = place_listing(self.options.geocoder, fields)
+            self._placed_by[key] = tried[1] if tried is not None else None
+        found = self._placed_by[key]
+        if found is None:
+            what = {"postcode": "postal code", "place": "city", "address": "address"}[key[0]]
+            rec.fail(
+                field_at(loc, path, "latitude"),
+                f"is missing, and its {what} {key[1]!r} was not found to place it by: "
+                "give latitude and longitude (WGS84 degrees), or a known postal code",
+            )
+        else:
+            self.placed += 1
+        return found
 
     def _contact(
         self,
