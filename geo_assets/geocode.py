@@ -269,3 +269,28 @@ def place_listing(
             found = []
         return name, (found[0] if found else None)
     return None
+
+
+class ListingPlacer:
+    """``place_listing`` for the many listings of one import: each postcode, place or
+    address is looked up once, however many rows give it."""
+
+    def __init__(self, geocoder: Geocoder) -> None:
+        self.geocoder = geocoder
+        self._found: dict[tuple[str, str], GeocodeResult | None] = {}
+
+    def place(
+        self, fields: Mapping[str, str | None]
+    ) -> tuple[str, str, GeocodeResult | None] | None:
+        """(field tried, its text, the answer or None when not found), as ``place_listing``;
+        None when all three fields are blank."""
+        key = next(
+            ((n, text) for n in LISTING_PLACE_FIELDS if (text := (fields.get(n) or "").strip())),
+            None,
+        )
+        if key is None:
+            return None
+        if key not in self._found:
+            tried = place_listing(self.geocoder, fields)
+            self._found[key] = tried[1] if tried is not None else None
+        return key[0], key[1], self._found[key]

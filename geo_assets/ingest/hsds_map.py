@@ -47,7 +47,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from geo_assets.errors import RowError
-from geo_assets.geocode import GeocodeResult, place_listing
+from geo_assets.geocode import GeocodeResult, ListingPlacer
 from geo_assets.hsds import our_id_from_hsds, term_from_hsds
 from geo_assets.ingest.hsds_fields import (
     MAX_ERRORS,
@@ -126,7 +126,8 @@ class ServiceReader:
         self._term_cache: dict[tuple[Any, ...], str | None] = {}
         self._schedule_cache: dict[tuple[Any, ...], list[Session] | ScheduleError] = {}
         self.organisations: dict[str, Organisation] = {}
-        self._placed_by: dict[tuple[str, str], GeocodeResult | None] = {}
+        geocoder = options.geocoder
+        self._placer = ListingPlacer(geocoder) if geocoder is not None else None
         self.placed = 0  # locations with no coordinates placed by postcode, city or address
 
     # --- organisations --------------------------------------------------------------------
@@ -400,7 +401,7 @@ class ServiceReader:
             short = description  # what our export writes for a place with no address
         precision = "point"
         unwritten = all(loc.get(k) in (None, "") for k in ("latitude", "longitude"))
-        if unwritten and self.options.geocoder is not None and (postcode or city or address):
+        if unwritten and self._placer is not None and (postcode or city or address):
             found = self._placed(rec, loc, path, postcode, city or short, address)
             if found is None:
                 return None
@@ -441,18 +442,15 @@ class ServiceReader:
     ) -> GeocodeResult | None:
         """The point of a location given no coordinates, by its postal code, else city,
         else address; None (reported at its latitude) when that is not found."""
-        assert self.options.geocoder is not None
-        fields = {"postcode": postcode, "place": place, "address": address}
-        key = next((n, v) for n, v in fields.items() if v)
-        if key not in self._placed_by:
-            tried = place_listing(self.options.geocoder, fields)
-            self._placed_by[key] = tried[1] if tried is not None else None
-        found = self._placed_by[key]
+        assert self._placer is not None
+        tried = self._placer.place({"postcode": postcode, "place": place, "address": address})
+        assert tried is not None  # the caller checked that one of them is given
+        field, text, found = tried
         if found is None:
-            what = {"postcode": "postal code", "place": "city", "address": "address"}[key[0]]
+            what = {"postcode": "postal code", "place": "city", "address": "address"}[field]
             rec.fail(
                 field_at(loc, path, "latitude"),
-                f"is missing, and its {what} {key[1]!r} was not found to place it by: "
+                f"is missing, and its {what} {text!r} was not found to place it by: "
                 "give latitude and longitude (WGS84 degrees), or a known postal code",
             )
         else:

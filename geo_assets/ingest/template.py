@@ -24,7 +24,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from geo_assets.errors import InvalidInputError, RowError
-from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, place_listing
+from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
 from geo_assets.model import (
     ASSET_KINDS,
@@ -225,9 +225,8 @@ class RowReader:
         self.categories = CategoryResolver(taxonomy)
         self.organisations: dict[str, Organisation] = {}
         # Places rows with no lat/lon by postcode, place or address; None: they need both.
-        self.geocoder = geocoder
+        self.placer = ListingPlacer(geocoder) if geocoder is not None else None
         self.placed: list[int] = []  # rows placed that way
-        self._looked_up: dict[tuple[str, str], GeocodeResult | None] = {}
 
     def read(
         self, row: int, cells: Mapping[str, Any], cell_ref: Callable[[str], str]
@@ -330,18 +329,13 @@ class RowReader:
         """The point of a row whose lat and lon are both blank, from its postcode, place or
         address (``place_listing``); None when it has coordinates, when there is no
         geocoder, or when the look-up failed (then a row error names the field)."""
-        if self.geocoder is None or any(_text(cells.get(c)) for c in ("lat", "lon")):
+        if self.placer is None or any(_text(cells.get(c)) for c in ("lat", "lon")):
             return None
-        fields = {name: _text(cells.get(name)) for name in LISTING_PLACE_FIELDS}
-        key = next(((n, v) for n, v in fields.items() if v), None)
-        if key is None:
+        tried = self.placer.place({name: _text(cells.get(name)) for name in LISTING_PLACE_FIELDS})
+        if tried is None:
             return None  # nothing to go by: "lat is empty" says what to give
-        if key not in self._looked_up:
-            tried = place_listing(self.geocoder, fields)
-            self._looked_up[key] = tried[1] if tried is not None else None
-        found = self._looked_up[key]
+        column, text, found = tried
         if found is None:
-            column, text = key
             errors.append(
                 RowError(
                     row,
