@@ -48,8 +48,9 @@ from geo_assets.settings import Settings
 
 # Methods that change data (or, for POST /match, carry a personal profile): rate limited.
 LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Path segments whose query strings never reach the access log.
-PRIVATE_SEGMENTS = frozenset({"match", "geocode"})
+# Path segments whose query strings never reach the access log: a person's profile, what
+# they typed to find a place, and the ORUK search near a postcode (someone's home, often).
+PRIVATE_SEGMENTS = frozenset({"match", "geocode", "service_at_locations"})
 SECONDS_PER_MINUTE = 60.0
 # Buckets idle this long are full again and can be forgotten; pruning runs at most this often.
 _PRUNE_EVERY_S = SECONDS_PER_MINUTE

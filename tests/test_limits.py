@@ -327,6 +327,7 @@ def test_pages_larger_than_the_maximum_are_refused(limited, path: str) -> None:
         ("/geocode/?q=LS1", "/geocode/"),
         ("/api/v1/GEOCODE?q=LS1", "/api/v1/GEOCODE"),
         ("/match?debug=1", "/match"),
+        ("/hsds/service_at_locations?postcode=BD1+1QY", "/hsds/service_at_locations"),
         ("/assets?near=53.8,-1.7", "/assets?near=53.8,-1.7"),
         ("/matches?x=1", "/matches?x=1"),
     ],

@@ -188,6 +188,9 @@ def test_match_and_geocode_leave_no_personal_data_in_logs(
             assert geocoded.status_code in (200, 404), geocoded.text
             # Variants that reach other code paths: a redirect, a bad body, a bad query.
             client.get("/geocode/", params={"q": POSTCODE}, follow_redirects=True)
+            # A directory's "services near me" through the Open Referral feed.
+            near = client.get("/hsds/service_at_locations", params={"postcode": POSTCODE})
+            assert near.status_code in (200, 400), near.text
             bad = dict(_profile(), travel=[])
             assert client.post("/match", json=bad, headers=auth).status_code == 422
             raw = json.dumps(_profile()) + "}"  # malformed JSON holding the same data
@@ -207,6 +210,7 @@ def test_match_and_geocode_leave_no_personal_data_in_logs(
     # The capture did see the requests (so an empty log cannot pass by accident) ...
     assert "POST /match HTTP/1.1" in everything
     assert "GET /geocode HTTP/1.1" in everything
+    assert "GET /hsds/service_at_locations HTTP/1.1" in everything
     assert "POST /search/plan HTTP/1.1" in everything
     assert "POST /plans HTTP/1.1" in everything
     assert "Started scope=" in everything  # the trace-level ASGI log was on
