@@ -271,26 +271,44 @@ def place_listing(
     return None
 
 
+@dataclass(frozen=True)
+class Placing:
+    """What ``ListingPlacer.place`` made of a listing's fields: the field tried, its text,
+    the point found (None when none was sure enough), and the best guess it set aside."""
+
+    field: str
+    text: str
+    found: GeocodeResult | None
+    guess: str | None = None
+
+
 class ListingPlacer:
     """``place_listing`` for the many listings of one import: each postcode, place or
-    address is looked up once, however many rows give it."""
+    address is looked up once, however many rows give it.
+
+    Nobody sees an import's points on a map before they are saved, so a place name counts
+    only when it matches a place exactly: "Shipley Glen" is not read as Shipley, nor "1
+    Lumb Lane, Bradford" as Bradford's centre. The near miss comes back as ``guess``.
+    """
 
     def __init__(self, geocoder: Geocoder) -> None:
         self.geocoder = geocoder
-        self._found: dict[tuple[str, str], GeocodeResult | None] = {}
+        self._placed: dict[tuple[str, str], Placing] = {}
 
-    def place(
-        self, fields: Mapping[str, str | None]
-    ) -> tuple[str, str, GeocodeResult | None] | None:
-        """(field tried, its text, the answer or None when not found), as ``place_listing``;
-        None when all three fields are blank."""
+    def place(self, fields: Mapping[str, str | None]) -> Placing | None:
+        """The placing of the first filled field (see ``place_listing``); None when the
+        postcode, place and address are all blank."""
         key = next(
             ((n, text) for n in LISTING_PLACE_FIELDS if (text := (fields.get(n) or "").strip())),
             None,
         )
         if key is None:
             return None
-        if key not in self._found:
+        if key not in self._placed:
             tried = place_listing(self.geocoder, fields)
-            self._found[key] = tried[1] if tried is not None else None
-        return key[0], key[1], self._found[key]
+            found = tried[1] if tried is not None else None
+            if found is not None and found.kind == "place" and found.match != "exact":
+                self._placed[key] = Placing(*key, None, guess=found.label)
+            else:
+                self._placed[key] = Placing(*key, found)
+        return self._placed[key]

@@ -667,14 +667,16 @@ def test_a_location_without_coordinates_is_placed_by_its_postal_code(
         _without_point(_service_at("By postcode", 0, 0, code)),
         _without_point(_service_at("By city", 0, 0, None), city="Manningham"),
         _without_point(_service_at("Unknown code", 0, 0, "BD9 9ZZ")),
+        _without_point(_service_at("Near miss", 0, 0, None), city="Shipley Glen"),
     ]
     path = tmp_path / "feed.json"
     path.write_text(json.dumps({"contents": docs}), encoding="utf-8")
     geocoder = Geocoder(postcodes=store, places=store)
     feed = parse_hsds(path, geocoder=geocoder)
-    (error,) = feed.errors
+    error, near_miss = feed.errors
     assert error.field.endswith("location.latitude")
     assert "postal code 'BD9 9ZZ' was not found" in error.message
+    assert "city 'Shipley Glen' was not found (did you mean 'Shipley'?)" in near_miss.message
     assert feed.warnings == [
         "2 location(s) gave no latitude/longitude and were placed at their postal code's "
         "(else city's or address's) centre; their pins say so"
@@ -685,7 +687,7 @@ def test_a_location_without_coordinates_is_placed_by_its_postal_code(
     assert placed["By city"].precision == "area"
     # With no store to look in, a location needs its coordinates, as before.
     plain = parse_hsds(path)
-    assert len(plain.errors) == 6 and all("is missing" in e.message for e in plain.errors)
+    assert len(plain.errors) == 8 and all("is missing" in e.message for e in plain.errors)
     # --skip-invalid loads the two it placed.
     report = run_import(store, parse_hsds(path, geocoder=geocoder), skip_invalid=True)
     assert report.inserted == 2

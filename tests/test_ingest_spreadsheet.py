@@ -138,24 +138,31 @@ def test_rows_without_lat_lon_are_placed_by_postcode_or_place(
 ) -> None:
     sqlite_store.upsert_postcodes([("BD8 7QU", 53.8012, -1.7634)])
     geocoder = Geocoder(postcodes=sqlite_store, places=sqlite_store)
-    data = rows(5)
-    for i in range(4):
+    data = rows(7)
+    for i in range(6):
         data[i]["lat"] = data[i]["lon"] = ""
     data[1].update(postcode="", address="", place="Manningham")  # a demo area centre
     data[2]["postcode"] = "BD9 9ZZ"  # not in the table
     data[3].update(postcode="", address="", place="")  # nothing to go by
+    # Nobody sees an import's pins before they are saved: near misses are not taken.
+    data[4].update(postcode="", address="", place="Shipley Glen")
+    data[5].update(postcode="", address="1 Lumb Lane, Bradford")
     path = write_csv(tmp_path / "a.csv", data)
     feed = parse_csv(path, geocoder=geocoder)
-    assert [(e.row, e.field) for e in feed.errors] == [(4, "postcode"), (5, "lat"), (5, "lon")]
+    assert [(e.row, e.field) for e in feed.errors] == [
+        (4, "postcode"), (5, "lat"), (5, "lon"), (6, "place"), (7, "address"),
+    ]  # fmt: skip
     assert "'BD9 9ZZ' was not found" in feed.errors[0].message
     assert "(cell " in feed.errors[0].message and "give lat and lon" in feed.errors[0].message
+    assert "'Shipley Glen' was not found (did you mean 'Shipley'?)" in feed.errors[3].message
+    assert "(did you mean 'Bradford'?)" in feed.errors[4].message
     placed = {row: a.location for row, a in feed.records}
     assert (placed[2].lat, placed[2].lon, placed[2].precision) == (53.8012, -1.7634, "postcode")
     assert placed[3].precision == "area" and placed[3].place == "Manningham"
-    assert placed[6].precision == "point"  # its own lat/lon
+    assert placed[8].precision == "point"  # its own lat/lon
     assert feed.warnings == [
         "2 row(s) gave no lat/lon and were placed at their postcode's or place's centre "
-        "(rows 2, 3); their pins say so until someone moves them"
+        "(rows 2 at BD8 7QU, 3 at Manningham); their pins say so until someone moves them"
     ]
     # Without a geocoder (no store to look in) a row needs its lat/lon, as before.
     plain = parse_csv(path)

@@ -443,19 +443,20 @@ class ServiceReader:
         """The point of a location given no coordinates, by its postal code, else city,
         else address; None (reported at its latitude) when that is not found."""
         assert self._placer is not None
-        tried = self._placer.place({"postcode": postcode, "place": place, "address": address})
-        assert tried is not None  # the caller checked that one of them is given
-        field, text, found = tried
-        if found is None:
-            what = {"postcode": "postal code", "place": "city", "address": "address"}[field]
+        placing = self._placer.place({"postcode": postcode, "place": place, "address": address})
+        assert placing is not None  # the caller checked that one of them is given
+        if placing.found is None:
+            what = {"postcode": "postal code", "place": "city", "address": "address"}
+            guess = f" (did you mean {placing.guess!r}?)" if placing.guess else ""
             rec.fail(
                 field_at(loc, path, "latitude"),
-                f"is missing, and its {what} {text!r} was not found to place it by: "
-                "give latitude and longitude (WGS84 degrees), or a known postal code",
+                f"is missing, and its {what[placing.field]} {placing.text!r} was not found"
+                f"{guess} to place it by: give latitude and longitude (WGS84 degrees), or a "
+                "known postal code",
             )
         else:
             self.placed += 1
-        return found
+        return placing.found
 
     def _contact(
         self,

@@ -217,7 +217,7 @@ def _parse_rows(
     feed.records = records
     feed.organisations = list(reader.organisations.values())
     if reader.placed:
-        rows_text = ", ".join(map(str, reader.placed[:20])) + (
+        rows_text = ", ".join(f"{row} at {label}" for row, label in reader.placed[:20]) + (
             ", ..." if len(reader.placed) > 20 else ""
         )
         feed.warnings.append(

@@ -226,7 +226,7 @@ class RowReader:
         self.organisations: dict[str, Organisation] = {}
         # Places rows with no lat/lon by postcode, place or address; None: they need both.
         self.placer = ListingPlacer(geocoder) if geocoder is not None else None
-        self.placed: list[int] = []  # rows placed that way
+        self.placed: list[tuple[int, str]] = []  # (row, what placed it) for rows placed so
 
     def read(
         self, row: int, cells: Mapping[str, Any], cell_ref: Callable[[str], str]
@@ -331,22 +331,22 @@ class RowReader:
         geocoder, or when the look-up failed (then a row error names the field)."""
         if self.placer is None or any(_text(cells.get(c)) for c in ("lat", "lon")):
             return None
-        tried = self.placer.place({name: _text(cells.get(name)) for name in LISTING_PLACE_FIELDS})
-        if tried is None:
+        placing = self.placer.place({name: _text(cells.get(name)) for name in LISTING_PLACE_FIELDS})
+        if placing is None:
             return None  # nothing to go by: "lat is empty" says what to give
-        column, text, found = tried
-        if found is None:
+        if placing.found is None:
+            guess = f" (did you mean {placing.guess!r}?)" if placing.guess else ""
             errors.append(
                 RowError(
                     row,
-                    column,
-                    f"{text!r} was not found, so the row cannot be placed: check it, or give "
-                    f"lat and lon (cell {cell_ref(column)})",
+                    placing.field,
+                    f"{placing.text!r} was not found{guess}, so the row cannot be placed: "
+                    f"check it, or give lat and lon (cell {cell_ref(placing.field)})",
                 )
             )
             return None
-        self.placed.append(row)
-        return found
+        self.placed.append((row, placing.found.label))
+        return placing.found
 
     def _categories(self, value: Any) -> list[str]:
         items = _items(value)
