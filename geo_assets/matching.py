@@ -200,6 +200,22 @@ def candidate_pools(
     return pools
 
 
+def store_checkable(profile: Profile, categories: list[str] | None = None) -> AssetFilters:
+    """The hard constraints of ``violations`` that a store query can apply (published,
+    admits the person's age, free when only free will do), for ``categories``.
+
+    Asked of the store, they keep the pools' places for listings the person may go to:
+    in a dense city, listings for children would otherwise fill a pensioner's pool.
+    ``violations`` still checks every constraint, these included."""
+    return AssetFilters(
+        statuses=["published"],
+        age_min=profile.age,
+        age_max=profile.age,
+        free_only=profile.budget.free_only,
+        categories=categories,
+    )
+
+
 def find_candidates(
     store: Store,
     profile: Profile,
@@ -209,7 +225,8 @@ def find_candidates(
     *,
     limit: int = 10,
 ) -> list[NearbyHit]:
-    """Nearest published assets in three pools (exact, related, any), merged by id.
+    """Nearest published assets in three pools (exact, related, any), merged by id, each
+    asked only for listings that pass ``store_checkable``.
 
     Pool sizes scale with ``limit``: the stores answer a limited radius query with
     an index-ordered scan, so a dense city costs no more than a quiet town. The pools
@@ -218,7 +235,7 @@ def find_candidates(
     resolver = resolver or default_resolver()
     radius_m = max(1.0, reach_radius_m(profile, travel))
     queries = [
-        (AssetFilters(statuses=["published"], categories=categories), size)
+        (store_checkable(profile, categories), size)
         for categories, size in candidate_pools(interests, resolver, limit)
     ]
     seen: dict[str, NearbyHit] = {}

@@ -784,3 +784,38 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
         )
         == 1.0
     )
+
+
+@pytest.mark.parametrize(
+    ("barred", "person"),
+    [
+        ({"eligibility": {"max_age": 17}}, {"age": 70}),
+        ({"cost": {"amount": 3, "per": "session"}}, {"budget": {"free_only": True}}),
+    ],
+    ids=["age", "free-only"],
+)
+def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(store, barred, person):
+    """More barred listings stand nearer than a pool holds; the one this person may go to,
+    farther off, still reaches the results."""
+    km = 1 / 111.2  # degrees of latitude in a kilometre, near enough
+
+    def chess(listing_id: str, dist_km: float, **extra) -> Asset:
+        return Asset.model_validate(
+            {
+                "id": listing_id,
+                "kind": "club",
+                "name": f"Chess {listing_id}",
+                "categories": ["hobbies.games.chess"],
+                "location": {"lat": HOME[0] + dist_km * km, "lon": HOME[1]},
+                "cost": {"amount": 0, "per": "session"},
+                "status": "published",
+                "source": "t",
+                "source_id": listing_id,
+                **extra,
+            }
+        )
+
+    near = [chess(f"barred-{i:03d}", 0.1 + i * 0.01, **barred) for i in range(120)]
+    store.bulk_upsert([*near, chess("open", 1.6)])
+    results = match(store, profile(interests=["chess"], **person), limit=1)
+    assert [m.asset.id for m in results] == ["open"]
