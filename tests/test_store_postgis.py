@@ -786,6 +786,9 @@ def _not_asked() -> float:
         (None, None, CategoryShares(), None, False),  # no limit: nothing stops a walk early
         (None, 20, CategoryShares(), None, True),
         (AssetFilters(statuses=["published"], kinds=["group"]), 20, CategoryShares(), None, True),
+        # What the matcher sends for a person who gave an age and wants free only: broad.
+        (AssetFilters(age_min=70, age_max=70, free_only=True), 40, CategoryShares(), None, True),
+        (AssetFilters(weekdays=["tu"]), 20, CategoryShares(), None, False),  # may be narrow
         (AssetFilters(text="chess"), 20, _stats(1e5, {"hobbies.games.chess": 0.5}), None, False),
         # A common category in a dense centre: the walk stops early.
         (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), 7_600, True),

@@ -315,8 +315,11 @@ class PlanCosts:
 
 PLAN_COSTS = PlanCosts()
 
-# Filters that keep most listings whatever their values.
-_BROAD_FILTERS = frozenset(["statuses", "kinds"])
+# Filters that keep most listings whatever their values: few listings have an age limit,
+# and about half are free (the matcher sends all three with every pool for a person who
+# gave an age or wants free only; read as narrowing, they cost the walk and tripled a
+# match's time at the densest centre).
+_BROAD_FILTERS = frozenset(["statuses", "kinds", "age_min", "age_max", "free_only"])
 # Each category's share of the listings and the number of listings, as ANALYZE counted.
 CATEGORY_SHARES = (
     "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples"
