@@ -41,7 +41,7 @@ from geo_assets.interests import (
     lexical_score,
     normalise,
 )
-from geo_assets.model import WEEKDAYS, Asset, Availability, Profile, Session, utcnow
+from geo_assets.model import WEEKDAYS, Asset, Availability, Gender, Profile, Session, utcnow
 from geo_assets.store.base import AssetFilters, NearbyHit, Store
 from geo_assets.travel import (
     MODE_WORDS,
@@ -202,16 +202,23 @@ def candidate_pools(
 
 def store_checkable(profile: Profile, categories: list[str] | None = None) -> AssetFilters:
     """The hard constraints of ``violations`` that a store query can apply (published,
-    admits the person's age, free when only free will do), for ``categories``.
+    admits the person's age and sex, women only when that is a need, free when only free
+    will do), for ``categories``.
 
     Asked of the store, they keep the pools' places for listings the person may go to:
     in a dense city, listings for children would otherwise fill a pensioner's pool.
     ``violations`` still checks every constraint, these included."""
+    genders: set[Gender] = {"any", "women", "men"}
+    if profile.gender is not None:
+        genders = {"any", profile.gender}
+    if "women_only" in profile.access_needs:
+        genders &= {"women"}
     return AssetFilters(
         statuses=["published"],
         age_min=profile.age,
         age_max=profile.age,
         free_only=profile.budget.free_only,
+        genders=None if len(genders) == 3 else sorted(genders),
         categories=categories,
     )
 

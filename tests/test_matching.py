@@ -787,14 +787,18 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
 
 
 @pytest.mark.parametrize(
-    ("barred", "person"),
+    ("barred", "person", "admitted"),
     [
-        ({"eligibility": {"max_age": 17}}, {"age": 70}),
-        ({"cost": {"amount": 3, "per": "session"}}, {"budget": {"free_only": True}}),
+        ({"eligibility": {"max_age": 17}}, {"age": 70}, {}),
+        ({"cost": {"amount": 3, "per": "session"}}, {"budget": {"free_only": True}}, {}),
+        ({"eligibility": {"gender": "men"}}, {"gender": "women"}, {}),
+        ({}, {"access_needs": ["women_only"]}, {"eligibility": {"gender": "women"}}),
     ],
-    ids=["age", "free-only"],
+    ids=["age", "free-only", "sex", "women-only"],
 )
-def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(store, barred, person):
+def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(
+    store, barred, person, admitted
+):
     """More barred listings stand nearer than a pool holds; the one this person may go to,
     farther off, still reaches the results."""
     km = 1 / 111.2  # degrees of latitude in a kilometre, near enough
@@ -816,6 +820,6 @@ def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(store, b
         )
 
     near = [chess(f"barred-{i:03d}", 0.1 + i * 0.01, **barred) for i in range(120)]
-    store.bulk_upsert([*near, chess("open", 1.6)])
+    store.bulk_upsert([*near, chess("open", 1.6, **admitted)])
     results = match(store, profile(interests=["chess"], **person), limit=1)
     assert [m.asset.id for m in results] == ["open"]

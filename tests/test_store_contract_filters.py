@@ -98,7 +98,7 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                     "categories": rng.sample(terms.all_ids, k=rng.choice((1, 2))),
                     "location": {"lat": lat, "lon": lon, "precision": _PRECISIONS[i % 5]},
                     "sessions": _sessions(rng),
-                    "eligibility": _eligibility(rng),
+                    "eligibility": {**_eligibility(rng), "gender": _GENDERS[i % 7]},
                     "cost": {"amount": rng.choice((0.0, 0.0, None, 2.5, 10.0))},
                     "source": "fixture-filters",
                     "source_id": f"flt-{i:03d}",
@@ -111,6 +111,8 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
 # Every fifth point is a postcode's centre, every fifth an area's (not drawn from the
 # seeded generator, so the rest of the data is what it was before precisions existed).
 _PRECISIONS = ("point", "postcode", "point", "area", "point")
+# Likewise, who may come: mostly anyone, some women only, some men only.
+_GENDERS = ("any", "any", "women", "any", "men", "any", "women")
 
 
 def _days(asset: Asset) -> set[str]:
@@ -129,6 +131,8 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     if filters.free_only and asset.cost.amount != 0:
         return False
     if filters.precisions is not None and asset.location.precision not in filters.precisions:
+        return False
+    if filters.genders is not None and asset.eligibility.gender not in filters.genders:
         return False
     return filters.bbox is None or in_box(asset, filters.bbox)
 
@@ -198,6 +202,14 @@ CASES: dict[str, dict[str, Any]] = {
     "exact-points": {"precisions": ["point"]},
     "any-precision": {"precisions": ["point", "postcode", "area"]},
     "no-precisions": {"precisions": []},  # an empty list matches nothing
+    "open-to-a-woman": {"genders": ["any", "women"]},
+    "women-only": {"genders": ["women"]},
+    "any-gender": {"genders": ["any", "women", "men"]},
+    "no-genders": {"genders": []},  # an empty list matches nothing
+    "near+women-only": {
+        "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=4_000),
+        "genders": ["women"],
+    },
     "near+rough": {
         "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=3_000),
         "precisions": ["postcode", "area"],
@@ -230,9 +242,9 @@ def test_the_cases_are_not_trivial(loaded: tuple[Store, list[Asset]]) -> None:
     _, assets = loaded
     for label, spec in CASES.items():
         kept = len(reference(assets, AssetFilters(**spec)))
-        if label in ("no-days", "no-precisions"):
+        if label in ("no-days", "no-precisions", "no-genders"):
             assert kept == 0
-        elif label in ("not-only-free", "any-precision"):
+        elif label in ("not-only-free", "any-precision", "any-gender"):
             assert kept == len(assets)
         else:
             assert 0 < kept < len(assets), label
@@ -292,6 +304,7 @@ def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]
     free_only=st.booleans(),
     precisions=st.none()
     | st.lists(st.sampled_from(["point", "postcode", "area"]), min_size=1, unique=True),
+    genders=st.none() | st.lists(st.sampled_from(["any", "women", "men"]), min_size=1, unique=True),
     statuses=st.none() | st.lists(st.sampled_from(["published", "draft"]), min_size=1),
     boxed=st.booleans(),
     page=st.integers(1, 4),
@@ -304,6 +317,7 @@ def test_combined_filters_property(
     age_span: int | None,
     free_only: bool,
     precisions: list[str] | None,
+    genders: list[str] | None,
     statuses: list[str] | None,
     boxed: bool,
     page: int,
@@ -317,6 +331,7 @@ def test_combined_filters_property(
         age_max=age_max,
         free_only=free_only,
         precisions=precisions,
+        genders=genders,
         statuses=statuses,
         bbox=BOX if boxed else None,
     )
@@ -361,6 +376,9 @@ def test_columns_follow_updates(store: Store) -> None:
     assert found(weekdays=["tu"]) and found(weekdays=["sa"]) and not found(weekdays=["mo"])
     assert found(free_only=True) and found(age_min=10) and not found(age_max=30)
     assert found(precisions=["point"]) and not found(precisions=["area"])
+    assert found(genders=["any"]) and not found(genders=["women"])
+    store.update_asset(asset.id, {"eligibility": {"gender": "women"}})
+    assert found(genders=["women"]) and not found(genders=["any", "men"])
     store.update_asset(
         asset.id, {"location": {"lat": LEEDS[0], "lon": LEEDS[1], "precision": "area"}}
     )
@@ -431,6 +449,7 @@ def test_weekday_mask() -> None:
 _FILTER_MIGRATIONS = {
     "0004": (("session_days", "min_age", "max_age", "is_free"), ()),
     "0007": (("location_precision",), ("assets_rough_idx",)),
+    "0008": (("gender",), ()),
 }
 
 
@@ -477,6 +496,8 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
         {"precisions": ["postcode", "area"]},
         {"precisions": ["area"]},
         {"precisions": ["point"]},
+        {"genders": ["women"]},
+        {"genders": ["any", "men"]},
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)

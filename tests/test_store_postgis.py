@@ -39,8 +39,10 @@ from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis import BULK_CHUNK_ROWS, PostGISStore
 from geo_assets.store.postgis_sql import (
+    CATEGORY_SHARES,
     POINT,
     CategoryShares,
+    category_shares,
     ewkb_point,
     nearby_sql,
     prefix_tsquery,
@@ -228,6 +230,23 @@ def test_nearby_query_uses_the_gist_index(postgis_store: PostGISStore, postgis_d
     assert "assets_geog_idx" in plan, plan
     hits = postgis_store.nearby(LEEDS[0], LEEDS[1], 300.0)
     assert 0 < len(hits) < 100
+
+
+def test_plan_statistics_count_categories_and_genders(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    assets = spread_assets(1_000)
+    women = [
+        a.model_copy(update={"eligibility": a.eligibility.model_copy(update={"gender": "women"})})
+        for a in assets[:100]
+    ]
+    postgis_store.bulk_upsert([*women, *assets[100:]])
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        stats = category_shares(conn.execute(CATEGORY_SHARES).fetchone())
+    assert stats.listings == 1_000
+    assert stats.genders == pytest.approx({"any": 0.9, "women": 0.1})
+    assert stats.share and all(0 < share <= 1 for share in stats.share.values())
 
 
 def test_nearest_first_walk_uses_the_planar_index(
@@ -788,7 +807,9 @@ def _not_asked() -> float:
         (AssetFilters(statuses=["published"], kinds=["group"]), 20, CategoryShares(), None, True),
         # What the matcher sends for a person who gave an age and wants free only: broad.
         (AssetFilters(age_min=70, age_max=70, free_only=True), 40, CategoryShares(), None, True),
-        (AssetFilters(weekdays=["tu"]), 20, CategoryShares(), None, False),  # may be narrow
+        # Filters no index answers: the radius plan would test every listing in reach.
+        (AssetFilters(weekdays=["tu"], genders=["women"]), 20, CategoryShares(), None, True),
+        (AssetFilters(organisation_id="org-1"), 20, CategoryShares(), None, False),
         (AssetFilters(text="chess"), 20, _stats(1e5, {"hobbies.games.chess": 0.5}), None, False),
         # A common category in a dense centre: the walk stops early.
         (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), 7_600, True),
@@ -801,6 +822,22 @@ def _not_asked() -> float:
         (CHESS, 120, _stats(1e6, {"hobbies.games.chess": 0.008}), 76_000, False),
         (CHESS, 40, CategoryShares(), 1_000, False),  # no statistics yet
         (CHESS, 40, _stats(1e5, {"hobbies.games.chess": 0.2}), "none", False),  # no box estimate
+        # Women only keeps 5% of them: the walk would pass over 20 times as many.
+        (
+            AssetFilters(categories=["hobbies.games.chess"], genders=["women"]),
+            120,
+            CategoryShares(1e6, {"hobbies.games.chess": 0.04}, {"any": 0.93, "women": 0.05}),
+            76_000,
+            False,
+        ),
+        # Open to a woman keeps nearly all: the walk still pays, as without the filter.
+        (
+            AssetFilters(categories=["hobbies.games.chess"], genders=["any", "women"]),
+            120,
+            CategoryShares(1e6, {"hobbies.games.chess": 0.04}, {"any": 0.93, "women": 0.05}),
+            76_000,
+            True,
+        ),
         # A parent counts its children's listings too.
         (SPORT, 90, _stats(1e5, {"sport.football": 0.1, "sport.bowls": 0.1}), 5_000, True),
     ],

@@ -31,6 +31,7 @@ from geo_assets.model import (
     AssetKind,
     AssetStatus,
     BBox,
+    Gender,
     Latitude,
     LocationPrecision,
     Longitude,
@@ -74,6 +75,8 @@ class AssetFilters(BaseModel):
       asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
       person aged A is ``age_min=A, age_max=A``.
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
+    - ``genders``: ``eligibility.gender`` is one of these (``["any", "women"]``: open to
+      a woman; ``["women"]``: women only); an empty list matches nothing.
     - ``precisions``: ``location.precision`` is one of these (``["postcode", "area"]``:
       listings whose point is only a centre); an empty list matches nothing.
     - ``bbox``: the point lies in the lon/lat box, edges included (``west > east``
@@ -94,6 +97,7 @@ class AssetFilters(BaseModel):
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
     age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
     free_only: bool = False
+    genders: list[Gender] | None = None
     precisions: list[LocationPrecision] | None = None
     bbox: BBox | None = None
     near: NearQuery | None = None
@@ -161,7 +165,7 @@ class FilterColumns:
 
     ``session_days`` is ``weekday_mask`` of every session's days; ``min_age``/``max_age``
     are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``;
-    ``location_precision`` is ``location.precision``.
+    ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``.
     """
 
     session_days: int
@@ -169,6 +173,7 @@ class FilterColumns:
     max_age: int | None
     is_free: bool
     location_precision: str
+    gender: str
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -178,16 +183,19 @@ class FilterColumns:
             max_age=asset.eligibility.max_age,
             is_free=asset.cost.free,
             location_precision=asset.location.precision,
+            gender=asset.eligibility.gender,
         )
 
-    def values(self) -> tuple[int, int | None, int | None, bool, str]:
-        """In column order: session_days, min_age, max_age, is_free, location_precision."""
+    def values(self) -> tuple[int, int | None, int | None, bool, str, str]:
+        """In column order: session_days, min_age, max_age, is_free, location_precision,
+        gender."""
         return (
             self.session_days,
             self.min_age,
             self.max_age,
             self.is_free,
             self.location_precision,
+            self.gender,
         )
 
 

@@ -11,7 +11,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from geo_assets.errors import InvalidInputError
@@ -37,21 +37,21 @@ _SPHERE_SLACK = 1.01
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
     "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free, "
-    "location_precision"
+    "location_precision, gender"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s)"
+    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
     f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
-    "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s "
-    "WHERE id = %s"
+    "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s, "
+    "gender = %s WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -63,7 +63,7 @@ ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
 ASSETS_COPY_TYPES = [
     "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
     "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
-    "text",
+    "text", "text",
 ]  # fmt: skip
 # Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
 _EWKB_POINT_4326 = "0101000020E6100000"
@@ -79,7 +79,7 @@ STAGING_DDL = (
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
     " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
     " min_age integer, max_age integer, is_free boolean NOT NULL,"
-    " location_precision text NOT NULL) ON COMMIT DROP"
+    " location_precision text NOT NULL, gender text NOT NULL) ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
@@ -87,7 +87,7 @@ _STAGING_COLUMNS = (
     ("status", "text"), ("name", "text"), ("sort_name", "text"), ("categories", "text[]"),
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
     ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
-    ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"),
+    ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"), ("gender", "text"),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -109,7 +109,7 @@ BULK_MERGE = (
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
     " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
-    " is_free, location_precision FROM geo_assets_bulk"
+    " is_free, location_precision, gender FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
@@ -117,7 +117,7 @@ BULK_MERGE = (
     " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search,"
     " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
     " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
-    " location_precision = EXCLUDED.location_precision,"
+    " location_precision = EXCLUDED.location_precision, gender = EXCLUDED.gender,"
     " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
@@ -281,9 +281,14 @@ class PlanWork:
     kept_in_reach: float  # listings in reach that the categories keep (share x in reach)
 
 
-def plan_work(limit: int, share: float, listings: float, in_reach: float) -> PlanWork:
+def plan_work(
+    limit: int, share: float, listings: float, in_reach: float, kept: float = 1.0
+) -> PlanWork:
+    """``kept``: the share of the category's listings that filters no index answers keep
+    (women only, say). The walk passes over that many more before it has ``limit``; the
+    radius plan reads the same index entries and listings either way."""
     return PlanWork(
-        walk=min(limit / share, in_reach),
+        walk=min(limit / (share * kept) if kept > 0 else in_reach, in_reach),
         index_entries=listings * share,
         kept_in_reach=in_reach * share,
     )
@@ -315,16 +320,21 @@ class PlanCosts:
 
 PLAN_COSTS = PlanCosts()
 
-# Filters that keep most listings whatever their values: few listings have an age limit,
-# and about half are free (the matcher sends all three with every pool for a person who
-# gave an age or wants free only; read as narrowing, they cost the walk and tripled a
-# match's time at the densest centre).
-_BROAD_FILTERS = frozenset(["statuses", "kinds", "age_min", "age_max", "free_only"])
-# Each category's share of the listings and the number of listings, as ANALYZE counted.
+# Filters with an index of their own, which the radius plan can read instead of every
+# listing in reach. Only these can make it cheaper than the nearest-first walk: any other
+# filter (status, kind, days, ages, cost, sex) is tested on each listing either way, and
+# the walk stops as soon as it has enough. (Read as narrowing, the age and free-only
+# filters the matcher sends tripled a match's time at the densest centre.)
+_INDEXED_FILTERS = frozenset(["categories", "text", "modified_after", "organisation_id"])
+# Each category's share of the listings, the number of listings, and each eligibility
+# gender's share, as ANALYZE counted.
 CATEGORY_SHARES = (
-    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples"
+    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples,"
+    " g.most_common_vals::text::text[], g.most_common_freqs"
     " FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema()"
     " AND s.tablename = 'assets' AND s.attname = 'categories'"
+    " LEFT JOIN pg_stats g ON g.schemaname = current_schema()"
+    " AND g.tablename = 'assets' AND g.attname = 'gender'"
     " WHERE c.oid = 'assets'::regclass"
 )
 # The planner's estimate of the share of listings in a lon/lat box, from the statistics
@@ -341,28 +351,40 @@ class CategoryShares:
 
     listings: float = 0.0  # 0 (or -1) before the first ANALYZE
     share: Mapping[str, float] = field(default_factory=dict)
+    genders: Mapping[str, float] = field(default_factory=dict)  # eligibility.gender
 
 
 def category_shares(row: tuple[Any, ...] | None) -> CategoryShares:
     """The statistics from the row ``CATEGORY_SHARES`` returns."""
     if row is None:
         return CategoryShares()
-    elems, freqs, listings = row
+    elems, freqs, listings, genders, gender_freqs = row
     share = dict(zip(elems, freqs, strict=False)) if elems else {}
-    return CategoryShares(listings=float(listings), share=share)
+    by_gender = dict(zip(genders, gender_freqs, strict=False)) if genders else {}
+    return CategoryShares(listings=float(listings), share=share, genders=by_gender)
 
 
 def narrowing(filters: AssetFilters | None) -> set[str]:
-    """The filters given that may keep only a small share of the listings."""
+    """The filters given that an index answers (``_INDEXED_FILTERS``, and listings at a
+    centre, which have a partial index): those that may make the radius plan pay."""
     if filters is None:
         return set()
-    return {name for name in filters.model_fields_set - _BROAD_FILTERS if getattr(filters, name)}
+    found = {n for n in filters.model_fields_set & _INDEXED_FILTERS if getattr(filters, n)}
+    return found | ({"precisions"} if filters.rough_only() else set())
 
 
 def category_share(filters: AssetFilters, stats: CategoryShares) -> float:
     """The share of listings the filter's categories (and their descendants) keep."""
     categories = filters.expanded_categories() or []
     return min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
+
+
+def gender_share(filters: AssetFilters, stats: CategoryShares) -> float:
+    """The share of listings the filter's genders keep (1 without that filter or before
+    the statistics know the column)."""
+    if filters.genders is None or not stats.genders:
+        return 1.0
+    return min(1.0, sum(stats.genders.get(g, 0.0) for g in filters.genders))
 
 
 def walk_pays(
@@ -390,7 +412,8 @@ def walk_pays(
     reach = in_reach() if share > 0 and stats.listings > 0 else None
     if reach is None:
         return False
-    return costs.prefers_walk(plan_work(limit, share, stats.listings, reach))
+    kept = gender_share(filters, stats)  # tested on each listing by either plan
+    return costs.prefers_walk(plan_work(limit, share, stats.listings, reach, kept))
 
 
 def within_sql(bbox: BBox, filters: AssetFilters | None = None) -> tuple[str, list[Any]]:
@@ -458,6 +481,7 @@ FILTER_SQL = {
     "age_min": "(min_age IS NULL OR min_age <= %s)",
     "age_max": "(max_age IS NULL OR max_age >= %s)",
     "free_only": "is_free",
+    "genders": "gender = ANY(%s)",
     "precisions": "location_precision = ANY(%s)",
     # What the partial index of rough points holds: with it, the planner can use that index.
     "rough_points": "location_precision <> 'point'",
@@ -509,6 +533,8 @@ def filter_sql(
         parts.append(("age_max", [filters.age_max]))
     if filters.free_only:
         parts.append(("free_only", []))
+    if filters.genders is not None:
+        parts.append(("genders", [list(filters.genders)]))
     if filters.precisions is not None:
         parts.append(("precisions", [list(filters.precisions)]))
         if filters.rough_only():
@@ -587,9 +613,12 @@ def tsvector_text(words: Sequence[str]) -> str:
 
 def copy_row(asset: Asset) -> tuple[Any, ...]:
     """One ``assets`` row for ``ASSETS_COPY``, of an asset already stamped for insert."""
-    *head, lon, lat, words, doc, days, min_age, max_age, free, precision = asset_values(asset)
+    values = asset_values(asset)
+    split = len(values) - len(fields(FilterColumns))  # the filter columns come last
+    *head, lon, lat, words, doc = values[:split]
+    columns = values[split:]
     point, search = ewkb_point(lon, lat), tsvector_text(words)
-    return (asset.id, *head, point, search, doc, days, min_age, max_age, free, precision)
+    return (asset.id, *head, point, search, doc, *columns)
 
 
 def staging_row(row: int, asset: Asset) -> tuple[Any, ...]:

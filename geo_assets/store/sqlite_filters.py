@@ -83,6 +83,9 @@ def filter_sql(
         params.append(filters.age_max)
     if filters.free_only:
         clauses.append("a.is_free = 1")
+    if filters.genders is not None:
+        clauses.append(f"a.gender IN ({marks(len(filters.genders))})")
+        params.extend(filters.genders)
     if filters.precisions is not None:
         clauses.append(f"a.location_precision IN ({marks(len(filters.precisions))})")
         params.extend(filters.precisions)
