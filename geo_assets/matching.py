@@ -41,7 +41,16 @@ from geo_assets.interests import (
     lexical_score,
     normalise,
 )
-from geo_assets.model import WEEKDAYS, Asset, Availability, Gender, Profile, Session, utcnow
+from geo_assets.model import (
+    WEEKDAYS,
+    Asset,
+    Availability,
+    Gender,
+    Profile,
+    Session,
+    features_meeting,
+    utcnow,
+)
 from geo_assets.store.base import AssetFilters, NearbyHit, Store
 from geo_assets.travel import (
     MODE_WORDS,
@@ -82,7 +91,6 @@ _AUDIENCE_FILLER = frozenset(
 MMR_LAMBDA = 0.85
 # Sessions per period, to compare a monthly fee with a per-session budget.
 _SESSIONS_PER = {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
-_NEED_SATISFIED_BY = {"wheelchair": {"wheelchair"}, "step_free": {"step_free", "wheelchair"}}
 
 
 @dataclass(frozen=True)
@@ -202,8 +210,8 @@ def candidate_pools(
 
 def store_checkable(profile: Profile, categories: list[str] | None = None) -> AssetFilters:
     """The hard constraints of ``violations`` that a store query can apply (published,
-    admits the person's age and sex, women only when that is a need, free when only free
-    will do), for ``categories``.
+    admits the person's age and sex, meets their access needs, women only when that is a
+    need, free when only free will do), for ``categories``.
 
     Asked of the store, they keep the pools' places for listings the person may go to:
     in a dense city, listings for children would otherwise fill a pensioner's pool.
@@ -219,6 +227,7 @@ def store_checkable(profile: Profile, categories: list[str] | None = None) -> As
         age_max=profile.age,
         free_only=profile.budget.free_only,
         genders=None if len(genders) == 3 else sorted(genders),
+        access_needs=[n for n in profile.access_needs if n != "women_only"] or None,
         categories=categories,
     )
 
@@ -317,7 +326,7 @@ def violations(asset: Asset, profile: Profile) -> list[str]:
         if need == "women_only":
             if elig.gender != "women":
                 out.append("women_only")
-        elif not (_NEED_SATISFIED_BY.get(need, {need}) & features):
+        elif not (features_meeting(need) & features):
             out.append(need)
     cost = per_session_cost(asset)
     if (

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 from dateutil import rrule
@@ -537,6 +538,18 @@ class BBox(_Model):
 TravelMode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
 # Anything a venue can offer, plus needs met by who a group is for.
 AccessNeed = Literal[AccessFeature, "women_only"]
+# An access need is met by any of these features (wheelchair access is step-free too);
+# a need not named here is met by the feature of its own name.
+NEED_SATISFIED_BY: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"wheelchair": frozenset({"wheelchair"}), "step_free": frozenset({"step_free", "wheelchair"})}
+)
+
+
+def features_meeting(need: str) -> frozenset[str]:
+    """The access features any one of which meets ``need``."""
+    return NEED_SATISFIED_BY.get(need, frozenset({need}))
+
+
 MAX_TRAVEL_MINUTES = 240
 _DAY_ALIASES = {
     "mon": "mo",

@@ -793,8 +793,13 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
         ({"cost": {"amount": 3, "per": "session"}}, {"budget": {"free_only": True}}, {}),
         ({"eligibility": {"gender": "men"}}, {"gender": "women"}, {}),
         ({}, {"access_needs": ["women_only"]}, {"eligibility": {"gender": "women"}}),
+        (
+            {"accessibility": {"features": ["wheelchair"]}},
+            {"access_needs": ["bsl", "step_free"]},
+            {"accessibility": {"features": ["bsl", "wheelchair"]}},
+        ),
     ],
-    ids=["age", "free-only", "sex", "women-only"],
+    ids=["age", "free-only", "sex", "women-only", "access"],
 )
 def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(
     store, barred, person, admitted

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from geo_assets.model import WEEKDAYS, Asset, BBox
+from geo_assets.model import WEEKDAYS, Asset, BBox, features_meeting
 from geo_assets.store import open_store
 from geo_assets.store.base import AssetFilters, NearQuery, Store, weekday_mask
 
@@ -99,6 +99,7 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                     "location": {"lat": lat, "lon": lon, "precision": _PRECISIONS[i % 5]},
                     "sessions": _sessions(rng),
                     "eligibility": {**_eligibility(rng), "gender": _GENDERS[i % 7]},
+                    "accessibility": {"features": _FEATURES[i % 6]},
                     "cost": {"amount": rng.choice((0.0, 0.0, None, 2.5, 10.0))},
                     "source": "fixture-filters",
                     "source_id": f"flt-{i:03d}",
@@ -113,6 +114,11 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
 _PRECISIONS = ("point", "postcode", "point", "area", "point")
 # Likewise, who may come: mostly anyone, some women only, some men only.
 _GENDERS = ("any", "any", "women", "any", "men", "any", "women")
+# And access features, wheelchair access among them (which is step-free too).
+_FEATURES: tuple[list[str], ...] = (
+    [], ["wheelchair", "hearing_loop"], ["step_free"], ["bsl", "easy_read", "wheelchair"],
+    [], ["easy_read"],
+)  # fmt: skip
 
 
 def _days(asset: Asset) -> set[str]:
@@ -133,6 +139,9 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     if filters.precisions is not None and asset.location.precision not in filters.precisions:
         return False
     if filters.genders is not None and asset.eligibility.gender not in filters.genders:
+        return False
+    features = set(asset.accessibility.features)
+    if any(not features_meeting(need) & features for need in filters.access_needs or []):
         return False
     return filters.bbox is None or in_box(asset, filters.bbox)
 
@@ -206,6 +215,15 @@ CASES: dict[str, dict[str, Any]] = {
     "women-only": {"genders": ["women"]},
     "any-gender": {"genders": ["any", "women", "men"]},
     "no-genders": {"genders": []},  # an empty list matches nothing
+    "step-free": {"access_needs": ["step_free"]},  # wheelchair access counts
+    "wheelchair": {"access_needs": ["wheelchair"]},
+    "bsl+easy-read": {"access_needs": ["bsl", "easy_read"]},
+    "no-needs": {"access_needs": []},  # an empty list asks for nothing
+    "near+easy-read+women": {
+        "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=4_000),
+        "access_needs": ["easy_read"],
+        "genders": ["any", "women"],
+    },
     "near+women-only": {
         "near": NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=4_000),
         "genders": ["women"],
@@ -244,7 +262,7 @@ def test_the_cases_are_not_trivial(loaded: tuple[Store, list[Asset]]) -> None:
         kept = len(reference(assets, AssetFilters(**spec)))
         if label in ("no-days", "no-precisions", "no-genders"):
             assert kept == 0
-        elif label in ("not-only-free", "any-precision", "any-gender"):
+        elif label in ("not-only-free", "any-precision", "any-gender", "no-needs"):
             assert kept == len(assets)
         else:
             assert 0 < kept < len(assets), label
@@ -305,6 +323,8 @@ def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]
     precisions=st.none()
     | st.lists(st.sampled_from(["point", "postcode", "area"]), min_size=1, unique=True),
     genders=st.none() | st.lists(st.sampled_from(["any", "women", "men"]), min_size=1, unique=True),
+    needs=st.none()
+    | st.lists(st.sampled_from(["wheelchair", "step_free", "bsl", "easy_read"]), unique=True),
     statuses=st.none() | st.lists(st.sampled_from(["published", "draft"]), min_size=1),
     boxed=st.booleans(),
     page=st.integers(1, 4),
@@ -318,6 +338,7 @@ def test_combined_filters_property(
     free_only: bool,
     precisions: list[str] | None,
     genders: list[str] | None,
+    needs: list[str] | None,
     statuses: list[str] | None,
     boxed: bool,
     page: int,
@@ -332,6 +353,7 @@ def test_combined_filters_property(
         free_only=free_only,
         precisions=precisions,
         genders=genders,
+        access_needs=needs,
         statuses=statuses,
         bbox=BOX if boxed else None,
     )
@@ -379,6 +401,9 @@ def test_columns_follow_updates(store: Store) -> None:
     assert found(genders=["any"]) and not found(genders=["women"])
     store.update_asset(asset.id, {"eligibility": {"gender": "women"}})
     assert found(genders=["women"]) and not found(genders=["any", "men"])
+    assert not found(access_needs=["step_free"])
+    store.update_asset(asset.id, {"accessibility": {"features": ["wheelchair", "bsl"]}})
+    assert found(access_needs=["step_free", "bsl"]) and not found(access_needs=["easy_read"])
     store.update_asset(
         asset.id, {"location": {"lat": LEEDS[0], "lon": LEEDS[1], "precision": "area"}}
     )
@@ -450,6 +475,7 @@ _FILTER_MIGRATIONS = {
     "0004": (("session_days", "min_age", "max_age", "is_free"), ()),
     "0007": (("location_precision",), ("assets_rough_idx",)),
     "0008": (("gender",), ()),
+    "0009": (("access_mask",), ()),
 }
 
 
@@ -498,6 +524,8 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
         {"precisions": ["point"]},
         {"genders": ["women"]},
         {"genders": ["any", "men"]},
+        {"access_needs": ["step_free"]},
+        {"access_needs": ["bsl", "easy_read"]},
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)

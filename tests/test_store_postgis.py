@@ -44,6 +44,7 @@ from geo_assets.store.postgis_sql import (
     CategoryShares,
     category_shares,
     ewkb_point,
+    kept_share,
     nearby_sql,
     prefix_tsquery,
     search_words,
@@ -237,7 +238,12 @@ def test_plan_statistics_count_categories_and_genders(
 ) -> None:
     assets = spread_assets(1_000)
     women = [
-        a.model_copy(update={"eligibility": a.eligibility.model_copy(update={"gender": "women"})})
+        a.model_copy(
+            update={
+                "eligibility": a.eligibility.model_copy(update={"gender": "women"}),
+                "accessibility": a.accessibility.model_copy(update={"features": ["bsl"]}),
+            }
+        )
         for a in assets[:100]
     ]
     postgis_store.bulk_upsert([*women, *assets[100:]])
@@ -246,6 +252,10 @@ def test_plan_statistics_count_categories_and_genders(
         stats = category_shares(conn.execute(CATEGORY_SHARES).fetchone())
     assert stats.listings == 1_000
     assert stats.genders == pytest.approx({"any": 0.9, "women": 0.1})
+    assert stats.access[32] == pytest.approx(0.1)  # the BSL bit
+    assert kept_share(AssetFilters(genders=["women"], access_needs=["bsl"]), stats) == (
+        pytest.approx(0.1 * 0.1 / sum(stats.access.values()))
+    )
     assert stats.share and all(0 < share <= 1 for share in stats.share.values())
 
 
@@ -827,6 +837,14 @@ def _not_asked() -> float:
             AssetFilters(categories=["hobbies.games.chess"], genders=["women"]),
             120,
             CategoryShares(1e6, {"hobbies.games.chess": 0.04}, {"any": 0.93, "women": 0.05}),
+            76_000,
+            False,
+        ),
+        # So does a need met by 3% of them (BSL), judged by the commonest access masks.
+        (
+            AssetFilters(categories=["hobbies.games.chess"], access_needs=["bsl"]),
+            120,
+            CategoryShares(1e6, {"hobbies.games.chess": 0.04}, access={0: 0.6, 1: 0.37, 33: 0.03}),
             76_000,
             False,
         ),

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import (
@@ -27,6 +28,7 @@ from geo_assets.auth import TokenRecord, User
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, RowError
 from geo_assets.model import (
     WEEKDAYS,
+    AccessFeature,
     Asset,
     AssetKind,
     AssetStatus,
@@ -38,6 +40,7 @@ from geo_assets.model import (
     Organisation,
     UtcDatetime,
     Weekday,
+    features_meeting,
     utcnow,
 )
 from geo_assets.plans import SavedPlan, plan_error
@@ -75,6 +78,9 @@ class AssetFilters(BaseModel):
       asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
       person aged A is ``age_min=A, age_max=A``.
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
+    - ``access_needs``: ``accessibility.features`` meet each of these needs (a feature of
+      that name, or one that meets it too: wheelchair access is step-free); an empty list
+      asks for nothing.
     - ``genders``: ``eligibility.gender`` is one of these (``["any", "women"]``: open to
       a woman; ``["women"]``: women only); an empty list matches nothing.
     - ``precisions``: ``location.precision`` is one of these (``["postcode", "area"]``:
@@ -97,6 +103,7 @@ class AssetFilters(BaseModel):
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
     age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
     free_only: bool = False
+    access_needs: list[AccessFeature] | None = None
     genders: list[Gender] | None = None
     precisions: list[LocationPrecision] | None = None
     bbox: BBox | None = None
@@ -151,6 +158,38 @@ class AssetFilters(BaseModel):
 # --- the columns that the schedule, age, cost and precision filters read ---------------------
 
 
+# Bit of each access feature in the stored ``access_mask`` column. Stored data: never
+# renumber; a new feature takes the next bit (and a migration fills it in).
+ACCESS_BITS: Mapping[str, int] = MappingProxyType(
+    {
+        "wheelchair": 1,
+        "step_free": 2,
+        "accessible_toilet": 4,
+        "changing_places": 8,
+        "hearing_loop": 16,
+        "bsl": 32,
+        "quiet_space": 64,
+        "large_print": 128,
+        "easy_read": 256,
+        "parking": 512,
+        "assistance_dogs": 1024,
+    }
+)
+
+
+def access_mask(features: Iterable[str]) -> int:
+    """The ``ACCESS_BITS`` of ``features``, ORed."""
+    mask = 0
+    for feature in features:
+        mask |= ACCESS_BITS[feature]
+    return mask
+
+
+def need_masks(needs: Iterable[str]) -> list[int]:
+    """One mask per need: a listing meets the need when its ``access_mask`` shares a bit."""
+    return [access_mask(features_meeting(need)) for need in dict.fromkeys(needs)]
+
+
 def weekday_mask(days: Iterable[str]) -> int:
     """Bit ``i`` set for ``WEEKDAYS[i]`` (mo = 1, tu = 2, ... su = 64)."""
     mask = 0
@@ -165,7 +204,8 @@ class FilterColumns:
 
     ``session_days`` is ``weekday_mask`` of every session's days; ``min_age``/``max_age``
     are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``;
-    ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``.
+    ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``;
+    ``access_mask`` is ``access_mask`` of ``accessibility.features``.
     """
 
     session_days: int
@@ -174,6 +214,7 @@ class FilterColumns:
     is_free: bool
     location_precision: str
     gender: str
+    access_mask: int
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -184,11 +225,12 @@ class FilterColumns:
             is_free=asset.cost.free,
             location_precision=asset.location.precision,
             gender=asset.eligibility.gender,
+            access_mask=access_mask(asset.accessibility.features),
         )
 
-    def values(self) -> tuple[int, int | None, int | None, bool, str, str]:
+    def values(self) -> tuple[int, int | None, int | None, bool, str, str, int]:
         """In column order: session_days, min_age, max_age, is_free, location_precision,
-        gender."""
+        gender, access_mask."""
         return (
             self.session_days,
             self.min_age,
@@ -196,6 +238,7 @@ class FilterColumns:
             self.is_free,
             self.location_precision,
             self.gender,
+            self.access_mask,
         )
 
 

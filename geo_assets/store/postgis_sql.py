@@ -20,6 +20,7 @@ from geo_assets.store.base import (
     AssetFilters,
     FilterColumns,
     degree_box,
+    need_masks,
     sort_name,
     weekday_mask,
 )
@@ -37,21 +38,21 @@ _SPHERE_SLACK = 1.01
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
     "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free, "
-    "location_precision, gender"
+    "location_precision, gender, access_mask"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s)"
+    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s, %s)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
     f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
     "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s, "
-    "gender = %s WHERE id = %s"
+    "gender = %s, access_mask = %s WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -63,7 +64,7 @@ ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
 ASSETS_COPY_TYPES = [
     "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
     "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
-    "text", "text",
+    "text", "text", "int4",
 ]  # fmt: skip
 # Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
 _EWKB_POINT_4326 = "0101000020E6100000"
@@ -79,7 +80,8 @@ STAGING_DDL = (
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
     " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
     " min_age integer, max_age integer, is_free boolean NOT NULL,"
-    " location_precision text NOT NULL, gender text NOT NULL) ON COMMIT DROP"
+    " location_precision text NOT NULL, gender text NOT NULL, access_mask integer NOT NULL)"
+    " ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
@@ -88,6 +90,7 @@ _STAGING_COLUMNS = (
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
     ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
     ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"), ("gender", "text"),
+    ("access_mask", "int4"),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -109,7 +112,7 @@ BULK_MERGE = (
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
     " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
-    " is_free, location_precision, gender FROM geo_assets_bulk"
+    " is_free, location_precision, gender, access_mask FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
@@ -118,6 +121,7 @@ BULK_MERGE = (
     " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
     " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
     " location_precision = EXCLUDED.location_precision, gender = EXCLUDED.gender,"
+    " access_mask = EXCLUDED.access_mask,"
     " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
@@ -326,15 +330,18 @@ PLAN_COSTS = PlanCosts()
 # the walk stops as soon as it has enough. (Read as narrowing, the age and free-only
 # filters the matcher sends tripled a match's time at the densest centre.)
 _INDEXED_FILTERS = frozenset(["categories", "text", "modified_after", "organisation_id"])
-# Each category's share of the listings, the number of listings, and each eligibility
-# gender's share, as ANALYZE counted.
+# Each category's share of the listings, the number of listings, and the shares of the
+# commonest eligibility genders and access masks, as ANALYZE counted.
 CATEGORY_SHARES = (
     "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples,"
-    " g.most_common_vals::text::text[], g.most_common_freqs"
+    " g.most_common_vals::text::text[], g.most_common_freqs,"
+    " a.most_common_vals::text::int[], a.most_common_freqs"
     " FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema()"
     " AND s.tablename = 'assets' AND s.attname = 'categories'"
     " LEFT JOIN pg_stats g ON g.schemaname = current_schema()"
     " AND g.tablename = 'assets' AND g.attname = 'gender'"
+    " LEFT JOIN pg_stats a ON a.schemaname = current_schema()"
+    " AND a.tablename = 'assets' AND a.attname = 'access_mask'"
     " WHERE c.oid = 'assets'::regclass"
 )
 # The planner's estimate of the share of listings in a lon/lat box, from the statistics
@@ -352,16 +359,20 @@ class CategoryShares:
     listings: float = 0.0  # 0 (or -1) before the first ANALYZE
     share: Mapping[str, float] = field(default_factory=dict)
     genders: Mapping[str, float] = field(default_factory=dict)  # eligibility.gender
+    access: Mapping[int, float] = field(default_factory=dict)  # the commonest access masks
 
 
 def category_shares(row: tuple[Any, ...] | None) -> CategoryShares:
     """The statistics from the row ``CATEGORY_SHARES`` returns."""
     if row is None:
         return CategoryShares()
-    elems, freqs, listings, genders, gender_freqs = row
-    share = dict(zip(elems, freqs, strict=False)) if elems else {}
-    by_gender = dict(zip(genders, gender_freqs, strict=False)) if genders else {}
-    return CategoryShares(listings=float(listings), share=share, genders=by_gender)
+    elems, freqs, listings, genders, gender_freqs, masks, mask_freqs = row
+    return CategoryShares(
+        listings=float(listings),
+        share=dict(zip(elems, freqs, strict=False)) if elems else {},
+        genders=dict(zip(genders, gender_freqs, strict=False)) if genders else {},
+        access=dict(zip(masks, mask_freqs, strict=False)) if masks else {},
+    )
 
 
 def narrowing(filters: AssetFilters | None) -> set[str]:
@@ -379,12 +390,18 @@ def category_share(filters: AssetFilters, stats: CategoryShares) -> float:
     return min(1.0, sum([stats.share.get(c, 0.0) for c in categories]))
 
 
-def gender_share(filters: AssetFilters, stats: CategoryShares) -> float:
-    """The share of listings the filter's genders keep (1 without that filter or before
-    the statistics know the column)."""
-    if filters.genders is None or not stats.genders:
-        return 1.0
-    return min(1.0, sum(stats.genders.get(g, 0.0) for g in filters.genders))
+def kept_share(filters: AssetFilters, stats: CategoryShares) -> float:
+    """The share of listings the filter's genders and access needs keep (1 for either
+    without that filter, or before the statistics know its column). Access masks are
+    judged by the commonest ones, taken to stand for the rest."""
+    kept = 1.0
+    if filters.genders is not None and stats.genders:
+        kept = min(1.0, sum(stats.genders.get(g, 0.0) for g in filters.genders))
+    masks = need_masks(filters.access_needs or [])
+    if masks and stats.access:
+        meeting = sum(f for m, f in stats.access.items() if all(m & need for need in masks))
+        kept *= meeting / sum(stats.access.values())
+    return kept
 
 
 def walk_pays(
@@ -412,7 +429,7 @@ def walk_pays(
     reach = in_reach() if share > 0 and stats.listings > 0 else None
     if reach is None:
         return False
-    kept = gender_share(filters, stats)  # tested on each listing by either plan
+    kept = kept_share(filters, stats)  # tested on each listing by either plan
     return costs.prefers_walk(plan_work(limit, share, stats.listings, reach, kept))
 
 
@@ -482,6 +499,7 @@ FILTER_SQL = {
     "age_max": "(max_age IS NULL OR max_age >= %s)",
     "free_only": "is_free",
     "genders": "gender = ANY(%s)",
+    "access_need": "(access_mask & %s) <> 0",
     "precisions": "location_precision = ANY(%s)",
     # What the partial index of rough points holds: with it, the planner can use that index.
     "rough_points": "location_precision <> 'point'",
@@ -535,6 +553,8 @@ def filter_sql(
         parts.append(("free_only", []))
     if filters.genders is not None:
         parts.append(("genders", [list(filters.genders)]))
+    for mask in need_masks(filters.access_needs or []):
+        parts.append(("access_need", [mask]))
     if filters.precisions is not None:
         parts.append(("precisions", [list(filters.precisions)]))
         if filters.rough_only():

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from geo_assets.model import BBox
-from geo_assets.store.base import AssetFilters, degree_box, weekday_mask
+from geo_assets.store.base import AssetFilters, degree_box, need_masks, weekday_mask
 from geo_assets.store.sqlite_rows import marks, ts_text
 
 # SQL name of `point_geodesic_m` on every connection (used by the `near` filter).
@@ -86,6 +86,9 @@ def filter_sql(
     if filters.genders is not None:
         clauses.append(f"a.gender IN ({marks(len(filters.genders))})")
         params.extend(filters.genders)
+    for mask in need_masks(filters.access_needs or []):
+        clauses.append("(a.access_mask & ?) != 0")
+        params.append(mask)
     if filters.precisions is not None:
         clauses.append(f"a.location_precision IN ({marks(len(filters.precisions))})")
         params.extend(filters.precisions)
