@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from datetime import time
-from typing import Any
+from typing import Any, get_args
 
 import psycopg
 import pytest
@@ -34,9 +34,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from geo_assets.model import WEEKDAYS, Asset, BBox, features_meeting
+from geo_assets.model import WEEKDAYS, AccessFeature, Asset, BBox, features_meeting
 from geo_assets.store import open_store
-from geo_assets.store.base import AssetFilters, NearQuery, Store, weekday_mask
+from geo_assets.store.base import (
+    ACCESS_BITS,
+    AssetFilters,
+    NearQuery,
+    Store,
+    access_mask,
+    need_masks,
+    weekday_mask,
+)
 
 FEW = settings(
     max_examples=30,
@@ -458,6 +466,13 @@ def test_bad_filters_name_the_field(spec: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         AssetFilters(**spec)
     assert caught.value.errors()[0]["loc"][0] == field
+
+
+def test_every_access_feature_has_its_own_stored_bit() -> None:
+    assert list(ACCESS_BITS) == list(get_args(AccessFeature))  # a new feature needs a bit
+    assert sorted(ACCESS_BITS.values()) == [1 << i for i in range(len(ACCESS_BITS))]
+    assert access_mask(["bsl", "wheelchair", "bsl"]) == 33
+    assert need_masks(["step_free", "bsl", "step_free"]) == [3, 32]  # wheelchair meets it
 
 
 def test_weekday_mask() -> None:

@@ -155,7 +155,7 @@ class AssetFilters(BaseModel):
         return [w for w in cleaned.split() if w]
 
 
-# --- the columns that the schedule, age, cost and precision filters read ---------------------
+# --- the columns that the schedule, age, cost, precision, sex and access filters read ---------
 
 
 # Bit of each access feature in the stored ``access_mask`` column. Stored data: never
