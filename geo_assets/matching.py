@@ -89,8 +89,6 @@ _AUDIENCE_FILLER = frozenset(
 )
 # Maximal marginal relevance: weight of relevance against novelty.
 MMR_LAMBDA = 0.85
-# Sessions per period, to compare a monthly fee with a per-session budget.
-_SESSIONS_PER = {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
 
 
 @dataclass(frozen=True)
@@ -211,7 +209,7 @@ def candidate_pools(
 def store_checkable(profile: Profile, categories: list[str] | None = None) -> AssetFilters:
     """The hard constraints of ``violations`` that a store query can apply (published,
     admits the person's age and sex, meets their access needs, women only when that is a
-    need, free when only free will do), for ``categories``.
+    need, free when only free will do, within a budget per session), for ``categories``.
 
     Asked of the store, they keep the pools' places for listings the person may go to:
     in a dense city, listings for children would otherwise fill a pensioner's pool.
@@ -226,6 +224,7 @@ def store_checkable(profile: Profile, categories: list[str] | None = None) -> As
         age_min=profile.age,
         age_max=profile.age,
         free_only=profile.budget.free_only,
+        max_session_cost=profile.budget.max_per_session,
         genders=None if len(genders) == 3 else sorted(genders),
         access_needs=[n for n in profile.access_needs if n != "women_only"] or None,
         categories=categories,
@@ -305,12 +304,6 @@ def other_modes(
 # --- stage 3: hard filters ------------------------------------------------------------------
 
 
-def per_session_cost(asset: Asset) -> float | None:
-    if asset.cost.amount is None:
-        return None
-    return asset.cost.amount / _SESSIONS_PER[asset.cost.per]
-
-
 def violations(asset: Asset, profile: Profile) -> list[str]:
     """Hard constraints the asset breaks for this person (empty when it may be shown)."""
     out = []
@@ -328,7 +321,7 @@ def violations(asset: Asset, profile: Profile) -> list[str]:
                 out.append("women_only")
         elif not (features_meeting(need) & features):
             out.append(need)
-    cost = per_session_cost(asset)
+    cost = asset.cost.per_session
     if (
         profile.budget.free_only
         and cost != 0
@@ -414,7 +407,7 @@ def schedule_score(asset: Asset, windows: Sequence[Availability]) -> tuple[float
 
 
 def cost_score(asset: Asset, profile: Profile) -> float:
-    cost = per_session_cost(asset)
+    cost = asset.cost.per_session
     if cost is None:
         return 0.4
     if cost == 0:

@@ -39,6 +39,10 @@ Gender = Literal["any", "women", "men"]
 # place ("area", often a kilometre or more from where it really meets).
 LocationPrecision = Literal["point", "postcode", "area"]
 CostPeriod = Literal["session", "week", "month", "year", "course"]
+# Sessions per period, to compare a monthly fee with a per-session budget.
+SESSIONS_PER: Mapping[str, float] = MappingProxyType(
+    {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
+)
 AccessFeature = Literal[
     "wheelchair",
     "step_free",
@@ -347,6 +351,13 @@ class Cost(_Part):
     @property
     def free(self) -> bool:
         return self.amount == 0
+
+    @property
+    def per_session(self) -> float | None:
+        """The amount for one session (a monthly fee over four, say); None when not stated."""
+        if self.amount is None:
+            return None
+        return self.amount / SESSIONS_PER[self.per]
 
 
 class Accessibility(_Part):

@@ -798,8 +798,13 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
             {"access_needs": ["bsl", "step_free"]},
             {"accessibility": {"features": ["bsl", "wheelchair"]}},
         ),
+        (
+            {"cost": {"amount": 20, "per": "month"}},
+            {"budget": {"max_per_session": 4}},
+            {"cost": {"amount": 12, "per": "month"}},
+        ),
     ],
-    ids=["age", "free-only", "sex", "women-only", "access"],
+    ids=["age", "free-only", "sex", "women-only", "access", "budget"],
 )
 def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(
     store, barred, person, admitted

@@ -108,7 +108,10 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                     "sessions": _sessions(rng),
                     "eligibility": {**_eligibility(rng), "gender": _GENDERS[i % 7]},
                     "accessibility": {"features": _FEATURES[i % 6]},
-                    "cost": {"amount": rng.choice((0.0, 0.0, None, 2.5, 10.0))},
+                    "cost": {
+                        "amount": rng.choice((0.0, 0.0, None, 2.5, 10.0)),
+                        "per": _PERIODS[i % 4],
+                    },
                     "source": "fixture-filters",
                     "source_id": f"flt-{i:03d}",
                 }
@@ -122,6 +125,8 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
 _PRECISIONS = ("point", "postcode", "point", "area", "point")
 # Likewise, who may come: mostly anyone, some women only, some men only.
 _GENDERS = ("any", "any", "women", "any", "men", "any", "women")
+# And the period a cost is for (a monthly 10.0 is 2.5 a session).
+_PERIODS = ("session", "month", "session", "week")
 # And access features, wheelchair access among them (which is step-free too).
 _FEATURES: tuple[list[str], ...] = (
     [], ["wheelchair", "hearing_loop"], ["step_free"], ["bsl", "easy_read", "wheelchair"],
@@ -143,6 +148,11 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     if filters.age_max is not None and high is not None and high < filters.age_max:
         return False
     if filters.free_only and asset.cost.amount != 0:
+        return False
+    per_session = asset.cost.per_session
+    if filters.max_session_cost is not None and (
+        per_session is None or per_session > filters.max_session_cost
+    ):
         return False
     if filters.precisions is not None and asset.location.precision not in filters.precisions:
         return False
@@ -214,6 +224,8 @@ CASES: dict[str, dict[str, Any]] = {
     "range-18-64": {"age_min": 18, "age_max": 64},
     "free": {"free_only": True},
     "not-only-free": {"free_only": False},
+    "at-most-2.50-a-session": {"max_session_cost": 2.5},
+    "nothing-to-spend": {"max_session_cost": 0},
     "rough-points": {"precisions": ["postcode", "area"]},
     "area-centres": {"precisions": ["area"]},
     "exact-points": {"precisions": ["point"]},
@@ -328,6 +340,7 @@ def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]
     age_min=st.none() | st.integers(0, 120),
     age_span=st.none() | st.integers(0, 80),
     free_only=st.booleans(),
+    budget=st.none() | st.sampled_from([0.0, 0.625, 2.5, 3.0, 10.0]),
     precisions=st.none()
     | st.lists(st.sampled_from(["point", "postcode", "area"]), min_size=1, unique=True),
     genders=st.none() | st.lists(st.sampled_from(["any", "women", "men"]), min_size=1, unique=True),
@@ -344,6 +357,7 @@ def test_combined_filters_property(
     age_min: int | None,
     age_span: int | None,
     free_only: bool,
+    budget: float | None,
     precisions: list[str] | None,
     genders: list[str] | None,
     needs: list[str] | None,
@@ -359,6 +373,7 @@ def test_combined_filters_property(
         age_min=age_min,
         age_max=age_max,
         free_only=free_only,
+        max_session_cost=budget,
         precisions=precisions,
         genders=genders,
         access_needs=needs,
@@ -410,6 +425,11 @@ def test_columns_follow_updates(store: Store) -> None:
     store.update_asset(asset.id, {"eligibility": {"gender": "women"}})
     assert found(genders=["women"]) and not found(genders=["any", "men"])
     assert not found(access_needs=["step_free"])
+    assert found(max_session_cost=0) and found(max_session_cost=1)
+    store.update_asset(asset.id, {"cost": {"amount": 12, "per": "month"}})
+    assert found(max_session_cost=3) and not found(max_session_cost=2.99)
+    store.update_asset(asset.id, {"cost": {"amount": None}})
+    assert not found(max_session_cost=100)  # an unstated cost is not within a budget
     store.update_asset(asset.id, {"accessibility": {"features": ["wheelchair", "bsl"]}})
     assert found(access_needs=["step_free", "bsl"]) and not found(access_needs=["easy_read"])
     store.update_asset(
@@ -491,6 +511,7 @@ _FILTER_MIGRATIONS = {
     "0007": (("location_precision",), ("assets_rough_idx",)),
     "0008": (("gender",), ()),
     "0009": (("access_mask",), ()),
+    "0010": (("session_cost",), ()),
 }
 
 
@@ -541,6 +562,8 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
         {"genders": ["any", "men"]},
         {"access_needs": ["step_free"]},
         {"access_needs": ["bsl", "easy_read"]},
+        {"max_session_cost": 2.5},
+        {"max_session_cost": 0.625},
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)

@@ -78,6 +78,7 @@ class AssetFilters(BaseModel):
       asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
       person aged A is ``age_min=A, age_max=A``.
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
+    - ``max_session_cost``: ``cost.per_session`` is stated and at most this.
     - ``access_needs``: ``accessibility.features`` meet each of these needs (a feature of
       that name, or one that meets it too: wheelchair access is step-free); an empty list
       asks for nothing.
@@ -103,6 +104,7 @@ class AssetFilters(BaseModel):
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
     age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
     free_only: bool = False
+    max_session_cost: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
     access_needs: list[AccessFeature] | None = None
     genders: list[Gender] | None = None
     precisions: list[LocationPrecision] | None = None
@@ -205,7 +207,8 @@ class FilterColumns:
     ``session_days`` is ``weekday_mask`` of every session's days; ``min_age``/``max_age``
     are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``;
     ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``;
-    ``access_mask`` is ``access_mask`` of ``accessibility.features``.
+    ``access_mask`` is ``access_mask`` of ``accessibility.features``; ``session_cost`` is
+    ``cost.per_session`` (None when not stated).
     """
 
     session_days: int
@@ -215,6 +218,7 @@ class FilterColumns:
     location_precision: str
     gender: str
     access_mask: int
+    session_cost: float | None
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -226,11 +230,12 @@ class FilterColumns:
             location_precision=asset.location.precision,
             gender=asset.eligibility.gender,
             access_mask=access_mask(asset.accessibility.features),
+            session_cost=asset.cost.per_session,
         )
 
-    def values(self) -> tuple[int, int | None, int | None, bool, str, str, int]:
+    def values(self) -> tuple[int, int | None, int | None, bool, str, str, int, float | None]:
         """In column order: session_days, min_age, max_age, is_free, location_precision,
-        gender, access_mask."""
+        gender, access_mask, session_cost."""
         return (
             self.session_days,
             self.min_age,
@@ -239,6 +244,7 @@ class FilterColumns:
             self.location_precision,
             self.gender,
             self.access_mask,
+            self.session_cost,
         )
 
 

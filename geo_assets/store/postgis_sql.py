@@ -38,21 +38,21 @@ _SPHERE_SLACK = 1.01
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
     "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free, "
-    "location_precision, gender, access_mask"
+    "location_precision, gender, access_mask, session_cost"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s, %s)"
+    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
     f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
     "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s, "
-    "gender = %s, access_mask = %s WHERE id = %s"
+    "gender = %s, access_mask = %s, session_cost = %s WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -64,7 +64,7 @@ ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
 ASSETS_COPY_TYPES = [
     "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
     "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
-    "text", "text", "int4",
+    "text", "text", "int4", "float8",
 ]  # fmt: skip
 # Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
 _EWKB_POINT_4326 = "0101000020E6100000"
@@ -80,8 +80,8 @@ STAGING_DDL = (
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
     " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
     " min_age integer, max_age integer, is_free boolean NOT NULL,"
-    " location_precision text NOT NULL, gender text NOT NULL, access_mask integer NOT NULL)"
-    " ON COMMIT DROP"
+    " location_precision text NOT NULL, gender text NOT NULL, access_mask integer NOT NULL,"
+    " session_cost float8) ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
@@ -90,7 +90,7 @@ _STAGING_COLUMNS = (
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
     ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
     ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"), ("gender", "text"),
-    ("access_mask", "int4"),
+    ("access_mask", "int4"), ("session_cost", "float8"),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -112,7 +112,7 @@ BULK_MERGE = (
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
     " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
-    " is_free, location_precision, gender, access_mask FROM geo_assets_bulk"
+    " is_free, location_precision, gender, access_mask, session_cost FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
@@ -121,7 +121,7 @@ BULK_MERGE = (
     " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
     " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
     " location_precision = EXCLUDED.location_precision, gender = EXCLUDED.gender,"
-    " access_mask = EXCLUDED.access_mask,"
+    " access_mask = EXCLUDED.access_mask, session_cost = EXCLUDED.session_cost,"
     " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
@@ -498,6 +498,7 @@ FILTER_SQL = {
     "age_min": "(min_age IS NULL OR min_age <= %s)",
     "age_max": "(max_age IS NULL OR max_age >= %s)",
     "free_only": "is_free",
+    "max_session_cost": "session_cost <= %s",
     "genders": "gender = ANY(%s)",
     "access_need": "(access_mask & %s) <> 0",
     "precisions": "location_precision = ANY(%s)",
@@ -551,6 +552,8 @@ def filter_sql(
         parts.append(("age_max", [filters.age_max]))
     if filters.free_only:
         parts.append(("free_only", []))
+    if filters.max_session_cost is not None:
+        parts.append(("max_session_cost", [filters.max_session_cost]))
     if filters.genders is not None:
         parts.append(("genders", [list(filters.genders)]))
     for mask in need_masks(filters.access_needs or []):

@@ -83,6 +83,9 @@ def filter_sql(
         params.append(filters.age_max)
     if filters.free_only:
         clauses.append("a.is_free = 1")
+    if filters.max_session_cost is not None:
+        clauses.append("a.session_cost <= ?")
+        params.append(filters.max_session_cost)
     if filters.genders is not None:
         clauses.append(f"a.gender IN ({marks(len(filters.genders))})")
         params.extend(filters.genders)

@@ -23,14 +23,16 @@ CHUNK = 500
 INSERT_ASSET = (
     "INSERT INTO assets (id, kind, status, name, description, sort_name, lat, lon,"
     " organisation_id, source, source_id, created_at, updated_at, version,"
-    " session_days, min_age, max_age, is_free, location_precision, gender, access_mask, doc,"
-    " rid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " session_days, min_age, max_age, is_free, location_precision, gender, access_mask,"
+    " session_cost, doc, rid)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET id = ?, kind = ?, status = ?, name = ?, description = ?, sort_name = ?,"
     " lat = ?, lon = ?, organisation_id = ?, source = ?, source_id = ?, created_at = ?,"
     " updated_at = ?, version = ?, session_days = ?, min_age = ?, max_age = ?, is_free = ?,"
-    " location_precision = ?, gender = ?, access_mask = ?, doc = ? WHERE rid = ?"
+    " location_precision = ?, gender = ?, access_mask = ?, session_cost = ?, doc = ?"
+    " WHERE rid = ?"
 )
 INSERT_ORG = (
     "INSERT INTO organisations (id, name, sort_name, status, created_at, updated_at, version, doc)"
