@@ -259,16 +259,28 @@ def place_listing(
     when nothing was found for it); None when all three are blank. Only the first filled
     field is tried: a postcode that is not found is a mistake to report, not a reason to
     fall back to a vaguer place name."""
+    first = _first_filled(fields)
+    if first is None:
+        return None
+    name, query = first
+    return name, _best(geocoder, name, query)
+
+
+def _first_filled(fields: Mapping[str, str | None]) -> tuple[str, str] | None:
+    """(field, text) of the first of ``LISTING_PLACE_FIELDS`` that is filled in."""
     for name in LISTING_PLACE_FIELDS:
-        query = (fields.get(name) or "").strip()
-        if not query:
-            continue
-        try:
-            found = geocoder.geocode(query[:MAX_QUERY_CHARS], limit=1, field=name)
-        except InvalidInputError:
-            found = []
-        return name, (found[0] if found else None)
+        text = (fields.get(name) or "").strip()
+        if text:
+            return name, text
     return None
+
+
+def _best(geocoder: Geocoder, field: str, query: str) -> GeocodeResult | None:
+    try:
+        found = geocoder.geocode(query[:MAX_QUERY_CHARS], limit=1, field=field)
+    except InvalidInputError:
+        return None
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -298,15 +310,11 @@ class ListingPlacer:
     def place(self, fields: Mapping[str, str | None]) -> Placing | None:
         """The placing of the first filled field (see ``place_listing``); None when the
         postcode, place and address are all blank."""
-        key = next(
-            ((n, text) for n in LISTING_PLACE_FIELDS if (text := (fields.get(n) or "").strip())),
-            None,
-        )
+        key = _first_filled(fields)
         if key is None:
             return None
         if key not in self._placed:
-            tried = place_listing(self.geocoder, fields)
-            found = tried[1] if tried is not None else None
+            found = _best(self.geocoder, *key)
             if found is not None and found.kind == "place" and found.match != "exact":
                 self._placed[key] = Placing(*key, None, guess=found.label)
             else:

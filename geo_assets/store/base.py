@@ -10,8 +10,9 @@ import gc
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -233,19 +234,16 @@ class FilterColumns:
             session_cost=asset.cost.per_session,
         )
 
-    def values(self) -> tuple[int, int | None, int | None, bool, str, str, int, float | None]:
-        """In column order: session_days, min_age, max_age, is_free, location_precision,
-        gender, access_mask, session_cost."""
-        return (
-            self.session_days,
-            self.min_age,
-            self.max_age,
-            self.is_free,
-            self.location_precision,
-            self.gender,
-            self.access_mask,
-            self.session_cost,
-        )
+    def values(self) -> tuple[Any, ...]:
+        """In ``FILTER_COLUMN_NAMES`` order."""
+        return _filter_values(self)  # type: ignore[no-any-return]
+
+
+#: The filter columns as both stores name them, in the order of ``FilterColumns.values()``:
+#: the stores build their INSERT, UPDATE, COPY and merge statements from it, so a new
+#: filter column is a field here, a migration and (for PostGIS) its SQL type.
+FILTER_COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in fields(FilterColumns))
+_filter_values = attrgetter(*FILTER_COLUMN_NAMES)
 
 
 @dataclass(frozen=True)

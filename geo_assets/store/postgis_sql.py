@@ -11,12 +11,13 @@ import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset, BBox, Organisation
 from geo_assets.store.base import (
+    FILTER_COLUMN_NAMES,
     AssetFilters,
     FilterColumns,
     degree_box,
@@ -35,24 +36,38 @@ _SPHERE_RADIUS_M = 6_371_008.8
 # Sphere and spheroid distances differ by under 0.6%, so 1% slack loses nothing.
 _SPHERE_SLACK = 1.01
 
+# How PostgreSQL holds each filter column (base.FILTER_COLUMN_NAMES): the type COPY sends
+# it as, and its column in the staging table.
+_FILTER_COLUMN_SQL: Mapping[str, tuple[str, str]] = {
+    "session_days": ("int4", "integer NOT NULL"),
+    "min_age": ("int4", "integer"),
+    "max_age": ("int4", "integer"),
+    "is_free": ("bool", "boolean NOT NULL"),
+    "location_precision": ("text", "text NOT NULL"),
+    "gender": ("text", "text NOT NULL"),
+    "access_mask": ("int4", "integer NOT NULL"),
+    "session_cost": ("float8", "float8"),
+}
+_FILTERS = ", ".join(FILTER_COLUMN_NAMES)
+_FILTER_MARKS = ", ".join(["%s"] * len(FILTER_COLUMN_NAMES))
+
 ASSET_COLUMNS = (
     "id, organisation_id, kind, status, name, sort_name, categories, source, source_id, "
-    "created_at, updated_at, version, geog, search, doc, session_days, min_age, max_age, is_free, "
-    "location_precision, gender, access_mask, session_cost"
+    f"created_at, updated_at, version, geog, search, doc, {_FILTERS}"
 )
 POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
 PLANAR_POINT = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
 INSERT_ASSET = (
     f"INSERT INTO assets ({ASSET_COLUMNS}) VALUES "
     f"(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {POINT}, "
-    "array_to_tsvector(%s::text[]), %s::json, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"array_to_tsvector(%s::text[]), %s::json, {_FILTER_MARKS})"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET organisation_id = %s, kind = %s, status = %s, name = %s, sort_name = %s, "
     "categories = %s, source = %s, source_id = %s, created_at = %s, updated_at = %s, "
     f"version = %s, geog = {POINT}, search = array_to_tsvector(%s::text[]), doc = %s::json, "
-    "session_days = %s, min_age = %s, max_age = %s, is_free = %s, location_precision = %s, "
-    "gender = %s, access_mask = %s, session_cost = %s WHERE id = %s"
+    + ", ".join(f"{name} = %s" for name in FILTER_COLUMN_NAMES)
+    + " WHERE id = %s"
 )
 ORG_COLUMNS = "id, name, sort_name, status, source, source_id, created_at, updated_at, version, doc"
 
@@ -63,8 +78,8 @@ ASSETS_COPY = f"COPY assets ({ASSET_COLUMNS}) FROM STDIN"
 # their types' own input functions, so the rows need no SQL around them.
 ASSETS_COPY_TYPES = [
     "text", "text", "text", "text", "text", "text", "text[]", "text", "text",
-    "timestamptz", "timestamptz", "int4", "text", "text", "text", "int4", "int4", "int4", "bool",
-    "text", "text", "int4", "float8",
+    "timestamptz", "timestamptz", "int4", "text", "text", "text",
+    *(_FILTER_COLUMN_SQL[name][0] for name in FILTER_COLUMN_NAMES),
 ]  # fmt: skip
 # Hex EWKB header of a little-endian Point with SRID 4326; x (lon) and y (lat) follow.
 _EWKB_POINT_4326 = "0101000020E6100000"
@@ -78,19 +93,17 @@ STAGING_DDL = (
     " kind text NOT NULL, status text NOT NULL, name text NOT NULL,"
     ' sort_name text COLLATE "C" NOT NULL, categories text[] NOT NULL,'
     " source text NOT NULL, source_id text NOT NULL, lon float8 NOT NULL, lat float8 NOT NULL,"
-    " words text NOT NULL, doc json NOT NULL, session_days integer NOT NULL,"
-    " min_age integer, max_age integer, is_free boolean NOT NULL,"
-    " location_precision text NOT NULL, gender text NOT NULL, access_mask integer NOT NULL,"
-    " session_cost float8) ON COMMIT DROP"
+    " words text NOT NULL, doc json NOT NULL, "
+    + ", ".join(f"{name} {_FILTER_COLUMN_SQL[name][1]}" for name in FILTER_COLUMN_NAMES)
+    + ") ON COMMIT DROP"
 )
 # Staging columns and the types COPY sends them as (doc goes as JSON text, parsed by COPY).
 _STAGING_COLUMNS = (
     ("row", "int4"), ("id", "text"), ("organisation_id", "text"), ("kind", "text"),
     ("status", "text"), ("name", "text"), ("sort_name", "text"), ("categories", "text[]"),
     ("source", "text"), ("source_id", "text"), ("lon", "float8"), ("lat", "float8"),
-    ("words", "text"), ("doc", "text"), ("session_days", "int4"), ("min_age", "int4"),
-    ("max_age", "int4"), ("is_free", "bool"), ("location_precision", "text"), ("gender", "text"),
-    ("access_mask", "int4"), ("session_cost", "float8"),
+    ("words", "text"), ("doc", "text"),
+    *((name, _FILTER_COLUMN_SQL[name][0]) for name in FILTER_COLUMN_NAMES),
 )  # fmt: skip
 STAGING_COPY = (
     f"COPY geo_assets_bulk ({', '.join(name for name, _ in _STAGING_COLUMNS)}) FROM STDIN"
@@ -111,18 +124,14 @@ BULK_MERGE = (
     f"INSERT INTO assets AS a ({ASSET_COLUMNS})"
     " SELECT id, organisation_id, kind, status, name, sort_name, categories, source, source_id,"
     " %(now)s, %(now)s, 1, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,"
-    " array_to_tsvector(string_to_array(words, ' ')), doc, session_days, min_age, max_age,"
-    " is_free, location_precision, gender, access_mask, session_cost FROM geo_assets_bulk"
+    f" array_to_tsvector(string_to_array(words, ' ')), doc, {_FILTERS} FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
     " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
     " categories = EXCLUDED.categories, updated_at = EXCLUDED.updated_at,"
-    " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search,"
-    " session_days = EXCLUDED.session_days, min_age = EXCLUDED.min_age,"
-    " max_age = EXCLUDED.max_age, is_free = EXCLUDED.is_free,"
-    " location_precision = EXCLUDED.location_precision, gender = EXCLUDED.gender,"
-    " access_mask = EXCLUDED.access_mask, session_cost = EXCLUDED.session_cost,"
-    " doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
+    " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search, "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in FILTER_COLUMN_NAMES)
+    + ", doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
 )
@@ -292,7 +301,7 @@ def plan_work(
     (women only, say). The walk passes over that many more before it has ``limit``; the
     radius plan reads the same index entries and listings either way."""
     return PlanWork(
-        walk=min(limit / (share * kept) if kept > 0 else in_reach, in_reach),
+        walk=min(limit / (share * kept), in_reach) if kept > 0 else in_reach,
         index_entries=listings * share,
         kept_in_reach=in_reach * share,
     )
@@ -637,7 +646,7 @@ def tsvector_text(words: Sequence[str]) -> str:
 def copy_row(asset: Asset) -> tuple[Any, ...]:
     """One ``assets`` row for ``ASSETS_COPY``, of an asset already stamped for insert."""
     values = asset_values(asset)
-    split = len(values) - len(fields(FilterColumns))  # the filter columns come last
+    split = len(values) - len(FILTER_COLUMN_NAMES)  # the filter columns come last
     *head, lon, lat, words, doc = values[:split]
     columns = values[split:]
     point, search = ewkb_point(lon, lat), tsvector_text(words)

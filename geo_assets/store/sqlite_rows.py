@@ -15,24 +15,31 @@ from typing import Any
 
 from geo_assets.errors import ConflictError, RowError
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import BulkCollector, FilterColumns, UpsertReport, sort_name
+from geo_assets.store.base import (
+    FILTER_COLUMN_NAMES,
+    BulkCollector,
+    FilterColumns,
+    UpsertReport,
+    sort_name,
+)
 
 # Rows per bound-parameter list (SQLite allows 32766 parameters; stay far below).
 CHUNK = 500
 
 INSERT_ASSET = (
     "INSERT INTO assets (id, kind, status, name, description, sort_name, lat, lon,"
-    " organisation_id, source, source_id, created_at, updated_at, version,"
-    " session_days, min_age, max_age, is_free, location_precision, gender, access_mask,"
-    " session_cost, doc, rid)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " organisation_id, source, source_id, created_at, updated_at, version, "
+    + ", ".join(FILTER_COLUMN_NAMES)
+    + ", doc, rid) VALUES ("
+    + ", ".join("?" * (14 + len(FILTER_COLUMN_NAMES) + 2))  # 14 before, doc and rid after
+    + ")"
 )
 UPDATE_ASSET = (
     "UPDATE assets SET id = ?, kind = ?, status = ?, name = ?, description = ?, sort_name = ?,"
     " lat = ?, lon = ?, organisation_id = ?, source = ?, source_id = ?, created_at = ?,"
-    " updated_at = ?, version = ?, session_days = ?, min_age = ?, max_age = ?, is_free = ?,"
-    " location_precision = ?, gender = ?, access_mask = ?, session_cost = ?, doc = ?"
-    " WHERE rid = ?"
+    " updated_at = ?, version = ?, "
+    + ", ".join(f"{name} = ?" for name in FILTER_COLUMN_NAMES)
+    + ", doc = ? WHERE rid = ?"
 )
 INSERT_ORG = (
     "INSERT INTO organisations (id, name, sort_name, status, created_at, updated_at, version, doc)"
