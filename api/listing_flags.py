@@ -1,6 +1,7 @@
 """The badges a listing wears on the portal and moderation pages, from the domain rules.
 
-Stale comes from :mod:`geo_assets.freshness`, possible duplicates from
+Stale comes from :mod:`geo_assets.freshness`, who-it-is-for hints from
+:mod:`geo_assets.audience`, possible duplicates from
 :func:`geo_assets.duplicates.duplicates_of` (radius queries per listing, so pages
 show a page of listings at a time), the rest from the listing's status.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from geo_assets.audience import audience_hints
 from geo_assets.duplicates import duplicates_of
 from geo_assets.freshness import LIVE_STATUSES, is_stale
 from geo_assets.model import Asset
@@ -21,13 +23,15 @@ UNPUBLISHED = ("draft", "pending")
 
 @dataclass(frozen=True)
 class FlaggedListing:
-    """A listing and its badges; ``duplicate_of`` names the likeliest other listing."""
+    """A listing and its badges; ``duplicate_of`` names the likeliest other listing,
+    ``audience`` says where the name and who may come disagree."""
 
     asset: Asset
     stale: bool
     awaiting: bool
     archived: bool
     duplicate_of: Asset | None
+    audience: tuple[str, ...] = ()
 
 
 def flag(store: Store, asset: Asset, now: datetime) -> FlaggedListing:
@@ -45,4 +49,5 @@ def flag(store: Store, asset: Asset, now: datetime) -> FlaggedListing:
         awaiting=asset.status in UNPUBLISHED,
         archived=asset.status == "archived",
         duplicate_of=duplicate,
+        audience=tuple(audience_hints(asset)),
     )

@@ -201,13 +201,36 @@ def name_similarity(a: str, b: str, places: Iterable[str | None] = ()) -> float:
     return alike
 
 
+def _audiences(words: Iterable[str]) -> set[tuple[str, str]]:
+    return {_AUDIENCE_WORDS[w] for w in words if w in _AUDIENCE_WORDS}
+
+
+def named_audiences(name: str) -> frozenset[tuple[str, str]]:
+    """The (kind, audience) pairs of ``_AUDIENCE_WORDS`` that a name states of itself.
+
+    Read as written, abbreviations not expanded (the YMCA is open to all), and without
+    words that often do not mean what they say: "young" ("Young at Heart" is for older
+    people), the men of a men's shed or a working men's club (often open to all).
+    """
+    words = [_SAME_WORD.get(w, w) for w in name_words(name, canonical=False)]
+    kept = [
+        w
+        for i, w in enumerate(words)
+        if w != "young"
+        and not (
+            w == "men"
+            and (words[i + 1 : i + 2] in (["shed"], ["sheds"]) or words[i - 1 : i] == ["working"])
+        )
+    ]
+    return frozenset(_audiences(kept))
+
+
 def name_contrast(a: str, b: str) -> str | None:
     """Why two names cannot be one listing, or None: they name different audiences of one
     kind (``_AUDIENCE_WORDS``) that the other name does not also name, or carry different
     numbers ("Under 11s" / "Under 12s", "2nd Shipley Scouts" / "3rd Shipley Scouts")."""
     wa, wb = set(name_words(a)), set(name_words(b))
-    audiences_a = {_AUDIENCE_WORDS[w] for w in wa if w in _AUDIENCE_WORDS}
-    audiences_b = {_AUDIENCE_WORDS[w] for w in wb if w in _AUDIENCE_WORDS}
+    audiences_a, audiences_b = _audiences(wa), _audiences(wb)
     only_a, only_b = sorted(audiences_a - audiences_b), sorted(audiences_b - audiences_a)
     for kind, named in only_a:
         other = next((o for k, o in only_b if k == kind), None)

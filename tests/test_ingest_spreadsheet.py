@@ -308,3 +308,17 @@ def test_template_header_matches_columns() -> None:
     with open(EXAMPLE_CSV, encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh))
     assert header == [c.name for c in COLUMNS]
+
+
+def test_an_import_warns_of_names_that_say_whom_a_listing_is_for(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    data = rows(3)
+    data[1]["name"] = "Ladies' Darts"  # sheet row 3, open to everyone
+    data[2]["name"] = "Over 50s Walk"
+    data[2]["min_age"] = "50"
+    report = run_import(sqlite_store, parse_csv(write_csv(tmp_path / "a.csv", data)))
+    assert report.ok and report.inserted == 3, "imported as it is: a hint, not an error"
+    (warning,) = [w for w in report.warnings if "say whom" in w]
+    assert warning.startswith("1 listing(s) have names that say whom they are for")
+    assert "row 3 “Ladies' Darts”: the name says it is for women" in warning

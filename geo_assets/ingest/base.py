@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from geo_assets.audience import audience_hints
 from geo_assets.errors import BulkValidationError, NotFoundError, RowError
 from geo_assets.geodesy import WGS84
 from geo_assets.model import Asset, Organisation
@@ -196,6 +197,7 @@ def _run_import(
     report.valid = len(good)
     if not feed.precision_given:
         good = read_postcode_centres(store, good, report)
+    report.warnings.extend(audience_warnings(good))
     if dry_run or (errors and not skip_invalid):
         return report
     report.skipped = len(bad_rows - {0})  # row 0: a problem with the whole file
@@ -248,6 +250,23 @@ def read_postcode_centres(
             "postcode, so their pins say so and the duplicate check looks farther around them"
         )
     return out
+
+
+def audience_warnings(good: list[tuple[int, Asset]], most: int = 10) -> list[str]:
+    """One warning naming the rows whose names say whom they are for where their
+    eligibility does not (:mod:`geo_assets.audience`): imported as they are, since
+    searches go by eligibility, the organisation should know."""
+    found = [(row, a.name, hints) for row, a in good if (hints := audience_hints(a))]
+    if not found:
+        return []
+    shown = "; ".join(
+        f"row {row} “{name}”: {', '.join(hints)}" for row, name, hints in found[:most]
+    )
+    more = f"; and {len(found) - most} more" if len(found) > most else ""
+    return [
+        f"{len(found)} listing(s) have names that say whom they are for, but their "
+        f"eligibility does not (searches go by eligibility): {shown}{more}"
+    ]
 
 
 def _validate(

@@ -347,3 +347,31 @@ def test_a_sheet_over_the_upload_limit_gets_a_page_from_the_server(
     page.get_by_role("link", name="Back to the form").click()
     page.wait_for_load_state()
     assert page.url == f"{live_server.url}/portal/upload"
+
+
+def test_a_name_for_women_open_to_everyone_is_badged_until_who_can_come_agrees(
+    page, live_server, sign_in
+):
+    name = _unique("Browser Ladies' Darts")
+    sign_in("organisation")
+    _add_listing_by_map_click(page, live_server.url, name)
+
+    badge = page.locator("tbody tr", has_text=name).locator(".badge.audience")
+    assert badge.is_visible()
+    assert badge.inner_text() == "Check who can come"
+    said = page.locator("tbody tr", has_text=name).locator("td[data-label=Status]").inner_text()
+    assert "The name says it is for women, but “Who can come” says everyone" in said
+
+    sign_in("admin")
+    row = _queue_row(page, live_server.url, name)
+    assert row.locator(".badge.audience").is_visible(), "moderators see it too"
+
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal")
+    page.locator("tbody tr", has_text=name).get_by_role("link", name=f"Edit {name}").click()
+    page.get_by_label("Who can come").select_option("women")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url("**/portal?done=saved*")
+    row = page.locator("tbody tr", has_text=name)
+    assert row.count() == 1
+    assert row.locator(".badge.audience").count() == 0
