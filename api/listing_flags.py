@@ -31,7 +31,7 @@ class FlaggedListing:
     awaiting: bool
     archived: bool
     duplicate_of: Asset | None
-    audience: tuple[str, ...] = ()
+    audience: tuple[str, ...]
 
 
 def flag(store: Store, asset: Asset, now: datetime) -> FlaggedListing:

@@ -30,37 +30,31 @@ _UNDER_RE = re.compile(r"\b(?:under ?|u)(\d{1,2})s?\b")
 def audience_hints(asset: Asset) -> list[str]:
     """Where the name names an audience the eligibility does not say, one plain sentence
     each (empty when they agree). Hints, not errors: the name may be historical."""
-    return _hints(asset.name, asset.eligibility)
-
-
-def _hints(name: str, who: Eligibility) -> list[str]:
-    audiences = named_audiences(name)
+    who = asset.eligibility
+    audiences = named_audiences(asset.name)
     hints: list[str] = []
     named = sorted(a for k, a in audiences if k == "sex" and a != "mixed")
     sexes = {_GENDER_OF[a] for a in named}
-    if "mixed" not in {a for _, a in audiences} and len(sexes) == 1:
-        (sex,) = sexes
-        if who.gender != sex:
-            said = "everyone" if who.gender == "any" else f"{who.gender} only"
-            hints.append(
-                f"the name says it is for {' and '.join(named)}, but “Who can come” says {said}"
-            )
+    if ("sex", "mixed") not in audiences and len(sexes) == 1 and who.gender not in sexes:
+        said = "everyone" if who.gender == "any" else f"{who.gender} only"
+        hints.append(
+            f"the name says it is for {' and '.join(named)}, but “Who can come” says {said}"
+        )
     ages = {a for k, a in audiences if k == "age"}
-    text = " ".join(name_words(name, canonical=False))
+    text = " ".join(name_words(asset.name, canonical=False))
     over = [int(n) for n in _OVER_RE.findall(text)]
     under = [int(n) for n in _UNDER_RE.findall(text)]
     if over and (who.min_age is None or who.min_age < max(over)):
         hints.append(f"the name says over {max(over)}s, but {_youngest(who)}")
     elif ages & _OLD and who.min_age is None:
-        hints.append("the name says it is for older people, but no youngest age is set")
+        hints.append(f"the name says it is for older people, but {_youngest(who)}")
     if under and (who.max_age is None or who.max_age >= min(under)):
         hints.append(f"the name says under {min(under)}s, but {_oldest(who)}")
-    elif ages & _YOUNG and (who.max_age is None or (who.min_age or 0) >= ADULT_AGE):
-        young = sorted(ages & _YOUNG)[0]
+    elif young := sorted(ages & _YOUNG):
         if (who.min_age or 0) >= ADULT_AGE:
-            hints.append(f"the name says “{young}”, but {_youngest(who)}")
-        else:
-            hints.append(f"the name says “{young}”, but no oldest age is set")
+            hints.append(f"the name says “{young[0]}”, but {_youngest(who)}")
+        elif who.max_age is None:
+            hints.append(f"the name says “{young[0]}”, but {_oldest(who)}")
     return hints
 
 
