@@ -27,7 +27,7 @@ Cost                       ``cost_options`` (one): amount (0 = free), currency,
                            option ("Free" / "per session"...), amount_description
                            (concessions, notes); also ``fees_description``
 Eligibility                minimum_age / maximum_age; eligibility_description (gender,
-                           groups, notes)
+                           children with carers, groups, notes)
 languages                  ``languages``: code + English name
 Contact                    ``contacts`` (name, email, phones) and ``phones``
 categories                 ``attributes`` (link_entity service) -> ``taxonomy_term``
@@ -282,6 +282,8 @@ def eligibility_text(elig: Eligibility) -> str | None:
         parts.append(f"Ages up to {elig.max_age}.")
     if elig.gender != "any":
         parts.append(f"{elig.gender.capitalize()} only.")
+    if elig.with_carers:
+        parts.append("Children come with a parent or carer, who joins in.")
     if elig.groups:
         parts.append(f"For {', '.join(elig.groups)}.")
     if elig.notes:

@@ -651,6 +651,8 @@ def explain(
             reasons.append(_FEATURE_WORDS[feature])
     if asset.eligibility.gender == "women":
         reasons.append("women only")
+    if asset.eligibility.with_carers:
+        reasons.append(f"for {asset.eligibility.with_carers_text()}")
     if asset.eligibility.groups:
         reasons.append("for " + ", ".join(asset.eligibility.groups))
     if profile.connection_goals and c["connection"] > 0:

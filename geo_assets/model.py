@@ -39,6 +39,9 @@ Gender = Literal["any", "women", "men"]
 # place ("area", often a kilometre or more from where it really meets).
 LocationPrecision = Literal["point", "postcode", "area"]
 CostPeriod = Literal["session", "week", "month", "year", "course"]
+# The age from which a person counts as a grown-up: the parent or carer that an
+# ``Eligibility.with_carers`` group lets in, whatever its children's ages.
+ADULT_AGE = 18
 # Sessions per period, to compare a monthly fee with a per-session budget.
 SESSIONS_PER: Mapping[str, float] = MappingProxyType(
     {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
@@ -371,13 +374,23 @@ class Accessibility(_Part):
 
 
 class Eligibility(_Part):
-    """Who may come. Ages are in whole years, inclusive."""
+    """Who may come. Ages are in whole years, inclusive.
+
+    ``with_carers`` is for groups such as parent and toddler, stay and play or dads and
+    kids: the ages are those of the children, and the parents or carers who bring them
+    take part too. Without it, a mother of a two-year-old would be kept out of every
+    toddler group by her own age.
+    """
 
     min_age: int | None = Field(default=None, ge=0, le=120)
     max_age: int | None = Field(default=None, ge=0, le=120)
     gender: Gender = "any"
     groups: list[str] = Field(
         default_factory=list, description="specific groups served, e.g. carers, veterans"
+    )
+    with_carers: bool = Field(
+        default=False,
+        description="the ages are the children's; the parents or carers who bring them join in",
     )
     notes: str | None = None
 
@@ -387,10 +400,30 @@ class Eligibility(_Part):
             raise ValueError(f"`max_age` ({self.max_age}) is below `min_age` ({self.min_age})")
         return self
 
-    def admits_age(self, age: int) -> bool:
-        return (self.min_age is None or age >= self.min_age) and (
-            self.max_age is None or age <= self.max_age
+    def ages_text(self) -> str:
+        """The age range in words: "aged 0–4", "aged 50 and over", "aged 11 and under";
+        "" when there is none. (A ``with_carers`` group's are its children's ages.)"""
+        low, high = self.min_age, self.max_age
+        if low is not None and high is not None:
+            return f"aged {low}" if low == high else f"aged {low}–{high}"
+        if low is not None:
+            return f"aged {low} and over"
+        return "" if high is None else f"aged {high} and under"
+
+    def with_carers_text(self) -> str:
+        """For a ``with_carers`` group: "children aged 0–4, with a parent or carer"."""
+        ages = self.ages_text()
+        return (
+            f"children {ages}, with a parent or carer"
+            if ages
+            else "children with a parent or carer"
         )
+
+    def admits_age(self, age: int) -> bool:
+        return (
+            (self.min_age is None or age >= self.min_age)
+            and (self.max_age is None or age <= self.max_age)
+        ) or (self.with_carers and age >= ADULT_AGE)
 
 
 class Contact(_Part):

@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from geo_assets.audience import named_audience
 from geo_assets.geodesy import geodesic_m
-from geo_assets.model import WEEKDAY_NAMES, WEEKDAYS, Asset, Organisation
+from geo_assets.model import WEEKDAY_NAMES, WEEKDAYS, Asset, Eligibility, Organisation
 from geo_assets.taxonomy import DATA_DIR, Taxonomy, default_taxonomy
 
 REFERENCE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
@@ -204,7 +205,6 @@ class _Profiles:
     ) -> dict[str, Any]:
         term, kind = self.terms[i], self.kinds[i]
         root = term.split(".", 1)[0]
-        eligibility = _eligibility(term, self.age_rule[i], self.women_only[i])
         extra = {
             code for (code, _), on in zip(_LANGS, self.langs[i], strict=True) if on
         } | _TERM_LANGS.get(term, set())
@@ -218,6 +218,7 @@ class _Profiles:
         name, noun = _asset_name(
             term, kind, place, self.name_pick[i], self.sessions[i], venue_names
         )
+        eligibility = _eligibility(term, self.age_rule[i], self.women_only[i], name)
         return {
             "kind": kind,
             "name": name,
@@ -369,16 +370,32 @@ def _draw_costs(
     return out
 
 
-def _eligibility(term: str, age_rule: int, women_only: bool) -> dict[str, Any]:
-    """Term rules first (e.g. walking football 50+); else a few age bands and women-only groups."""
+def _eligibility(term: str, age_rule: int, women_only: bool, name: str) -> dict[str, Any]:
+    """Term rules first (e.g. walking football 50+); else a few age bands and women-only
+    groups. Then whom the name says it is for wins, as its organisers would have written
+    it: a "South Asian Women's Group" is for women, an "Over 60s Club" from 60."""
     if term in _TERM_RULES:
-        return {**_TERM_RULES[term], "groups": list(_TERM_RULES[term]["groups"])}
-    if age_rule == 2 and term.split(".", 1)[0] not in _YOUTH_ROOTS:
-        age_rule = 0
-    lo, hi = ((None, None), (50, None), (11, 18), (18, None), (60, None))[age_rule]
-    if term.startswith("venues"):
-        lo, hi, women_only = None, None, False
-    return {"min_age": lo, "max_age": hi, "gender": "women" if women_only else "any", "groups": []}
+        out = {
+            "with_carers": False,
+            **_TERM_RULES[term],
+            "groups": list(_TERM_RULES[term]["groups"]),
+        }
+    else:
+        if age_rule == 2 and term.split(".", 1)[0] not in _YOUTH_ROOTS:
+            age_rule = 0
+        lo, hi = ((None, None), (50, None), (11, 18), (18, None), (60, None))[age_rule]
+        if term.startswith("venues"):
+            lo, hi, women_only = None, None, False
+        gender = "women" if women_only else "any"
+        out = {"min_age": lo, "max_age": hi, "gender": gender, "with_carers": False, "groups": []}
+    said = named_audience(name)
+    if said.gender is not None:
+        out["gender"] = said.gender
+    if said.over is not None and (out["min_age"] or 0) < said.over:
+        out["min_age"] = said.over
+    if said.under is not None and (out["max_age"] is None or out["max_age"] >= said.under):
+        out["max_age"] = said.under - 1
+    return out
 
 
 def _asset_name(
@@ -415,6 +432,8 @@ def _asset_name(
 def _audience(eligibility: dict[str, Any]) -> str:
     lo, hi, gender = eligibility["min_age"], eligibility["max_age"], eligibility["gender"]
     who = {"any": "everyone", "women": "women", "men": "men"}[gender]
+    if eligibility["with_carers"]:
+        return Eligibility.model_validate(eligibility).with_carers_text()
     if lo is not None and hi is not None:
         return f"{'children' if hi <= 5 else who} aged {lo}-{hi}".replace(
             "everyone aged", "people aged"

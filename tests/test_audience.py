@@ -36,6 +36,11 @@ def _asset(name: str, **who: object) -> Asset:
             "the name says “children”, but the youngest age is 18",
         ),
         ("Seniors Club", {}, "the name says it is for older people, but no youngest age is set"),
+        # Grown-ups who bring the children are kept out by ages that are only the children's.
+        ("Parent & Toddler", {"max_age": 4}, "the name says grown-ups bring children"),
+        ("Stay and Play", {"min_age": 0, "max_age": 5}, "tick “Children come with a parent"),
+        ("Mums and Tots", {"max_age": 4}, "the ages leave them out"),
+        ("Autism Family Group", {"max_age": 17}, "the name says grown-ups bring children"),
     ],
 )
 def test_a_name_that_names_an_audience_its_eligibility_does_not_say_gets_a_hint(name, who, hint):
@@ -52,6 +57,11 @@ def test_a_name_that_names_an_audience_its_eligibility_does_not_say_gets_a_hint(
         ("Over-60s Lunch", {"min_age": 60}),
         ("Older People's Forum", {"min_age": 55}),
         ("Toddler Group", {"max_age": 4}),
+        ("Parent & Toddler", {"max_age": 4, "with_carers": True}),
+        ("Dads and Kids", {"max_age": 11, "with_carers": True}),
+        ("Carers' Cafe", {"min_age": 18}),
+        ("Young Carers Group", {"min_age": 8, "max_age": 17}),
+        ("Family History Society", {}),
         # Words that often do not mean what they say, or names for everyone.
         ("Men's Shed", {}),
         ("Mens Sheds Bradford", {}),

@@ -155,6 +155,16 @@ def test_eligibility_contacts_languages_and_categories() -> None:
     hsds.validate_hsds("service", doc)
 
 
+def test_children_who_come_with_carers_are_said_in_the_eligibility_description() -> None:
+    asset = _asset(eligibility=Eligibility(min_age=0, max_age=4, with_carers=True))
+    doc = hsds.service_doc(asset, None)
+    assert (doc["minimum_age"], doc["maximum_age"]) == (0, 4)
+    assert doc["eligibility_description"] == (
+        "Ages 0 to 4. Children come with a parent or carer, who joins in."
+    )
+    hsds.validate_hsds("service", doc)
+
+
 def test_location_address_and_accessibility() -> None:
     asset = _asset(accessibility=Accessibility(features=["wheelchair", "hearing_loop"]))
     location = hsds.service_doc(asset, None)["service_at_locations"][0]["location"]

@@ -306,7 +306,8 @@ def test_repaired_csv_example_round_trips(sqlite_store: Store, tmp_path: Path, f
 @pytest.fixture(scope="module")
 def sample() -> tuple[list[Organisation], list[Asset]]:
     orgs, assets = generate_sample()
-    picked = assets[:120]
+    # And a toddler group, whose carers come too (a fact HSDS has no field for).
+    picked = assets[:120] + [next(a for a in assets if a.eligibility.with_carers)]
     used = {a.organisation_id for a in picked}
     return [o for o in orgs if o.id in used], picked
 

@@ -71,6 +71,8 @@ def _asset(i: int, rng: random.Random, leaves: list[str]) -> Asset:
                 "min_age": rng.choice([None, None, 18, 50]),
                 "max_age": rng.choice([None, None, None, 25]) if rng.random() < 0.3 else None,
                 "gender": rng.choice(["any"] * 8 + ["women", "men"]),
+                # Not drawn, so the rest of the data is what it was before.
+                "with_carers": i % 11 == 0,
             },
             "group_size": rng.choice([None, 6, 12, 30]),
             "attendance": rng.choice(["drop_in", "drop_in", "booking", "referral"]),
@@ -803,8 +805,16 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
             {"budget": {"max_per_session": 4}},
             {"cost": {"amount": 12, "per": "month"}},
         ),
+        # A toddler group's ages are the children's: the parent who brings one comes
+        # only where the listing says so; a 9-year-old comes to neither.
+        (
+            {"eligibility": {"min_age": 0, "max_age": 4}},
+            {"age": 31},
+            {"eligibility": {"min_age": 0, "max_age": 4, "with_carers": True}},
+        ),
+        ({"eligibility": {"max_age": 4, "with_carers": True}}, {"age": 9}, {}),
     ],
-    ids=["age", "free-only", "sex", "women-only", "access", "budget"],
+    ids=["age", "free-only", "sex", "women-only", "access", "budget", "parent", "child"],
 )
 def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(
     store, barred, person, admitted

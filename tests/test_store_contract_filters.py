@@ -106,7 +106,11 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                     "categories": rng.sample(terms.all_ids, k=rng.choice((1, 2))),
                     "location": {"lat": lat, "lon": lon, "precision": _PRECISIONS[i % 5]},
                     "sessions": _sessions(rng),
-                    "eligibility": {**_eligibility(rng), "gender": _GENDERS[i % 7]},
+                    "eligibility": {
+                        **_eligibility(rng),
+                        "gender": _GENDERS[i % 7],
+                        "with_carers": i % 8 == 3,
+                    },
                     "accessibility": {"features": _FEATURES[i % 6]},
                     "cost": {
                         "amount": rng.choice((0.0, 0.0, None, 2.5, 10.0)),
@@ -125,6 +129,7 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
 _PRECISIONS = ("point", "postcode", "point", "area", "point")
 # Likewise, who may come: mostly anyone, some women only, some men only.
 _GENDERS = ("any", "any", "women", "any", "men", "any", "women")
+# Every eighth listing's ages are its children's, who come with a parent or carer.
 # And the period a cost is for (a monthly 10.0 is 2.5 a session).
 _PERIODS = ("session", "month", "session", "week")
 # And access features, wheelchair access among them (which is step-free too).
@@ -143,9 +148,13 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     low, high = asset.eligibility.min_age, asset.eligibility.max_age
     if filters.weekdays is not None and not _days(asset) & set(filters.weekdays):
         return False
-    if filters.age_min is not None and low is not None and low > filters.age_min:
-        return False
-    if filters.age_max is not None and high is not None and high < filters.age_max:
+    in_range = (filters.age_min is None or low is None or low <= filters.age_min) and (
+        filters.age_max is None or high is None or high >= filters.age_max
+    )
+    grown_up = (filters.age_min is not None and filters.age_min >= 18) or (
+        filters.age_min is None and filters.age_max is not None
+    )
+    if not (in_range or asset.eligibility.with_carers and grown_up):
         return False
     if filters.free_only and asset.cost.amount != 0:
         return False
@@ -422,6 +431,10 @@ def test_columns_follow_updates(store: Store) -> None:
     assert found(free_only=True) and found(age_min=10) and not found(age_max=30)
     assert found(precisions=["point"]) and not found(precisions=["area"])
     assert found(genders=["any"]) and not found(genders=["women"])
+    store.update_asset(asset.id, {"eligibility": {"min_age": 0, "max_age": 5, "with_carers": True}})
+    assert found(age_min=2, age_max=2) and found(age_min=34, age_max=34) and found(age_min=18)
+    assert not found(age_min=9, age_max=9) and not found(age_min=4, age_max=30)
+    assert found(age_max=70) and not found(age_min=12, age_max=70)
     store.update_asset(asset.id, {"eligibility": {"gender": "women"}})
     assert found(genders=["women"]) and not found(genders=["any", "men"])
     assert not found(access_needs=["step_free"])

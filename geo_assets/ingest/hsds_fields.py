@@ -115,6 +115,8 @@ def fact_attributes(asset: Asset, service_uuid: str) -> list[dict[str, Any]]:
         out.append(fact_attribute(service_uuid, "group-size", str(asset.group_size)))
     if asset.eligibility.gender != "any":
         out.append(fact_attribute(service_uuid, f"gender:{asset.eligibility.gender}"))
+    if asset.eligibility.with_carers:
+        out.append(fact_attribute(service_uuid, "with-carers"))
     out += [fact_attribute(service_uuid, "eligible-group", g) for g in asset.eligibility.groups]
     return out
 
@@ -254,6 +256,7 @@ class Facts:
     connections: list[str] = field(default_factory=list)
     group_size: int | None = None
     gender: str | None = None
+    with_carers: bool = False
     groups: list[str] = field(default_factory=list)
 
 
@@ -267,6 +270,8 @@ def read_fact(facts: Facts, code: str, value: Any) -> bool:
             facts.connections.append(tail)
     elif head == "gender" and tail in ("women", "men"):
         facts.gender = tail
+    elif code == "with-carers":
+        facts.with_carers = True
     elif code == "group-size" and str(value or "").strip().isdigit():
         facts.group_size = int(str(value).strip())
     elif code == "eligible-group" and str(value or "").strip():
@@ -374,12 +379,21 @@ def cost_part(rec: Record, node: Mapping[str, Any], path: str) -> Part:
 
 @lru_cache(maxsize=4096)
 def _derived_eligibility(
-    min_age: int | None, max_age: int | None, gender: str, groups: tuple[str, ...]
+    min_age: int | None,
+    max_age: int | None,
+    gender: str,
+    with_carers: bool,
+    groups: tuple[str, ...],
 ) -> str | None:
     """The sentences our export writes for these fields (stripped again on import)."""
     return eligibility_text(
         Eligibility.model_construct(
-            min_age=min_age, max_age=max_age, gender=gender, groups=list(groups), notes=None
+            min_age=min_age,
+            max_age=max_age,
+            gender=gender,
+            with_carers=with_carers,
+            groups=list(groups),
+            notes=None,
         )
     )
 
@@ -392,7 +406,7 @@ def eligibility_part(rec: Record, node: Mapping[str, Any], path: str, facts: Fac
     if gender is None and text and (m := _GENDER_RE.search(text)):
         gender = "women" if m[1].casefold() in ("women", "ladies") else "men"
     gender = gender or "any"
-    derived = _derived_eligibility(min_age, max_age, gender, tuple(facts.groups))
+    derived = _derived_eligibility(min_age, max_age, gender, facts.with_carers, tuple(facts.groups))
     notes = text
     if text and derived and text.startswith(derived):
         notes = text[len(derived) :].strip() or None
@@ -400,6 +414,7 @@ def eligibility_part(rec: Record, node: Mapping[str, Any], path: str, facts: Fac
         "min_age": min_age,
         "max_age": max_age,
         "gender": gender,
+        "with_carers": facts.with_carers,
         "groups": facts.groups,
         "notes": notes,
     }

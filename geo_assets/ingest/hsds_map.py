@@ -16,10 +16,11 @@ Rules for foreign data (each keeps the import -> export -> import round trip sta
   spelling). Terms that do not map are ignored when another term of the service maps. A
   service with no mapped term gets ``fallback_category`` when one is given, else it is
   reported (naming the terms) and not imported.
-- **Facts HSDS has no field for** (kind, connection types, group size, gender, eligible
-  groups) travel as attributes of a second taxonomy, ``geo-assets listing facts`` (codes
-  ``kind:club``, ``connection:local``, ``group-size`` + value, ``gender:women``,
-  ``eligible-group`` + value). Without them: kind ``activity``, no connection types.
+- **Facts HSDS has no field for** (kind, connection types, group size, gender, children
+  who come with their carers, eligible groups) travel as attributes of a second
+  taxonomy, ``geo-assets listing facts`` (codes ``kind:club``, ``connection:local``,
+  ``group-size`` + value, ``gender:women``, ``with-carers``, ``eligible-group`` + value).
+  Without them: kind ``activity``, no connection types.
 - **Status**: active -> published, inactive / temporarily closed -> draft, defunct -> archived.
 - **Attendance**: our own ``application_process`` sentences are read back; other text
   suggests referral ("referr...") or booking ("book..."), else drop in.

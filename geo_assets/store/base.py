@@ -28,6 +28,7 @@ from pydantic import (
 from geo_assets.auth import TokenRecord, User
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, RowError
 from geo_assets.model import (
+    ADULT_AGE,
     WEEKDAYS,
     AccessFeature,
     Asset,
@@ -77,7 +78,9 @@ class AssetFilters(BaseModel):
       goes: ``eligibility.min_age`` is unset or <= ``age_min``. ``age_max``: likewise for
       the upper bound, ``eligibility.max_age`` unset or >= ``age_max``. Together: the
       asset admits every age from ``age_min`` to ``age_max`` (years, inclusive); one
-      person aged A is ``age_min=A, age_max=A``.
+      person aged A is ``age_min=A, age_max=A``. A grown-up range (``age_min`` at least
+      ``ADULT_AGE``, or unset) is also admitted by ``eligibility.with_carers`` listings,
+      whatever their children's ages (``Eligibility.admits_age``).
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
     - ``max_session_cost``: ``cost.per_session`` is stated and at most this.
     - ``access_needs``: ``accessibility.features`` meet each of these needs (a feature of
@@ -145,6 +148,23 @@ class AssetFilters(BaseModel):
             out.update(taxonomy.descendants(term, include_self=True))
         return sorted(out)
 
+    def age_parts(self) -> list[tuple[str, list[int]]]:
+        """The age filter as named conditions and their values, for each store to write
+        in its own SQL: ``age_min`` / ``age_max`` test one bound each; where the range is
+        a grown-up's, ``ages_or_carers`` (both bounds), ``age_min_or_carers`` or
+        ``age_max_or_carers`` also let in ``with_carers`` listings."""
+        bounds = [
+            (name, [value])
+            for name, value in (("age_min", self.age_min), ("age_max", self.age_max))
+            if value is not None
+        ]
+        if not bounds or (self.age_min is not None and self.age_min < ADULT_AGE):
+            return bounds
+        if len(bounds) == 2:
+            return [("ages_or_carers", [values[0] for _, values in bounds])]
+        name, values = bounds[0]
+        return [(f"{name}_or_carers", values)]
+
     def rough_only(self) -> bool:
         """Whether only listings whose point is a postcode's or an area's centre are wanted:
         few, so both stores answer from an index of those points alone."""
@@ -209,7 +229,8 @@ class FilterColumns:
     are the eligibility bounds in years (None = no bound); ``is_free`` is ``cost.free``;
     ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``;
     ``access_mask`` is ``access_mask`` of ``accessibility.features``; ``session_cost`` is
-    ``cost.per_session`` (None when not stated).
+    ``cost.per_session`` (None when not stated); ``with_carers`` is
+    ``eligibility.with_carers``.
     """
 
     session_days: int
@@ -220,6 +241,7 @@ class FilterColumns:
     gender: str
     access_mask: int
     session_cost: float | None
+    with_carers: bool
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -232,6 +254,7 @@ class FilterColumns:
             gender=asset.eligibility.gender,
             access_mask=access_mask(asset.accessibility.features),
             session_cost=asset.cost.per_session,
+            with_carers=asset.eligibility.with_carers,
         )
 
     def values(self) -> tuple[Any, ...]:

@@ -47,6 +47,7 @@ _FILTER_COLUMN_SQL: Mapping[str, tuple[str, str]] = {
     "gender": ("text", "text NOT NULL"),
     "access_mask": ("int4", "integer NOT NULL"),
     "session_cost": ("float8", "float8"),
+    "with_carers": ("bool", "boolean NOT NULL"),
 }
 _FILTERS = ", ".join(FILTER_COLUMN_NAMES)
 _FILTER_MARKS = ", ".join(["%s"] * len(FILTER_COLUMN_NAMES))
@@ -506,6 +507,11 @@ FILTER_SQL = {
     "weekdays": "(session_days & %s) <> 0",
     "age_min": "(min_age IS NULL OR min_age <= %s)",
     "age_max": "(max_age IS NULL OR max_age >= %s)",
+    "ages_or_carers": (
+        "((min_age IS NULL OR min_age <= %s) AND (max_age IS NULL OR max_age >= %s) OR with_carers)"
+    ),
+    "age_min_or_carers": "(min_age IS NULL OR min_age <= %s OR with_carers)",
+    "age_max_or_carers": "(max_age IS NULL OR max_age >= %s OR with_carers)",
     "free_only": "is_free",
     "max_session_cost": "session_cost <= %s",
     "genders": "gender = ANY(%s)",
@@ -555,10 +561,7 @@ def filter_sql(
         parts.append(("organisation_id", [filters.organisation_id]))
     if filters.weekdays is not None:
         parts.append(("weekdays", [weekday_mask(filters.weekdays)]))
-    if filters.age_min is not None:
-        parts.append(("age_min", [filters.age_min]))
-    if filters.age_max is not None:
-        parts.append(("age_max", [filters.age_max]))
+    parts.extend(filters.age_parts())
     if filters.free_only:
         parts.append(("free_only", []))
     if filters.max_session_cost is not None:

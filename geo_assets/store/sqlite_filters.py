@@ -19,6 +19,17 @@ from geo_assets.store.sqlite_rows import marks, ts_text
 
 # SQL name of `point_geodesic_m` on every connection (used by the `near` filter).
 GEODESIC_FUNCTION = "ga_geodesic_m"
+# The conditions of AssetFilters.age_parts, one `?` per value.
+_AGE_SQL = {
+    "age_min": "(a.min_age IS NULL OR a.min_age <= ?)",
+    "age_max": "(a.max_age IS NULL OR a.max_age >= ?)",
+    "ages_or_carers": (
+        "((a.min_age IS NULL OR a.min_age <= ?) AND (a.max_age IS NULL OR a.max_age >= ?)"
+        " OR a.with_carers)"
+    ),
+    "age_min_or_carers": "(a.min_age IS NULL OR a.min_age <= ? OR a.with_carers)",
+    "age_max_or_carers": "(a.max_age IS NULL OR a.max_age >= ? OR a.with_carers)",
+}
 
 
 def fts_query(terms: Sequence[str]) -> str:
@@ -75,12 +86,9 @@ def filter_sql(
     if filters.weekdays is not None:
         clauses.append("(a.session_days & ?) != 0")
         params.append(weekday_mask(filters.weekdays))
-    if filters.age_min is not None:
-        clauses.append("(a.min_age IS NULL OR a.min_age <= ?)")
-        params.append(filters.age_min)
-    if filters.age_max is not None:
-        clauses.append("(a.max_age IS NULL OR a.max_age >= ?)")
-        params.append(filters.age_max)
+    for name, values in filters.age_parts():
+        clauses.append(_AGE_SQL[name])
+        params.extend(values)
     if filters.free_only:
         clauses.append("a.is_free = 1")
     if filters.max_session_cost is not None:
