@@ -140,6 +140,7 @@ def blank_values() -> dict[str, Any]:
         "access-notes": "",
         "min_age": "",
         "max_age": "",
+        "with_carers": False,  # a checkbox: ticked means the ages are the children's
         "gender": "any",
         "groups": "",
         "eligibility-notes": "",
@@ -204,6 +205,7 @@ def values_of(asset: Asset) -> dict[str, Any]:
         "access-notes": _text(asset.accessibility.notes),
         "min_age": _text(elig.min_age),
         "max_age": _text(elig.max_age),
+        "with_carers": elig.with_carers,
         "gender": elig.gender,
         "groups": "; ".join(elig.groups),
         "eligibility-notes": _text(elig.notes),
@@ -216,7 +218,8 @@ def values_of(asset: Asset) -> dict[str, Any]:
 
 
 def read_form(form: FormData) -> dict[str, Any]:
-    """The fields as submitted (strings, lists for the checkbox groups), ready to show again.
+    """The fields as submitted (strings, lists for the checkbox groups, True or False for
+    the ``with_carers`` tick box), ready to show again.
 
     ``action=add_session`` (the "Add another session" button) adds a blank session row.
     """
@@ -227,6 +230,7 @@ def read_form(form: FormData) -> dict[str, Any]:
     values["category"] = [_text(c) for c in form.getlist("category")][:MAX_CATEGORIES]
     values["category"] += [""] * (CATEGORY_SELECTS - len(values["category"]))
     values["access"] = [f for f in form.getlist("access") if f in ACCESS_FEATURES]
+    values["with_carers"] = form.get("with_carers") == "yes"
     try:
         rows = int(_text(form.get("session_rows")) or 1)
     except ValueError:
@@ -400,6 +404,7 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
             **stored.get("eligibility", {}),
             "min_age": _blank(values["min_age"]),
             "max_age": _blank(values["max_age"]),
+            "with_carers": values["with_carers"],
             "gender": values["gender"],
             "groups": _groups(values["groups"]),
             "notes": _blank(values["eligibility-notes"]),

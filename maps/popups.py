@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geo_assets.matching import Match, travel_reason
-from geo_assets.model import Asset, Cost, Location
+from geo_assets.model import Asset, Cost, Eligibility, Location
 from maps.style import html_text
 
 FEATURE_WORDS = {
@@ -52,6 +52,17 @@ def access_text(asset: Asset) -> str | None:
     if not features:
         return None
     return ", ".join(FEATURE_WORDS.get(f, f.replace("_", " ")) for f in features)
+
+
+def who_text(eligibility: Eligibility) -> str:
+    """Who may come, in words: "Women only; aged 16 and over". A ``with_carers`` group's
+    ages are its children's, so it reads "Children aged 0–5, with a parent or carer", not
+    an age range that seems to keep the parents out."""
+    ages = eligibility.with_carers_text() if eligibility.with_carers else eligibility.ages_text()
+    sex = {"women": "women only", "men": "men only"}.get(eligibility.gender, "")
+    groups = "for " + ", ".join(eligibility.groups) if eligibility.groups else ""
+    text = "; ".join(p for p in (sex, ages, groups) if p) or "everyone"
+    return text[0].upper() + text[1:]
 
 
 def rough_place_note(location: Location) -> str:

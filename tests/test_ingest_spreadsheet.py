@@ -203,6 +203,8 @@ def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:
         ("min_age", "twelve", "min_age", "'twelve' is not a number"),
         ("min_age", "12.5", "min_age", "not a whole number"),
         ("women_only", "maybe", "women_only", "write yes or no"),
+        ("men_only", "sometimes", "men_only", "'sometimes': write yes or no (cell"),
+        ("with_carers", "mums", "with_carers", "'mums': write yes or no (cell"),
         ("kind", "shop", "kind", "'shop' is not one of group, club, venue, activity"),
         ("sessions", "Tuesday 25:00-26:00", "sessions", "not a time of day"),
         ("sessions", "Tuesdays", "sessions", "e.g. 'Tuesdays 10:00-12:00'"),
@@ -252,6 +254,66 @@ def test_cells_are_read_loosely_where_safe(tmp_path: Path) -> None:
     assert asset.accessibility.features == ["hearing_loop", "step_free", "wheelchair"]
     assert asset.attendance == "drop_in"
     assert asset.categories == ["nature.gardening.allotments"]
+
+
+def test_who_can_come_men_only_and_children_with_carers(tmp_path: Path) -> None:
+    data = rows(3)
+    data[0].update(name="Stay and Play", min_age="0", max_age="5", with_carers="yes")
+    data[1].update(name="Men's Shed", men_only="Yes", with_carers="no")
+    data[2].update(men_only="", women_only="", with_carers="")  # blank: no
+    play, shed, plain = _assets(parse_csv(write_csv(tmp_path / "a.csv", data)))
+    assert (play.eligibility.min_age, play.eligibility.max_age) == (0, 5)
+    assert play.eligibility.with_carers and play.eligibility.gender == "any"
+    assert shed.eligibility.gender == "men" and not shed.eligibility.with_carers
+    assert plain.eligibility.gender == "any" and not plain.eligibility.with_carers
+
+
+def test_a_sheet_from_before_men_only_and_with_carers_still_imports(tmp_path: Path) -> None:
+    data = rows(2)
+    data[1]["women_only"] = "yes"
+    path = write_csv(tmp_path / "old.csv", data)
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert "women_only" in header and not {"men_only", "with_carers"} & set(header)
+    feed = parse_csv(path)
+    assert feed.warnings == []
+    assert [a.eligibility.gender for a in _assets(feed)] == ["any", "women"]
+    assert not any(a.eligibility.with_carers for a in _assets(feed))
+
+
+def test_women_only_and_men_only_both_yes_is_refused_and_nothing_is_saved(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    data = rows(3)
+    data[1].update(women_only="yes", men_only="y")  # sheet row 3
+    path = write_csv(tmp_path / "a.csv", data)
+    feed = parse_csv(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(3, "women_only, men_only")]
+    message = feed.errors[0].message
+    assert "women_only and men_only are both yes" in message
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    women, men = (f"{chr(65 + header.index(c))}3" for c in ("women_only", "men_only"))
+    assert f"(cells {women}, {men})" in message
+    assert str(feed.errors[0]).startswith("row 3, field `women_only, men_only`: ")
+    report = run_import(sqlite_store, feed)
+    assert not report.ok and report.inserted == 0
+    assert sqlite_store.list_assets().total == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_men_only_and_with_carers_survive_export_then_import(
+    fmt: str, sqlite_store: Store, tmp_path: Path
+) -> None:
+    data = rows(3)
+    data[0].update(min_age="0", max_age="4", with_carers="yes", women_only="yes")
+    data[1].update(men_only="yes", with_carers="yes")
+    assert run_import(sqlite_store, parse_csv(write_csv(tmp_path / "in.csv", data))).ok
+    before = _content(sqlite_store.list_assets().items)
+    assert [(a["eligibility"]["gender"], a["eligibility"]["with_carers"]) for a in before] == [
+        ("women", True), ("men", True), ("any", False),
+    ]  # fmt: skip
+    path = tmp_path / f"out.{fmt}"
+    (export_csv if fmt == "csv" else export_xlsx)(sqlite_store, path)
+    assert _content(_assets((parse_csv if fmt == "csv" else parse_xlsx)(path))) == before
 
 
 @pytest.mark.parametrize(

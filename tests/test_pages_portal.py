@@ -488,6 +488,45 @@ def test_another_organisations_listings_cannot_be_edited(site: Site) -> None:
     assert site.store.get_asset("b-live").name == "Walking Football"
 
 
+def test_a_stay_and_play_listing_says_children_come_with_a_parent_or_carer(site: Site) -> None:
+    site.as_role("organisation")
+    stay_and_play = {"name": "Stay and Play", "min_age": "0", "max_age": "5", "groups": ""}
+    form = listing_form(**stay_and_play, with_carers="yes")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    new_id = response.headers["location"].rsplit("asset=", 1)[1]
+    asset = site.store.get_asset(new_id)
+    assert asset.eligibility.with_carers is True
+    assert (asset.eligibility.min_age, asset.eligibility.max_age) == (0, 5)
+    box = elements(site.client.get(f"/portal/{new_id}/edit").text)["with_carers"]["attrs"]
+    assert (box["type"], box["value"], "checked" in box) == ("checkbox", "yes", True)
+    shown = elements(site.client.get(f"/listings/{new_id}").text)["who"]["text"]
+    assert shown == "Children aged 0–5, with a parent or carer"
+    # An unticked box is not sent at all: saving without it clears it.
+    form = listing_form(**stay_and_play, version=str(asset.version))
+    assert site.client.post(f"/portal/{new_id}/edit", data=form, headers=OURS).status_code == 303
+    assert site.store.get_asset(new_id).eligibility.with_carers is False
+    box = elements(site.client.get(f"/portal/{new_id}/edit").text)["with_carers"]["attrs"]
+    assert "checked" not in box
+    shown = elements(site.client.get(f"/listings/{new_id}").text)["who"]["text"]
+    assert shown == "Aged 0–5"
+
+
+def test_the_form_offers_men_only_and_saves_it(site: Site) -> None:
+    site.as_role("organisation")
+    page = site.client.get("/portal/new").text
+    select = page[
+        page.index('<select id="gender"') : page.index("</select>", page.index('id="gender"'))
+    ]
+    assert re.findall(r'<option value="(\w+)"', select) == ["any", "women", "men"]
+    response = site.client.post("/portal/new", data=listing_form(gender="men"), headers=OURS)
+    assert response.status_code == 303, response.text
+    asset = site.store.get_asset(response.headers["location"].rsplit("asset=", 1)[1])
+    assert asset.eligibility.gender == "men"
+    shown = elements(site.client.get(f"/listings/{asset.id}").text)["who"]["text"]
+    assert shown == "Men only; aged 18 and over; for carers, veterans"
+
+
 def _posted(values: dict[str, Any]) -> FormData:
     """The form a browser would post for ``values`` (what the edit page shows)."""
     items: list[tuple[str, Any]] = [("session_rows", str(len(values["sessions"])))]
@@ -500,12 +539,18 @@ def _posted(values: dict[str, Any]) -> FormData:
             items += [(name, item) for item in value]
         elif isinstance(value, str):
             items.append((name, value))
+        elif value is True:  # a ticked box; an unticked one is not sent
+            items.append((name, "yes"))
     return FormData(items)
 
 
-def test_saving_an_edit_form_unchanged_keeps_every_field() -> None:
+@pytest.mark.parametrize("with_carers", [False, True])
+def test_saving_an_edit_form_unchanged_keeps_every_field(with_carers: bool) -> None:
     terms = pick_terms().all_ids
     asset = rich_asset(categories=[terms[0], terms[5], terms[9], terms[12]])  # 4: one more
+    asset = asset.model_copy(
+        update={"eligibility": asset.eligibility.model_copy(update={"with_carers": with_carers})}
+    )
     check = changes_of(read_form(_posted(values_of(asset))), asset)
     assert check.errors == {}
     assert check.asset is not None
@@ -568,6 +613,25 @@ def test_a_good_upload_creates_pending_listings_for_this_organisation_only(site:
     assert again.status_code == 200
     assert "0 new listings and\n    2 updated" in again.text
     assert len(site.all_assets()) == 6
+
+
+def test_an_upload_says_who_can_come_with_men_only_and_with_carers(site: Site) -> None:
+    site.as_role("organisation")
+    page = site.client.get("/portal/upload").text  # the column help comes from COLUMNS
+    assert "<code>men_only</code>" in page and "<code>with_carers</code>" in page
+    assert "(parent and toddler, stay and play)" in page
+    play = sheet_row("Stay and Play", min_age="0", max_age="5", with_carers="yes")
+    mixed = sheet_row("Mixed Up", women_only="yes", men_only="yes")
+    refused = upload(site, [play, mixed])
+    assert refused.status_code == 422
+    row = '<td data-label="Row">3</td><td data-label="Column">women_only, men_only</td>'
+    assert row in refused.text
+    assert len(site.all_assets()) == 4, "one bad row: nothing saved"
+    saved = upload(site, [play, sheet_row("Men's Shed", men_only="yes")])
+    assert saved.status_code == 200, saved.text
+    made = {a.name: a.eligibility for a in site.all_assets()}
+    assert made["Stay and Play"].with_carers and made["Stay and Play"].gender == "any"
+    assert made["Men's Shed"].gender == "men" and not made["Men's Shed"].with_carers
 
 
 def test_an_upload_row_without_lat_lon_is_placed_by_its_postcode(site: Site) -> None:

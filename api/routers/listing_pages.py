@@ -19,7 +19,7 @@ from geo_assets.errors import NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.model import utcnow
 from geo_assets.taxonomy import default_taxonomy
-from maps.popups import access_text, cost_text
+from maps.popups import access_text, cost_text, who_text
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -52,6 +52,7 @@ def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
         "sessions": [s[0].upper() + s[1:] for s in sessions],
         "cost": cost_text(asset.cost),
         "access": access_text(asset),
+        "who": who_text(asset.eligibility),
         "stale": is_stale(asset, utcnow()),
     }
     return render(request, "listing.html", context)

@@ -28,8 +28,8 @@ from typing import Any
 
 from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.ingest.base import ParsedFeed
+from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
-from geo_assets.ingest.template import CategoryResolver
 from geo_assets.model import Asset
 from geo_assets.store.base import AssetFilters, Store, iter_assets
 

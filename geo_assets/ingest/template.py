@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
+from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
 from geo_assets.model import (
     ASSET_KINDS,
@@ -37,7 +38,7 @@ from geo_assets.model import (
     CostPeriod,
     Organisation,
 )
-from geo_assets.taxonomy import Taxonomy, default_taxonomy
+from geo_assets.taxonomy import Taxonomy
 
 DEFAULT_SOURCE = "spreadsheet"
 # Fixed namespace so an organisation's id follows from its name in every file and run.
@@ -84,7 +85,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("accessibility_notes", "Access details in words."),
     Column("min_age", "Youngest age welcome, whole years."),
     Column("max_age", "Oldest age welcome, whole years."),
+    Column("with_carers", "yes when the ages are the children's and the parents or carers "
+           "who bring them join in (parent and toddler, stay and play); no or blank "
+           "otherwise.", False, "no"),
     Column("women_only", "yes / no (blank: no).", False, "no"),
+    Column("men_only", "yes / no (blank: no); not both women_only and men_only.", False, "no"),
     Column("eligibility_groups", "Groups it is for, separated by ';' (e.g. carers; veterans)."),
     Column("languages", "Language codes or names, separated by ';' (blank: en).", False,
            "en; ur"),
@@ -178,39 +183,6 @@ class _CellError(Exception):
         self.column = column
 
 
-class CategoryResolver:
-    """Category cells to taxonomy ids: exact ids, names and synonyms (case-insensitive)."""
-
-    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
-        self.taxonomy = taxonomy or default_taxonomy()
-        self.labels: dict[str, str] = {}
-        for term in self.taxonomy:
-            for label in (term.name, *term.synonyms):
-                self.labels.setdefault(self._key(label), term.id)
-        leaves: dict[str, list[str]] = {}
-        for term in self.taxonomy:  # "knitting" for hobbies.crafts.knitting, when unique
-            leaves.setdefault(term.id.rsplit(".", 1)[-1].replace("-", " "), []).append(term.id)
-        for leaf, ids in leaves.items():
-            if len(ids) == 1:
-                self.labels.setdefault(leaf, ids[0])
-        for term in self.taxonomy:  # ids win over any clashing label
-            self.labels[term.id] = term.id
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return " ".join(re.sub(r"[^\w.]+", " ", text.casefold()).split())
-
-    def resolve(self, text: str) -> str | None:
-        if text.strip() in self.taxonomy:
-            return text.strip()
-        key = self._key(text)
-        if key in self.labels:
-            return self.labels[key]
-        if key.endswith("s") and key[:-1] in self.labels:  # "allotment" / "allotments"
-            return self.labels[key[:-1]]
-        return self.labels.get(key + "s")
-
-
 class RowReader:
     """Reads template rows into assets; collects the organisations they name."""
 
@@ -248,6 +220,16 @@ class RowReader:
         postcode = _text(cells.get("postcode"))
         placed = self._place(row, cells, cell_ref, errors)
         need_point = placed is None and not errors
+        women, men = take("women_only", _boolean), take("men_only", _boolean)
+        if women and men:  # a listing is for women, for men or for everyone
+            where = f"cells {cell_ref('women_only')}, {cell_ref('men_only')}"
+            errors.append(
+                RowError(
+                    row,
+                    "women_only, men_only",
+                    f"women_only and men_only are both yes: write yes in one at most ({where})",
+                )
+            )
         data: dict[str, Any] = {
             "name": name or "",
             "kind": take("kind", lambda v: _choice(v, "kind", ASSET_KINDS, "activity")),
@@ -279,8 +261,9 @@ class RowReader:
             "eligibility": {
                 "min_age": take("min_age", lambda v: _integer(v, "min_age")),
                 "max_age": take("max_age", lambda v: _integer(v, "max_age")),
-                "gender": "women" if take("women_only", _boolean) else "any",
+                "gender": "women" if women else "men" if men else "any",
                 "groups": _items(cells.get("eligibility_groups")),
+                "with_carers": take("with_carers", _boolean),
             },
             "languages": take("languages", _languages),
             "attendance": take(
@@ -580,7 +563,9 @@ def asset_row(asset: Asset, organisation_name: str | None) -> dict[str, Any]:
         "accessibility_notes": asset.accessibility.notes or "",
         "min_age": elig.min_age if elig.min_age is not None else "",
         "max_age": elig.max_age if elig.max_age is not None else "",
+        "with_carers": "yes" if elig.with_carers else "no",
         "women_only": "yes" if elig.gender == "women" else "no",
+        "men_only": "yes" if elig.gender == "men" else "no",
         "eligibility_groups": "; ".join(elig.groups),
         "languages": "; ".join(asset.languages),
         "attendance": asset.attendance,

@@ -13,6 +13,7 @@ import csv
 import io
 import uuid
 from datetime import timedelta
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 from browser_harness import ARTIFACTS, run_axe
@@ -30,15 +31,22 @@ def _unique(name: str) -> str:
     return f"{name} {uuid.uuid4().hex[:8]}"
 
 
-def _add_listing_by_map_click(page, base_url: str, name: str) -> tuple[float, float]:
-    """Fill the add form, set the point by clicking the map, save; returns (lat, lon)."""
+def _start_new_listing(
+    page, base_url: str, name: str, category: str, day: str, starts: str, ends: str
+) -> None:
+    """Open the add form and fill the name, kind (group), main category and one session."""
     page.goto(f"{base_url}/portal/new")
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Kind").select_option("group")
-    page.get_by_label("Main category").select_option("social")
-    page.get_by_label("Tuesday").check()
-    page.get_by_label("Starts").fill("10:00")
-    page.get_by_label("Ends").fill("12:00")
+    page.get_by_label("Main category").select_option(category)
+    page.get_by_label(day).check()
+    page.get_by_label("Starts").fill(starts)
+    page.get_by_label("Ends").fill(ends)
+
+
+def _add_listing_by_map_click(page, base_url: str, name: str) -> tuple[float, float]:
+    """Fill the add form, set the point by clicking the map, save; returns (lat, lon)."""
+    _start_new_listing(page, base_url, name, "social", "Tuesday", "10:00", "12:00")
     page.get_by_label("Wheelchair accessible").check()
 
     lat, lon = page.get_by_label("Latitude", exact=True), page.get_by_label("Longitude", exact=True)
@@ -172,13 +180,7 @@ def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
         )
     finally:
         store.close()
-    page.goto(f"{live_server.url}/portal/new")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Kind").select_option("group")
-    page.get_by_label("Main category").select_option("sport.cycling")
-    page.get_by_label("Thursday").check()
-    page.get_by_label("Starts").fill("10:30")
-    page.get_by_label("Ends").fill("12:30")
+    _start_new_listing(page, live_server.url, name, "sport.cycling", "Thursday", "10:30", "12:30")
     page.get_by_label("Town, village or neighbourhood").fill("Manningham")
     with page.expect_navigation():
         page.get_by_role("button", name="Find the postcode or place").click()
@@ -187,6 +189,33 @@ def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
     page.wait_for_url("**/portal?done=created*")
     new_row = page.locator("tbody tr", has_text=name).filter(has_text="Awaiting approval")
     assert new_row.locator(".badge", has_text="Possible duplicate").count() == 1
+
+
+def test_a_stay_and_play_for_children_with_their_carers_says_so_once_saved(
+    page, live_server, sign_in
+):
+    """The tick box makes the ages the children's; the listing then says who comes."""
+    name = _unique("Browser Stay and Play")
+    sign_in("organisation")
+    _start_new_listing(
+        page, live_server.url, name, "family.parent-toddler", "Wednesday", "09:30", "11:00"
+    )
+    page.get_by_label("Latitude", exact=True).fill("53.8012")
+    page.get_by_label("Longitude", exact=True).fill("-1.7634")
+    page.get_by_label("Youngest age").fill("0")
+    page.get_by_label("Oldest age").fill("5")
+    carers = page.get_by_label("Children come with a parent or carer, who joins in")
+    assert not carers.is_checked()
+    carers.check()
+    page.get_by_role("button", name="Save and send for approval").click()
+    page.wait_for_url("**/portal?done=created*")
+    (asset_id,) = parse_qs(urlparse(page.url).query)["asset"]
+
+    page.goto(f"{live_server.url}/listings/{quote(asset_id)}")
+    assert page.locator("h1").inner_text() == name
+    assert page.locator("#who").inner_text() == "Children aged 0–5, with a parent or carer"
+    page.goto(f"{live_server.url}/portal/{quote(asset_id)}/edit")
+    assert page.get_by_label("Children come with a parent or carer, who joins in").is_checked()
 
 
 def test_a_form_with_problems_shows_each_message_by_its_field(page, live_server, sign_in, page_log):
