@@ -144,6 +144,8 @@ SEARCHES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "min_age": ({"min_age": 16}, {"age_min": 16}),
     "max_age": ({"max_age": 70}, {"age_max": 70}),
     "person_aged_12": ({"min_age": 12, "max_age": 12}, {"age_min": 12, "age_max": 12}),
+    # A grown-up is let into toddler groups that say the parents come too.
+    "person_aged_31": ({"min_age": 31, "max_age": 31}, {"age_min": 31, "age_max": 31}),
     "free_only": ({"free_only": "true"}, {"free_only": True}),
     "combined": (
         {"day": ["mo", "we"], "free_only": "true", "max_age": 65, "kind": "group"},

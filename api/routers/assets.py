@@ -264,7 +264,9 @@ def list_assets(
             le=MAX_AGE,
             description="open to people aged this (years): the asset's maximum age is "
             "unset or at least this. With `min_age`, the asset admits the whole range; "
-            "for one person aged A send min_age=A&max_age=A",
+            "for one person aged A send min_age=A&max_age=A. Grown-ups (min_age 18 or "
+            "more, or unset) are also let into groups whose ages are the children's "
+            "who come with them (`eligibility.with_carers`)",
         ),
     ] = None,
     free_only: Annotated[
@@ -309,9 +311,11 @@ def list_assets(
     ``min_age=X`` keeps assets open to people aged X as far as their lower limit goes
     (minimum age unset or <= X), ``max_age=Y`` those whose upper limit admits Y
     (maximum age unset or >= Y); both together keep assets that admit every age from X
-    to Y. With ``near``, GeoJSON by default (a radius search is a map layer); without,
-    JSON. ``format`` (``json`` or ``geojson``) or an ``Accept`` header that prefers one
-    of ``application/json`` and ``application/geo+json`` chooses instead.
+    to Y. A grown-up range (X at least 18, or unset) also keeps ``with_carers`` groups,
+    whose ages are those of the children the grown-ups bring. With ``near``, GeoJSON by
+    default (a radius search is a map layer); without, JSON. ``format`` (``json`` or
+    ``geojson``) or an ``Accept`` header that prefers one of ``application/json`` and
+    ``application/geo+json`` chooses instead.
     """
     per_page = limit or per_page
     filters = build_filters(
