@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from geo_assets.audience import named_audience
+from geo_assets.audience import NamedAudience, named_audience
 from geo_assets.geodesy import geodesic_m
 from geo_assets.model import WEEKDAY_NAMES, WEEKDAYS, Asset, Eligibility, Organisation
 from geo_assets.taxonomy import DATA_DIR, Taxonomy, default_taxonomy
@@ -218,7 +218,11 @@ class _Profiles:
         name, noun = _asset_name(
             term, kind, place, self.name_pick[i], self.sessions[i], venue_names
         )
-        eligibility = _eligibility(term, self.age_rule[i], self.women_only[i], name)
+        # A group's name adds only a place, a weekday and "Club" to its noun, none of which
+        # names an audience: reading the noun (a few hundred) instead of every name keeps
+        # the national data quick to generate.
+        said = _named_audience(name if kind == "venue" else noun)
+        eligibility = _eligibility(term, self.age_rule[i], self.women_only[i], said)
         return {
             "kind": kind,
             "name": name,
@@ -370,10 +374,15 @@ def _draw_costs(
     return out
 
 
-def _eligibility(term: str, age_rule: int, women_only: bool, name: str) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def _named_audience(name: str) -> NamedAudience:
+    return named_audience(name)
+
+
+def _eligibility(term: str, age_rule: int, women_only: bool, said: NamedAudience) -> dict[str, Any]:
     """Term rules first (e.g. walking football 50+); else a few age bands and women-only
     groups. Then whom the name says it is for wins, as its organisers would have written
-    it: a "South Asian Women's Group" is for women, an "Over 60s Club" from 60."""
+    it (``said``): a "South Asian Women's Group" is for women, an "Over 60s Club" from 60."""
     if term in _TERM_RULES:
         out = {
             "with_carers": False,
@@ -388,7 +397,6 @@ def _eligibility(term: str, age_rule: int, women_only: bool, name: str) -> dict[
             lo, hi, women_only = None, None, False
         gender = "women" if women_only else "any"
         out = {"min_age": lo, "max_age": hi, "gender": gender, "with_carers": False, "groups": []}
-    said = named_audience(name)
     if said.gender is not None:
         out["gender"] = said.gender
     if said.over is not None and (out["min_age"] or 0) < said.over:

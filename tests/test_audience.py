@@ -7,6 +7,8 @@ import pytest
 from geo_assets.audience import audience_hints
 from geo_assets.ingest.base import audience_warnings
 from geo_assets.model import Asset, Eligibility
+from geo_assets.sample import read_sample
+from geo_assets.synthetic import national_assets
 
 
 def _asset(name: str, **who: object) -> Asset:
@@ -94,3 +96,10 @@ def test_an_import_warning_names_the_rows_and_stops_at_ten():
     assert "row 11 “Ladies' Darts 9”" in warning and "row 12 " not in warning
     assert warning.endswith("; and 2 more")
     assert audience_warnings([(20, _asset("Chess"))]) == []
+
+
+def test_our_own_sample_and_national_data_agree_with_their_names():
+    """The generator reads names as the hints do, so none of its listings is hinted."""
+    _, sample = read_sample()
+    hinted = [a.name for a in [*sample, *national_assets(5_000)] if audience_hints(a)]
+    assert hinted == []
