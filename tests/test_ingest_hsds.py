@@ -306,8 +306,12 @@ def test_repaired_csv_example_round_trips(sqlite_store: Store, tmp_path: Path, f
 @pytest.fixture(scope="module")
 def sample() -> tuple[list[Organisation], list[Asset]]:
     orgs, assets = generate_sample()
-    # And a toddler group, whose carers come too (a fact HSDS has no field for).
-    picked = assets[:120] + [next(a for a in assets if a.eligibility.with_carers)]
+    # And a toddler group, whose carers come too, and a listing placed only by its
+    # postcode (facts HSDS has no field for).
+    by_postcode = assets[120].model_copy(
+        update={"location": assets[120].location.model_copy(update={"precision": "postcode"})}
+    )
+    picked = assets[:120] + [next(a for a in assets if a.eligibility.with_carers), by_postcode]
     used = {a.organisation_id for a in picked}
     return [o for o in orgs if o.id in used], picked
 
@@ -650,6 +654,30 @@ def test_a_point_at_its_postcode_centre_is_read_as_placed_by_postcode(
         "Another postcode": "point",
         "No postcode": "point",
     }
+
+
+def test_our_own_export_says_which_points_are_only_a_centre(store: Store, tmp_path: Path) -> None:
+    """A listing fact carries the precision through HSDS, with no postcode table to go by."""
+    code, lat, lon = CENTRE
+    docs = []
+    for name, precision in (
+        ("By postcode", "postcode"),
+        ("In the area", "area"),
+        ("Door", "point"),
+    ):
+        asset = make_asset(
+            name=name,
+            source="ours",
+            source_id=name,
+            location={"lat": lat, "lon": lon, "postcode": code, "precision": precision},
+        )
+        docs.append(hsds_service(asset, None))
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps({"contents": docs}), encoding="utf-8")
+    report = run_import(store, parse_hsds(path))
+    assert report.ok and report.inserted == 3
+    precision = {a.name: a.location.precision for a in stored(store)}
+    assert precision == {"By postcode": "postcode", "In the area": "area", "Door": "point"}
 
 
 def _without_point(doc: dict[str, Any], **address: str) -> dict[str, Any]:

@@ -275,7 +275,9 @@ def read_items(
         records=records,
         errors=errors,
         warnings=warnings,
-        precision_given=False,  # HSDS has no field for how a point was found
+        # HSDS has no field for how a point was found. Our own exports say it as a listing
+        # fact (read above); other points are checked against the postcode table.
+        precision_given=False,
     )
 
 

@@ -117,6 +117,8 @@ def fact_attributes(asset: Asset, service_uuid: str) -> list[dict[str, Any]]:
         out.append(fact_attribute(service_uuid, f"gender:{asset.eligibility.gender}"))
     if asset.eligibility.with_carers:
         out.append(fact_attribute(service_uuid, "with-carers"))
+    if asset.location.approximate:
+        out.append(fact_attribute(service_uuid, f"precision:{asset.location.precision}"))
     out += [fact_attribute(service_uuid, "eligible-group", g) for g in asset.eligibility.groups]
     return out
 
@@ -257,6 +259,7 @@ class Facts:
     group_size: int | None = None
     gender: str | None = None
     with_carers: bool = False
+    precision: str | None = None
     groups: list[str] = field(default_factory=list)
 
 
@@ -272,6 +275,8 @@ def read_fact(facts: Facts, code: str, value: Any) -> bool:
         facts.gender = tail
     elif code == "with-carers":
         facts.with_carers = True
+    elif head == "precision" and tail in ("postcode", "area"):
+        facts.precision = tail
     elif code == "group-size" and str(value or "").strip().isdigit():
         facts.group_size = int(str(value).strip())
     elif code == "eligible-group" and str(value or "").strip():

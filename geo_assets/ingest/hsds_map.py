@@ -17,9 +17,10 @@ Rules for foreign data (each keeps the import -> export -> import round trip sta
   service with no mapped term gets ``fallback_category`` when one is given, else it is
   reported (naming the terms) and not imported.
 - **Facts HSDS has no field for** (kind, connection types, group size, gender, children
-  who come with their carers, eligible groups) travel as attributes of a second
-  taxonomy, ``geo-assets listing facts`` (codes ``kind:club``, ``connection:local``,
-  ``group-size`` + value, ``gender:women``, ``with-carers``, ``eligible-group`` + value).
+  who come with their carers, eligible groups, a point that is only a postcode's or an
+  area's centre) travel as attributes of a second taxonomy, ``geo-assets listing facts``
+  (codes ``kind:club``, ``connection:local``, ``group-size`` + value, ``gender:women``,
+  ``with-carers``, ``eligible-group`` + value, ``precision:postcode``).
   Without them: kind ``activity``, no connection types.
 - **Status**: active -> published, inactive / temporarily closed -> draft, defunct -> archived.
 - **Attendance**: our own ``application_process`` sentences are read back; other text
@@ -187,6 +188,7 @@ class ServiceReader:
             sals = rec.items(node, path, "service_at_locations")
         places = self._places(rec, node, path, sals)
         service_id = base.pop("_service_id")
+        precision = base.pop("_precision")
         schedules = rec.items(node, path, "schedules")
         assets: list[Asset] = []
         seen: set[str] = set()
@@ -197,7 +199,15 @@ class ServiceReader:
             seen.add(loc_id)
             source_id = f"{service_id}/{loc_id}"
             asset = self._asset(
-                rec, base, node, path, sal, sal_path, loc, loc_path, schedules, source_id
+                rec,
+                base,
+                node,
+                path,
+                (sal, sal_path),
+                (loc, loc_path),
+                schedules,
+                source_id,
+                precision,
             )
             if asset is not None:
                 assets.append(asset)
@@ -231,6 +241,7 @@ class ServiceReader:
         attendance, companion = read_attendance(rec.text(node, path, "application_process"))
         return {
             "_service_id": service_id,
+            "_precision": facts.precision,
             "name": name,
             "description": rec.text(node, path, "description") or "",
             "status": status,
@@ -305,13 +316,15 @@ class ServiceReader:
         base: dict[str, Any],
         node: Mapping[str, Any],
         path: str,
-        sal: Mapping[str, Any],
-        sal_path: str,
-        loc: Mapping[str, Any],
-        loc_path: str,
+        sal_at: tuple[Mapping[str, Any], str],
+        loc_at: tuple[Mapping[str, Any], str],
         schedules: list[tuple[Any, str]],
         source_id: str,
+        precision: str | None,
     ) -> Asset | None:
+        """One asset of the service at one location. ``precision``: the listing fact that
+        says the service's points are only a postcode's or an area's centre, if any."""
+        (sal, sal_path), (loc, loc_path) = sal_at, loc_at
         sal_id, loc_id = id_of(sal), id_of(loc)
         chosen = [(s, p) for s, p in schedules if applies(s, sal_id, loc_id)]
         chosen += rec.items(sal, sal_path, "schedules")
@@ -334,7 +347,7 @@ class ServiceReader:
             sal.get("contacts") or sal.get("phones")
         ):
             parts["contact"] = self._contact(rec, node, path, sal, sal_path)
-        located = self._location(rec, loc, loc_path)
+        located = self._location(rec, loc, loc_path, precision or "point")
         if located is not None:
             parts["location"] = located
         if rec.errors:  # this place's or the service's: report them all, build nothing
@@ -380,7 +393,11 @@ class ServiceReader:
             raise found
         return list(found)  # sessions are frozen: assets may share them
 
-    def _location(self, rec: Record, loc: Mapping[str, Any], path: str) -> Part | None:
+    def _location(
+        self, rec: Record, loc: Mapping[str, Any], path: str, precision: str
+    ) -> Part | None:
+        """The location; ``precision`` is what its given coordinates are worth (a point
+        the importer places by postcode or city gets that place's instead)."""
         lat = rec.number(loc, path, "latitude")
         lon = rec.number(loc, path, "longitude")
         addresses = rec.items(loc, path, "addresses")
@@ -400,7 +417,6 @@ class ServiceReader:
         short = None
         if address is None and description and len(description) <= 80 and "\n" not in description:
             short = description  # what our export writes for a place with no address
-        precision = "point"
         unwritten = all(loc.get(k) in (None, "") for k in ("latitude", "longitude"))
         if unwritten and self._placer is not None and (postcode or city or address):
             found = self._placed(rec, loc, path, postcode, city or short, address)
