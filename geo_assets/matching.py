@@ -87,6 +87,16 @@ AUDIENCE_FACTOR = 0.7
 _AUDIENCE_FILLER = frozenset(
     ["people", "living", "problems", "using", "services", "affected", "families", "family"]
 )
+# Words that say a person brings children, for ``with_carers`` listings ("mum of a
+# toddler", "looks after her grandson"; an interest read as "parent and toddler groups").
+_BRINGS_CHILDREN = frozenset([
+    "parent", "parents", "mum", "mums", "mother", "mothers", "mam", "dad", "dads", "father",
+    "fathers", "stepdad", "stepmum", "carer", "carers", "grandparent", "grandparents",
+    "grandma", "grandmother", "grandad", "grandfather", "nan", "child", "children", "kid",
+    "kids", "toddler", "toddlers", "baby", "babies", "son", "sons", "daughter", "daughters",
+    "grandchild", "grandchildren", "grandson", "granddaughter", "family", "families",
+    "pregnant",
+])  # fmt: skip
 # Maximal marginal relevance: weight of relevance against novelty.
 MMR_LAMBDA = 0.85
 
@@ -452,11 +462,15 @@ def person_words(
 
 
 def audience_fit(asset: Asset, words: frozenset[str]) -> float:
-    """1 unless the listing is aimed at specific groups and nothing said puts the person in one."""
-    groups = asset.eligibility.groups
-    if not groups:
+    """1 unless the listing is aimed at specific groups, or at grown-ups who bring children
+    (``with_carers``), and nothing said puts the person there: a grown-up is let into a
+    toddler group by the age filter whether or not they have a toddler."""
+    elig = asset.eligibility
+    if elig.with_carers and not words & _BRINGS_CHILDREN:
+        return AUDIENCE_FACTOR
+    if not elig.groups:
         return 1.0
-    for group in groups:
+    for group in elig.groups:
         for word in content_words(group):
             if word in _AUDIENCE_FILLER:
                 continue

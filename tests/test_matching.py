@@ -789,6 +789,35 @@ def test_listings_for_a_specific_group_step_back_unless_the_person_is_in_it():
 
 
 @pytest.mark.parametrize(
+    ("said", "fit"),
+    [
+        ({"interests": ["singing"]}, "stepped back"),
+        ({"interests": ["singing"], "circumstances": ["mum of a two-year-old"]}, 1.0),
+        ({"interests": ["singing"], "circumstances": ["looks after her grandson"]}, 1.0),
+        ({"interests": ["parent and toddler group"]}, 1.0),
+    ],
+)
+def test_a_group_for_grown_ups_who_bring_children_steps_back_for_others(said, fit):
+    """The age filter lets every grown-up into a toddler group; only those who bring a
+    child keep its whole score."""
+    from geo_assets.matching import AUDIENCE_FACTOR, audience_fit, person_words
+
+    baby_sing = Asset.model_validate(
+        {
+            "kind": "group",
+            "name": "Baby Sing",
+            "categories": ["family.parent-toddler"],
+            "location": {"lat": 0, "lon": 0},
+            "eligibility": {"min_age": 0, "max_age": 4, "with_carers": True},
+        }
+    )
+    resolver = default_resolver()
+    person = profile(**said)
+    words = person_words(person, resolve_interests(person, resolver), resolver)
+    assert audience_fit(baby_sing, words) == (AUDIENCE_FACTOR if fit == "stepped back" else fit)
+
+
+@pytest.mark.parametrize(
     ("barred", "person", "admitted"),
     [
         ({"eligibility": {"max_age": 17}}, {"age": 70}, {}),
