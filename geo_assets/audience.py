@@ -26,12 +26,16 @@ _GENDER_OF: dict[str, Gender] = {"women": "women", "girls": "women", "men": "men
 # apostrophes and hyphens gone). Two digits for "over", so "Over 5s" (ages) is not read.
 _OVER_RE = re.compile(r"\bover ?(\d{2})s?\b")
 _UNDER_RE = re.compile(r"\b(?:under ?|u)(\d{1,2})s?\b")
-# Grown-ups who bring children ("Parent and Toddler", "Dads and Kids", "Stay and Play"):
-# their names say the ages are the children's, not everyone's. "Young carers" are children.
-_GROWN_UP_RE = re.compile(
-    r"\b(?:(?<!young )(?:parent|carer)s?|mums?|mummy|mams?|mothers?|dads?|daddy|fathers?"
-    r"|grand(?:parent|ma|pa|dad|mother|father)s?|nans?|famil(?:y|ies)|stay play)\b"
-)
+# Words for the grown-ups who bring children, as names and people write them: a name
+# with one ("Parent and Toddler", "Dads and Kids") says its ages are the children's, and
+# matching reads them in what a person says ("mum of a toddler").
+GROWN_UP_WORDS = frozenset([
+    "parent", "parents", "mum", "mums", "mummy", "mam", "mams", "mother", "mothers", "dad",
+    "dads", "daddy", "father", "fathers", "stepdad", "stepmum", "carer", "carers",
+    "grandparent", "grandparents", "grandma", "grandmas", "grandmother", "grandmothers",
+    "grandpa", "grandpas", "grandad", "grandads", "grandfather", "grandfathers", "nan",
+    "nans", "family", "families",
+])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,17 @@ def named_audience(name: str) -> NamedAudience:
         under=min(under) if under else None,
         young=young[0] if young else None,
         old=bool(ages & _OLD),
-        with_grown_ups=_GROWN_UP_RE.search(text) is not None,
+        with_grown_ups=_names_grown_ups(name_words(name, canonical=False)),
+    )
+
+
+def _names_grown_ups(words: tuple[str, ...]) -> bool:
+    """A word of ``GROWN_UP_WORDS`` ("young carers" are children), or "stay and play"."""
+    return any(
+        w in GROWN_UP_WORDS
+        and not (w.startswith("carer") and words[i - 1 : i] == ("young",))
+        or words[i : i + 2] == ("stay", "play")
+        for i, w in enumerate(words)
     )
 
 

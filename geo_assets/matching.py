@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from geo_assets.audience import GROWN_UP_WORDS
 from geo_assets.errors import InvalidInputError
 
 # Freshness and the stale flag share one threshold (the `stale_after_days` setting);
@@ -89,13 +90,10 @@ _AUDIENCE_FILLER = frozenset(
 )
 # Words that say a person brings children, for ``with_carers`` listings ("mum of a
 # toddler", "looks after her grandson"; an interest read as "parent and toddler groups").
-_BRINGS_CHILDREN = frozenset([
-    "parent", "parents", "mum", "mums", "mother", "mothers", "mam", "dad", "dads", "father",
-    "fathers", "stepdad", "stepmum", "carer", "carers", "grandparent", "grandparents",
-    "grandma", "grandmother", "grandad", "grandfather", "nan", "child", "children", "kid",
-    "kids", "toddler", "toddlers", "baby", "babies", "son", "sons", "daughter", "daughters",
-    "grandchild", "grandchildren", "grandson", "granddaughter", "family", "families",
-    "pregnant",
+_BRINGS_CHILDREN = GROWN_UP_WORDS | frozenset([
+    "child", "children", "kid", "kids", "toddler", "toddlers", "baby", "babies", "son",
+    "sons", "daughter", "daughters", "grandchild", "grandchildren", "grandson",
+    "granddaughter", "pregnant",
 ])  # fmt: skip
 # Maximal marginal relevance: weight of relevance against novelty.
 MMR_LAMBDA = 0.85
