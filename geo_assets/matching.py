@@ -231,6 +231,7 @@ def store_checkable(profile: Profile, categories: list[str] | None = None) -> As
         statuses=["published"],
         age_min=profile.age,
         age_max=profile.age,
+        children_ages=profile.children_ages or None,
         free_only=profile.budget.free_only,
         max_session_cost=profile.budget.max_per_session,
         genders=None if len(genders) == 3 else sorted(genders),
@@ -318,7 +319,7 @@ def violations(asset: Asset, profile: Profile) -> list[str]:
     if asset.status != "published":
         out.append("not published")
     elig = asset.eligibility
-    if profile.age is not None and not elig.admits_age(profile.age):
+    if not elig.admits_age(profile.age, profile.children_ages):
         out.append("age")
     if elig.gender != "any" and profile.gender is not None and elig.gender != profile.gender:
         out.append("gender")
@@ -459,12 +460,15 @@ def person_words(
     return frozenset(w for text in texts for w in content_words(text))
 
 
-def audience_fit(asset: Asset, words: frozenset[str]) -> float:
+def audience_fit(asset: Asset, words: frozenset[str], *, brings_children: bool = False) -> float:
     """1 unless the listing is aimed at specific groups, or at grown-ups who bring children
     (``with_carers``), and nothing said puts the person there: a grown-up is let into a
-    toddler group by the age filter whether or not they have a toddler."""
+    toddler group by the age filter whether or not they have a toddler.
+
+    ``brings_children``: the children's ages were given (``Profile.children_ages``),
+    and the age filter has already matched one of them to the listing."""
     elig = asset.eligibility
-    if elig.with_carers and not words & _BRINGS_CHILDREN:
+    if elig.with_carers and not brings_children and not words & _BRINGS_CHILDREN:
         return AUDIENCE_FACTOR
     if not elig.groups:
         return 1.0
@@ -600,6 +604,17 @@ def travel_reason(match: Match) -> str:
     return f"about {said}" if match.asset.location.approximate else said
 
 
+def _children_who_fit(asset: Asset, profile: Profile) -> str:
+    """ ": your child aged 2 can come" for a ``with_carers`` listing, naming the
+    children of its ages; "" when no children's ages were given."""
+    fit = [c for c in profile.children_ages if asset.eligibility.in_age_range(c)]
+    if not fit:
+        return ""
+    ages = [str(c) for c in sorted(set(fit))]
+    said = ages[0] if len(ages) == 1 else ", ".join(ages[:-1]) + f" and {ages[-1]}"
+    return f": your {'child' if len(fit) == 1 else 'children'} aged {said} can come"
+
+
 def explain(
     match: Match,
     profile: Profile,
@@ -664,7 +679,9 @@ def explain(
     if asset.eligibility.gender == "women":
         reasons.append("women only")
     if asset.eligibility.with_carers:
-        reasons.append(f"for {asset.eligibility.with_carers_text()}")
+        reasons.append(
+            f"for {asset.eligibility.with_carers_text()}{_children_who_fit(asset, profile)}"
+        )
     if asset.eligibility.groups:
         reasons.append("for " + ", ".join(asset.eligibility.groups))
     if profile.connection_goals and c["connection"] > 0:
@@ -739,7 +756,8 @@ def match(
         scored.append(
             Match(
                 asset=asset,
-                score=weighted(components, weights_used) * audience_fit(asset, said),
+                score=weighted(components, weights_used)
+                * audience_fit(asset, said, brings_children=bool(profile.children_ages)),
                 components=components,
                 minutes=float(mins),
                 mode=mode,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -419,11 +419,27 @@ class Eligibility(_Part):
             else "children with a parent or carer"
         )
 
-    def admits_age(self, age: int) -> bool:
-        return (
-            (self.min_age is None or age >= self.min_age)
-            and (self.max_age is None or age <= self.max_age)
-        ) or (self.with_carers and age >= ADULT_AGE)
+    def in_age_range(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (
+            self.max_age is None or age <= self.max_age
+        )
+
+    def admits_age(self, age: int | None, children_ages: Sequence[int] = ()) -> bool:
+        """Whether a person aged ``age`` (None: not said) may come, bringing children aged
+        ``children_ages`` (empty: none said).
+
+        A ``with_carers`` group takes any grown-up while nothing is known of their
+        children. Once their children's ages are said, it takes the person only if
+        one of those children is of its ages, or the person is: a mother of a
+        nine-year-old has no place in a toddler group, and a mother of 16 with a baby
+        does."""
+        if self.with_carers and children_ages:
+            return (age is not None and self.in_age_range(age)) or any(
+                self.in_age_range(child) for child in children_ages
+            )
+        if age is None:
+            return True
+        return self.in_age_range(age) or (self.with_carers and age >= ADULT_AGE)
 
 
 class Contact(_Part):
@@ -777,6 +793,12 @@ class Profile(_Model):
     budget: Budget = Field(default_factory=Budget)
     access_needs: list[AccessNeed] = Field(default_factory=list)
     age: int | None = Field(default=None, ge=0, le=120)
+    children_ages: list[Annotated[int, Field(ge=0, lt=ADULT_AGE)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="ages of the children the person would bring along, for groups where "
+        "parents and carers come with their children (parent and toddler, family groups)",
+    )
     gender: Literal["women", "men"] | None = None
     languages: list[str] = Field(default_factory=list)
     preferences: Preferences = Field(default_factory=Preferences)

@@ -134,6 +134,7 @@ def test_weights_override_the_defaults(site: Site) -> None:
         ({"travel": []}, "travel"),
         ({"origin": {"lat": 95, "lon": 0}}, "origin.lat"),
         ({"age": 200}, "age"),
+        ({"children_ages": [2, 18]}, "children_ages.1"),
         ({"availability": ["whenever"]}, "availability"),
         ({"shoe_size": 9}, "shoe_size"),
     ],

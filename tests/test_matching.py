@@ -20,6 +20,7 @@ from geo_assets.interests import (
     normalise,
 )
 from geo_assets.matching import (
+    AUDIENCE_FACTOR,
     DEFAULT_WEIGHTS,
     Match,
     candidate_pools,
@@ -450,13 +451,14 @@ def test_malformed_availability_is_rejected_naming_the_field(text):
 # --- properties --------------------------------------------------------------------------------
 
 profiles = st.builds(
-    lambda interests, modes, age, gender, needs, free_only, max_cost, avail, goals: (
+    lambda interests, modes, age, gender, needs, free_only, max_cost, avail, goals, kids: (
         Profile.model_validate(
             {
                 "origin": {"lat": HOME[0], "lon": HOME[1]},
                 "interests": interests,
                 "travel": [{"mode": m, "max_minutes": mins} for m, mins in modes.items()],
                 "age": age,
+                "children_ages": kids,
                 "gender": gender,
                 "access_needs": needs,
                 "budget": {"free_only": free_only, "max_per_session": max_cost},
@@ -484,6 +486,7 @@ profiles = st.builds(
         st.sampled_from(["tue 09:00-13:00", "weekends", "thu", "weekdays evenings"]), max_size=2
     ),
     st.lists(st.sampled_from(["local", "interest", "reconnect"]), max_size=2, unique=True),
+    st.lists(st.integers(0, 17), max_size=2),
 )
 
 
@@ -815,6 +818,36 @@ def test_a_group_for_grown_ups_who_bring_children_steps_back_for_others(said, fi
     person = profile(**said)
     words = person_words(person, resolve_interests(person, resolver), resolver)
     assert audience_fit(baby_sing, words) == (AUDIENCE_FACTOR if fit == "stepped back" else fit)
+    # Children's ages given say it outright, whatever else was said.
+    assert audience_fit(baby_sing, words, brings_children=True) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("children", "reason"),
+    [
+        ([2], "your child aged 2 can come"),
+        ([3, 9, 2], "your children aged 2 and 3 can come"),
+        ([1, 1], "your children aged 1 can come"),
+    ],
+)
+def test_a_toddler_group_says_which_of_the_childrens_ages_it_takes(store, children, reason):
+    toddlers = Asset.model_validate(
+        {
+            "kind": "group",
+            "name": "Stay and Play",
+            "categories": ["family.parent-toddler"],
+            "location": {"lat": HOME[0] + 0.002, "lon": HOME[1]},
+            "eligibility": {"min_age": 0, "max_age": 4, "with_carers": True},
+            "status": "published",
+        }
+    )
+    store.create_asset(toddlers)
+    person = profile(interests=["singing"], age=31, children_ages=children)
+    [result] = match(store, person, now=NOW)
+    assert f"for children aged 0–4, with a parent or carer: {reason}" in result.reasons
+    # Nothing else said mentions children: the ages alone keep its whole score.
+    without = match(store, profile(interests=["singing"], age=31), now=NOW)
+    assert result.score == pytest.approx(without[0].score / AUDIENCE_FACTOR)
 
 
 @pytest.mark.parametrize(
@@ -842,8 +875,38 @@ def test_a_group_for_grown_ups_who_bring_children_steps_back_for_others(said, fi
             {"eligibility": {"min_age": 0, "max_age": 4, "with_carers": True}},
         ),
         ({"eligibility": {"max_age": 4, "with_carers": True}}, {"age": 9}, {}),
+        # Once the children's ages are given, a group for children with their carers
+        # takes the person only if one child is of its ages: whatever the person's own
+        # age (a mother of 16), or with no age given.
+        (
+            {"eligibility": {"min_age": 0, "max_age": 4, "with_carers": True}},
+            {"age": 31, "children_ages": [9]},
+            {"eligibility": {"min_age": 5, "max_age": 11, "with_carers": True}},
+        ),
+        (
+            {"eligibility": {"min_age": 0, "max_age": 4}},
+            {"age": 16, "children_ages": [1]},
+            {"eligibility": {"min_age": 0, "max_age": 4, "with_carers": True}},
+        ),
+        (
+            {"eligibility": {"max_age": 4, "with_carers": True}},
+            {"children_ages": [7, 12]},
+            {"eligibility": {"min_age": 10, "max_age": 14, "with_carers": True}},
+        ),
     ],
-    ids=["age", "free-only", "sex", "women-only", "access", "budget", "parent", "child"],
+    ids=[
+        "age",
+        "free-only",
+        "sex",
+        "women-only",
+        "access",
+        "budget",
+        "parent",
+        "child",
+        "parent-of-a-9-year-old",
+        "young-mother",
+        "children-but-no-age",
+    ],  # fmt: skip
 )
 def test_listings_barred_by_a_hard_constraint_leave_the_pools_to_others(
     store, barred, person, admitted

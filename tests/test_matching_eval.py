@@ -97,7 +97,7 @@ def _hard_constraint_problems(profile: Profile, asset: Asset) -> list[str]:
     """Why ``profile`` could not use ``asset`` at all, as a practitioner would check it."""
     problems = []
     rules = asset.eligibility
-    if profile.age is not None and not rules.admits_age(profile.age):
+    if not rules.admits_age(profile.age, profile.children_ages):
         problems.append("age")
     if rules.gender != "any" and profile.gender != rules.gender:
         problems.append("gender")

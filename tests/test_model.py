@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from geo_assets.model import Asset, BBox, Cost, Eligibility, Location, Organisation, Session
+from geo_assets.model import (
+    Asset,
+    BBox,
+    Cost,
+    Eligibility,
+    Location,
+    Organisation,
+    Profile,
+    Session,
+)
 
 
 def _asset(**changes: Any) -> dict[str, Any]:
@@ -185,6 +194,45 @@ def test_eligibility_admits_age() -> None:
     with pytest.raises(ValidationError) as info:
         Eligibility(min_age=-1)
     assert _only_error(info)[0] == ("min_age",)
+
+
+@pytest.mark.parametrize(
+    ("age", "children", "admitted"),
+    [
+        (31, [], True),  # nothing known of children: any grown-up
+        (9, [], False),
+        (None, [], True),
+        (31, [2], True),
+        (31, [9], False),  # a mother of a nine-year-old
+        (31, [9, 3], True),
+        (None, [9], False),
+        (16, [1], True),  # a mother of 16 with a baby
+        (3, [9], True),  # the person is of its ages themselves
+    ],
+)
+def test_a_group_for_children_with_their_carers_admits_by_the_childrens_ages(
+    age: int | None, children: list[int], admitted: bool
+) -> None:
+    toddlers = Eligibility(min_age=0, max_age=4, with_carers=True)
+    assert toddlers.admits_age(age, children) is admitted
+    # Children's ages change nothing for a listing without carers.
+    assert Eligibility(min_age=0, max_age=4).admits_age(31, [2]) is False
+
+
+@pytest.mark.parametrize(
+    ("children", "field"),
+    [([18], "children_ages.0"), ([2, -1], "children_ages.1"), ([1] * 11, "children_ages")],
+)
+def test_childrens_ages_are_checked_naming_the_field(children: list[int], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Profile.model_validate(
+            {
+                "origin": {"lat": 53.8, "lon": -1.75},
+                "travel": [{"mode": "walk", "max_minutes": 20}],
+                "children_ages": children,
+            }
+        )
+    assert [".".join(map(str, e["loc"])) for e in info.value.errors()] == [field]
 
 
 @pytest.mark.parametrize("given", [{"source": "sample"}, {"source_id": "x-1"}])

@@ -154,7 +154,19 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     grown_up = (filters.age_min is not None and filters.age_min >= 18) or (
         filters.age_min is None and filters.age_max is not None
     )
-    if not (in_range or asset.eligibility.with_carers and grown_up):
+    if filters.children_ages and asset.eligibility.with_carers:
+        # Its ages are the children's: one child of them, or the range itself when given.
+        bounded = filters.age_min is not None or filters.age_max is not None
+        if not (
+            bounded
+            and in_range
+            or any(
+                (low is None or low <= child) and (high is None or high >= child)
+                for child in filters.children_ages
+            )
+        ):
+            return False
+    elif not (in_range or asset.eligibility.with_carers and grown_up):
         return False
     if filters.free_only and asset.cost.amount != 0:
         return False
@@ -231,6 +243,11 @@ CASES: dict[str, dict[str, Any]] = {
     "age-max-120": {"age_max": 120},
     "one-person-aged-16": {"age_min": 16, "age_max": 16},
     "range-18-64": {"age_min": 18, "age_max": 64},
+    "bringing-a-child-of-2": {"children_ages": [2]},
+    "aged-31-bringing-children-of-2-and-9": {"age_min": 31, "age_max": 31, "children_ages": [9, 2]},
+    "aged-16-bringing-a-child-of-1": {"age_min": 16, "age_max": 16, "children_ages": [1]},
+    "up-to-70-bringing-a-child-of-12": {"age_max": 70, "children_ages": [12]},
+    "from-40-bringing-a-child-of-5": {"age_min": 40, "children_ages": [5]},
     "free": {"free_only": True},
     "not-only-free": {"free_only": False},
     "at-most-2.50-a-session": {"max_session_cost": 2.5},
@@ -348,6 +365,7 @@ def test_near_filter_counts_what_nearby_returns(loaded: tuple[Store, list[Asset]
     days=st.none() | st.lists(st.sampled_from(WEEKDAYS), max_size=3, unique=True),
     age_min=st.none() | st.integers(0, 120),
     age_span=st.none() | st.integers(0, 80),
+    children=st.none() | st.lists(st.integers(0, 17), max_size=3),
     free_only=st.booleans(),
     budget=st.none() | st.sampled_from([0.0, 0.625, 2.5, 3.0, 10.0]),
     precisions=st.none()
@@ -365,6 +383,7 @@ def test_combined_filters_property(
     days: list[str] | None,
     age_min: int | None,
     age_span: int | None,
+    children: list[int] | None,
     free_only: bool,
     budget: float | None,
     precisions: list[str] | None,
@@ -381,6 +400,7 @@ def test_combined_filters_property(
         weekdays=days,
         age_min=age_min,
         age_max=age_max,
+        children_ages=children,
         free_only=free_only,
         max_session_cost=budget,
         precisions=precisions,
@@ -580,3 +600,13 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)
+
+
+def test_childrens_ages_change_what_the_age_cases_keep(loaded: tuple[Store, list[Asset]]) -> None:
+    """Each case that gives children's ages keeps other listings than its range alone."""
+    _, assets = loaded
+    for label, spec in CASES.items():
+        if "children_ages" in spec:
+            alone = {k: v for k, v in spec.items() if k != "children_ages"}
+            with_children = reference(assets, AssetFilters(**spec))
+            assert with_children != reference(assets, AssetFilters(**alone)), label

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import (
     BaseModel,
@@ -81,6 +81,10 @@ class AssetFilters(BaseModel):
       person aged A is ``age_min=A, age_max=A``. A grown-up range (``age_min`` at least
       ``ADULT_AGE``, or unset) is also admitted by ``eligibility.with_carers`` listings,
       whatever their children's ages (``Eligibility.admits_age``).
+    - ``children_ages``: the ages of the children a person would bring. A
+      ``with_carers`` listing then passes the age filter only where one of them is of
+      its ages (or the ``age_min``/``age_max`` range is, when given); other listings are
+      judged by that range alone, as without it. An empty list is the same as None.
     - ``free_only``: ``cost.amount`` is 0 (an unstated cost is not free).
     - ``max_session_cost``: ``cost.per_session`` is stated and at most this.
     - ``access_needs``: ``accessibility.features`` meet each of these needs (a feature of
@@ -107,6 +111,9 @@ class AssetFilters(BaseModel):
     weekdays: list[Weekday] | None = None
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)
     age_max: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    children_ages: list[Annotated[int, Field(ge=0, le=MAX_AGE)]] | None = Field(
+        default=None, max_length=20
+    )
     free_only: bool = False
     max_session_cost: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
     access_needs: list[AccessFeature] | None = None
@@ -148,16 +155,29 @@ class AssetFilters(BaseModel):
             out.update(taxonomy.descendants(term, include_self=True))
         return sorted(out)
 
-    def age_parts(self) -> list[tuple[str, list[int]]]:
+    def age_parts(self) -> list[tuple[str, list[Any]]]:
         """The age filter as named conditions and their values, for each store to write
         in its own SQL: ``age_min`` / ``age_max`` test one bound each; where the range is
         a grown-up's, ``ages_or_carers`` (both bounds), ``age_min_or_carers`` or
-        ``age_max_or_carers`` also let in ``with_carers`` listings."""
+        ``age_max_or_carers`` also let in ``with_carers`` listings.
+
+        With ``children_ages``: ``ages_or_carers_of`` (both bounds, then the list of
+        children's ages) lets in what the range admits, and ``with_carers`` listings
+        of one child's age; ``carers_of`` (the list alone) keeps out ``with_carers``
+        listings of none of them. A missing bound is sent as one that always holds
+        (``MAX_AGE`` for the lower, 0 for the upper), so each shape is one SQL text."""
         bounds = [
             (name, [value])
             for name, value in (("age_min", self.age_min), ("age_max", self.age_max))
             if value is not None
         ]
+        if self.children_ages:
+            children = sorted(set(self.children_ages))
+            if not bounds:
+                return [("carers_of", [children])]
+            low = MAX_AGE if self.age_min is None else self.age_min
+            high = 0 if self.age_max is None else self.age_max
+            return [("ages_or_carers_of", [low, high, children])]
         if not bounds or (self.age_min is not None and self.age_min < ADULT_AGE):
             return bounds
         if len(bounds) == 2:

@@ -494,6 +494,11 @@ def _sphere_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> fl
     return 2 * _SPHERE_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
+# Whether one of the children's ages (an array) is within the listing's ages.
+_CHILD_OF_AGE = (
+    "EXISTS (SELECT FROM unnest(%s::int[]) AS child"
+    " WHERE (min_age IS NULL OR min_age <= child) AND (max_age IS NULL OR max_age >= child))"
+)
 # Filter conditions: fixed SQL text, values always bound as parameters (one per %s).
 _LON = "ST_X(geog::geometry)"
 _LAT = "ST_Y(geog::geometry)"
@@ -512,6 +517,11 @@ FILTER_SQL = {
     ),
     "age_min_or_carers": "(min_age IS NULL OR min_age <= %s OR with_carers)",
     "age_max_or_carers": "(max_age IS NULL OR max_age >= %s OR with_carers)",
+    "ages_or_carers_of": (
+        "((min_age IS NULL OR min_age <= %s) AND (max_age IS NULL OR max_age >= %s)"
+        f" OR with_carers AND {_CHILD_OF_AGE})"
+    ),
+    "carers_of": f"(NOT with_carers OR {_CHILD_OF_AGE})",
     "free_only": "is_free",
     "max_session_cost": "session_cost <= %s",
     "genders": "gender = ANY(%s)",

@@ -10,6 +10,7 @@ columns; ``near`` measures WGS84 geodesic distances with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,13 @@ from geo_assets.store.sqlite_rows import marks, ts_text
 
 # SQL name of `point_geodesic_m` on every connection (used by the `near` filter).
 GEODESIC_FUNCTION = "ga_geodesic_m"
-# The conditions of AssetFilters.age_parts, one `?` per value.
+# Whether one of the children's ages (a JSON array) is within the listing's ages.
+_CHILD_OF_AGE = (
+    "EXISTS (SELECT 1 FROM json_each(?) AS child"
+    " WHERE (a.min_age IS NULL OR a.min_age <= child.value)"
+    " AND (a.max_age IS NULL OR a.max_age >= child.value))"
+)
+# The conditions of AssetFilters.age_parts, one `?` per value (a list goes as JSON).
 _AGE_SQL = {
     "age_min": "(a.min_age IS NULL OR a.min_age <= ?)",
     "age_max": "(a.max_age IS NULL OR a.max_age >= ?)",
@@ -29,6 +36,11 @@ _AGE_SQL = {
     ),
     "age_min_or_carers": "(a.min_age IS NULL OR a.min_age <= ? OR a.with_carers)",
     "age_max_or_carers": "(a.max_age IS NULL OR a.max_age >= ? OR a.with_carers)",
+    "ages_or_carers_of": (
+        "((a.min_age IS NULL OR a.min_age <= ?) AND (a.max_age IS NULL OR a.max_age >= ?)"
+        f" OR a.with_carers AND {_CHILD_OF_AGE})"
+    ),
+    "carers_of": f"(NOT a.with_carers OR {_CHILD_OF_AGE})",
 }
 
 
@@ -88,7 +100,7 @@ def filter_sql(
         params.append(weekday_mask(filters.weekdays))
     for name, values in filters.age_parts():
         clauses.append(_AGE_SQL[name])
-        params.extend(values)
+        params.extend(json.dumps(v) if isinstance(v, list) else v for v in values)
     if filters.free_only:
         clauses.append("a.is_free = 1")
     if filters.max_session_cost is not None:
