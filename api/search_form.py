@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from api.web import first_value
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder
-from geo_assets.model import Availability, Profile
+from geo_assets.model import ADULT_AGE, Availability, Profile
 
 MODES: tuple[tuple[str, str, int], ...] = (
     # (mode, label, default minutes)
@@ -59,6 +59,12 @@ DEFAULT_LIMIT = 10
 # free times use commas inside one window ("mon,wed 10-14"), so only ; and new lines.
 _INTEREST_SPLIT = re.compile(r"[,;\n]+")
 _WINDOW_SPLIT = re.compile(r"[;\n]+")
+# Children's ages as people write them: "2, 5", "2 and 5", "2 & 5" or "2 5".
+_AGES_SPLIT = re.compile(r"(?:[,;&\s]|\band\b)+", re.IGNORECASE)
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
+# As many children's ages as a profile holds (``Profile.children_ages``); the profile
+# checks again, so a lower limit there still shows against the field.
+MAX_CHILDREN = 10
 # Which form field each part of a Profile comes from (for placing error messages).
 _FIELD_OF = {
     "origin": "where",
@@ -69,6 +75,7 @@ _FIELD_OF = {
     "budget": "budget",
     "access_needs": "needs",
     "age": "age",
+    "children_ages": "children",
     "preferences": "preferences",
 }
 
@@ -191,6 +198,26 @@ def _budget(values: Mapping[str, Sequence[str]], errors: dict[str, str]) -> dict
     return {}
 
 
+def _children_ages(text: str, errors: dict[str, str]) -> list[int]:
+    """The ages typed, in whole years; a message against ``children`` for anything else,
+    so a baby's "6 months" is not quietly read as six years."""
+    ages = []
+    for part in _AGES_SPLIT.split(text):
+        if not part:
+            continue
+        if not _WHOLE_NUMBER.fullmatch(part) or int(part) >= ADULT_AGE:
+            errors["children"] = (
+                f"Give each child's age in whole years from 0 to {ADULT_AGE - 1} "
+                f"(0 for a baby under one), not {part!r}"
+            )
+            return []
+        ages.append(int(part))
+    if len(ages) > MAX_CHILDREN:
+        errors["children"] = f"Give at most {MAX_CHILDREN} children's ages, not {len(ages)}"
+        return []
+    return ages
+
+
 def _message(error: Mapping[str, Any]) -> str:
     text = str(error.get("msg", "is not valid"))
     return text.removeprefix("Value error, ")
@@ -214,6 +241,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "budget": _budget(values, errors),
         "access_needs": list(values.get("need", [])),
         "age": None if age is None else age,
+        "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }
     if errors:

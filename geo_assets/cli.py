@@ -259,6 +259,10 @@ def match(
         typer.Option(help="Access need, e.g. wheelchair, hearing_loop, quiet_space, women_only."),
     ] = None,
     age: Annotated[int | None, typer.Option(help="Age in years (for eligibility).")] = None,
+    child_age: Annotated[
+        list[int] | None,
+        typer.Option(help="Age of a child the person would bring; repeat for each child."),
+    ] = None,
     free_only: Annotated[bool, typer.Option("--free-only", help="Only free activities.")] = False,
     max_cost: Annotated[float | None, typer.Option(help="Most they can pay per session.")] = None,
     network: Annotated[
@@ -278,18 +282,25 @@ def match(
     from geo_assets.model import GeoPoint, Profile
 
     origin = GeoPoint.parse(near, field="near")
-    profile = Profile.model_validate(
-        {
-            "origin": origin.model_dump(),
-            "interests": interest or [],
-            "travel": [_travel_option(t) for t in (travel or ["walk:20"])],
-            "availability": free or [],
-            "connection_goals": goal or [],
-            "access_needs": need or [],
-            "age": age,
-            "budget": {"free_only": free_only, "max_per_session": max_cost},
-        }
-    )
+    try:
+        profile = Profile.model_validate(
+            {
+                "origin": origin.model_dump(),
+                "interests": interest or [],
+                "travel": [_travel_option(t) for t in (travel or ["walk:20"])],
+                "availability": free or [],
+                "connection_goals": goal or [],
+                "access_needs": need or [],
+                "age": age,
+                "children_ages": child_age or [],
+                "budget": {"free_only": free_only, "max_per_session": max_cost},
+            }
+        )
+    except ValidationError as exc:
+        named = _child_age_error(exc)
+        if named is None:
+            raise
+        raise named from exc
     model = None
     if network is not None:
         from geo_assets.network import NetworkTravel
@@ -301,6 +312,16 @@ def match(
         typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return
     _print_matches(results)
+
+
+def _child_age_error(exc: ValidationError) -> InvalidInputError | None:
+    """Name ``--child-age`` beside the field when a child's age is what was wrong: the
+    profile's own name for it (``children_ages.0``) is not the option's."""
+    err = exc.errors()[0]
+    if err["loc"][:1] != ("children_ages",):
+        return None
+    where = ".".join(str(p) for p in err["loc"])
+    return InvalidInputError(f"`{where}` (`--child-age`): {err['msg']}", field=where)
 
 
 def _print_matches(results: list[Any]) -> None:

@@ -265,3 +265,42 @@ def test_match_rejects_bad_input_naming_the_field(loaded_db, args, field):
     result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
     assert result.exit_code == 2
     assert f"`{field}" in result.stderr
+
+
+def test_match_takes_the_childrens_ages(loaded_db, monkeypatch):
+    """``--child-age``, repeated, reaches the profile the matcher is given."""
+    import geo_assets.matching
+
+    seen = []
+    real = geo_assets.matching.match
+
+    def spy(store, profile, **kwargs):
+        seen.append(profile)
+        return real(store, profile, **kwargs)
+
+    monkeypatch.setattr(geo_assets.matching, "match", spy)
+    args = ["--near", "53.795,-1.752", "--interest", "parent and toddler group", "--age", "31"]
+    result = CliRunner().invoke(
+        app,
+        ["--database-url", loaded_db, "match", *args, "--child-age", "2", "--child-age", "5"]
+        + ["--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert [p.children_ages for p in seen] == [[2, 5]]
+    assert json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("ages", "field"),
+    [
+        (["30"], "children_ages.0"),
+        (["2", "-1"], "children_ages.1"),
+        (["3"] * 11, "children_ages"),
+    ],
+)
+def test_match_rejects_a_bad_childs_age_naming_the_option(loaded_db, ages, field):
+    args = ["--near", "53.8,-1.75"] + [a for age in ages for a in ("--child-age", age)]
+    result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
+    assert result.exit_code == 2
+    assert f"`{field}`" in result.stderr and "`--child-age`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

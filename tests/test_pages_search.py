@@ -212,6 +212,118 @@ def test_bad_input_is_named_beside_its_field(site, change, field, words) -> None
     assert not PLAN_ID.findall(response.text)
 
 
+def test_the_form_asks_for_the_childrens_ages(site) -> None:
+    client = _signed_in(site, "practitioner")
+    page = client.get("/search").text
+    assert '<label for="children">Ages of children they would bring (optional)</label>' in page
+    assert 'id="children-hint">For parent and toddler or family groups' in page
+    assert re.search(r'<input type="text" id="children" name="children" value=""', page)
+
+
+@pytest.mark.parametrize(
+    ("typed", "ages"),
+    [("2, 5", [2, 5]), ("2 and 5", [2, 5]), ("3", [3]), ("0,17", [0, 17]), ("", [])],
+)
+def test_childrens_ages_are_read_as_people_write_them(site, typed, ages) -> None:
+    from api.search_form import read_search_form
+    from geo_assets.geocode import Geocoder
+
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in {**FORM, "children": typed}.items()}
+    form = read_search_form(posted, Geocoder(postcodes=store, places=store))
+    assert form.errors == {}
+    assert form.profile is not None and form.profile.children_ages == ages
+
+
+def _field_error(text: str, field: str) -> str | None:
+    found = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', text, re.S)
+    return html.unescape(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("nineteen", "'nineteen'"),
+        ("19", "from 0 to 17"),
+        ("-1", "'-1'"),
+        ("2 and 18 months", "whole years"),
+        (", ".join(["3"] * 11), "at most 10"),
+    ],
+)
+def test_bad_childrens_ages_are_named_beside_their_field(site, typed, words) -> None:
+    client = _signed_in(site, "practitioner")
+    form = {**FORM, "age": "31", "children": typed}
+    response = client.post("/search", data=form, headers=SAME_SITE)
+    assert response.status_code == 422
+    message = _field_error(response.text, "children")
+    assert message and words in message, response.text[:2000]
+    # Only this field is wrong: the summary links to it, and nothing typed is lost.
+    assert re.findall(r'class="field-error" id="([a-z]+)-error"', response.text) == ["children"]
+    assert '<a href="#children-group">' in response.text
+    field = re.search(r'<input type="text" id="children"[^>]*>', response.text)
+    assert field
+    assert f'value="{html.escape(typed, quote=True)}"' in field.group(0)
+    assert 'aria-invalid="true"' in field.group(0)
+    assert field.group(0).count("aria-describedby=") == 1
+    assert 'aria-describedby="children-hint children-error"' in field.group(0)
+    for kept in ('value="Manningham"', 'value="gardening, singing"', 'value="31"'):
+        assert kept in response.text
+    assert 'value="tue 09:00-13:00; thu"' in response.text
+    assert not PLAN_ID.findall(response.text)
+
+
+def test_the_profiles_own_limits_on_childrens_ages_show_beside_the_field(
+    site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the form to let more ages through than a profile holds, the profile's
+    refusal still lands on the field, not on the form as a whole."""
+    import api.search_form
+    from geo_assets.geocode import Geocoder
+
+    monkeypatch.setattr(api.search_form, "MAX_CHILDREN", 99)
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in FORM.items()}
+    posted["children"] = [", ".join(["3"] * 11)]
+    form = api.search_form.read_search_form(posted, Geocoder(postcodes=store, places=store))
+    assert form.profile is None
+    assert list(form.errors) == ["children"] and "at most 10" in form.errors["children"]
+
+
+def test_ten_childrens_ages_are_as_many_as_a_profile_holds(site) -> None:
+    client = _signed_in(site, "practitioner")
+    ten = ", ".join(str(n) for n in range(10))
+    response = client.post("/search", data={**FORM, "children": ten}, headers=SAME_SITE)
+    assert response.status_code == 200, _field_error(response.text, "children")
+
+
+def test_childrens_ages_reach_the_plan_but_are_not_saved_with_it(site) -> None:
+    client = _signed_in(site, "practitioner")
+    form = {**FORM, "interests": "parent and toddler group", "age": "31", "children": "2"}
+    response = client.post("/search", data=form, headers=SAME_SITE)
+    assert response.status_code == 200
+    carried = re.search(r'name="profile" value="([^"]+)"', response.text)
+    assert carried
+    profile = html.unescape(carried.group(1))
+    assert Profile.model_validate_json(profile).children_ages == [2]
+    ids = PLAN_ID.findall(response.text)
+    data = {"profile": profile, "plan_asset": ids[:2], "limit": "10"}
+    plan = client.post("/search/plan", data=data, headers=SAME_SITE)
+    assert plan.status_code == 200
+    saved = client.post(
+        "/plans",
+        data={**data, "reference": "CH-0002"},
+        headers=SAME_SITE,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text[:500]
+    _, store, _ = site
+    kept = store.get_plan(saved.headers["location"].rsplit("/", 1)[-1])
+    stored = kept.model_dump()
+    keys = set(stored) | {key for item in stored["items"] for key in item}
+    assert not keys & {"profile", "children_ages", "age", "origin", "interests"}, keys
+    assert [i.asset_id for i in kept.items] == ids[:2]
+
+
 def _search_ids(client: TestClient) -> tuple[list[str], str]:
     response = client.post("/search", data=FORM, headers=SAME_SITE)
     profile = re.search(r'name="profile" value="([^"]+)"', response.text)

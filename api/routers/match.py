@@ -1,8 +1,8 @@
 """``POST /match``: the ranked, explained assets for one person (practitioners and admins).
 
-The profile is special-category personal data (interests, age, access needs, where the
-person lives), so it only ever travels in a POST body: never in a URL, never in a log,
-never stored. The answer carries nothing of it back but the results.
+The profile is special-category personal data (interests, age, children's ages, access
+needs, where the person lives), so it only ever travels in a POST body: never in a URL,
+never in a log, never stored. The answer carries nothing of it back but the results.
 """
 
 from __future__ import annotations

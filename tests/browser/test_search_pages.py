@@ -6,6 +6,8 @@ another host, and a screenshot under artifacts/browser/.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from browser_harness import ARTIFACTS, open_page, run_axe
 
@@ -89,6 +91,51 @@ def test_form_errors_name_the_field_and_keep_what_was_typed(page, live_server, s
     assert "No postcode or place" in text and "blursday" in text
     assert page.get_by_label("What they enjoy or care about").input_value() == "chess"
     assert page.get_by_label("Postcode or place").get_attribute("aria-invalid") == "true"
+
+
+def test_childrens_ages_are_kept_with_the_results(page, live_server, sign_in):
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    page.get_by_label("Postcode or place").fill(PLACE)
+    page.get_by_label("What they enjoy or care about").fill("parent and toddler group")
+    page.get_by_label("Age (optional)").fill("31")
+    page.get_by_label("Ages of children they would bring (optional)").fill("2")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    assert page.locator("#results > li").count() >= 1
+    assert page.get_by_label("Ages of children they would bring (optional)").input_value() == "2"
+    # The ages travel on to the plan with the rest of the search, in the page alone.
+    carried = json.loads(page.locator("#plan-form input[name=profile]").get_attribute("value"))
+    assert carried["children_ages"] == [2]
+    assert page.url == f"{live_server.url}/search"
+
+
+def test_a_bad_childs_age_is_named_beside_its_field(page, live_server, sign_in, page_log):
+    page_log.expect_error("status of 422")
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    page.get_by_label("Postcode or place").fill(PLACE)
+    page.get_by_label("What they enjoy or care about").fill("parent and toddler group")
+    page.get_by_label("Age (optional)").fill("31")
+    children = page.get_by_label("Ages of children they would bring (optional)")
+    children.fill("19")
+    page.get_by_role("button", name="Find activities").click()
+    summary = page.get_by_role("alert")
+    summary.wait_for()
+    message = page.locator("#children-error")
+    assert "from 0 to 17" in message.inner_text() and "19" in message.inner_text()
+    assert children.input_value() == "19"
+    assert children.get_attribute("aria-invalid") == "true"
+    assert "children-error" in children.get_attribute("aria-describedby").split()
+    # The message sits in the field's own box, and the summary's link goes there.
+    assert page.locator("#children-group #children-error").count() == 1
+    summary.get_by_role("link").click()
+    assert page.url.endswith("#children-group")
+    assert page.locator("#children-group").is_visible()
+    assert page.get_by_label("What they enjoy or care about").input_value() == (
+        "parent and toddler group"
+    )
+    assert page.get_by_label("Age (optional)").input_value() == "31"
 
 
 def _make_plan(page, live_server, *, picks: int = 2, person: str = "J.S.") -> list[str]:
