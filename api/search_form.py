@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from api.web import first_value
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder
-from geo_assets.model import ADULT_AGE, Availability, Profile
+from geo_assets.model import ADULT_AGE, MAX_CHILDREN, Availability, Profile
 
 MODES: tuple[tuple[str, str, int], ...] = (
     # (mode, label, default minutes)
@@ -62,9 +62,6 @@ _WINDOW_SPLIT = re.compile(r"[;\n]+")
 # Children's ages as people write them: "2, 5", "2 and 5", "2 & 5" or "2 5".
 _AGES_SPLIT = re.compile(r"(?:[,;&\s]|\band\b)+", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
-# As many children's ages as a profile holds (``Profile.children_ages``); the profile
-# checks again, so a lower limit there still shows against the field.
-MAX_CHILDREN = 10
 # Which form field each part of a Profile comes from (for placing error messages).
 _FIELD_OF = {
     "origin": "where",

@@ -51,14 +51,19 @@ app.add_typer(sample_app, name="sample")
 def _fail(exc: Exception) -> typer.Exit:
     """Print one line on stderr and pick the exit code (2 for bad input, 1 otherwise)."""
     if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "settings"
-        message = f"`{where}`: {err['msg']}"
+        where, said = _first_error(exc)
+        message = f"`{where or 'settings'}`: {said}"
     else:
         message = str(exc)
     typer.echo(f"error: {message}", err=True)
     bad_input = isinstance(exc, InvalidInputError | BulkValidationError | ValidationError)
     return typer.Exit(EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    """Where the first error is (``children_ages.0``; "" for the model itself) and what it says."""
+    err = exc.errors()[0]
+    return ".".join(str(p) for p in err["loc"]), err["msg"]
 
 
 def _reported(fn: F) -> F:
@@ -317,11 +322,10 @@ def match(
 def _child_age_error(exc: ValidationError) -> InvalidInputError | None:
     """Name ``--child-age`` beside the field when a child's age is what was wrong: the
     profile's own name for it (``children_ages.0``) is not the option's."""
-    err = exc.errors()[0]
-    if err["loc"][:1] != ("children_ages",):
+    where, said = _first_error(exc)
+    if where.partition(".")[0] != "children_ages":
         return None
-    where = ".".join(str(p) for p in err["loc"])
-    return InvalidInputError(f"`{where}` (`--child-age`): {err['msg']}", field=where)
+    return InvalidInputError(f"`{where}` (`--child-age`): {said}", field=where)
 
 
 def _print_matches(results: list[Any]) -> None:

@@ -727,6 +727,7 @@ def match(
     now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
     interests = resolve_interests(profile, resolver)
     said = person_words(profile, interests, resolver)
+    brings_children = bool(profile.children_ages)
     finder = word_finder(interests)
 
     hits = find_candidates(store, profile, travel, interests, resolver, limit=limit)
@@ -757,7 +758,7 @@ def match(
             Match(
                 asset=asset,
                 score=weighted(components, weights_used)
-                * audience_fit(asset, said, brings_children=bool(profile.children_ages)),
+                * audience_fit(asset, said, brings_children=brings_children),
                 components=components,
                 minutes=float(mins),
                 mode=mode,

@@ -42,6 +42,8 @@ CostPeriod = Literal["session", "week", "month", "year", "course"]
 # The age from which a person counts as a grown-up: the parent or carer that an
 # ``Eligibility.with_carers`` group lets in, whatever its children's ages.
 ADULT_AGE = 18
+# The most children's ages one profile holds (``Profile.children_ages``).
+MAX_CHILDREN = 10
 # Sessions per period, to compare a monthly fee with a per-session budget.
 SESSIONS_PER: Mapping[str, float] = MappingProxyType(
     {"session": 1.0, "week": 1.0, "month": 4.0, "year": 40.0, "course": 8.0}
@@ -795,7 +797,7 @@ class Profile(_Model):
     age: int | None = Field(default=None, ge=0, le=120)
     children_ages: list[Annotated[int, Field(ge=0, lt=ADULT_AGE)]] = Field(
         default_factory=list,
-        max_length=10,
+        max_length=MAX_CHILDREN,
         description="ages of the children the person would bring along, for groups where "
         "parents and carers come with their children (parent and toddler, family groups)",
     )
