@@ -62,7 +62,8 @@ _WINDOW_SPLIT = re.compile(r"[;\n]+")
 # Children's ages as people write them: "2, 5", "2 and 5", "2 & 5" or "2 5".
 _AGES_SPLIT = re.compile(r"(?:[,;&\s]|\band\b)+", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
-# Which form field each part of a Profile comes from (for placing error messages).
+# Which form field each part of a Profile comes from (for placing error messages),
+# in the order the fields stand on the page.
 _FIELD_OF = {
     "origin": "where",
     "interests": "interests",
@@ -241,15 +242,28 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }
-    if errors:
-        return form
+    # The profile's own checks (an age over 120, say) run even when a field already
+    # failed, so the page names every wrong field at once rather than one per try; a
+    # field that failed keeps its own message over the profile's view of its blank.
     try:
-        form.profile = Profile.model_validate(raw)
+        profile = Profile.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             name = _FIELD_OF.get(str(error["loc"][0]) if error["loc"] else "", "form")
             errors.setdefault(name, _message(error))
+    else:
+        if not errors:
+            form.profile = profile
+    _in_page_order(errors)
     return form
+
+
+def _in_page_order(errors: dict[str, str]) -> None:
+    """Order the messages as their fields stand on the page, so the summary reads down it."""
+    order = {name: i for i, name in enumerate(_FIELD_OF.values())}
+    ordered = sorted(errors.items(), key=lambda item: order.get(item[0], len(order)))
+    errors.clear()
+    errors.update(ordered)
 
 
 def profile_from_plan(text: str) -> Profile:

@@ -212,6 +212,33 @@ def test_bad_input_is_named_beside_its_field(site, change, field, words) -> None
     assert not PLAN_ID.findall(response.text)
 
 
+def test_every_wrong_field_is_named_at_once_in_page_order(site) -> None:
+    """The profile's own limits (an age over 120) are reported together with the
+    form's (an unknown place, minutes that are not a number), not one per try."""
+    client = _signed_in(site, "practitioner")
+    bad = {"where": "Qwertyuiopville", "minutes_walk": "abc", "age": "150", "children": "19"}
+    response = client.post("/search", data={**FORM, **bad}, headers=SAME_SITE)
+    assert response.status_code == 422
+    named = re.findall(r'class="field-error" id="([a-z]+)-error"', response.text)
+    assert named == ["where", "travel", "age", "children"]
+    summary = re.search(r'id="error-summary-title">.*?</ul>', response.text, re.S)
+    assert summary
+    links = re.findall(r'<a href="#([a-z-]+)">', summary.group(0))
+    assert links == ["where", "travel-group", "age-group", "children-group"]
+    assert "120" in (_field_error(response.text, "age") or "")
+    assert not PLAN_ID.findall(response.text)
+
+
+def test_the_profiles_own_check_alone_still_keeps_the_plan_back(site) -> None:
+    from api.search_form import read_search_form
+    from geo_assets.geocode import Geocoder
+
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in {**FORM, "age": "150"}.items()}
+    form = read_search_form(posted, Geocoder(postcodes=store, places=store))
+    assert form.profile is None and list(form.errors) == ["age"]
+
+
 def test_the_form_asks_for_the_childrens_ages(site) -> None:
     client = _signed_in(site, "practitioner")
     page = client.get("/search").text
