@@ -678,12 +678,13 @@ def explain(
             reasons.append(_FEATURE_WORDS[feature])
     if asset.eligibility.gender == "women":
         reasons.append("women only")
-    if asset.eligibility.with_carers:
+    who = asset.eligibility
+    if who.with_carers:
         reasons.append(
-            f"for {asset.eligibility.with_carers_text()}{_children_who_fit(asset, profile)}"
+            f"for {who.with_carers_text(groups=True)}{_children_who_fit(asset, profile)}"
         )
-    if asset.eligibility.groups:
-        reasons.append("for " + ", ".join(asset.eligibility.groups))
+    if groups := who.groups_text():
+        reasons.append(groups)
     if profile.connection_goals and c["connection"] > 0:
         goals = [g for g in profile.connection_goals if g in asset.connection_types]
         words = {

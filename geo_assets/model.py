@@ -412,14 +412,24 @@ class Eligibility(_Part):
             return f"aged {low} and over"
         return "" if high is None else f"aged {high} and under"
 
-    def with_carers_text(self) -> str:
-        """For a ``with_carers`` group: "children aged 0–4, with a parent or carer"."""
+    def with_carers_text(self, *, groups: bool = False) -> str:
+        """For a ``with_carers`` group: "children aged 0–4, with a parent or carer".
+
+        With ``groups``, a listing that names who it is for puts those grown-ups first
+        ("parents and carers of under-5s, bringing children aged 0–4"): said apart, the
+        two read as the same fact twice."""
         ages = self.ages_text()
-        return (
-            f"children {ages}, with a parent or carer"
-            if ages
-            else "children with a parent or carer"
-        )
+        children = f"children {ages}" if ages else "their children"
+        if groups and self.groups:
+            return f"{', '.join(self.groups)}, bringing {children}"
+        return f"{children}, with a parent or carer" if ages else "children with a parent or carer"
+
+    def groups_text(self) -> str:
+        """ "for carers, veterans"; "" when none are named, and for a ``with_carers``
+        listing, whose ``with_carers_text(groups=True)`` names them with the children."""
+        if not self.groups or self.with_carers:
+            return ""
+        return "for " + ", ".join(self.groups)
 
     def in_age_range(self, age: int) -> bool:
         return (self.min_age is None or age >= self.min_age) and (

@@ -56,11 +56,16 @@ def access_text(asset: Asset) -> str | None:
 
 def who_text(eligibility: Eligibility) -> str:
     """Who may come, in words: "Women only; aged 16 and over". A ``with_carers`` group's
-    ages are its children's, so it reads "Children aged 0–5, with a parent or carer", not
-    an age range that seems to keep the parents out."""
-    ages = eligibility.with_carers_text() if eligibility.with_carers else eligibility.ages_text()
+    ages are its children's, so it reads "Children aged 0–5, with a parent or carer" (or
+    "Dads and male carers, bringing children aged 11 and under"), not an age range that
+    seems to keep the parents out."""
+    ages = (
+        eligibility.with_carers_text(groups=True)
+        if eligibility.with_carers
+        else eligibility.ages_text()
+    )
     sex = {"women": "women only", "men": "men only"}.get(eligibility.gender, "")
-    groups = "for " + ", ".join(eligibility.groups) if eligibility.groups else ""
+    groups = eligibility.groups_text()
     text = "; ".join(p for p in (sex, ages, groups) if p) or "everyone"
     return text[0].upper() + text[1:]
 

@@ -845,6 +845,12 @@ def test_a_toddler_group_says_which_of_the_childrens_ages_it_takes(store, childr
     person = profile(interests=["singing"], age=31, children_ages=children)
     [result] = match(store, person, now=NOW)
     assert f"for children aged 0–4, with a parent or carer: {reason}" in result.reasons
+    # Where the listing names its grown-ups, they are said with the children, once.
+    who = {**toddlers.eligibility.model_dump(), "groups": ["dads"]}
+    store.update_asset(result.asset.id, {"eligibility": who})
+    [again] = match(store, person, now=NOW)
+    said = [r for r in again.reasons if "dads" in r]
+    assert said == [f"for dads, bringing children aged 0–4: {reason}"]
     # Nothing else said mentions children: the ages alone keep its whole score.
     without = match(store, profile(interests=["singing"], age=31), now=NOW)
     assert result.score == pytest.approx(without[0].score / AUDIENCE_FACTOR)

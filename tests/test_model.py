@@ -220,6 +220,31 @@ def test_a_group_for_children_with_their_carers_admits_by_the_childrens_ages(
 
 
 @pytest.mark.parametrize(
+    ("who", "with_carers", "groups"),
+    [
+        ({"min_age": 0, "max_age": 4}, "children aged 0–4, with a parent or carer", ""),
+        ({}, "children with a parent or carer", ""),
+        (
+            {"max_age": 11, "groups": ["dads and male carers"]},
+            "dads and male carers, bringing children aged 11 and under",
+            "",
+        ),
+        ({"groups": ["kinship carers"]}, "kinship carers, bringing their children", ""),
+    ],
+)
+def test_a_group_with_carers_names_its_grown_ups_and_children_once(
+    who: dict, with_carers: str, groups: str
+) -> None:
+    """Its groups ("parents and carers of under-5s") name the same grown-ups the
+    children come with: they are said in one phrase, not again as a second one."""
+    eligibility = Eligibility(with_carers=True, **who)
+    assert eligibility.with_carers_text(groups=True) == with_carers
+    assert eligibility.groups_text() == groups
+    plain = Eligibility(**{**who, "with_carers": False})
+    assert plain.groups_text() == ("for " + ", ".join(who["groups"]) if "groups" in who else "")
+
+
+@pytest.mark.parametrize(
     ("children", "field"),
     [([18], "children_ages.0"), ([2, -1], "children_ages.1"), ([1] * 11, "children_ages")],
 )

@@ -512,6 +512,17 @@ def test_a_stay_and_play_listing_says_children_come_with_a_parent_or_carer(site:
     assert shown == "Aged 0–5"
 
 
+def test_a_group_for_dads_with_their_children_says_so_once(site: Site) -> None:
+    site.as_role("organisation")
+    dads = {"name": "Dads and Kids", "min_age": "0", "max_age": "11"}
+    form = listing_form(**dads, groups="dads and male carers", with_carers="yes")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    new_id = response.headers["location"].rsplit("asset=", 1)[1]
+    shown = elements(site.client.get(f"/listings/{new_id}").text)["who"]["text"]
+    assert shown == "Dads and male carers, bringing children aged 0–11"
+
+
 def test_the_form_offers_men_only_and_saves_it(site: Site) -> None:
     site.as_role("organisation")
     page = site.client.get("/portal/new").text
