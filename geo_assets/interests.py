@@ -169,6 +169,13 @@ def content_words(text: str) -> list[str]:
     return [w for w in normalise(text).split() if w not in STOPWORDS and len(w) > 1]
 
 
+def subject_words(text: str) -> list[str]:
+    """The words of an interest that say what it is about: "parent and toddler group"
+    gives parent, toddler. A format word ("group", "club") is in nearly every listing's
+    text, so finding it there says nothing about whether the listing fits."""
+    return [w for w in content_words(text) if w not in GENERIC_WORDS]
+
+
 @dataclass(frozen=True)
 class InterestMatch:
     """One taxonomy term an interest points to. ``label`` is the name or synonym that matched."""

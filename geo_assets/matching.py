@@ -41,6 +41,7 @@ from geo_assets.interests import (
     default_resolver,
     lexical_score,
     normalise,
+    subject_words,
 )
 from geo_assets.model import (
     WEEKDAYS,
@@ -157,7 +158,7 @@ def resolve_interests(
     out = []
     for text in profile.interests:
         terms = tuple(resolver.resolve(text))
-        words = tuple(content_words(text))
+        words = tuple(subject_words(text))
         out.append(ResolvedInterest(text, terms, words, shown_as(text, terms, resolver)))
     return out
 

@@ -299,6 +299,41 @@ def test_a_result_beside_ones_that_match_says_it_fits_none_of_the_interests(smal
         assert r.reasons[0] == "not one of your interests (knitting); shown for what else it offers"
 
 
+def test_a_format_word_in_an_interest_relates_no_listing_to_it(sqlite_store):
+    """ "group" in "parent and toddler group" is in nearly every listing's text: it made
+    a men's group and a woodland group "related to your interests". Only the words that
+    say what the interest is about count as found in a listing's text."""
+
+    def listing(listing_id: str, name: str, category: str, description: str) -> Asset:
+        return Asset.model_validate(
+            {
+                "id": listing_id,
+                "kind": "group",
+                "name": name,
+                "categories": [category],
+                "description": description,
+                "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
+                "status": "published",
+                "source": "t",
+                "source_id": listing_id,
+            }
+        )
+
+    sqlite_store.bulk_upsert(
+        [
+            listing("men", "Men's Group", "social.mens-groups", "A friendly group for men."),
+            listing("wood", "Woodland Volunteers", "nature.conservation", "A lively group."),
+            listing("rhyme", "Rhyme Time", "arts.music", "Songs for toddlers and a parent."),
+        ]
+    )
+    results = {r.asset.id: r for r in match(sqlite_store, profile(interests=["toddler group"]))}
+    for unrelated in ("men", "wood"):
+        assert results[unrelated].components["interest"] == 0
+        assert results[unrelated].reasons[0].startswith("not one of your interests")
+    # A word about the interest's subject still finds a listing by its text.
+    assert results["rhyme"].components["interest"] == pytest.approx(0.8)
+
+
 def test_explanations_read_like_a_practitioner_would_say_them(small_store):
     p = profile(interests=["gardening"], availability=["tue 09:00-13:00"])
     top = match(small_store, p, now=NOW)[0]
