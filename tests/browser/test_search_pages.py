@@ -103,6 +103,9 @@ def test_childrens_ages_are_kept_with_the_results(page, live_server, sign_in):
     page.get_by_role("button", name="Find activities").click()
     page.locator("#results-heading").wait_for()
     assert page.locator("#results > li").count() >= 1
+    # The first result, a toddler group, says (among all its reasons) that the child can come.
+    first = page.locator("#results > li").first
+    assert first.get_by_text("your child aged 2 can come").is_visible()
     assert page.get_by_label("Ages of children they would bring (optional)").input_value() == "2"
     # The ages travel on to the plan with the rest of the search, in the page alone.
     carried = json.loads(page.locator("#plan-form input[name=profile]").get_attribute("value"))
