@@ -76,6 +76,7 @@ _FIELD_OF = {
     "children_ages": "children",
     "preferences": "preferences",
 }
+_PAGE_ORDER = {name: i for i, name in enumerate(_FIELD_OF.values())}
 
 
 @dataclass
@@ -238,7 +239,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "availability": _availability(_text(values, "free"), errors),
         "budget": _budget(values, errors),
         "access_needs": list(values.get("need", [])),
-        "age": None if age is None else age,
+        "age": age,
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }
@@ -260,8 +261,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
 
 def _in_page_order(errors: dict[str, str]) -> None:
     """Order the messages as their fields stand on the page, so the summary reads down it."""
-    order = {name: i for i, name in enumerate(_FIELD_OF.values())}
-    ordered = sorted(errors.items(), key=lambda item: order.get(item[0], len(order)))
+    ordered = sorted(errors.items(), key=lambda item: _PAGE_ORDER.get(item[0], len(_PAGE_ORDER)))
     errors.clear()
     errors.update(ordered)
 

@@ -169,11 +169,16 @@ def content_words(text: str) -> list[str]:
     return [w for w in normalise(text).split() if w not in STOPWORDS and len(w) > 1]
 
 
+def _names_subject(word: str) -> bool:
+    """Neither a stopword nor a format word ("group", "club")."""
+    return word not in STOPWORDS and word not in GENERIC_WORDS
+
+
 def subject_words(text: str) -> list[str]:
     """The words of an interest that say what it is about: "parent and toddler group"
-    gives parent, toddler. A format word ("group", "club") is in nearly every listing's
-    text, so finding it there says nothing about whether the listing fits."""
-    return [w for w in content_words(text) if w not in GENERIC_WORDS]
+    gives parent, toddler. A format word is in nearly every listing's text, so finding
+    it there says nothing about whether the listing fits."""
+    return [w for w in normalise(text).split() if len(w) > 1 and _names_subject(w)]
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,7 @@ class InterestResolver:
         # How much of its best label a word is: "guitar" is half of "learn guitar".
         self.word_share: dict[str, float] = {}
         for label, terms in self.label_terms.items():
-            words = [w for w in label.split() if w not in STOPWORDS and w not in GENERIC_WORDS]
+            words = [w for w in label.split() if _names_subject(w)]
             for word in words:
                 if len(word) > 2:
                     self.word_terms.setdefault(word, set()).update(terms)

@@ -677,9 +677,9 @@ def explain(
             "hearing_loop",
         ):
             reasons.append(_FEATURE_WORDS[feature])
-    if asset.eligibility.gender == "women":
-        reasons.append("women only")
     who = asset.eligibility
+    if who.gender == "women":
+        reasons.append("women only")
     if who.with_carers:
         reasons.append(
             f"for {who.with_carers_text(groups=True)}{_children_who_fit(asset, profile)}"
