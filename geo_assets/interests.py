@@ -169,6 +169,16 @@ def content_words(text: str) -> list[str]:
     return [w for w in normalise(text).split() if w not in STOPWORDS and len(w) > 1]
 
 
+def singular(word: str) -> str:
+    """A plural's rough singular ("groups" -> "group", "classes" -> "class"), enough to
+    tell that two spellings name the same thing; not a dictionary's lemma."""
+    if len(word) > 4 and word.endswith("es") and word[:-2].endswith(("s", "x", "ch", "sh")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def _names_subject(word: str) -> bool:
     """Neither a stopword nor a format word ("group", "club")."""
     return word not in STOPWORDS and word not in GENERIC_WORDS

@@ -41,6 +41,7 @@ from geo_assets.interests import (
     default_resolver,
     lexical_score,
     normalise,
+    singular,
     subject_words,
 )
 from geo_assets.model import (
@@ -167,9 +168,15 @@ def shown_as(text: str, terms: Sequence[InterestMatch], resolver: InterestResolv
     """How reasons name an interest (see ``ResolvedInterest.shown``)."""
     if text in resolver.taxonomy:
         return resolver.taxonomy.get(text).name
-    if terms and not set(normalise(terms[0].label).split()) <= set(normalise(text).split()):
+    if terms and not _words_of(terms[0].label) <= _words_of(text):
         return f'{text} (read as "{terms[0].label}")'
     return text
+
+
+def _words_of(text: str) -> set[str]:
+    """The words of ``text`` in the singular: "parent and toddler group" was not
+    misread as the term "parent and toddler groups"."""
+    return {singular(w) for w in normalise(text).split()}
 
 
 def check_weights(overrides: Mapping[str, float] | None) -> dict[str, float]:
@@ -635,12 +642,14 @@ def explain(
         elif c["interest"] > 0:
             reasons.append("related to your interests")
         else:
+            # After a colon, not in brackets: a misreading's own '(read as "...")'
+            # would otherwise sit in a second pair.
             said = ", ".join(i.shown for i in interests)
             if others_matched:
-                reasons.append(f"not one of your interests ({said}); shown for what else it offers")
+                reasons.append(f"not one of your interests: {said}; shown for what else it offers")
             else:
                 reasons.append(
-                    f"no listing matched your interests ({said}); shown for other reasons"
+                    f"no listing matched your interests: {said}; shown for other reasons"
                 )
     reasons.append(travel_reason(match))
     if session is not None:

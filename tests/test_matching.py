@@ -29,6 +29,7 @@ from geo_assets.matching import (
     rank,
     resolve_interests,
     schedule_score,
+    shown_as,
     travel_score,
     travel_times,
     violations,
@@ -275,6 +276,17 @@ def test_reasons_say_how_an_interest_was_read(small_store, said, shown):
     assert top.reasons[0] == f"matches your interest: {shown}"
 
 
+@pytest.mark.parametrize(
+    "said", ["parent and toddler group", "walking groups", "yoga class", "art classes"]
+)
+def test_a_terms_plural_or_singular_is_no_misreading(said):
+    """'parent and toddler group (read as "parent and toddler groups")' said nothing new."""
+    resolver = default_resolver()
+    terms = resolver.resolve(said)
+    assert terms
+    assert shown_as(said, terms, resolver) == said
+
+
 def test_footy_finds_football(small_store):
     results = match(small_store, profile(interests=["footy"]), now=NOW)
     assert results[0].asset.id == "f-walk"
@@ -296,7 +308,17 @@ def test_a_result_beside_ones_that_match_says_it_fits_none_of_the_interests(smal
     unmatched = [r for r in results if r.components["interest"] == 0]
     assert unmatched
     for r in unmatched:
-        assert r.reasons[0] == "not one of your interests (knitting); shown for what else it offers"
+        assert r.reasons[0] == "not one of your interests: knitting; shown for what else it offers"
+
+
+def test_a_misread_interest_is_named_without_brackets_in_brackets(small_store):
+    """'not one of your interests (gardning (read as "gardening")); ...' nested them."""
+    results = match(small_store, profile(interests=["gardning"]), now=NOW)
+    unmatched = [r.reasons[0] for r in results if r.components["interest"] == 0]
+    assert unmatched
+    assert set(unmatched) == {
+        'not one of your interests: gardning (read as "gardening"); shown for what else it offers'
+    }
 
 
 def test_a_format_word_in_an_interest_relates_no_listing_to_it(sqlite_store):
