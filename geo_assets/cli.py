@@ -263,13 +263,22 @@ def match(
         list[str] | None,
         typer.Option(help="Access need, e.g. wheelchair, hearing_loop, quiet_space, women_only."),
     ] = None,
-    age: Annotated[int | None, typer.Option(help="Age in years (for eligibility).")] = None,
+    # Numbers arrive as text and the profile reads them, so "--age x" gets the same
+    # one-line error as "--age 200", not the option parser's boxed usage message.
+    age: Annotated[
+        str | None, typer.Option(metavar="YEARS", help="Age in years (for eligibility).")
+    ] = None,
     child_age: Annotated[
-        list[int] | None,
-        typer.Option(help="Age of a child the person would bring; repeat for each child."),
+        list[str] | None,
+        typer.Option(
+            metavar="YEARS",
+            help="Age of a child the person would bring; repeat for each child.",
+        ),
     ] = None,
     free_only: Annotated[bool, typer.Option("--free-only", help="Only free activities.")] = False,
-    max_cost: Annotated[float | None, typer.Option(help="Most they can pay per session.")] = None,
+    max_cost: Annotated[
+        str | None, typer.Option(metavar="AMOUNT", help="Most they can pay per session.")
+    ] = None,
     network: Annotated[
         Path | None,
         typer.Option(
@@ -302,10 +311,7 @@ def match(
             }
         )
     except ValidationError as exc:
-        named = _child_age_error(exc)
-        if named is None:
-            raise
-        raise named from exc
+        raise _naming_the_option(exc) from exc
     model = None
     if network is not None:
         from geo_assets.network import NetworkTravel
@@ -319,13 +325,25 @@ def match(
     _print_matches(results)
 
 
-def _child_age_error(exc: ValidationError) -> InvalidInputError | None:
-    """Name ``--child-age`` beside the field when a child's age is what was wrong: the
-    profile's own name for it (``children_ages.0``) is not the option's."""
+# The profile's fields whose names are not their options' ("children_ages.0" came
+# from "--child-age").
+_MATCH_OPTION_OF = {
+    "age": "--age",
+    "children_ages": "--child-age",
+    "budget": "--max-cost",
+    "availability": "--free",
+    "access_needs": "--need",
+    "connection_goals": "--goal",
+}
+
+
+def _naming_the_option(exc: ValidationError) -> ValidationError | InvalidInputError:
+    """The profile's error with the option it came from named beside its field."""
     where, said = _first_error(exc)
-    if where.partition(".")[0] != "children_ages":
-        return None
-    return InvalidInputError(f"`{where}` (`--child-age`): {said}", field=where)
+    option = _MATCH_OPTION_OF.get(where.partition(".")[0])
+    if option is None:
+        return exc
+    return InvalidInputError(f"`{where}` (`{option}`): {said}", field=where)
 
 
 def _print_matches(results: list[Any]) -> None:

@@ -304,3 +304,38 @@ def test_match_rejects_a_bad_childs_age_naming_the_option(loaded_db, ages, field
     assert result.exit_code == 2
     assert f"`{field}`" in result.stderr and "`--child-age`" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "option"),
+    [
+        (["--age", "x"], "age", "--age"),
+        (["--age", "31.5"], "age", "--age"),
+        (["--age", "200"], "age", "--age"),
+        (["--child-age", "two"], "children_ages.0", "--child-age"),
+        (["--max-cost", "a fiver"], "budget.max_per_session", "--max-cost"),
+        (["--max-cost", "-1"], "budget.max_per_session", "--max-cost"),
+    ],
+)
+def test_a_number_that_is_not_one_gets_the_same_one_line_error(loaded_db, args, field, option):
+    """ "--age x" was refused by the option parser's boxed usage message, unlike
+    "--age 200": both now name the field and its option on one line."""
+    result = CliRunner().invoke(
+        app, ["--database-url", loaded_db, "match", "--near", "53.8,-1.75", *args]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: `{field}` (`{option}`): ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_numbers_given_as_text_reach_the_profile(loaded_db, monkeypatch):
+    import geo_assets.matching
+
+    seen = []
+    monkeypatch.setattr(
+        geo_assets.matching, "match", lambda store, profile, **kw: seen.append(profile) or []
+    )
+    args = ["--near", "53.8,-1.75", "--age", "31", "--child-age", "0", "--max-cost", "2.5"]
+    result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
+    assert result.exit_code == 0, result.output
+    assert (seen[0].age, seen[0].children_ages, seen[0].budget.max_per_session) == (31, [0], 2.5)
