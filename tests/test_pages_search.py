@@ -12,12 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routers.search_pages import longer_text, split_text
 from geo_assets.auth import User, issue_token
 from geo_assets.matching import match
-from geo_assets.model import Profile
+from geo_assets.model import Profile, TravelOption
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import AssetFilters, Store, open_store
+from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys
 from maps.assets import MapSettings, missing_files
 
 SAME_SITE = {"origin": "http://testserver"}
@@ -430,3 +432,117 @@ def test_a_listing_placed_at_a_centre_says_the_pin_is_not_the_door(site) -> None
         assert note in client.get(f"/listings/{listing.id}").text
     finally:
         store.update_asset(listing.id, {"location": listing.location.model_dump()})
+
+
+NARROW = {**FORM, "interests": "football", "mode": ["walk"], "minutes_walk": "15", "free": ""}
+
+
+def _narrow_profile(store: Store, minutes: int = 15) -> Profile:
+    lat, lon = _place(store)
+    return Profile.model_validate(
+        {
+            "origin": {"lat": lat, "lon": lon},
+            "interests": ["football"],
+            "travel": [{"mode": "walk", "max_minutes": minutes}],
+        }
+    )
+
+
+def test_a_narrow_search_says_how_few_fit_and_what_longer_journeys_add(site) -> None:
+    """Few of the results fit the interest: the page says so above the list, says what
+    a longer walk would add, and searches with it in one click, form kept."""
+    client = _signed_in(site, "practitioner")
+    _, store, _ = site
+    profile = _narrow_profile(store)
+    ranked = match(store, profile, limit=10)
+    split = InterestSplit.of(ranked)
+    longer = longer_journeys(store, profile, ranked, limit=10)
+    assert split.fit < len(ranked) and longer is not None and longer.more_that_fit > 0
+
+    response = client.post("/search", data=NARROW, headers=SAME_SITE)
+    assert response.status_code == 200
+    summary = re.search(
+        r'<div class="notice" id="results-summary">(.*?)</div>', response.text, re.S
+    )
+    assert summary
+    said = html.unescape(re.sub(r"<[^>]+>", " ", summary.group(1)))
+    assert split_text(split) in said and longer_text(longer) in said
+    assert "up to 25 min walk" in said
+
+    form = re.search(
+        r'<form method="post" action="/search" id="longer-form">(.*?)</form>', response.text, re.S
+    )
+    assert form
+    fields = [
+        (n, html.unescape(v))
+        for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1))
+    ]
+    assert ("minutes_walk", "25") in fields and ("interests", "football") in fields
+    assert ("where", PLACE) in fields and ("mode", "walk") in fields
+    again = client.post("/search", data=_multi(fields), headers=SAME_SITE)
+    assert again.status_code == 200
+    wider = match(store, _narrow_profile(store, 25), limit=10)
+    assert PLAN_ID.findall(again.text) == [m.asset.id for m in wider]
+    assert re.search(r'id="minutes-walk"[^>]*value="25"', again.text)
+
+
+def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return data
+
+
+def test_a_search_without_interests_has_no_summary(site) -> None:
+    client = _signed_in(site, "practitioner")
+    response = client.post("/search", data={**NARROW, "interests": ""}, headers=SAME_SITE)
+    assert response.status_code == 200
+    assert PLAN_ID.findall(response.text)
+    assert 'id="results-summary"' not in response.text
+
+
+@pytest.mark.parametrize(
+    ("split", "text"),
+    [
+        (InterestSplit(10, 0, 0), None),
+        (
+            InterestSplit(1, 1, 8),
+            "1 of these 10 fits their interests; 1 is related to them; the other 8 are "
+            "here for what else they offer (how near, when, cost and access).",
+        ),
+        (
+            InterestSplit(3, 0, 1),
+            "3 of these 4 fit their interests; the other 1 is here for what else it "
+            "offers (how near, when, cost and access).",
+        ),
+        (
+            InterestSplit(0, 0, 5),
+            "None of these 5 fit their interests; all 5 are here for what else they "
+            "offer (how near, when, cost and access).",
+        ),
+        (InterestSplit(0, 2, 0), "None of these 2 fit their interests; 2 are related to them."),
+    ],
+)
+def test_the_summary_reads_as_a_sentence(split, text) -> None:
+    assert split_text(split) == text
+
+
+@pytest.mark.parametrize(
+    ("more", "at_least", "text"),
+    [
+        (0, False, "find no more that fit"),
+        (1, False, "find 1 more that fits"),
+        (3, False, "find 3 more that fit"),
+        (10, True, "find at least 10 more that fit"),
+    ],
+)
+def test_longer_journeys_read_as_a_sentence(more, at_least, text) -> None:
+    travel = (
+        TravelOption(mode="walk", max_minutes=30),
+        TravelOption(mode="public_transport", max_minutes=45),
+    )
+    said = longer_text(LongerJourneys(travel, more, at_least))
+    assert (
+        said
+        == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} their interests."
+    )

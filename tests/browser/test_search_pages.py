@@ -113,6 +113,41 @@ def test_childrens_ages_are_kept_with_the_results(page, live_server, sign_in):
     assert page.url == f"{live_server.url}/search"
 
 
+def _fitting(page) -> int:
+    return sum(
+        1
+        for reasons in page.locator("#results > li .reasons").all_inner_texts()
+        if reasons.startswith("matches your interest")
+    )
+
+
+def test_a_narrow_search_offers_longer_journeys_in_one_click(
+    page, live_server, sign_in, map_settings
+):
+    """Few results fit "football" within a 15-minute walk: the page says so above the
+    list and searches again with a longer walk, the rest of the form as it was."""
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    page.get_by_label("Postcode or place").fill(PLACE)
+    page.get_by_label("What they enjoy or care about").fill("football")
+    page.locator("#minutes-walk").fill("15")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    summary = page.locator("#results-summary")
+    assert summary.is_visible()
+    assert "fit their interests" in summary.inner_text()
+    assert "Longer journeys (up to 25 min walk) find" in summary.inner_text()
+    before = _fitting(page)
+    assert run_axe(page, map_settings.static_dir) == []
+
+    page.get_by_role("button", name="Search with longer journeys").click()
+    page.locator("#results-heading").wait_for()
+    assert page.locator("#minutes-walk").input_value() == "25"
+    assert page.get_by_label("What they enjoy or care about").input_value() == "football"
+    assert _fitting(page) > before
+    assert page.url == f"{live_server.url}/search"
+
+
 def test_a_bad_childs_age_is_named_beside_its_field(page, live_server, sign_in, page_log):
     page_log.expect_error("status of 422")
     sign_in("practitioner")

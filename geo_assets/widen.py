@@ -1,0 +1,103 @@
+"""How a search's results split by interest, and whether longer journeys would find more.
+
+A narrow search (a parent and toddler group within a short walk) finds one listing that
+fits and fills the rest of its list with listings that are near but fit no interest.
+A practitioner reading it needs to see that at once, and to know before trying whether
+allowing longer journeys would find more that fit: ``longer_journeys`` runs that wider
+search and counts what it adds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from geo_assets.matching import Match, match
+from geo_assets.model import MAX_TRAVEL_MINUTES, Profile, TravelOption
+from geo_assets.store import Store
+from geo_assets.travel import TravelModel
+
+# Each way of travelling is allowed this many times its minutes, rounded up to the
+# next 5 minutes: a step a practitioner would try, and one the person might manage.
+WIDER_BY = 1.5
+ROUND_TO_MINUTES = 5
+
+
+def fits_an_interest(m: Match) -> bool:
+    """Matched one of the person's interests ("matches your interest: ...")."""
+    return bool(m.matched_interests)
+
+
+@dataclass(frozen=True)
+class InterestSplit:
+    """How many results fit an interest, are only related to one, or fit none."""
+
+    fit: int
+    related: int
+    other: int
+
+    @classmethod
+    def of(cls, matches: Sequence[Match]) -> InterestSplit:
+        fit = sum(1 for m in matches if fits_an_interest(m))
+        related = sum(
+            1 for m in matches if not fits_an_interest(m) and m.components["interest"] > 0
+        )
+        return cls(fit, related, len(matches) - fit - related)
+
+
+@dataclass(frozen=True)
+class LongerJourneys:
+    """The wider search: each of the person's ways of travelling with its longer limit,
+    and how many listings fitting an interest it finds that the results do not show.
+    ``at_least``: every listing in its own list fits, so a longer list may find more."""
+
+    travel: tuple[TravelOption, ...]
+    more_that_fit: int
+    at_least: bool
+
+
+def longer_limits(options: Sequence[TravelOption]) -> tuple[TravelOption, ...] | None:
+    """``options`` with each limit ``WIDER_BY`` times longer (rounded up to the next
+    ``ROUND_TO_MINUTES``, at most the model's limit); None when none can grow."""
+    longer = tuple(
+        TravelOption(
+            mode=t.mode,
+            max_minutes=min(
+                MAX_TRAVEL_MINUTES,
+                math.ceil(t.max_minutes * WIDER_BY / ROUND_TO_MINUTES) * ROUND_TO_MINUTES,
+            ),
+        )
+        for t in options
+    )
+    if all(a.max_minutes <= b.max_minutes for a, b in zip(longer, options, strict=True)):
+        return None
+    return longer
+
+
+def longer_journeys(
+    store: Store,
+    profile: Profile,
+    shown: Sequence[Match],
+    *,
+    limit: int,
+    travel: TravelModel | None = None,
+    now: datetime | None = None,
+) -> LongerJourneys | None:
+    """What allowing longer journeys would add, when the results leave room for it: the
+    person gave interests and some result fits none of them. None otherwise, or when
+    every limit is already the longest allowed."""
+    if not profile.interests or not shown:
+        return None
+    if InterestSplit.of(shown).fit == len(shown) == limit:
+        return None
+    travel_options = longer_limits(profile.travel)
+    if travel_options is None:
+        return None
+    wider = profile.model_copy(update={"travel": list(travel_options)})
+    shown_ids = {m.asset.id for m in shown}
+    found = match(store, wider, travel=travel, limit=limit, now=now)
+    fits = [m for m in found if fits_an_interest(m)]
+    new = sum(1 for m in fits if m.asset.id not in shown_ids)
+    return LongerJourneys(travel_options, new, at_least=len(fits) == limit)
