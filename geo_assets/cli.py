@@ -319,10 +319,19 @@ def match(
         model = NetworkTravel.from_pbf(network, modes=tuple(t.mode for t in profile.travel))
     with _open(ctx) as store:
         results = run_match(store, profile, travel=model, limit=limit)
-    if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
-        return
-    _print_matches(results)
+        if as_json:
+            typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+            return
+        _print_matches(results)
+        # As the search page says it under its heading: how many fit, and whether
+        # longer journeys would find more.
+        from geo_assets.widen import InterestSplit, longer_journeys
+
+        said = InterestSplit.of(results).text() if profile.interests else None
+        longer = longer_journeys(store, profile, results, limit=limit, travel=model)
+        for line in (said, longer.text() if longer else None):
+            if line:
+                typer.echo(line)
 
 
 # The profile's fields whose names are not their options' ("children_ages.0" came

@@ -17,7 +17,7 @@ from datetime import datetime
 from geo_assets.matching import Match, match
 from geo_assets.model import MAX_TRAVEL_MINUTES, Profile, TravelOption
 from geo_assets.store import Store
-from geo_assets.travel import TravelModel
+from geo_assets.travel import MODE_WORDS, TravelModel
 
 # Each way of travelling is allowed this many times its minutes, rounded up to the
 # next 5 minutes: a step a practitioner would try, and one the person might manage.
@@ -46,6 +46,28 @@ class InterestSplit:
         )
         return cls(fit, related, len(matches) - fit - related)
 
+    def text(self) -> str | None:
+        """What the list holds, said before it when some result fits none of the
+        interests: "1 of these 10 fits their interests; the other 9 are here for what
+        else they offer (how near, when, cost and access)." None when all fit."""
+        total = self.fit + self.related + self.other
+        if self.fit == total:
+            return None
+        parts = [
+            f"{'None' if self.fit == 0 else self.fit} of these {total} "
+            f"{'fits' if self.fit == 1 else 'fit'} their interests"
+        ]
+        if self.related:
+            parts.append(f"{_count(self.related, 'is', 'are')} related to them")
+        if self.other:
+            rest = "the other" if self.fit or self.related else "all"
+            offer = "it offers" if self.other == 1 else "they offer"
+            parts.append(
+                f"{rest} {_count(self.other, 'is', 'are')} here for what else {offer}"
+                " (how near, when, cost and access)"
+            )
+        return "; ".join(parts) + "."
+
 
 @dataclass(frozen=True)
 class LongerJourneys:
@@ -56,6 +78,19 @@ class LongerJourneys:
     travel: tuple[TravelOption, ...]
     more_that_fit: int
     at_least: bool
+
+    def text(self) -> str:
+        """ "Longer journeys (up to 30 min walk or 45 min by bus or train) find 3 more
+        that fit their interests." """
+        ways = " or ".join(f"{t.max_minutes:.0f} min {MODE_WORDS[t.mode]}" for t in self.travel)
+        n = self.more_that_fit
+        found = "no" if n == 0 else f"at least {n}" if self.at_least else str(n)
+        fit = "fits" if n == 1 else "fit"
+        return f"Longer journeys (up to {ways}) find {found} more that {fit} their interests."
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def longer_limits(options: Sequence[TravelOption]) -> tuple[TravelOption, ...] | None:

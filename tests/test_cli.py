@@ -339,3 +339,36 @@ def test_numbers_given_as_text_reach_the_profile(loaded_db, monkeypatch):
     result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
     assert result.exit_code == 0, result.output
     assert (seen[0].age, seen[0].children_ages, seen[0].budget.max_per_session) == (31, [0], 2.5)
+
+
+def test_the_table_ends_with_how_many_fit_and_what_longer_journeys_add(loaded_db):
+    """As the search page says it: few of these fit, and a longer walk finds more."""
+    from geo_assets.matching import match
+    from geo_assets.model import Profile
+    from geo_assets.store import open_store
+    from geo_assets.widen import InterestSplit, longer_journeys
+
+    args = ["--near", "53.805,-1.765", "--interest", "football", "--travel", "walk:15"]
+    result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
+    assert result.exit_code == 0, result.output
+    person = Profile.model_validate(
+        {
+            "origin": {"lat": 53.805, "lon": -1.765},
+            "interests": ["football"],
+            "travel": [{"mode": "walk", "max_minutes": 15}],
+        }
+    )
+    store = open_store(loaded_db)
+    try:
+        shown = match(store, person)
+        said, longer = (
+            InterestSplit.of(shown).text(),
+            longer_journeys(store, person, shown, limit=10),
+        )
+    finally:
+        store.close()
+    assert said and longer and longer.more_that_fit > 0
+    assert result.stdout.splitlines()[-2:] == [said, longer.text()]
+    # JSON stays a plain list of results.
+    as_json = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args, "--json"])
+    assert isinstance(json.loads(as_json.stdout), list)

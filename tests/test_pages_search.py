@@ -12,14 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routers.search_pages import longer_text, split_text
 from geo_assets.auth import User, issue_token
 from geo_assets.matching import match
-from geo_assets.model import Profile, TravelOption
+from geo_assets.model import Profile
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import AssetFilters, Store, open_store
-from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys
+from geo_assets.widen import InterestSplit, longer_journeys
 from maps.assets import MapSettings, missing_files
 
 SAME_SITE = {"origin": "http://testserver"}
@@ -466,7 +465,7 @@ def test_a_narrow_search_says_how_few_fit_and_what_longer_journeys_add(site) -> 
     )
     assert summary
     said = html.unescape(re.sub(r"<[^>]+>", " ", summary.group(1)))
-    assert split_text(split) in said and longer_text(longer) in said
+    assert split.text() in said and longer.text() in said
     assert "up to 25 min walk" in said
 
     form = re.search(
@@ -499,50 +498,3 @@ def test_a_search_without_interests_has_no_summary(site) -> None:
     assert response.status_code == 200
     assert PLAN_ID.findall(response.text)
     assert 'id="results-summary"' not in response.text
-
-
-@pytest.mark.parametrize(
-    ("split", "text"),
-    [
-        (InterestSplit(10, 0, 0), None),
-        (
-            InterestSplit(1, 1, 8),
-            "1 of these 10 fits their interests; 1 is related to them; the other 8 are "
-            "here for what else they offer (how near, when, cost and access).",
-        ),
-        (
-            InterestSplit(3, 0, 1),
-            "3 of these 4 fit their interests; the other 1 is here for what else it "
-            "offers (how near, when, cost and access).",
-        ),
-        (
-            InterestSplit(0, 0, 5),
-            "None of these 5 fit their interests; all 5 are here for what else they "
-            "offer (how near, when, cost and access).",
-        ),
-        (InterestSplit(0, 2, 0), "None of these 2 fit their interests; 2 are related to them."),
-    ],
-)
-def test_the_summary_reads_as_a_sentence(split, text) -> None:
-    assert split_text(split) == text
-
-
-@pytest.mark.parametrize(
-    ("more", "at_least", "text"),
-    [
-        (0, False, "find no more that fit"),
-        (1, False, "find 1 more that fits"),
-        (3, False, "find 3 more that fit"),
-        (10, True, "find at least 10 more that fit"),
-    ],
-)
-def test_longer_journeys_read_as_a_sentence(more, at_least, text) -> None:
-    travel = (
-        TravelOption(mode="walk", max_minutes=30),
-        TravelOption(mode="public_transport", max_minutes=45),
-    )
-    said = longer_text(LongerJourneys(travel, more, at_least))
-    assert (
-        said
-        == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} their interests."
-    )

@@ -7,7 +7,7 @@ from factories import make_asset
 
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile, TravelOption
-from geo_assets.widen import InterestSplit, longer_journeys, longer_limits
+from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys, longer_limits
 
 HOME = (53.7950, -1.7520)
 # Walking at the straight-line model's pace, 0.001 degrees of latitude (111 m) is
@@ -128,3 +128,50 @@ def test_longer_limits_are_half_as_long_again(minutes, longer):
 
 def test_no_longer_limits_when_all_are_the_longest():
     assert longer_limits([TravelOption(mode="walk", max_minutes=240)]) is None
+
+
+@pytest.mark.parametrize(
+    ("split", "text"),
+    [
+        (InterestSplit(10, 0, 0), None),
+        (
+            InterestSplit(1, 1, 8),
+            "1 of these 10 fits their interests; 1 is related to them; the other 8 are "
+            "here for what else they offer (how near, when, cost and access).",
+        ),
+        (
+            InterestSplit(3, 0, 1),
+            "3 of these 4 fit their interests; the other 1 is here for what else it "
+            "offers (how near, when, cost and access).",
+        ),
+        (
+            InterestSplit(0, 0, 5),
+            "None of these 5 fit their interests; all 5 are here for what else they "
+            "offer (how near, when, cost and access).",
+        ),
+        (InterestSplit(0, 2, 0), "None of these 2 fit their interests; 2 are related to them."),
+    ],
+)
+def test_the_summary_reads_as_a_sentence(split, text) -> None:
+    assert split.text() == text
+
+
+@pytest.mark.parametrize(
+    ("more", "at_least", "text"),
+    [
+        (0, False, "find no more that fit"),
+        (1, False, "find 1 more that fits"),
+        (3, False, "find 3 more that fit"),
+        (10, True, "find at least 10 more that fit"),
+    ],
+)
+def test_longer_journeys_read_as_a_sentence(more, at_least, text) -> None:
+    travel = (
+        TravelOption(mode="walk", max_minutes=30),
+        TravelOption(mode="public_transport", max_minutes=45),
+    )
+    said = LongerJourneys(travel, more, at_least).text()
+    assert (
+        said
+        == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} their interests."
+    )

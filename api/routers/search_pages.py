@@ -32,7 +32,6 @@ from geo_assets.auth import User
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
 from geo_assets.taxonomy import default_taxonomy
-from geo_assets.travel import MODE_WORDS
 from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
@@ -85,44 +84,6 @@ def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
     ]
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def split_text(split: InterestSplit) -> str | None:
-    """What the list holds, said before it when some result fits none of the
-    interests: "1 of these 10 fits their interests; the other 9 are here for what
-    else they offer (how near, when, cost and access)." None when all fit."""
-    total = split.fit + split.related + split.other
-    if split.fit == total:
-        return None
-    parts = [
-        f"{'None' if split.fit == 0 else split.fit} of these {total} "
-        f"{'fits' if split.fit == 1 else 'fit'} their interests"
-    ]
-    if split.related:
-        parts.append(f"{_count(split.related, 'is', 'are')} related to them")
-    if split.other:
-        rest = "the other" if split.fit or split.related else "all"
-        parts.append(
-            f"{rest} {_count(split.other, 'is', 'are')} here for what else "
-            f"{'it offers' if split.other == 1 else 'they offer'} (how near, when, cost and access)"
-        )
-    return "; ".join(parts) + "."
-
-
-def longer_text(longer: LongerJourneys) -> str:
-    """ "Longer journeys (up to 30 min walk or 45 min by bus or train) find 3 more
-    that fit their interests." """
-    ways = " or ".join(f"{t.max_minutes:.0f} min {MODE_WORDS[t.mode]}" for t in longer.travel)
-    if longer.more_that_fit == 0:
-        found = "find no more"
-    else:
-        found = f"find {'at least ' if longer.at_least else ''}{longer.more_that_fit} more"
-    fit = "fits" if longer.more_that_fit == 1 else "fit"
-    return f"Longer journeys (up to {ways}) {found} that {fit} their interests."
-
-
 def longer_fields(form: SearchForm, longer: LongerJourneys) -> list[tuple[str, str]]:
     """The form's own fields with the longer limits, to search again in one click. They
     go in the page's POST body, like the form they copy, never in a URL."""
@@ -157,8 +118,8 @@ def search(
             "results": _result_rows(matches),
             "results_map": render_parts(the_map, settings),
             "origin_label": form.origin_label,
-            "split_text": split_text(InterestSplit.of(matches)) if profile.interests else None,
-            "longer_text": longer_text(longer) if longer else None,
+            "split_text": InterestSplit.of(matches).text() if profile.interests else None,
+            "longer_text": longer.text() if longer else None,
             "longer_fields": longer_fields(form, longer) if longer and longer.more_that_fit else [],
             "profile_json": profile.model_dump_json(exclude_defaults=True),
         }
