@@ -9,6 +9,7 @@ same data into both stores and checks they answer a battery of queries alike.
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import timedelta, timezone
 from typing import NamedTuple
@@ -48,6 +49,7 @@ from hypothesis import strategies as st
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import Asset, BBox
 from geo_assets.store.base import MAX_PER_PAGE, MAX_RADIUS_M, AssetFilters, NearbyHit, Store
+from geo_assets.store.migrations import migrations
 
 FEW = settings(
     max_examples=25,
@@ -85,6 +87,15 @@ def test_upgrade_twice_changes_nothing(store: Store) -> None:
     assert store.upgrade() == []
     store.ping()
     assert store.get_asset("keep-me").name == "Test Group"
+
+
+@pytest.mark.parametrize("dialect", ["postgis", "sqlite"])
+def test_every_backfill_says_which_table_it_rewrites(dialect: str) -> None:
+    """A migration that updates stored rows declares it (``-- rewrites: assets``), or
+    the upgrade would leave its dead rows and stale statistics behind."""
+    for migration in migrations(dialect):
+        updated = set(re.findall(r"^UPDATE (\w+)", migration.sql, re.M))
+        assert set(migration.rewrites) == updated, migration.name
 
 
 # --- organisations --------------------------------------------------------------------------------

@@ -184,6 +184,40 @@ def test_upgrade_applies_everything_once_and_twice_changes_nothing(fresh_db_url:
     assert "postgis" in [r[0] for r in before["extensions"]]
 
 
+def _vacuumed(url: str) -> tuple[Any, Any, int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT last_vacuum, last_analyze, n_dead_tup FROM pg_stat_user_tables"
+            " WHERE relname = 'assets'"
+        ).fetchone()
+
+
+def test_an_upgrade_that_rewrites_listings_vacuums_and_analyses_them(fresh_db_url: str) -> None:
+    """A backfill left a dead copy of every row and new columns without statistics:
+    the densest centre's match took 39 ms instead of 16 (100,000 listings) until the
+    table was vacuumed and analysed. The upgrade now does it."""
+    store = PostGISStore(fresh_db_url, max_size=2)
+    try:
+        store.upgrade()
+        store.bulk_upsert(mixed_listings(200))
+        # As if the listings were stored before migration 0010 added their cost column.
+        with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE assets DROP COLUMN session_cost")
+            conn.execute("DELETE FROM schema_migrations WHERE version = '0010'")
+        before = _vacuumed(fresh_db_url)[0]
+        assert before is not None  # the first upgrade's, on no rows yet
+        store.close()
+        store = PostGISStore(fresh_db_url, max_size=2)  # no connection knows the old shape
+        assert store.upgrade() == ["0010"]
+        last_vacuum, last_analyze, dead = _vacuumed(fresh_db_url)
+        assert last_vacuum > before and last_analyze >= last_vacuum and dead == 0
+        # An upgrade with nothing to rewrite leaves the table alone.
+        assert store.upgrade() == []
+        assert _vacuumed(fresh_db_url)[0] == last_vacuum
+    finally:
+        store.close()
+
+
 def test_concurrent_upgrades_apply_each_migration_once(fresh_db_url: str) -> None:
     stores = [PostGISStore(fresh_db_url, max_size=1) for _ in range(3)]
     results: list[list[str]] = []

@@ -28,6 +28,7 @@ from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from geo_assets.errors import (
@@ -238,9 +239,11 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         """Create PostGIS if allowed, then apply pending migrations, each in its own transaction.
 
         A transaction-scoped advisory lock serialises concurrent runs; each migration is
-        re-checked under the lock, so two processes never apply the same one.
+        re-checked under the lock, so two processes never apply the same one. Tables a
+        migration rewrote are vacuumed and analysed after (``Migration.rewrites``).
         """
         applied: list[str] = []
+        rewritten: set[str] = set()
         with self._connect() as conn:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATION_LOCK_KEY])
@@ -265,6 +268,11 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
                         [migration.version, migration.name, utcnow()],
                     )
                     applied.append(migration.version)
+                    rewritten.update(migration.rewrites)
+            # Outside any transaction (VACUUM refuses one); the pool's connections
+            # autocommit. Plain VACUUM takes no lock that stops reads or writes.
+            for table in sorted(rewritten):
+                conn.execute(pgsql.SQL("VACUUM (ANALYZE) {}").format(pgsql.Identifier(table)))
         return applied
 
     # --- organisations ----------------------------------------------------------------------

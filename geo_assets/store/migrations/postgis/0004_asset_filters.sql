@@ -15,6 +15,7 @@ ALTER TABLE assets
     ADD COLUMN max_age integer,
     ADD COLUMN is_free boolean NOT NULL DEFAULT false;
 
+-- rewrites: assets
 UPDATE assets SET
     session_days = coalesce((
         SELECT sum(DISTINCT CASE d

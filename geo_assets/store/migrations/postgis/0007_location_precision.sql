@@ -8,6 +8,7 @@
 
 ALTER TABLE assets ADD COLUMN location_precision text NOT NULL DEFAULT 'point';
 
+-- rewrites: assets
 UPDATE assets SET location_precision = doc -> 'location' ->> 'precision'
 WHERE coalesce(doc -> 'location' ->> 'precision', 'point') <> 'point';
 

@@ -5,5 +5,6 @@
 
 ALTER TABLE assets ADD COLUMN gender text NOT NULL DEFAULT 'any';
 
+-- rewrites: assets
 UPDATE assets SET gender = doc -> 'eligibility' ->> 'gender'
 WHERE coalesce(doc -> 'eligibility' ->> 'gender', 'any') <> 'any';

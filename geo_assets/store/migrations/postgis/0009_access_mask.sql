@@ -6,6 +6,7 @@
 
 ALTER TABLE assets ADD COLUMN access_mask integer NOT NULL DEFAULT 0;
 
+-- rewrites: assets
 UPDATE assets SET access_mask = (
     SELECT coalesce(sum(DISTINCT
         CASE f WHEN 'wheelchair' THEN 1 WHEN 'step_free' THEN 2 WHEN 'accessible_toilet'

@@ -6,6 +6,7 @@
 
 ALTER TABLE assets ADD COLUMN session_cost double precision;
 
+-- rewrites: assets
 UPDATE assets SET session_cost = (doc -> 'cost' ->> 'amount')::double precision / (
     CASE coalesce(doc -> 'cost' ->> 'per', 'session')
         WHEN 'week' THEN 1.0 WHEN 'month' THEN 4.0 WHEN 'year' THEN 40.0

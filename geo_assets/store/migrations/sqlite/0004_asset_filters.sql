@@ -11,6 +11,7 @@ ALTER TABLE assets ADD COLUMN min_age INTEGER;
 ALTER TABLE assets ADD COLUMN max_age INTEGER;
 ALTER TABLE assets ADD COLUMN is_free INTEGER NOT NULL DEFAULT 0;
 
+-- rewrites: assets
 UPDATE assets SET
     session_days = coalesce((
         SELECT sum(DISTINCT CASE d.value

@@ -4,6 +4,7 @@
 
 ALTER TABLE assets ADD COLUMN location_precision TEXT NOT NULL DEFAULT 'point';
 
+-- rewrites: assets
 UPDATE assets SET location_precision = json_extract(doc, '$.location.precision')
 WHERE coalesce(json_extract(doc, '$.location.precision'), 'point') != 'point';
 

@@ -4,5 +4,6 @@
 
 ALTER TABLE assets ADD COLUMN gender TEXT NOT NULL DEFAULT 'any';
 
+-- rewrites: assets
 UPDATE assets SET gender = json_extract(doc, '$.eligibility.gender')
 WHERE coalesce(json_extract(doc, '$.eligibility.gender'), 'any') != 'any';

@@ -4,6 +4,7 @@
 
 ALTER TABLE assets ADD COLUMN access_mask INTEGER NOT NULL DEFAULT 0;
 
+-- rewrites: assets
 UPDATE assets SET access_mask = (
     SELECT coalesce(sum(DISTINCT
         CASE j.value WHEN 'wheelchair' THEN 1 WHEN 'step_free' THEN 2 WHEN

@@ -4,6 +4,7 @@
 
 ALTER TABLE assets ADD COLUMN session_cost REAL;
 
+-- rewrites: assets
 UPDATE assets SET session_cost = CAST(json_extract(doc, '$.cost.amount') AS REAL) / (
     CASE coalesce(json_extract(doc, '$.cost.per'), 'session')
         WHEN 'week' THEN 1.0 WHEN 'month' THEN 4.0 WHEN 'year' THEN 40.0
