@@ -325,13 +325,10 @@ def match(
         _print_matches(results)
         # As the search page says it under its heading: how many fit, and whether
         # longer journeys would find more.
-        from geo_assets.widen import InterestSplit, longer_journeys
+        from geo_assets.widen import notes_on
 
-        said = InterestSplit.of(results).text() if profile.interests else None
-        longer = longer_journeys(store, profile, results, limit=limit, travel=model)
-        for line in (said, longer.text() if longer else None):
-            if line:
-                typer.echo(line)
+        for line in notes_on(store, profile, results, limit=limit, travel=model).lines():
+            typer.echo(line)
 
 
 # The profile's fields whose names are not their options' ("children_ages.0" came

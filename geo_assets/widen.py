@@ -123,9 +123,7 @@ def longer_journeys(
     """What allowing longer journeys would add, when the results leave room for it: the
     person gave interests and some result fits none of them. None otherwise, or when
     every limit is already the longest allowed."""
-    if not profile.interests or not shown:
-        return None
-    if InterestSplit.of(shown).fit == len(shown) == limit:
+    if not profile.interests or InterestSplit.of(shown).fit == len(shown):
         return None
     travel_options = longer_limits(profile.travel)
     if travel_options is None:
@@ -136,3 +134,31 @@ def longer_journeys(
     fits = [m for m in found if fits_an_interest(m)]
     new = sum(1 for m in fits if m.asset.id not in shown_ids)
     return LongerJourneys(travel_options, new, at_least=len(fits) == limit)
+
+
+@dataclass(frozen=True)
+class ResultsNotes:
+    """What is said under a search's heading: how the results split by interest
+    (``InterestSplit.text``), and what longer journeys would add. Both None when the
+    person gave no interests or every result fits one."""
+
+    split: str | None
+    longer: LongerJourneys | None
+
+    def lines(self) -> list[str]:
+        return [line for line in (self.split, self.longer and self.longer.text()) if line]
+
+
+def notes_on(
+    store: Store,
+    profile: Profile,
+    shown: Sequence[Match],
+    *,
+    limit: int,
+    travel: TravelModel | None = None,
+    now: datetime | None = None,
+) -> ResultsNotes:
+    """The notes for ``shown``, the results of ``profile``'s search (``limit`` asked for)."""
+    split = InterestSplit.of(shown).text() if profile.interests else None
+    longer = longer_journeys(store, profile, shown, limit=limit, travel=travel, now=now)
+    return ResultsNotes(split, longer)

@@ -32,7 +32,7 @@ from geo_assets.auth import User
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
 from geo_assets.taxonomy import default_taxonomy
-from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys
+from geo_assets.widen import LongerJourneys, notes_on
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
 from maps.popups import LISTING_URL, cost_text, travel_text, when_text
@@ -108,7 +108,7 @@ def search(
         return render(request, "search.html", context, status_code=422)
     profile = form.profile
     matches = match(store, profile, travel=travel, limit=form.limit)
-    longer = longer_journeys(store, profile, matches, limit=form.limit, travel=travel)
+    notes = notes_on(store, profile, matches, limit=form.limit, travel=travel)
     settings = map_settings_of(request)
     origin = (profile.origin.lat, profile.origin.lon)
     the_map = results_map(origin, profile.travel, matches, travel=travel, settings=settings)
@@ -118,9 +118,13 @@ def search(
             "results": _result_rows(matches),
             "results_map": render_parts(the_map, settings),
             "origin_label": form.origin_label,
-            "split_text": InterestSplit.of(matches).text() if profile.interests else None,
-            "longer_text": longer.text() if longer else None,
-            "longer_fields": longer_fields(form, longer) if longer and longer.more_that_fit else [],
+            "split_text": notes.split,
+            "longer_text": notes.longer and notes.longer.text(),
+            "longer_fields": (
+                longer_fields(form, notes.longer)
+                if notes.longer and notes.longer.more_that_fit
+                else []
+            ),
             "profile_json": profile.model_dump_json(exclude_defaults=True),
         }
     )
