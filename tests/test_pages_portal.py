@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 
 from api.app import create_app
 from api.listing_form import changes_of, read_form, values_of
+from api.routers import portal_pages
 from api.web import SESSION_COOKIE
 from geo_assets.auth import User, issue_token
 from geo_assets.ingest.organisation_upload import organisation_source
@@ -144,6 +145,14 @@ def field_error(html: str, field: str) -> str:
     control = found[field]["attrs"]
     assert f"{field}-error" in control.get("aria-describedby", "").split()
     return " ".join(found[f"{field}-error"]["text"].split())
+
+
+CONFIRM_HINT = "press “Still running” on each one that still runs."
+
+
+def listing_count(html: str) -> str:
+    """What the listings page says under its heading: how many, and how many need confirming."""
+    return " ".join(elements(html)["listing-count"]["text"].split())
 
 
 def listing_form(**overrides: Any) -> dict[str, Any]:
@@ -266,6 +275,44 @@ def test_admins_see_every_organisations_listings_in_the_portal(site: Site) -> No
     page = site.client.get("/portal")
     assert page.status_code == 200
     assert "Harmony Choir" in page.text and "Allotment Club" in page.text
+    assert "<h1>Our listings — all organisations</h1>" in page.text
+    assert listing_count(page.text) == "4 listings; 4 need confirming: " + CONFIRM_HINT
+
+
+def test_the_listings_page_names_the_organisation_and_how_many_need_confirming(
+    site: Site,
+) -> None:
+    site.as_role("organisation")
+    page = site.client.get("/portal")
+    assert "<title>Our listings — A Trust · geo-assets</title>" in page.text
+    assert "<h1>Our listings — A Trust</h1>" in page.text
+    marked = page.text.count('class="badge stale"')
+    assert listing_count(page.text) == f"2 listings; {marked} need confirming: " + CONFIRM_HINT
+
+
+def test_the_count_needing_confirming_is_singular_for_one_and_none_for_none(site: Site) -> None:
+    site.as_role("organisation")
+    site.client.post("/portal/own-live/confirm", headers=OURS)
+    page = site.client.get("/portal")
+    assert page.text.count('class="badge stale"') == 1
+    assert listing_count(page.text) == "2 listings; 1 needs confirming: " + CONFIRM_HINT
+    site.client.post("/portal/own-waiting/confirm", headers=OURS)
+    page = site.client.get("/portal")
+    assert 'class="badge stale"' not in page.text
+    assert listing_count(page.text) == "2 listings; none need confirming."
+
+
+def test_the_count_needing_confirming_covers_every_page(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal_pages, "PER_PAGE", 1)
+    site.as_role("organisation")
+    marked = sum(
+        site.client.get(f"/portal?page={n}").text.count('class="badge stale"') for n in (1, 2)
+    )
+    page = site.client.get("/portal")
+    assert page.text.count('class="badge stale"') == 1
+    assert listing_count(page.text) == f"2 listings; {marked} need confirming: " + CONFIRM_HINT
 
 
 def test_a_listing_near_a_lookalike_wears_the_possible_duplicate_badge(site: Site) -> None:

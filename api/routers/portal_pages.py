@@ -48,7 +48,12 @@ from api.listing_form import (
 from api.web import PostedForm, SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
-from geo_assets.freshness import confirm_still_running, confirmed_on_creation
+from geo_assets.freshness import (
+    confirm_still_running,
+    confirmed_on_creation,
+    count_stale,
+    stale_assets,
+)
 from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport
 from geo_assets.ingest.organisation_upload import UPLOAD_FORMATS, import_upload
@@ -132,6 +137,17 @@ DoneParams = Annotated[Done, Depends()]
 # --- the listings -----------------------------------------------------------------------------
 
 
+def whose_listings(store: Store, user: User) -> str | None:
+    """Whose listings the portal shows ``user``, for its heading: their organisation's
+    name, "all organisations" for an admin, None if the organisation is not stored."""
+    if user.organisation_id is None:
+        return "all organisations"
+    try:
+        return store.get_organisation(user.organisation_id).name
+    except NotFoundError:
+        return None
+
+
 def listings_page(
     request: Request,
     store: Store,
@@ -145,9 +161,13 @@ def listings_page(
     filters = readable_filters(user, AssetFilters())  # every status, own organisation only
     result = store.list_assets(filters, page=page, per_page=PER_PAGE)
     now = utcnow()
+    whose = whose_listings(store, user)
+    # Over every page, by the rule the "Needs confirming" badge follows (live and stale).
+    stale = stale_assets(store, filters.organisation_id, now=now)
     context = {
-        "title": "Our listings",
+        "title": f"Our listings — {whose}" if whose else "Our listings",
         "listings": [flag(store, asset, now) for asset in result.items],
+        "need_confirming": count_stale(stale.values()),
         "result": result,
         "notice": notice,
         "error": error,
