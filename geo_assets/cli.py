@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
+from geo_assets.model import MAX_MATCH_LIMIT
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.store.base import iter_pages
@@ -263,8 +264,9 @@ def match(
         list[str] | None,
         typer.Option(help="Access need, e.g. wheelchair, hearing_loop, quiet_space, women_only."),
     ] = None,
-    # Numbers arrive as text and the profile reads them, so "--age x" gets the same
-    # one-line error as "--age 200", not the option parser's boxed usage message.
+    # Numbers arrive as text and the profile (or `_MatchLimit`) reads them, so "--age x"
+    # gets the same one-line error as "--age 200", not the option parser's boxed usage
+    # message.
     age: Annotated[
         str | None, typer.Option(metavar="YEARS", help="Age in years (for eligibility).")
     ] = None,
@@ -285,7 +287,9 @@ def match(
             help="An OpenStreetMap .osm.pbf extract: route on streets, not straight lines."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
+    limit: Annotated[
+        str, typer.Option(metavar="N", help=f"How many results, 1 to {MAX_MATCH_LIMIT}.")
+    ] = "10",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Rank the assets a person can reach against their interests, with reasons.
@@ -310,6 +314,7 @@ def match(
                 "budget": {"free_only": free_only, "max_per_session": max_cost},
             }
         )
+        wanted = _MatchLimit.model_validate({"limit": limit}).limit
     except ValidationError as exc:
         raise _naming_the_option(exc) from exc
     model = None
@@ -318,7 +323,7 @@ def match(
 
         model = NetworkTravel.from_pbf(network, modes=tuple(t.mode for t in profile.travel))
     with _open(ctx) as store:
-        results = run_match(store, profile, travel=model, limit=limit)
+        results = run_match(store, profile, travel=model, limit=wanted)
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
             return
@@ -327,12 +332,18 @@ def match(
         # longer journeys would find more.
         from geo_assets.widen import notes_on
 
-        for line in notes_on(store, profile, results, limit=limit, travel=model).lines():
+        for line in notes_on(store, profile, results, limit=wanted, travel=model).lines():
             typer.echo(line)
 
 
-# The profile's fields whose names are not their options' ("children_ages.0" came
-# from "--child-age").
+class _MatchLimit(BaseModel):
+    """How many results ``match`` shows, read as the profile reads its numbers."""
+
+    limit: int = Field(ge=1, le=MAX_MATCH_LIMIT)
+
+
+# The profile's fields (and ``limit``) named by the option each came from
+# ("children_ages.0" came from "--child-age").
 _MATCH_OPTION_OF = {
     "age": "--age",
     "children_ages": "--child-age",
@@ -340,6 +351,7 @@ _MATCH_OPTION_OF = {
     "availability": "--free",
     "access_needs": "--need",
     "connection_goals": "--goal",
+    "limit": "--limit",
 }
 
 

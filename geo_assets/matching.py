@@ -45,6 +45,7 @@ from geo_assets.interests import (
     subject_words,
 )
 from geo_assets.model import (
+    MAX_MATCH_LIMIT,
     WEEKDAYS,
     Asset,
     Availability,
@@ -729,8 +730,8 @@ def match(
     diversity: float = 1.0 - MMR_LAMBDA,
 ) -> list[Match]:
     """Ranked, explained matches for ``profile``. ``now`` is local time for next sessions."""
-    if not 1 <= limit <= 100:
-        raise InvalidInputError("`limit` must be between 1 and 100", field="limit")
+    if not 1 <= limit <= MAX_MATCH_LIMIT:
+        raise InvalidInputError(f"`limit` must be between 1 and {MAX_MATCH_LIMIT}", field="limit")
     travel = travel or StraightLineTravel()
     resolver = resolver or default_resolver()
     weights_used = check_weights(weights)

@@ -623,6 +623,8 @@ def features_meeting(need: str) -> frozenset[str]:
 
 
 MAX_TRAVEL_MINUTES = 240
+# The most results one search ranks (the ``limit`` of ``geo_assets.matching.match``).
+MAX_MATCH_LIMIT = 100
 _DAY_ALIASES = {
     "mon": "mo",
     "monday": "mo",

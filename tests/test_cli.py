@@ -315,6 +315,10 @@ def test_match_rejects_a_bad_childs_age_naming_the_option(loaded_db, ages, field
         (["--child-age", "two"], "children_ages.0", "--child-age"),
         (["--max-cost", "a fiver"], "budget.max_per_session", "--max-cost"),
         (["--max-cost", "-1"], "budget.max_per_session", "--max-cost"),
+        (["--limit", "0"], "limit", "--limit"),
+        (["--limit", "101"], "limit", "--limit"),
+        (["--limit", "-3"], "limit", "--limit"),
+        (["--limit", "x"], "limit", "--limit"),
     ],
 )
 def test_a_number_that_is_not_one_gets_the_same_one_line_error(loaded_db, args, field, option):
@@ -339,6 +343,23 @@ def test_numbers_given_as_text_reach_the_profile(loaded_db, monkeypatch):
     result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
     assert result.exit_code == 0, result.output
     assert (seen[0].age, seen[0].children_ages, seen[0].budget.max_per_session) == (31, [0], 2.5)
+
+
+@pytest.mark.parametrize(
+    ("args", "limit"), [([], 10), (["--limit", "1"], 1), (["--limit", "100"], 100)]
+)
+def test_the_limit_given_as_text_reaches_the_matcher(loaded_db, monkeypatch, args, limit):
+    import geo_assets.matching
+
+    seen = []
+    monkeypatch.setattr(
+        geo_assets.matching, "match", lambda store, profile, **kw: seen.append(kw["limit"]) or []
+    )
+    result = CliRunner().invoke(
+        app, ["--database-url", loaded_db, "match", "--near", "53.8,-1.75", *args]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == [limit]
 
 
 def test_the_table_ends_with_how_many_fit_and_what_longer_journeys_add(loaded_db):
