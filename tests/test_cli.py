@@ -362,12 +362,13 @@ def test_the_limit_given_as_text_reaches_the_matcher(loaded_db, monkeypatch, arg
     assert seen == [limit]
 
 
-def test_the_table_ends_with_how_many_fit_and_what_longer_journeys_add(loaded_db):
-    """As the search page says it: few of these fit, and a longer walk finds more."""
+def test_the_table_ends_with_how_many_fit_and_what_wider_searches_add(loaded_db):
+    """As the search page says it: few of these fit, and a longer walk or a bus finds
+    more."""
     from geo_assets.matching import match
     from geo_assets.model import Profile
     from geo_assets.store import open_store
-    from geo_assets.widen import InterestSplit, longer_journeys
+    from geo_assets.widen import notes_on
 
     args = ["--near", "53.805,-1.765", "--interest", "football", "--travel", "walk:15"]
     result = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args])
@@ -381,15 +382,12 @@ def test_the_table_ends_with_how_many_fit_and_what_longer_journeys_add(loaded_db
     )
     store = open_store(loaded_db)
     try:
-        shown = match(store, person)
-        said, longer = (
-            InterestSplit.of(shown).text(),
-            longer_journeys(store, person, shown, limit=10),
-        )
+        notes = notes_on(store, person, match(store, person), limit=10)
     finally:
         store.close()
-    assert said and longer and longer.more_that_fit > 0
-    assert result.stdout.splitlines()[-2:] == [said, longer.text()]
+    assert [w.added for w in notes.wider] == [None, "public_transport"]
+    assert all(w.more_that_fit > 0 for w in notes.wider)
+    assert result.stdout.splitlines()[-3:] == notes.lines()
     # JSON stays a plain list of results.
     as_json = CliRunner().invoke(app, ["--database-url", loaded_db, "match", *args, "--json"])
     assert isinstance(json.loads(as_json.stdout), list)

@@ -18,7 +18,7 @@ from geo_assets.model import Profile
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import AssetFilters, Store, open_store
-from geo_assets.widen import InterestSplit, longer_journeys
+from geo_assets.widen import InterestSplit, SearchAgain, reasons_under_summary
 from maps.assets import MapSettings, missing_files
 
 SAME_SITE = {"origin": "http://testserver"}
@@ -455,7 +455,7 @@ def test_a_narrow_search_says_how_few_fit_and_what_longer_journeys_add(site) -> 
     profile = _narrow_profile(store)
     ranked = match(store, profile, limit=10)
     split = InterestSplit.of(ranked)
-    longer = longer_journeys(store, profile, ranked, limit=10)
+    longer = SearchAgain(store, 10).longer_journeys(profile, ranked)
     assert split.fit < len(ranked) and longer is not None and longer.more_that_fit > 0
 
     response = client.post("/search", data=NARROW, headers=SAME_SITE)
@@ -483,6 +483,55 @@ def test_a_narrow_search_says_how_few_fit_and_what_longer_journeys_add(site) -> 
     wider = match(store, _narrow_profile(store, 25), limit=10)
     assert PLAN_ID.findall(again.text) == [m.asset.id for m in wider]
     assert re.search(r'id="minutes-walk"[^>]*value="25"', again.text)
+
+
+def test_a_narrow_search_says_what_buses_would_add_and_adds_them_in_one_click(site) -> None:
+    """Someone who only walks: the page says what buses and trains would add, and its
+    button searches with them ticked as well, the walk and the rest of the form kept."""
+    client = _signed_in(site, "practitioner")
+    _, store, _ = site
+    profile = _narrow_profile(store)
+    ranked = match(store, profile, limit=10)
+    bus = SearchAgain(store, 10).another_way(profile, ranked)
+    assert bus is not None and bus.more_that_fit > 0
+
+    response = client.post("/search", data=NARROW, headers=SAME_SITE)
+    said = re.search(r'<p id="another-way-journeys">(.*?)</p>', response.text, re.S)
+    assert said and html.unescape(said.group(1)) == bus.text()
+    assert "Journeys by bus or train (up to 30 min) would find" in bus.text()
+    form = re.search(
+        r'<form method="post" action="/search" id="another-way-form">(.*?)</form>',
+        response.text,
+        re.S,
+    )
+    assert form and "Search by bus or train too" in form.group(1)
+    fields = [
+        (n, html.unescape(v))
+        for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1))
+    ]
+    assert ("mode", "walk") in fields and ("mode", "public_transport") in fields
+    assert ("minutes_walk", "15") in fields and ("minutes_public_transport", "30") in fields
+    again = client.post("/search", data=_multi(fields), headers=SAME_SITE)
+    assert again.status_code == 200
+    with_bus = profile.model_copy(update={"travel": list(bus.travel)})
+    assert PLAN_ID.findall(again.text) == [m.asset.id for m in match(store, with_bus, limit=10)]
+    assert re.search(r'id="mode-public_transport"[^>]*checked', again.text)
+
+
+def test_under_the_summary_a_result_fitting_no_interest_says_only_that(site) -> None:
+    """The summary says once which interests none of the fillers fit and why they are
+    shown; each filler's own first reason then says only that it is not one of them."""
+    client = _signed_in(site, "practitioner")
+    _, store, _ = site
+    ranked = match(store, _narrow_profile(store), limit=10)
+    response = client.post("/search", data=NARROW, headers=SAME_SITE)
+    lists = re.findall(r'<ul class="reasons">(.*?)</ul>', response.text, re.S)
+    said = [[html.unescape(r) for r in re.findall(r"<li>(.*?)</li>", ul, re.S)] for ul in lists]
+    assert said == [reasons_under_summary(m) for m in ranked]
+    fillers = [r for r, m in zip(said, ranked, strict=True) if m.components["interest"] == 0]
+    assert fillers and all(r[0] == "not one of your interests" for r in fillers)
+    assert all(r[1:] == m.reasons[1:] for r, m in zip(said, ranked, strict=True))
+    assert "shown for" not in " ".join(" ".join(r) for r in said)
 
 
 def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:

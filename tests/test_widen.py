@@ -1,4 +1,5 @@
-"""A search's split by interest, and what longer journeys would add, on both stores."""
+"""A search's split by interest, and what longer journeys or buses would add, on both
+stores."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from factories import make_asset
 
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile, TravelOption
-from geo_assets.widen import InterestSplit, LongerJourneys, longer_journeys, longer_limits
+from geo_assets.widen import (
+    InterestSplit,
+    SearchAgain,
+    WiderSearch,
+    by_public_transport,
+    longer_limits,
+    notes_on,
+    reasons_under_summary,
+)
 
 HOME = (53.7950, -1.7520)
 # Walking at the straight-line model's pace, 0.001 degrees of latitude (111 m) is
@@ -66,7 +75,7 @@ def test_the_split_counts_what_fits_what_is_related_and_the_rest(neighbourhood):
 def test_longer_journeys_count_the_fits_a_wider_search_adds(neighbourhood):
     person = _person(minutes=20)
     shown = match(neighbourhood, person, limit=10)
-    longer = longer_journeys(neighbourhood, person, shown, limit=10)
+    longer = SearchAgain(neighbourhood, 10).longer_journeys(person, shown)
     assert longer is not None
     assert [(t.mode, t.max_minutes) for t in longer.travel] == [("walk", 30)]
     assert (longer.more_that_fit, longer.at_least) == (2, False)
@@ -80,10 +89,10 @@ def test_a_wider_list_full_of_fits_may_hide_more(neighbourhood):
     shown = match(neighbourhood, person, limit=1)
     assert [m.asset.id for m in shown] == ["knit-near"]
     # One result asked for, and it fits: nothing to widen for.
-    assert longer_journeys(neighbourhood, person, shown, limit=1) is None
+    assert SearchAgain(neighbourhood, 1).longer_journeys(person, shown) is None
     shown = match(neighbourhood, person, limit=2)
     assert InterestSplit.of(shown).fit == 1
-    longer = longer_journeys(neighbourhood, person, shown, limit=2)
+    longer = SearchAgain(neighbourhood, 2).longer_journeys(person, shown)
     # The wider top two are both knitting groups: one is new, and a longer list
     # would show the third.
     assert longer is not None
@@ -100,11 +109,11 @@ def test_a_wider_list_full_of_fits_may_hide_more(neighbourhood):
 def test_no_wider_search_where_it_means_nothing(neighbourhood, person, why):
     shown = match(neighbourhood, person, limit=10)
     assert shown
-    assert longer_journeys(neighbourhood, person, shown, limit=10) is None, why
+    assert SearchAgain(neighbourhood, 10).longer_journeys(person, shown) is None, why
 
 
 def test_no_wider_search_without_results(store):
-    assert longer_journeys(store, _person(), [], limit=10) is None
+    assert SearchAgain(store, 10).longer_journeys(_person(), []) is None
 
 
 @pytest.mark.parametrize(
@@ -113,6 +122,7 @@ def test_no_wider_search_without_results(store):
         ([20], [30]),
         ([15, 35], [25, 55]),  # each half as long again, up to the next 5 minutes
         ([1], [5]),
+        ([5e-324], [5]),  # the smallest float: divided, it would round to no minutes
         ([200, 20], [240, 30]),  # never past the model's longest
         ([240, 20], [240, 30]),
     ],
@@ -170,8 +180,111 @@ def test_longer_journeys_read_as_a_sentence(more, at_least, text) -> None:
         TravelOption(mode="walk", max_minutes=30),
         TravelOption(mode="public_transport", max_minutes=45),
     )
-    said = LongerJourneys(travel, more, at_least).text()
+    said = WiderSearch(travel, more, at_least).text()
     assert (
         said
         == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} their interests."
     )
+
+
+def test_buses_count_the_fits_they_would_add(neighbourhood):
+    person = _person(minutes=20)
+    shown = match(neighbourhood, person, limit=10)
+    bus = SearchAgain(neighbourhood, 10).another_way(person, shown)
+    assert bus is not None and bus.added == "public_transport"
+    assert [(t.mode, t.max_minutes) for t in bus.travel] == [
+        ("walk", 20),
+        ("public_transport", 30),
+    ]
+    wider = match(neighbourhood, person.model_copy(update={"travel": list(bus.travel)}))
+    fits = {m.asset.id for m in wider if m.matched_interests}
+    assert fits == {"knit-near", "knit-far", "knit-farther"}
+    assert (bus.more_that_fit, bus.at_least) == (2, False)
+
+
+def test_buses_are_not_offered_to_someone_who_takes_them(neighbourhood):
+    travel = [
+        TravelOption(mode="walk", max_minutes=20),
+        TravelOption(mode="public_transport", max_minutes=10),
+    ]
+    person = _person().model_copy(update={"travel": travel})
+    shown = match(neighbourhood, person, limit=10)
+    assert shown and InterestSplit.of(shown).fit < len(shown)
+    assert SearchAgain(neighbourhood, 10).another_way(person, shown) is None
+
+
+def test_buses_are_not_offered_when_they_add_nothing(neighbourhood):
+    # A 20-minute walk from the far knitting groups: a bus finds no knitting group
+    # the walk did not.
+    person = _person(minutes=40)
+    shown = match(neighbourhood, person, limit=10)
+    assert InterestSplit.of(shown).fit == 3 < len(shown)
+    assert SearchAgain(neighbourhood, 10).another_way(person, shown) is None
+
+
+def test_the_notes_say_the_split_then_each_wider_search(neighbourhood):
+    person = _person(minutes=20)
+    shown = match(neighbourhood, person, limit=10)
+    notes = notes_on(neighbourhood, person, shown, limit=10)
+    assert notes.split == InterestSplit.of(shown)
+    assert [w.added for w in notes.wider] == [None, "public_transport"]
+    assert notes.lines() == [notes.split.text(), *(w.text() for w in notes.wider)]
+    # Weights change what a wider search ranks, so it runs with the person's own.
+    weights = {"interest": 0.0}
+    notes = notes_on(neighbourhood, person, shown, limit=3, weights=weights)
+    longer = match(
+        neighbourhood,
+        person.model_copy(update={"travel": list(notes.wider[0].travel)}),
+        limit=3,
+        weights=weights,
+    )
+    ids = {m.asset.id for m in shown}
+    assert notes.wider[0].more_that_fit == sum(
+        1 for m in longer if m.matched_interests and m.asset.id not in ids
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "bus"),
+    [
+        ([20], 30),  # the search form's own default for buses
+        ([20, 45], 45),  # as long as the longest journey the person would make
+        ([240], 240),
+    ],
+)
+def test_buses_are_allowed_as_long_as_the_longest_journey(minutes, bus):
+    modes = ["walk", "cycle"]
+    options = [TravelOption(mode=m, max_minutes=n) for m, n in zip(modes, minutes, strict=False)]
+    got = by_public_transport(options)
+    assert got is not None
+    assert got[:-1] == tuple(options)
+    assert (got[-1].mode, got[-1].max_minutes) == ("public_transport", bus)
+
+
+@pytest.mark.parametrize(
+    ("more", "at_least", "text"),
+    [
+        (1, False, "would find 1 more that fits"),
+        (4, False, "would find 4 more that fit"),
+        (10, True, "would find at least 10 more that fit"),
+    ],
+)
+def test_buses_read_as_a_sentence(more, at_least, text) -> None:
+    travel = (
+        TravelOption(mode="walk", max_minutes=20),
+        TravelOption(mode="public_transport", max_minutes=30),
+    )
+    said = WiderSearch(travel, more, at_least, added="public_transport").text()
+    assert said == f"Journeys by bus or train (up to 30 min) {text} their interests."
+
+
+def test_under_a_summary_only_a_result_fitting_no_interest_is_brief(neighbourhood):
+    shown = match(neighbourhood, _person(), limit=10)
+    brief = {m.asset.id: reasons_under_summary(m) for m in shown}
+    for m in shown:
+        if m.matched_interests or m.components["interest"] > 0:
+            assert brief[m.asset.id] == m.reasons
+        else:
+            assert m.reasons[0].startswith("not one of your interests: knitting")
+            assert brief[m.asset.id] == ["not one of your interests", *m.reasons[1:]]
+    assert sum(1 for m in shown if brief[m.asset.id] != m.reasons) >= 2

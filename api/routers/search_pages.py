@@ -32,7 +32,8 @@ from geo_assets.auth import User
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
 from geo_assets.taxonomy import default_taxonomy
-from geo_assets.widen import LongerJourneys, notes_on
+from geo_assets.travel import MODE_WORDS
+from geo_assets.widen import ResultsNotes, WiderSearch, notes_on, reasons_under_summary
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
 from maps.popups import LISTING_URL, cost_text, travel_text, when_text
@@ -67,12 +68,15 @@ def search_form(request: Request, user: User = Practitioner) -> Response:
     return render(request, "search.html", _form_context(request, blank_form()))
 
 
-def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
+def _result_rows(matches: list[Match], *, under_summary: bool) -> list[dict[str, Any]]:
+    """What the list shows of each result. ``under_summary``: a sentence above the list
+    says how the results split by interest, so their own reasons need not."""
     taxonomy = default_taxonomy()
     return [
         {
             "rank": rank,
             "match": m,
+            "reasons": reasons_under_summary(m) if under_summary else m.reasons,
             "colour": category_colour(m.asset.categories[0], taxonomy),
             "category": taxonomy.get(m.asset.categories[0]).name,
             "travel": travel_text(m),
@@ -84,12 +88,36 @@ def _result_rows(matches: list[Match]) -> list[dict[str, Any]]:
     ]
 
 
-def longer_fields(form: SearchForm, longer: LongerJourneys) -> list[tuple[str, str]]:
-    """The form's own fields with the longer limits, to search again in one click. They
-    go in the page's POST body, like the form they copy, never in a URL."""
-    minutes = {f"minutes_{t.mode}": f"{t.max_minutes:.0f}" for t in longer.travel}
-    return [
+def wider_fields(form: SearchForm, wider: WiderSearch) -> list[tuple[str, str]]:
+    """The form's own fields with the wider search's ways of travelling, to search
+    again in one click. They go in the page's POST body, like the form they copy, never
+    in a URL."""
+    minutes = {f"minutes_{t.mode}": f"{t.max_minutes:.0f}" for t in wider.travel}
+    fields = [
         (name, minutes.get(name, value)) for name, values in form.values.items() for value in values
+    ]
+    named = {name for name, _ in fields}
+    fields += [(name, value) for name, value in minutes.items() if name not in named]
+    if wider.added is not None and ("mode", wider.added) not in fields:
+        fields.append(("mode", wider.added))
+    return fields
+
+
+def _wider_offers(form: SearchForm, notes: ResultsNotes) -> list[dict[str, Any]]:
+    """Each wider search's sentence, and the fields of its one-click form when it finds
+    more that fit."""
+    return [
+        {
+            "id": "longer" if wider.added is None else "another-way",
+            "text": wider.text(),
+            "button": (
+                "Search with longer journeys"
+                if wider.added is None
+                else f"Search {MODE_WORDS[wider.added]} too"
+            ),
+            "fields": wider_fields(form, wider) if wider.more_that_fit else [],
+        }
+        for wider in notes.wider
     ]
 
 
@@ -109,22 +137,18 @@ def search(
     profile = form.profile
     matches = match(store, profile, travel=travel, limit=form.limit)
     notes = notes_on(store, profile, matches, limit=form.limit, travel=travel)
+    split_text = notes.split and notes.split.text()
     settings = map_settings_of(request)
     origin = (profile.origin.lat, profile.origin.lon)
     the_map = results_map(origin, profile.travel, matches, travel=travel, settings=settings)
     context.update(
         {
             "title": "Suggested activities",
-            "results": _result_rows(matches),
+            "results": _result_rows(matches, under_summary=split_text is not None),
             "results_map": render_parts(the_map, settings),
             "origin_label": form.origin_label,
-            "split_text": notes.split,
-            "longer_text": notes.longer and notes.longer.text(),
-            "longer_fields": (
-                longer_fields(form, notes.longer)
-                if notes.longer and notes.longer.more_that_fit
-                else []
-            ),
+            "split_text": split_text,
+            "wider": _wider_offers(form, notes),
             "profile_json": profile.model_dump_json(exclude_defaults=True),
         }
     )

@@ -121,11 +121,8 @@ def _fitting(page) -> int:
     )
 
 
-def test_a_narrow_search_offers_longer_journeys_in_one_click(
-    page, live_server, sign_in, map_settings
-):
-    """Few results fit "football" within a 15-minute walk: the page says so above the
-    list and searches again with a longer walk, the rest of the form as it was."""
+def _search_football_on_foot(page, live_server, sign_in) -> None:
+    """A narrow search: "football" within a 15-minute walk, few results fitting it."""
     sign_in("practitioner")
     page.goto(f"{live_server.url}/search")
     page.get_by_label("Postcode or place").fill(PLACE)
@@ -133,6 +130,14 @@ def test_a_narrow_search_offers_longer_journeys_in_one_click(
     page.locator("#minutes-walk").fill("15")
     page.get_by_role("button", name="Find activities").click()
     page.locator("#results-heading").wait_for()
+
+
+def test_a_narrow_search_offers_longer_journeys_in_one_click(
+    page, live_server, sign_in, map_settings
+):
+    """Few results fit "football" within a 15-minute walk: the page says so above the
+    list and searches again with a longer walk, the rest of the form as it was."""
+    _search_football_on_foot(page, live_server, sign_in)
     summary = page.locator("#results-summary")
     assert summary.is_visible()
     assert "fit their interests" in summary.inner_text()
@@ -144,6 +149,26 @@ def test_a_narrow_search_offers_longer_journeys_in_one_click(
     page.locator("#results-heading").wait_for()
     assert page.locator("#minutes-walk").input_value() == "25"
     assert page.get_by_label("What they enjoy or care about").input_value() == "football"
+    assert _fitting(page) > before
+    assert page.url == f"{live_server.url}/search"
+
+
+def test_a_walker_can_add_buses_in_one_click(page, live_server, sign_in):
+    """Someone who only walks: the page says what buses and trains would add, and one
+    click searches with them ticked, the walk as it was."""
+    _search_football_on_foot(page, live_server, sign_in)
+    said = page.locator("#another-way-journeys")
+    assert said.is_visible()
+    assert said.inner_text().startswith("Journeys by bus or train (up to 30 min) would find")
+    assert not page.locator("#mode-public_transport").is_checked()
+    before = _fitting(page)
+
+    page.get_by_role("button", name="Search by bus or train too").click()
+    page.locator("#results-heading").wait_for()
+    assert page.locator("#mode-public_transport").is_checked()
+    assert page.locator("#mode-walk").is_checked()
+    assert page.locator("#minutes-walk").input_value() == "15"
+    assert page.locator("#minutes-public_transport").input_value() == "30"
     assert _fitting(page) > before
     assert page.url == f"{live_server.url}/search"
 
