@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from geo_assets.model import Profile
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
+from geo_assets.widen import InterestSplit, notes_on
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -153,13 +154,51 @@ def test_who_may_match(site: Site) -> None:
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
 
 
+NARROW: dict[str, Any] = {
+    "origin": {"lat": 53.805, "lon": -1.765},
+    "interests": ["football"],
+    "travel": [{"mode": "walk", "max_minutes": 15}],
+}
+
+
+def test_the_answer_says_how_the_results_split_by_interest(site: Site) -> None:
+    body = _match(site, NARROW).json()
+    split = InterestSplit.of(match(site.store, Profile.model_validate(NARROW), limit=10))
+    assert body["split"] == {**asdict(split), "text": split.text()}
+    assert split.fit < body["count"] and split.text()
+    assert body["wider"] is None  # not asked for: no more searches run
+    assert _match(site, {**NARROW, "interests": []}).json()["split"] is None
+
+
+def test_wider_searches_say_what_they_would_add(site: Site) -> None:
+    body = _match(site, {**NARROW, "wider": True}).json()
+    profile = Profile.model_validate(NARROW)
+    notes = notes_on(site.store, profile, match(site.store, profile, limit=10), limit=10)
+    assert [w["added_mode"] for w in body["wider"]] == [None, "public_transport"]
+    for got, want in zip(body["wider"], notes.wider, strict=True):
+        assert got["text"] == want.text() and got["more_that_fit"] == want.more_that_fit > 0
+        assert got["at_least"] == want.at_least
+        assert [(t["mode"], t["max_minutes"]) for t in got["travel"]] == [
+            (t.mode, t.max_minutes) for t in want.travel
+        ]
+    # Sent back as the person's travel, they find what was said.
+    bus = body["wider"][1]
+    again = _match(site, {**NARROW, "travel": bus["travel"]}).json()
+    shown = {r["asset_id"] for r in body["results"]}
+    fits = [r for r in again["results"] if any("matches your interest" in x for x in r["reasons"])]
+    assert sum(1 for r in fits if r["asset_id"] not in shown) == bus["more_that_fit"]
+    # Every result fits: there is nothing to widen for.
+    fitting = {**PROFILE, "interests": ["gardening"], "limit": 1, "wider": True}
+    assert _match(site, fitting).json()["wider"] == []
+
+
 def test_never_a_get(site: Site) -> None:
     response = site.client.get("/match", headers=site.auth["practitioner"])
     _problem(response, 405)
 
 
 def test_nothing_personal_comes_back(site: Site) -> None:
-    text = json.dumps(_match(site, PROFILE).json())
+    text = json.dumps(_match(site, {**PROFILE, "wider": True}).json())
     assert "53.7941" not in text and "1.7519" not in text
     assert '"age"' not in text and "tue 09:00" not in text
 

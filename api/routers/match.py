@@ -2,11 +2,13 @@
 
 The profile is special-category personal data (interests, age, children's ages, access
 needs, where the person lives), so it only ever travels in a POST body: never in a URL,
-never in a log, never stored. The answer carries nothing of it back but the results.
+never in a log, never stored. The answer carries nothing of it back but the results and, when asked
+for, the ways of travelling of the wider searches it tried.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
@@ -17,6 +19,7 @@ from api.routers.schemas import WRITE_STATUSES, problems
 from geo_assets.auth import User
 from geo_assets.matching import COMPONENTS, DEFAULT_WEIGHTS, Match, check_weights, match
 from geo_assets.model import AssetKind, Profile
+from geo_assets.widen import InterestSplit, WiderSearch, notes_on
 
 router = APIRouter(tags=["matching"])
 
@@ -37,6 +40,11 @@ class MatchRequest(Profile):
             + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHTS.items())
             + ")"
         ),
+    )
+    wider: bool = Field(
+        default=False,
+        description="also say what longer journeys, and buses and trains when not among "
+        "`travel`, would add (up to two more searches; see `wider` in the answer)",
     )
 
 
@@ -81,10 +89,45 @@ class MatchResult(BaseModel):
     stale: bool = Field(description="nobody has confirmed the listing lately")
 
 
+class InterestSplitOut(BaseModel):
+    """How the results split by the person's interests."""
+
+    fit: int = Field(description="results matching one of the interests")
+    related: int = Field(description="results only related to one (a neighbouring category)")
+    other: int = Field(description="results here for what else they offer")
+    text: str | None = Field(description="the split in a sentence; null when every result fits")
+
+
+class TravelLimit(BaseModel):
+    mode: str
+    max_minutes: float
+
+
+class WiderSearchOut(BaseModel):
+    """The same search with other ways of travelling, and what it would add."""
+
+    travel: list[TravelLimit] = Field(description="the ways of travelling it allows")
+    added_mode: str | None = Field(
+        description="the way of travelling it adds to the person's own; null when it only "
+        "lengthens their limits"
+    )
+    more_that_fit: int = Field(description="results fitting an interest that are not in `results`")
+    at_least: bool = Field(description="its own list was full of them, so there may be more")
+    text: str = Field(description="what it adds, in a sentence")
+
+
 class MatchResponse(BaseModel):
     results: list[MatchResult]
     count: int
     weights: dict[str, float] = Field(description="the component weights used")
+    split: InterestSplitOut | None = Field(
+        description="how the results split by interest; null when no interests were given"
+    )
+    wider: list[WiderSearchOut] | None = Field(
+        description="when asked for (`wider`): what longer journeys, then buses and trains, "
+        "would add; each only where some result fits no interest and it can be tried "
+        "(buses and trains only when they find more)"
+    )
 
 
 def result_of(m: Match) -> MatchResult:
@@ -124,4 +167,27 @@ def post_match(
     weights = check_weights(request.weights)
     matches = match(store, request, travel=travel, weights=weights, limit=request.limit)
     results = [result_of(m) for m in matches]
-    return MatchResponse(results=results, count=len(results), weights=weights)
+    split = InterestSplit.of(matches) if request.interests else None
+    wider = None
+    if request.wider:
+        notes = notes_on(
+            store, request, matches, limit=request.limit, travel=travel, weights=weights
+        )
+        wider = [wider_of(w) for w in notes.wider]
+    return MatchResponse(
+        results=results,
+        count=len(results),
+        weights=weights,
+        split=None if split is None else InterestSplitOut(**asdict(split), text=split.text()),
+        wider=wider,
+    )
+
+
+def wider_of(wider: WiderSearch) -> WiderSearchOut:
+    return WiderSearchOut(
+        travel=[TravelLimit(mode=t.mode, max_minutes=t.max_minutes) for t in wider.travel],
+        added_mode=wider.added,
+        more_that_fit=wider.more_that_fit,
+        at_least=wider.at_least,
+        text=wider.text(),
+    )
