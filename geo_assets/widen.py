@@ -33,6 +33,12 @@ def fits_an_interest(m: Match) -> bool:
     return bool(m.matched_interests)
 
 
+def fits_no_interest(m: Match) -> bool:
+    """Neither matched nor related to any of the person's interests: here for what else
+    it offers."""
+    return not fits_an_interest(m) and m.components["interest"] == 0
+
+
 @dataclass(frozen=True)
 class InterestSplit:
     """How many results fit an interest, are only related to one, or fit none."""
@@ -44,10 +50,8 @@ class InterestSplit:
     @classmethod
     def of(cls, matches: Sequence[Match]) -> InterestSplit:
         fit = sum(1 for m in matches if fits_an_interest(m))
-        related = sum(
-            1 for m in matches if not fits_an_interest(m) and m.components["interest"] > 0
-        )
-        return cls(fit, related, len(matches) - fit - related)
+        other = sum(1 for m in matches if fits_no_interest(m))
+        return cls(fit, len(matches) - fit - other, other)
 
     def text(self) -> str | None:
         """What the list holds, said before it when some result fits none of the
@@ -81,7 +85,7 @@ def reasons_under_summary(m: Match) -> list[str]:
     the person's interests says only that, since the summary says once which
     interests it is and why such results are shown. ``explain`` gives the interest's
     reason first whenever interests were given."""
-    if m.matched_interests or m.components["interest"] > 0 or not m.reasons:
+    if not fits_no_interest(m) or not m.reasons:
         return m.reasons
     return [BRIEFLY_UNMATCHED, *m.reasons[1:]]
 
@@ -149,6 +153,11 @@ def by_public_transport(options: Sequence[TravelOption]) -> tuple[TravelOption, 
     return (*options, bus)
 
 
+def split_of(profile: Profile, shown: Sequence[Match]) -> InterestSplit | None:
+    """How ``shown`` splits by ``profile``'s interests; None when it gave none."""
+    return InterestSplit.of(shown) if profile.interests else None
+
+
 def _has_room(profile: Profile, shown: Sequence[Match]) -> bool:
     """A wider search means something: the person gave interests and some result fits
     none of them."""
@@ -188,7 +197,7 @@ class SearchAgain:
     def notes(self, profile: Profile, shown: Sequence[Match]) -> ResultsNotes:
         """The notes for ``shown``, the results of ``profile``'s search."""
         return ResultsNotes(
-            InterestSplit.of(shown) if profile.interests else None,
+            split_of(profile, shown),
             self.longer_journeys(profile, shown),
             self.another_way(profile, shown),
         )

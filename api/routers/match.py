@@ -18,8 +18,8 @@ from api.deps import StoreDep, TravelDep, require_roles
 from api.routers.schemas import WRITE_STATUSES, problems
 from geo_assets.auth import User
 from geo_assets.matching import COMPONENTS, DEFAULT_WEIGHTS, Match, check_weights, match
-from geo_assets.model import AssetKind, Profile
-from geo_assets.widen import InterestSplit, WiderSearch, notes_on
+from geo_assets.model import AssetKind, Profile, TravelOption
+from geo_assets.widen import ResultsNotes, WiderSearch, notes_on, split_of
 
 router = APIRouter(tags=["matching"])
 
@@ -98,15 +98,10 @@ class InterestSplitOut(BaseModel):
     text: str | None = Field(description="the split in a sentence; null when every result fits")
 
 
-class TravelLimit(BaseModel):
-    mode: str
-    max_minutes: float
-
-
 class WiderSearchOut(BaseModel):
     """The same search with other ways of travelling, and what it would add."""
 
-    travel: list[TravelLimit] = Field(description="the ways of travelling it allows")
+    travel: list[TravelOption] = Field(description="the ways of travelling it allows")
     added_mode: str | None = Field(
         description="the way of travelling it adds to the person's own; null when it only "
         "lengthens their limits"
@@ -167,25 +162,24 @@ def post_match(
     weights = check_weights(request.weights)
     matches = match(store, request, travel=travel, weights=weights, limit=request.limit)
     results = [result_of(m) for m in matches]
-    split = InterestSplit.of(matches) if request.interests else None
-    wider = None
-    if request.wider:
-        notes = notes_on(
-            store, request, matches, limit=request.limit, travel=travel, weights=weights
-        )
-        wider = [wider_of(w) for w in notes.wider]
+    notes = (
+        notes_on(store, request, matches, limit=request.limit, travel=travel, weights=weights)
+        if request.wider
+        else ResultsNotes(split_of(request, matches), longer=None)
+    )
+    split = notes.split
     return MatchResponse(
         results=results,
         count=len(results),
         weights=weights,
         split=None if split is None else InterestSplitOut(**asdict(split), text=split.text()),
-        wider=wider,
+        wider=[wider_of(w) for w in notes.wider] if request.wider else None,
     )
 
 
 def wider_of(wider: WiderSearch) -> WiderSearchOut:
     return WiderSearchOut(
-        travel=[TravelLimit(mode=t.mode, max_minutes=t.max_minutes) for t in wider.travel],
+        travel=list(wider.travel),
         added_mode=wider.added,
         more_that_fit=wider.more_that_fit,
         at_least=wider.at_least,
