@@ -21,14 +21,18 @@ from api.web import first_value
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder
 from geo_assets.model import ADULT_AGE, MAX_CHILDREN, Availability, Profile
+from geo_assets.travel import USUAL_MINUTES
 
-MODES: tuple[tuple[str, str, int], ...] = (
+MODES: tuple[tuple[str, str, int], ...] = tuple(
     # (mode, label, default minutes)
-    ("walk", "Walking", 20),
-    ("public_transport", "Bus or train", 30),
-    ("cycle", "Cycling", 20),
-    ("car", "By car (driven)", 20),
-    ("wheelchair", "Wheelchair or mobility scooter", 15),
+    (mode, label, USUAL_MINUTES[mode])
+    for mode, label in (
+        ("walk", "Walking"),
+        ("public_transport", "Bus or train"),
+        ("cycle", "Cycling"),
+        ("car", "By car (driven)"),
+        ("wheelchair", "Wheelchair or mobility scooter"),
+    )
 )
 GOALS: tuple[tuple[str, str], ...] = (
     ("local", "Meet neighbours and local people"),

@@ -25,6 +25,15 @@ from geo_assets.geodesy import geodesic_m, pair_geodesic_m
 Mode = Literal["walk", "cycle", "public_transport", "car", "wheelchair"]
 MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 MAX_MINUTES = 240
+# A journey most people would call an ordinary one, by each mode: the search form's
+# defaults, and how long a bus is tried for someone who did not say they take one.
+USUAL_MINUTES: dict[str, int] = {
+    "walk": 20,
+    "public_transport": 30,
+    "cycle": 20,
+    "car": 20,
+    "wheelchair": 15,
+}
 # How each mode reads after a number of minutes ("14 min walk", "9 min by bike").
 MODE_WORDS: dict[str, str] = {
     "walk": "walk",

@@ -17,15 +17,12 @@ from datetime import datetime
 from geo_assets.matching import Match, match
 from geo_assets.model import MAX_TRAVEL_MINUTES, Profile, TravelMode, TravelOption
 from geo_assets.store import Store
-from geo_assets.travel import MODE_WORDS, TravelModel
+from geo_assets.travel import MODE_WORDS, USUAL_MINUTES, StraightLineTravel, TravelModel
 
 # Each way of travelling is allowed this many times its minutes, rounded up to the
 # next 5 minutes: a step a practitioner would try, and one the person might manage.
 WIDER_BY = 1.5
 ROUND_TO_MINUTES = 5
-# Buses and trains are tried as long as the person's longest journey, and at least as
-# long as the search form's own default for them.
-BUS_MINUTES_AT_LEAST = 30
 
 
 def fits_an_interest(m: Match) -> bool:
@@ -143,13 +140,23 @@ def longer_limits(options: Sequence[TravelOption]) -> tuple[TravelOption, ...] |
     return longer
 
 
-def by_public_transport(options: Sequence[TravelOption]) -> tuple[TravelOption, ...] | None:
+def by_public_transport(
+    options: Sequence[TravelOption], travel: TravelModel | None = None
+) -> tuple[TravelOption, ...] | None:
     """``options`` with buses and trains added, allowed as long as the longest of them
-    (at least ``BUS_MINUTES_AT_LEAST``); None when the person already takes them."""
+    and at least a usual bus journey (``USUAL_MINUTES``).
+
+    None when the person already takes them, or when, by ``travel``, a bus would reach
+    no further than one of their own ways (a 20-minute drive goes further than a
+    30-minute bus ride): what a bus reaches, they can already get to."""
     if any(t.mode == "public_transport" for t in options):
         return None
-    minutes = max([BUS_MINUTES_AT_LEAST, *(t.max_minutes for t in options)])
+    minutes = max([USUAL_MINUTES["public_transport"], *(t.max_minutes for t in options)])
     bus = TravelOption(mode="public_transport", max_minutes=min(MAX_TRAVEL_MINUTES, minutes))
+    travel = travel or StraightLineTravel()
+    own_reach = max((travel.reach_m(t.mode, t.max_minutes) for t in options), default=0.0)
+    if travel.reach_m(bus.mode, bus.max_minutes) <= own_reach:
+        return None
     return (*options, bus)
 
 
@@ -188,7 +195,7 @@ class SearchAgain:
         when the results leave room for it and it finds more that fit: whether the
         person can take a bus is for them and their practitioner to say, so it is only
         worth saying when it helps. None otherwise."""
-        travel_options = by_public_transport(profile.travel)
+        travel_options = by_public_transport(profile.travel, self.travel)
         if not _has_room(profile, shown) or travel_options is None:
             return None
         found = self._wider(profile, shown, travel_options, added="public_transport")

@@ -8,6 +8,7 @@ from factories import make_asset
 
 from geo_assets.matching import match
 from geo_assets.model import Asset, Profile, TravelOption
+from geo_assets.travel import StraightLineTravel
 from geo_assets.widen import (
     InterestSplit,
     SearchAgain,
@@ -253,12 +254,50 @@ def test_the_notes_say_the_split_then_each_wider_search(neighbourhood):
     ],
 )
 def test_buses_are_allowed_as_long_as_the_longest_journey(minutes, bus):
-    modes = ["walk", "cycle"]
+    modes = ["walk", "wheelchair"]
     options = [TravelOption(mode=m, max_minutes=n) for m, n in zip(modes, minutes, strict=False)]
     got = by_public_transport(options)
     assert got is not None
     assert got[:-1] == tuple(options)
     assert (got[-1].mode, got[-1].max_minutes) == ("public_transport", bus)
+
+
+@pytest.mark.parametrize(
+    ("mode", "minutes", "offered"),
+    [
+        ("car", 20, False),  # a 20-minute drive goes further than a 30-minute bus ride
+        ("car", 5, True),  # three of the five minutes are parking
+        ("cycle", 20, False),
+        ("cycle", 10, True),
+        ("wheelchair", 60, True),
+    ],
+)
+def test_buses_are_offered_only_where_they_reach_further(mode, minutes, offered):
+    options = [TravelOption(mode=mode, max_minutes=minutes)]
+    got = by_public_transport(options)
+    assert (got is not None) is offered
+    if got is not None:
+        travel = StraightLineTravel()
+        assert travel.reach_m("public_transport", got[-1].max_minutes) > travel.reach_m(
+            mode, minutes
+        )
+
+
+def test_whether_a_bus_reaches_further_is_the_travel_models_to_say():
+    drive = [TravelOption(mode="car", max_minutes=20)]
+    assert by_public_transport(drive) is None
+    express = StraightLineTravel().with_speed("public_transport", speed_kmh=40.0)
+    got = by_public_transport(drive, express)
+    assert got is not None and got[-1].mode == "public_transport"
+
+
+def test_a_driver_is_not_offered_buses_by_the_search(neighbourhood):
+    person = _person(minutes=20).model_copy(
+        update={"travel": [TravelOption(mode="car", max_minutes=20)]}
+    )
+    shown = match(neighbourhood, person, limit=10)
+    assert shown and InterestSplit.of(shown).fit < len(shown)
+    assert SearchAgain(neighbourhood, 10).another_way(person, shown) is None
 
 
 @pytest.mark.parametrize(
