@@ -52,14 +52,14 @@ class InterestSplit:
 
     def text(self) -> str | None:
         """What the list holds, said before it when some result fits none of the
-        interests: "1 of these 10 fits their interests; the other 9 are here for what
+        interests: "1 of these 10 fits your interests; the other 9 are here for what
         else they offer (how near, when, cost and access)." None when all fit."""
         total = self.fit + self.related + self.other
         if self.fit == total:
             return None
         parts = [
             f"{'None' if self.fit == 0 else self.fit} of these {total} "
-            f"{'fits' if self.fit == 1 else 'fit'} their interests"
+            f"{'fits' if self.fit == 1 else 'fit'} your interests"
         ]
         if self.related:
             parts.append(f"{_count(self.related, 'is', 'are')} related to them")
@@ -102,8 +102,8 @@ class WiderSearch:
 
     def text(self) -> str:
         """ "Longer journeys (up to 30 min walk or 45 min by bus or train) find 3 more
-        that fit their interests." or "Journeys by bus or train (up to 30 min) would
-        find 5 more that fit their interests." """
+        that fit your interests." or "Journeys by bus or train (up to 30 min) would
+        find 5 more that fit your interests." """
         n = self.more_that_fit
         found = "no" if n == 0 else f"at least {n}" if self.at_least else str(n)
         fit = "fits" if n == 1 else "fit"
@@ -111,10 +111,10 @@ class WiderSearch:
             (option,) = (t for t in self.travel if t.mode == self.added)
             return (
                 f"Journeys {MODE_WORDS[self.added]} (up to {option.max_minutes:.0f} min) "
-                f"would find {found} more that {fit} their interests."
+                f"would find {found} more that {fit} your interests."
             )
         ways = " or ".join(f"{t.max_minutes:.0f} min {MODE_WORDS[t.mode]}" for t in self.travel)
-        return f"Longer journeys (up to {ways}) find {found} more that {fit} their interests."
+        return f"Longer journeys (up to {ways}) find {found} more that {fit} your interests."
 
 
 def _count(n: int, one: str, many: str) -> str:

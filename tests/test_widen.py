@@ -147,20 +147,20 @@ def test_no_longer_limits_when_all_are_the_longest():
         (InterestSplit(10, 0, 0), None),
         (
             InterestSplit(1, 1, 8),
-            "1 of these 10 fits their interests; 1 is related to them; the other 8 are "
+            "1 of these 10 fits your interests; 1 is related to them; the other 8 are "
             "here for what else they offer (how near, when, cost and access).",
         ),
         (
             InterestSplit(3, 0, 1),
-            "3 of these 4 fit their interests; the other 1 is here for what else it "
+            "3 of these 4 fit your interests; the other 1 is here for what else it "
             "offers (how near, when, cost and access).",
         ),
         (
             InterestSplit(0, 0, 5),
-            "None of these 5 fit their interests; all 5 are here for what else they "
+            "None of these 5 fit your interests; all 5 are here for what else they "
             "offer (how near, when, cost and access).",
         ),
-        (InterestSplit(0, 2, 0), "None of these 2 fit their interests; 2 are related to them."),
+        (InterestSplit(0, 2, 0), "None of these 2 fit your interests; 2 are related to them."),
     ],
 )
 def test_the_summary_reads_as_a_sentence(split, text) -> None:
@@ -184,7 +184,7 @@ def test_longer_journeys_read_as_a_sentence(more, at_least, text) -> None:
     said = WiderSearch(travel, more, at_least).text()
     assert (
         said
-        == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} their interests."
+        == f"Longer journeys (up to 30 min walk or 45 min by bus or train) {text} your interests."
     )
 
 
@@ -314,7 +314,7 @@ def test_buses_read_as_a_sentence(more, at_least, text) -> None:
         TravelOption(mode="public_transport", max_minutes=30),
     )
     said = WiderSearch(travel, more, at_least, added="public_transport").text()
-    assert said == f"Journeys by bus or train (up to 30 min) {text} their interests."
+    assert said == f"Journeys by bus or train (up to 30 min) {text} your interests."
 
 
 def test_under_a_summary_only_a_result_fitting_no_interest_is_brief(neighbourhood):

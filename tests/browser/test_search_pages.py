@@ -140,7 +140,7 @@ def test_a_narrow_search_offers_longer_journeys_in_one_click(
     _search_football_on_foot(page, live_server, sign_in)
     summary = page.locator("#results-summary")
     assert summary.is_visible()
-    assert "fit their interests" in summary.inner_text()
+    assert "fit your interests" in summary.inner_text()
     assert "Longer journeys (up to 25 min walk) find" in summary.inner_text()
     before = _fitting(page)
     assert run_axe(page, map_settings.static_dir) == []
