@@ -12,7 +12,7 @@ An organisation confirms a listing with :func:`confirm_still_running`, which set
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -145,9 +145,21 @@ class StaleListing:
         }
 
 
-def _live_assets(store: Store, organisation_id: str | None) -> Iterator[Asset]:
-    filters = AssetFilters(statuses=list(LIVE_STATUSES), organisation_id=organisation_id)  # type: ignore[arg-type]
-    return iter_assets(store, filters)
+def stale_filters(
+    organisation_id: str | None = None,
+    *,
+    now: datetime | None = None,
+    stale_after_days: int | None = None,
+) -> AssetFilters:
+    """The store filters that pick the stale live listings (``is_stale``, asked of the
+    store): published or pending, and not confirmed within ``stale_after_days`` of
+    ``now``; only ``organisation_id``'s when given."""
+    cutoff = (now or utcnow()) - timedelta(days=stale_days(stale_after_days))
+    return AssetFilters(
+        statuses=list(LIVE_STATUSES),  # type: ignore[arg-type]
+        organisation_id=organisation_id,
+        verified_before=cutoff,
+    )
 
 
 def stale_assets(
@@ -176,11 +188,11 @@ def stale_assets(
     days = stale_days(stale_after_days)
     now = now or utcnow()
     out: dict[str | None, list[StaleListing]] = {}
-    for asset in _live_assets(store, organisation_id):
-        if is_stale(asset, now, days):
-            out.setdefault(asset.organisation_id, []).append(
-                StaleListing(asset, days_since_verified(asset, now))
-            )
+    filters = stale_filters(organisation_id, now=now, stale_after_days=days)
+    for asset in iter_assets(store, filters):
+        out.setdefault(asset.organisation_id, []).append(
+            StaleListing(asset, days_since_verified(asset, now))
+        )
     for listings in out.values():
         listings.sort(key=_oldest_first)
     return out

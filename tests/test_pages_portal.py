@@ -315,6 +315,72 @@ def test_the_count_needing_confirming_covers_every_page(
     assert listing_count(page.text) == f"2 listings; {marked} need confirming: " + CONFIRM_HINT
 
 
+def _names_listed(html_text: str) -> list[str]:
+    """The names in the listings table, in its order."""
+    return re.findall(r'<td data-label="Name">([^<]*)</td>', html_text)
+
+
+def test_the_listings_that_need_confirming_can_be_listed_alone(site: Site) -> None:
+    site.as_role("organisation")
+    site.client.post("/portal/own-live/confirm", headers=OURS)
+    everything = site.client.get("/portal")
+    assert _names_listed(everything.text) == ["Allotment Club", "Knit and Natter"]
+    link = elements(everything.text)["show-unconfirmed"]
+    assert " ".join(link["text"].split()) == "Show only the one that needs confirming"
+    assert "show-all" not in elements(everything.text)
+
+    only = site.client.get(html.unescape(link["attrs"]["href"]))
+    assert only.status_code == 200
+    assert _names_listed(only.text) == ["Knit and Natter"]
+    assert only.text.count('class="badge stale"') == 1
+    # What it says of every listing is unchanged; a link goes back to them all.
+    assert listing_count(only.text) == listing_count(everything.text)
+    assert elements(only.text)["show-all"]["attrs"]["href"] == "/portal"
+
+
+def test_an_admin_lists_every_organisations_listings_that_need_confirming(site: Site) -> None:
+    site.as_role("admin")
+    site.client.post("/portal/b-live/confirm", headers=OURS)
+    only = site.client.get("/portal?needs_confirming=true")
+    assert _names_listed(only.text) == ["Allotment Club", "Harmony Choir", "Knit and Natter"]
+    assert listing_count(only.text) == "4 listings; 3 need confirming: " + CONFIRM_HINT
+
+
+def test_confirming_from_the_short_list_returns_to_it_until_none_are_left(site: Site) -> None:
+    site.as_role("organisation")
+    only = site.client.get("/portal?needs_confirming=true")
+    assert _names_listed(only.text) == ["Allotment Club", "Knit and Natter"]
+    assert 'action="/portal/own-live/confirm?needs_confirming=true"' in only.text
+    done = site.client.post("/portal/own-live/confirm?needs_confirming=true", headers=OURS)
+    assert done.status_code == 303
+    assert done.headers["location"] == (
+        "/portal?needs_confirming=true&done=confirmed&asset=own-live"
+    )
+    back = site.client.get(done.headers["location"])
+    assert _names_listed(back.text) == ["Knit and Natter"]
+    assert "Allotment Club" in elements(back.text)["notice"]["text"]
+
+    site.client.post("/portal/own-waiting/confirm?needs_confirming=true", headers=OURS)
+    last = site.client.get("/portal?needs_confirming=true")
+    assert _names_listed(last.text) == []
+    assert listing_count(last.text) == "2 listings; none need confirming."
+    assert "none need confirming" in elements(last.text)["all-confirmed"]["text"]
+    assert "show-unconfirmed" not in elements(site.client.get("/portal").text)
+
+
+def test_the_short_lists_pages_keep_to_it(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(portal_pages, "PER_PAGE", 1)
+    site.as_role("organisation")
+    first = site.client.get("/portal?needs_confirming=true")
+    assert '<a href="/portal?needs_confirming=true&amp;page=2">Next page</a>' in first.text
+    second = site.client.get("/portal?needs_confirming=true&page=2")
+    assert _names_listed(first.text) + _names_listed(second.text) == [
+        "Allotment Club",
+        "Knit and Natter",
+    ]
+    assert '<a href="/portal?page=2">Next page</a>' in site.client.get("/portal").text
+
+
 def test_a_listing_near_a_lookalike_wears_the_possible_duplicate_badge(site: Site) -> None:
     site.store.create_asset(
         make_asset(id="own-copy", name="The Allotment Club", organisation_id="org-a")

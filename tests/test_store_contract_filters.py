@@ -2,7 +2,8 @@
 
 Run against both stores through the ``store`` fixture. Each expected answer is worked
 out in plain Python from the documents (``reference``), restating the rules in
-``AssetFilters``' docstring: ``weekdays`` (any session on any of the days), ``age_min`` /
+``AssetFilters``' docstring: ``weekdays`` (any session on any of the days), ``verified_before``
+(never confirmed, or confirmed before that instant), ``age_min`` /
 ``age_max`` (the asset admits that age range), ``free_only`` (cost 0), ``precisions``
 (how the point was found), ``bbox`` (edges included, antimeridian aware) and ``near``
 (WGS84 geodesic metres).
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, get_args
 
 import psycopg
@@ -116,6 +117,7 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
                         "amount": rng.choice((0.0, 0.0, None, 2.5, 10.0)),
                         "per": _PERIODS[i % 4],
                     },
+                    "last_verified_at": _VERIFIED[i % 6],
                     "source": "fixture-filters",
                     "source_id": f"flt-{i:03d}",
                 }
@@ -124,6 +126,17 @@ def filter_dataset(seed: int = 20260404) -> list[Asset]:
     return out
 
 
+# When each listing was last confirmed: around a whole second (which a document writes
+# without a fraction) and a microsecond either side of it.
+NOON = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+_VERIFIED = (
+    None,
+    NOON,
+    NOON - timedelta(microseconds=1),
+    NOON + timedelta(microseconds=1),
+    NOON - timedelta(days=200),
+    NOON + timedelta(seconds=1),
+)
 # Every fifth point is a postcode's centre, every fifth an area's (not drawn from the
 # seeded generator, so the rest of the data is what it was before precisions existed).
 _PRECISIONS = ("point", "postcode", "point", "area", "point")
@@ -147,6 +160,11 @@ def admits(asset: Asset, filters: AssetFilters) -> bool:
     """The new filters' rules, in plain Python."""
     low, high = asset.eligibility.min_age, asset.eligibility.max_age
     if filters.weekdays is not None and not _days(asset) & set(filters.weekdays):
+        return False
+    verified = asset.last_verified_at
+    if filters.verified_before is not None and not (
+        verified is None or verified < filters.verified_before
+    ):
         return False
     in_range = (filters.age_min is None or low is None or low <= filters.age_min) and (
         filters.age_max is None or high is None or high >= filters.age_max
@@ -237,6 +255,17 @@ CASES: dict[str, dict[str, Any]] = {
     "weekend": {"weekdays": ["sa", "su"]},
     "every-day": {"weekdays": list(WEEKDAYS)},
     "no-days": {"weekdays": []},  # an empty list matches nothing
+    "unconfirmed-since-noon": {"verified_before": NOON},
+    # A cutoff with a fraction, against listings confirmed at a whole second.
+    "unconfirmed-since-half-past-noon": {"verified_before": NOON + timedelta(milliseconds=500)},
+    "unconfirmed-since-a-microsecond-past-noon": {
+        "verified_before": NOON + timedelta(microseconds=1)
+    },
+    "unconfirmed-and-live": {
+        "verified_before": NOON,
+        "statuses": ["published", "pending"],
+        "kinds": ["group", "club"],
+    },
     "age-min-0": {"age_min": 0},
     "age-min-18": {"age_min": 18},
     "age-max-70": {"age_max": 70},

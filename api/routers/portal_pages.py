@@ -51,8 +51,7 @@ from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
 from geo_assets.freshness import (
     confirm_still_running,
     confirmed_on_creation,
-    count_stale,
-    stale_assets,
+    stale_filters,
 )
 from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport
@@ -105,9 +104,13 @@ def writable(store: Store, user: User, asset_id: str) -> Asset:
     return asset
 
 
-def done_redirect(path: str, done: str, asset_id: str) -> RedirectResponse:
-    """Back to a list page, which then says what happened to which listing."""
-    return RedirectResponse(f"{path}?{urlencode({'done': done, 'asset': asset_id})}", 303)
+def done_redirect(
+    path: str, done: str, asset_id: str, *, keep: dict[str, str] | None = None
+) -> RedirectResponse:
+    """Back to a list page (with the query ``keep``, such as the list's own filter), which
+    then says what happened to which listing."""
+    query = {**(keep or {}), "done": done, "asset": asset_id}
+    return RedirectResponse(f"{path}?{urlencode(query)}", 303)
 
 
 @dataclass
@@ -148,26 +151,37 @@ def whose_listings(store: Store, user: User) -> str | None:
         return None
 
 
+# The portal's list narrowed to the listings that need confirming (``/portal?...``).
+ONLY_UNCONFIRMED = {"needs_confirming": "true"}
+
+
 def listings_page(
     request: Request,
     store: Store,
     user: User,
     page: int,
     *,
+    needs_confirming: bool = False,
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    filters = readable_filters(user, AssetFilters())  # every status, own organisation only
-    result = store.list_assets(filters, page=page, per_page=PER_PAGE)
+    """The organisation's listings (every status), or only those that need confirming."""
+    everything = readable_filters(user, AssetFilters())  # every status, own organisation only
     now = utcnow()
+    # By the rule the "Needs confirming" badge follows (live and stale), over every page.
+    unconfirmed = stale_filters(everything.organisation_id, now=now)
+    shown = unconfirmed if needs_confirming else everything
+    result = store.list_assets(shown, page=page, per_page=PER_PAGE)
     whose = whose_listings(store, user)
-    # Over every page, by the rule the "Needs confirming" badge follows (live and stale).
-    stale = stale_assets(store, filters.organisation_id, now=now)
     context = {
         "title": f"Our listings — {whose}" if whose else "Our listings",
         "listings": [flag(store, asset, now) for asset in result.items],
-        "need_confirming": count_stale(stale.values()),
+        "listed": store.count_assets(everything) if needs_confirming else result.total,
+        "need_confirming": result.total if needs_confirming else store.count_assets(unconfirmed),
+        "only_unconfirmed": needs_confirming,
+        "unconfirmed_path": (only := f"/portal?{urlencode(ONLY_UNCONFIRMED)}"),
+        "path": only if needs_confirming else "/portal",
         "result": result,
         "notice": notice,
         "error": error,
@@ -183,14 +197,23 @@ def portal(
     user: OrganisationUser,
     done: DoneParams,
     page: PageNumber = 1,
+    needs_confirming: bool = False,
 ) -> Response:
-    """The organisation's listings, every status, by name, with their badges."""
-    return listings_page(request, store, user, page, notice=done.notice(store, user, NOTICES))
+    """The organisation's listings, every status, by name, with their badges; with
+    ``needs_confirming``, only those nobody has confirmed lately."""
+    notice = done.notice(store, user, NOTICES)
+    return listings_page(
+        request, store, user, page, needs_confirming=needs_confirming, notice=notice
+    )
 
 
 @router.post("/portal/{asset_id}/confirm", dependencies=[SameOrigin])
 def still_running(
-    request: Request, store: StoreDep, user: OrganisationUser, asset_id: str
+    request: Request,
+    store: StoreDep,
+    user: OrganisationUser,
+    asset_id: str,
+    needs_confirming: bool = False,
 ) -> Response:
     """Record that a listing is still running (``last_verified_at`` = now, audited)."""
     try:
@@ -199,8 +222,17 @@ def still_running(
     except (NotFoundError, PermissionDenied) as exc:
         return refused(request, exc)
     except ConflictError as exc:
-        return listings_page(request, store, user, 1, error=str(exc), status_code=409)
-    return done_redirect("/portal", "confirmed", asset_id)
+        return listings_page(
+            request,
+            store,
+            user,
+            1,
+            needs_confirming=needs_confirming,
+            error=str(exc),
+            status_code=409,
+        )
+    keep = ONLY_UNCONFIRMED if needs_confirming else None
+    return done_redirect("/portal", "confirmed", asset_id, keep=keep)
 
 
 # --- add and edit -----------------------------------------------------------------------------

@@ -72,6 +72,8 @@ class AssetFilters(BaseModel):
       nothing). ``categories``: the asset has any of these terms or their descendants.
     - ``text``: every word is a prefix of a word of the name or description.
     - ``modified_after``: ``updated_at`` later than this. ``organisation_id``: equality.
+    - ``verified_before``: ``last_verified_at`` unset or earlier than this: listings not
+      confirmed since (``geo_assets.freshness`` asks for the stale ones this way).
     - ``weekdays``: at least one session meets on one of these days (whatever its
       frequency or validity dates); an empty list matches nothing.
     - ``age_min``: the asset admits people aged ``age_min``, as far as its lower bound
@@ -107,6 +109,7 @@ class AssetFilters(BaseModel):
     statuses: list[AssetStatus] | None = None
     text: str | None = Field(default=None, max_length=200)
     modified_after: UtcDatetime | None = None
+    verified_before: UtcDatetime | None = None
     organisation_id: str | None = None
     weekdays: list[Weekday] | None = None
     age_min: int | None = Field(default=None, ge=0, le=MAX_AGE)

@@ -508,6 +508,11 @@ FILTER_SQL = {
     "statuses": "status = ANY(%s)",
     "text": "search @@ %s::tsquery",
     "modified_after": "updated_at > %s",
+    # No column of its own: only the portal and `geo-assets stale` ask, within an
+    # organisation or over the live listings, never on a hot path.
+    "verified_before": (
+        "((doc->>'last_verified_at') IS NULL OR (doc->>'last_verified_at')::timestamptz < %s)"
+    ),
     "organisation_id": "organisation_id = %s",
     "weekdays": "(session_days & %s) <> 0",
     "age_min": "(min_age IS NULL OR min_age <= %s)",
@@ -567,6 +572,8 @@ def filter_sql(
         parts.append(("text", [prefix_tsquery(terms)]))
     if filters.modified_after is not None:
         parts.append(("modified_after", [filters.modified_after]))
+    if filters.verified_before is not None:
+        parts.append(("verified_before", [filters.verified_before]))
     if filters.organisation_id is not None:
         parts.append(("organisation_id", [filters.organisation_id]))
     if filters.weekdays is not None:

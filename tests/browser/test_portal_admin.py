@@ -156,6 +156,28 @@ def test_still_running_confirms_a_listing_from_the_keyboard(
     assert row.locator("td[data-label='Last confirmed']").inner_text() != "Never"
 
 
+def test_the_listings_needing_confirming_are_listed_alone_and_confirmed_one_by_one(
+    page, live_server, sign_in
+):
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal")
+    page.locator("#show-unconfirmed").click()
+    page.wait_for_url("**/portal?needs_confirming=true")
+    rows = page.locator("tbody tr")
+    before = rows.count()
+    assert before >= 1
+    assert rows.locator(".badge.stale").count() == before  # every one listed needs it
+    name = rows.first.locator("td[data-label=Name]").inner_text()
+    rows.first.get_by_role("button", name=f"Still running ({name})").click()
+    page.wait_for_url("**/portal?needs_confirming=true&done=confirmed*")
+    assert "confirmed as still running" in page.locator("#notice").inner_text()
+    assert page.locator("tbody tr", has_text=name).count() == 0
+    assert page.locator("tbody tr").count() == before - 1
+    page.locator("#show-all").click()
+    page.wait_for_url("**/portal")
+    assert page.locator("tbody tr", has_text=name).count() == 1
+
+
 def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
     page, live_server, sign_in, sample_db_url
 ):
@@ -269,7 +291,12 @@ def test_an_upload_with_a_bad_row_shows_the_row_report(
 
 @pytest.mark.parametrize(
     ("role", "path"),
-    [("organisation", "/portal"), ("organisation", "/portal/new"), ("admin", "/admin")],
+    [
+        ("organisation", "/portal"),
+        ("organisation", "/portal?needs_confirming=true"),
+        ("organisation", "/portal/new"),
+        ("admin", "/admin"),
+    ],
 )
 def test_portal_and_moderation_pages_have_no_serious_accessibility_violations(
     page, live_server, sign_in, map_settings, role, path
