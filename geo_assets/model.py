@@ -105,7 +105,10 @@ def _as_utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise ValueError("is out of range once put in UTC (years 1 to 9999)") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]

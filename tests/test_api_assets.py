@@ -12,7 +12,7 @@ import html
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +289,30 @@ def test_modified_after(sample: Site) -> None:
         a.status == "published" and a.updated_at == stamps[-1] for a in sample.assets
     )
     assert _get(sample, {"modified_after": stamps[-1].isoformat()}).json()["total"] == 0
+
+
+def test_verified_before(sample: Site) -> None:
+    stamps = sorted({a.last_verified_at for a in sample.assets if a.last_verified_at})
+    middle = stamps[len(stamps) // 2]
+    published = [a for a in sample.assets if a.status == "published"]
+    due = [a for a in published if a.last_verified_at is None or a.last_verified_at < middle]
+    assert 0 < len(due) < len(published)
+    body = _get(sample, {"verified_before": middle.isoformat(), "per_page": 1000}).json()
+    assert body["total"] == len(due)
+    assert {item["id"] for item in body["items"]} == {a.id for a in due}
+    # A naive time is UTC, as for `modified_after`.
+    naive = middle.astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert _get(sample, {"verified_before": naive}).json()["total"] == len(due)
+    _problem(sample.client.get("/assets", params={"verified_before": "last spring"}), 422, None)
+
+
+@pytest.mark.parametrize("param", ["verified_before", "modified_after"])
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_that_leaves_the_calendar_in_utc_is_a_clear_422(
+    sample: Site, param: str, when: str
+) -> None:
+    body = _problem(sample.client.get("/assets", params={param: when}), 422, param)
+    assert "out of range once put in UTC" in body["detail"]
 
 
 # --- who sees what ----------------------------------------------------------------------------

@@ -293,6 +293,13 @@ def list_assets(
     modified_after: Annotated[
         datetime | None, Query(description="changed after this time (ISO 8601; naive = UTC)")
     ] = None,
+    verified_before: Annotated[
+        datetime | None,
+        Query(
+            description="never confirmed as still running, or last confirmed before this "
+            "time (ISO 8601; naive = UTC): the listings due a check"
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="assets per page")
@@ -331,6 +338,7 @@ def list_assets(
         bbox=None if bbox is None else parse_bbox(bbox),
         organisation_id=organisation_id,
         modified_after=modified_after,
+        verified_before=verified_before,
     )
     filters = readable_filters(user, filters)
     radius: float | None = None
