@@ -12,7 +12,6 @@ An organisation confirms a listing with :func:`confirm_still_running`, which set
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -64,13 +63,19 @@ def days_since_verified(asset: Asset, now: datetime) -> float | None:
     return (now - asset.last_verified_at).total_seconds() / 86400.0
 
 
+def stale_cutoff(now: datetime, stale_after_days: int | None = None) -> datetime:
+    """A listing last confirmed before this instant is stale (``is_stale``, and the
+    store filter of ``stale_filters``)."""
+    return now - timedelta(days=stale_days(stale_after_days))
+
+
 def is_stale(asset: Asset, now: datetime, stale_after_days: int | None = None) -> bool:
     """True when the listing was never confirmed or not within ``stale_after_days`` days.
 
     ``now`` is an aware UTC datetime; ``stale_after_days`` defaults to the setting.
     """
-    days = stale_days(stale_after_days)
-    return asset.last_verified_at is None or (now - asset.last_verified_at) > timedelta(days=days)
+    verified = asset.last_verified_at
+    return verified is None or verified < stale_cutoff(now, stale_after_days)
 
 
 def freshness_score(asset: Asset, now: datetime, stale_after_days: int | None = None) -> float:
@@ -154,11 +159,10 @@ def stale_filters(
     """The store filters that pick the stale live listings (``is_stale``, asked of the
     store): published or pending, and not confirmed within ``stale_after_days`` of
     ``now``; only ``organisation_id``'s when given."""
-    cutoff = (now or utcnow()) - timedelta(days=stale_days(stale_after_days))
     return AssetFilters(
         statuses=list(LIVE_STATUSES),  # type: ignore[arg-type]
         organisation_id=organisation_id,
-        verified_before=cutoff,
+        verified_before=stale_cutoff(now or utcnow(), stale_after_days),
     )
 
 
@@ -201,7 +205,3 @@ def stale_assets(
 def _oldest_first(item: StaleListing) -> tuple[float, str, str]:
     age = float("inf") if item.days_since_verified is None else item.days_since_verified
     return (-age, item.asset.name.casefold(), item.asset.id)
-
-
-def count_stale(listings: Iterable[list[StaleListing]]) -> int:
-    return sum(len(group) for group in listings)
