@@ -574,6 +574,7 @@ _FILTER_MIGRATIONS = {
     "0008": (("gender",), ()),
     "0009": (("access_mask",), ()),
     "0010": (("session_cost",), ()),
+    "0012": (("last_verified_at",), ("assets_verified_idx",)),
 }
 
 
@@ -626,6 +627,9 @@ def _check_backfill(store: Store, data: list[Asset]) -> None:
         {"access_needs": ["bsl", "easy_read"]},
         {"max_session_cost": 2.5},
         {"max_session_cost": 0.625},
+        {"verified_before": NOON},
+        {"verified_before": NOON + timedelta(microseconds=1)},
+        {"verified_before": NOON + timedelta(milliseconds=500)},
     ):
         filters = AssetFilters(**spec)
         assert ids(store.list_assets(filters, per_page=1000).items) == reference(data, filters)

@@ -253,7 +253,8 @@ class FilterColumns:
     ``location_precision`` is ``location.precision``; ``gender`` is ``eligibility.gender``;
     ``access_mask`` is ``access_mask`` of ``accessibility.features``; ``session_cost`` is
     ``cost.per_session`` (None when not stated); ``with_carers`` is
-    ``eligibility.with_carers``.
+    ``eligibility.with_carers``; ``last_verified_at`` is the listing's own (a time: SQLite
+    holds it as ``ts_text``).
     """
 
     session_days: int
@@ -265,6 +266,7 @@ class FilterColumns:
     access_mask: int
     session_cost: float | None
     with_carers: bool
+    last_verified_at: datetime | None
 
     @classmethod
     def of(cls, asset: Asset) -> FilterColumns:
@@ -278,6 +280,7 @@ class FilterColumns:
             access_mask=access_mask(asset.accessibility.features),
             session_cost=asset.cost.per_session,
             with_carers=asset.eligibility.with_carers,
+            last_verified_at=asset.last_verified_at,
         )
 
     def values(self) -> tuple[Any, ...]:

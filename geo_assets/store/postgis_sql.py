@@ -48,6 +48,7 @@ _FILTER_COLUMN_SQL: Mapping[str, tuple[str, str]] = {
     "access_mask": ("int4", "integer NOT NULL"),
     "session_cost": ("float8", "float8"),
     "with_carers": ("bool", "boolean NOT NULL"),
+    "last_verified_at": ("timestamptz", "timestamptz"),
 }
 _FILTERS = ", ".join(FILTER_COLUMN_NAMES)
 _FILTER_MARKS = ", ".join(["%s"] * len(FILTER_COLUMN_NAMES))
@@ -508,11 +509,7 @@ FILTER_SQL = {
     "statuses": "status = ANY(%s)",
     "text": "search @@ %s::tsquery",
     "modified_after": "updated_at > %s",
-    # No column of its own: only the portal and `geo-assets stale` ask, within an
-    # organisation or over the live listings, never on a hot path.
-    "verified_before": (
-        "((doc->>'last_verified_at') IS NULL OR (doc->>'last_verified_at')::timestamptz < %s)"
-    ),
+    "verified_before": "(last_verified_at IS NULL OR last_verified_at < %s)",
     "organisation_id": "organisation_id = %s",
     "weekdays": "(session_days & %s) <> 0",
     "age_min": "(min_age IS NULL OR min_age <= %s)",

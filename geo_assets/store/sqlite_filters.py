@@ -26,14 +26,6 @@ _CHILD_OF_AGE = (
     " WHERE (a.min_age IS NULL OR a.min_age <= child.value)"
     " AND (a.max_age IS NULL OR a.max_age >= child.value))"
 )
-# Never confirmed, or last confirmed before the `?` (``ts_text``). The document holds the
-# time as pydantic wrote it, UTC with a "Z" and six digits of fraction only when there is
-# one; padded to ``ts_text``'s fixed width, text order is time order.
-_VERIFIED_AT = "json_extract(a.doc, '$.last_verified_at')"
-_VERIFIED_BEFORE = (
-    f"({_VERIFIED_AT} IS NULL OR CASE length({_VERIFIED_AT})"
-    f" WHEN 20 THEN substr({_VERIFIED_AT}, 1, 19) || '.000000Z' ELSE {_VERIFIED_AT} END < ?)"
-)
 # The conditions of AssetFilters.age_parts, one `?` per value (a list goes as JSON).
 _AGE_SQL = {
     "age_min": "(a.min_age IS NULL OR a.min_age <= ?)",
@@ -101,7 +93,7 @@ def filter_sql(
         clauses.append("a.updated_at > ?")
         params.append(ts_text(filters.modified_after))
     if filters.verified_before is not None:
-        clauses.append(_VERIFIED_BEFORE)
+        clauses.append("(a.last_verified_at IS NULL OR a.last_verified_at < ?)")
         params.append(ts_text(filters.verified_before))
     if filters.organisation_id is not None:
         clauses.append("a.organisation_id = ?")

@@ -80,6 +80,11 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def filter_values(asset: Asset) -> list[Any]:
+    """``FilterColumns.values()`` as SQLite holds them: times as ``ts_text``."""
+    return [ts_text(v) if isinstance(v, datetime) else v for v in FilterColumns.of(asset).values()]
+
+
 def asset_values(asset: Asset, rid: int | None) -> tuple[Any, ...]:
     """Column values in INSERT_ASSET / UPDATE_ASSET order (rid last)."""
     assert asset.created_at is not None and asset.updated_at is not None
@@ -98,7 +103,7 @@ def asset_values(asset: Asset, rid: int | None) -> tuple[Any, ...]:
         ts_text(asset.created_at),
         ts_text(asset.updated_at),
         asset.version,
-        *FilterColumns.of(asset).values(),
+        *filter_values(asset),
         asset.model_dump_json(),
         rid,
     )
