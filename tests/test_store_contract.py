@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import Counter
 from datetime import timedelta, timezone
 from typing import NamedTuple
 
@@ -367,6 +368,11 @@ def test_list_filters_match_reference(cat: Loaded) -> None:
             failures.append(f"{label}: documents differ from the stored ones")
         if not got.total == len(expected) == store.count_assets(filters):
             failures.append(f"{label}: total {got.total} / count {store.count_assets(filters)}")
+        by_org = Counter(by_id[i].organisation_id for i in expected)
+        if store.count_assets_by_organisation(filters) != by_org:
+            failures.append(
+                f"{label}: per organisation {store.count_assets_by_organisation(filters)}"
+            )
     assert not failures, "\n".join(failures)
 
 

@@ -1,4 +1,5 @@
-"""The moderation queue: listings awaiting approval, oldest first, to publish or archive.
+"""The moderation queue: listings awaiting approval, oldest first, to publish or archive;
+and under it, the organisations to remind of listings nobody has confirmed lately.
 
 Publishing and archiving are store writes with the admin as ``actor``, so the audit log
 records who did what; ``authorise_asset_write`` is asked first, as for every write.
@@ -6,8 +7,9 @@ records who did what; ``authorise_asset_write`` is asked first, as for every wri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,7 +20,8 @@ from api.routers.portal_pages import DoneParams, PageNumber, done_redirect, refu
 from api.web import SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import NotFoundError, PermissionDenied
-from geo_assets.model import Asset, utcnow
+from geo_assets.freshness import stale_days, stale_filters
+from geo_assets.model import Asset, Organisation, utcnow
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import iter_assets
 from geo_assets.taxonomy import default_taxonomy
@@ -27,6 +30,8 @@ router = APIRouter(include_in_schema=False, tags=["pages"])
 
 AdminUser = Annotated[User, page_role("admin")]
 PER_PAGE = 50
+#: Organisations shown in the "need confirming" table, those with the most first.
+CHASE_ROWS = 20
 NOTICES = {
     "published": "Published “{name}”: it now shows in searches and on the map.",
     "archived": "Archived “{name}”: it is kept, but no longer shown to anyone.",
@@ -47,6 +52,59 @@ def where(asset: Asset) -> str:
     return words or loc.address or f"{loc.lat:.4f}, {loc.lon:.4f}"
 
 
+def organisation_names(store: Store, org_ids: list[str]) -> dict[str, Organisation | None]:
+    """Each organisation by id (None when it is not stored), one read per organisation."""
+    found: dict[str, Organisation | None] = {}
+    for org_id in org_ids:
+        if org_id not in found:
+            try:
+                found[org_id] = store.get_organisation(org_id)
+            except NotFoundError:
+                found[org_id] = None
+    return found
+
+
+def organisation_label(org_id: str | None, org: Organisation | None) -> str:
+    if org_id is None:
+        return "No organisation"
+    return org.name if org is not None else f"unknown ({org_id})"
+
+
+@dataclass(frozen=True)
+class ToChase:
+    """One organisation's listings that need confirming; ``org`` for its contact details
+    (None: no organisation, or one no longer stored)."""
+
+    organisation: str
+    org: Organisation | None
+    count: int
+
+
+def to_chase(store: Store, now: datetime) -> dict[str, Any]:
+    """The live listings nobody has confirmed lately, counted per organisation (most
+    first, then by name), with each organisation's contact details: whom to remind.
+
+    One grouped count; then the organisations that can make the table (the first
+    ``CHASE_ROWS`` and any tied with the last of them) are read, for their names."""
+    counts = store.count_assets_by_organisation(stale_filters(now=now))
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if len(ranked) > CHASE_ROWS:
+        last = ranked[CHASE_ROWS - 1][1]
+        ranked = [item for item in ranked if item[1] >= last]
+    orgs = organisation_names(store, [org_id for org_id, _ in ranked if org_id is not None])
+    rows = [
+        ToChase(organisation_label(org_id, orgs.get(org_id or "")), orgs.get(org_id or ""), n)
+        for org_id, n in ranked
+    ]
+    rows.sort(key=lambda row: (-row.count, row.organisation.casefold()))
+    return {
+        "total": sum(counts.values()),
+        "days": stale_days(),
+        "rows": rows[:CHASE_ROWS],
+        "more": len(counts) - min(len(rows), CHASE_ROWS),
+    }
+
+
 def queue_page(
     request: Request,
     store: Store,
@@ -60,19 +118,14 @@ def queue_page(
     pages = max(1, -(-len(pending) // PER_PAGE))
     shown = pending[(page - 1) * PER_PAGE : page * PER_PAGE]
     taxonomy = default_taxonomy()
-    organisations: dict[str, str] = {}
-    for asset in shown:
-        org_id = asset.organisation_id
-        if org_id and org_id not in organisations:
-            try:
-                organisations[org_id] = store.get_organisation(org_id).name
-            except NotFoundError:
-                organisations[org_id] = f"unknown ({org_id})"
+    orgs = organisation_names(store, [a.organisation_id for a in shown if a.organisation_id])
     now = utcnow()
     rows = [
         {
             "item": flag(store, asset, now),
-            "organisation": organisations.get(asset.organisation_id or "", "No organisation"),
+            "organisation": organisation_label(
+                asset.organisation_id, orgs.get(asset.organisation_id or "")
+            ),
             "categories": [taxonomy.get(c).name for c in asset.categories if c in taxonomy],
             "where": where(asset),
         }
@@ -84,6 +137,7 @@ def queue_page(
         "total": len(pending),
         "page": page,
         "pages": pages,
+        "chase": to_chase(store, now),
         "notice": notice,
         "error": error,
     }

@@ -389,6 +389,15 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
             lambda conn: _scalar(conn, f"SELECT count(*) FROM assets WHERE {where}", params)
         )
 
+    def count_assets_by_organisation(
+        self, filters: AssetFilters | None = None
+    ) -> dict[str | None, int]:
+        where, params = filter_sql(filters)
+        sql = f"SELECT organisation_id, count(*) FROM assets WHERE {where} GROUP BY 1"
+        return self._read(
+            lambda conn: {org_id: int(n) for org_id, n in conn.execute(sql, params).fetchall()}
+        )
+
     def nearby(
         self,
         lat: float,

@@ -474,6 +474,17 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         with self._using() as conn:
             return int(conn.execute(sql, params).fetchone()[0])
 
+    def count_assets_by_organisation(
+        self, filters: AssetFilters | None = None
+    ) -> dict[str | None, int]:
+        clauses, params = filter_sql(filters)
+        sql = (
+            f"SELECT a.organisation_id, count(*) FROM assets AS a{_where(clauses)}"
+            " GROUP BY a.organisation_id"
+        )
+        with self._using() as conn:
+            return {org_id: int(n) for org_id, n in conn.execute(sql, params)}
+
     def nearby(
         self,
         lat: float,

@@ -178,6 +178,22 @@ def test_the_listings_needing_confirming_are_listed_alone_and_confirmed_one_by_o
     assert page.locator("tbody tr", has_text=name).count() == 1
 
 
+def test_the_admin_sees_whom_to_remind_and_opens_every_listing_that_needs_confirming(
+    page, live_server, sign_in
+):
+    sign_in("admin")
+    page.goto(f"{live_server.url}/admin")
+    table = page.get_by_role("table", name="Organisations with listings that need confirming")
+    counts = [int(c) for c in table.locator("td[data-label='Need confirming']").all_inner_texts()]
+    assert counts and counts == sorted(counts, reverse=True)
+    total = int(page.locator("#chase-count").inner_text().split()[0])
+    assert total >= sum(counts)  # the table shows the organisations with the most
+    page.locator("#chase-all").click()
+    page.wait_for_url("**/portal?needs_confirming=true")
+    heading = page.locator("#listing-count").inner_text()
+    assert f"{total} need confirming" in heading
+
+
 def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
     page, live_server, sign_in, sample_db_url
 ):
