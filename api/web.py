@@ -41,7 +41,13 @@ def megabytes(n_bytes: int) -> str:
     return f"{n_bytes / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
+def thousands(n: int) -> str:
+    """A count as people read it: "1,527"."""
+    return f"{n:,}"
+
+
 templates.env.filters["megabytes"] = megabytes
+templates.env.filters["thousands"] = thousands
 templates.env.globals["rough_place"] = rough_place_text
 
 SESSION_COOKIE = "ga_session"

@@ -73,7 +73,7 @@ def organisation_label(org_id: str | None, org: Organisation | None) -> str:
 @dataclass(frozen=True)
 class ToChase:
     """One organisation's listings that need confirming; ``org`` for its contact details
-    (None: no organisation, or one no longer stored)."""
+    (None: an organisation no longer stored)."""
 
     organisation: str
     org: Organisation | None
@@ -81,24 +81,28 @@ class ToChase:
 
 
 def to_chase(store: Store, now: datetime) -> dict[str, Any]:
-    """The live listings nobody has confirmed lately, counted per organisation (most
-    first, then by name), with each organisation's contact details: whom to remind.
+    """The live listings nobody has confirmed lately: how many, how many of them belong
+    to no organisation (the administrators' own to check), and the organisations with
+    the most (then by name) with their contact details: whom to remind.
 
     One grouped count; then the organisations that can make the table (the first
     ``CHASE_ROWS`` and any tied with the last of them) are read, for their names."""
     counts = store.count_assets_by_organisation(stale_filters(now=now))
+    unowned = counts.pop(None, 0)
     ranked = sorted(counts.items(), key=lambda item: -item[1])
     if len(ranked) > CHASE_ROWS:
         last = ranked[CHASE_ROWS - 1][1]
         ranked = [item for item in ranked if item[1] >= last]
     orgs = organisation_names(store, [org_id for org_id, _ in ranked if org_id is not None])
     rows = [
-        ToChase(organisation_label(org_id, orgs.get(org_id or "")), orgs.get(org_id or ""), n)
+        ToChase(organisation_label(org_id, orgs.get(org_id)), orgs.get(org_id), n)
         for org_id, n in ranked
+        if org_id is not None
     ]
     rows.sort(key=lambda row: (-row.count, row.organisation.casefold()))
     return {
-        "total": sum(counts.values()),
+        "total": unowned + sum(counts.values()),
+        "unowned": unowned,
         "days": stale_days(),
         "rows": rows[:CHASE_ROWS],
         "more": len(counts) - min(len(rows), CHASE_ROWS),
