@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from factories import make_asset, make_org
-from test_pages_portal import OURS, Site, elements, make_site
+from test_pages_portal import OURS, Site, _names_listed, elements, make_site
 
 import geo_assets.store.base as store_base
 from api.routers import admin_pages
@@ -128,6 +128,10 @@ def test_the_admin_sees_whom_to_remind_of_listings_that_need_confirming(site: Si
     )
     link = elements(page.text)["chase-all"]["attrs"]["href"]
     assert link == "/portal?needs_confirming=true"
+    # Each organisation's name opens its own short list.
+    c_club = site.client.get("/portal?needs_confirming=true&organisation=org-c")
+    assert 'href="/portal?needs_confirming=true&amp;organisation=org-c"' in page.text
+    assert _names_listed(c_club.text) == ["C0", "C1", "C2"]
     assert "chase-more" not in elements(page.text)
 
 

@@ -381,6 +381,55 @@ def test_the_short_lists_pages_keep_to_it(site: Site, monkeypatch: pytest.Monkey
     assert '<a href="/portal?page=2">Next page</a>' in site.client.get("/portal").text
 
 
+def test_an_admin_narrows_the_list_to_one_organisation_and_it_stays_narrowed(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.store.create_asset(make_asset(id="b-more", name="Bowls", organisation_id="org-b"))
+    site.as_role("admin")
+    page = site.client.get("/portal?needs_confirming=true&organisation=org-b")
+    assert page.status_code == 200
+    assert "Our listings — B Trust" in page.text
+    assert _names_listed(page.text) == ["Bowls", "Harmony Choir", "Walking Football"]
+    assert listing_count(page.text) == "3 listings; 3 need confirming: " + CONFIRM_HINT
+    found = elements(page.text)
+    assert html.unescape(found["show-all"]["attrs"]["href"]) == "/portal?organisation=org-b"
+    action = "/portal/b-live/confirm?needs_confirming=true&amp;organisation=org-b"
+    assert f'action="{action}"' in page.text
+
+    done = site.client.post(html.unescape(action), headers=OURS)
+    assert done.headers["location"] == (
+        "/portal?needs_confirming=true&organisation=org-b&done=confirmed&asset=b-live"
+    )
+    back = site.client.get(done.headers["location"])
+    assert _names_listed(back.text) == ["Bowls", "Harmony Choir"]
+
+    whole = site.client.get("/portal?organisation=org-b")
+    assert _names_listed(whole.text) == ["Bowls", "Harmony Choir", "Walking Football"]
+    show = html.unescape(elements(whole.text)["show-unconfirmed"]["attrs"]["href"])
+    assert show == "/portal?needs_confirming=true&organisation=org-b"
+
+    monkeypatch.setattr(portal_pages, "PER_PAGE", 1)
+    first = site.client.get("/portal?needs_confirming=true&organisation=org-b")
+    assert "/portal?needs_confirming=true&amp;organisation=org-b&amp;page=2" in first.text
+
+
+def test_an_organisation_cannot_list_another_organisations_listings(site: Site) -> None:
+    site.as_role("organisation")
+    for query in ("organisation=org-b", "needs_confirming=true&organisation=org-b"):
+        page = site.client.get(f"/portal?{query}")
+        assert page.status_code == 403
+        assert "Harmony Choir" not in page.text and "Walking Football" not in page.text
+    own = site.client.get("/portal?organisation=org-a")
+    assert _names_listed(own.text) == ["Allotment Club", "Knit and Natter"]
+
+
+def test_an_unknown_organisation_is_not_found(site: Site) -> None:
+    site.as_role("admin")
+    page = site.client.get("/portal?organisation=org-nowhere")
+    assert page.status_code == 404
+    assert "There is no such organisation." in page.text
+
+
 def test_a_listing_near_a_lookalike_wears_the_possible_duplicate_badge(site: Site) -> None:
     site.store.create_asset(
         make_asset(id="own-copy", name="The Allotment Club", organisation_id="org-a")

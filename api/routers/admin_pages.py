@@ -16,7 +16,13 @@ from fastapi.responses import Response
 
 from api.deps import StoreDep
 from api.listing_flags import flag
-from api.routers.portal_pages import DoneParams, PageNumber, done_redirect, refused
+from api.routers.portal_pages import (
+    DoneParams,
+    ListingsView,
+    PageNumber,
+    done_redirect,
+    refused,
+)
 from api.web import SameOrigin, page_role, render
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import NotFoundError, PermissionDenied
@@ -73,11 +79,12 @@ def organisation_label(org_id: str | None, org: Organisation | None) -> str:
 @dataclass(frozen=True)
 class ToChase:
     """One organisation's listings that need confirming; ``org`` for its contact details
-    (None: an organisation no longer stored)."""
+    (None: an organisation no longer stored); ``href`` lists them."""
 
     organisation: str
     org: Organisation | None
     count: int
+    href: str
 
 
 def to_chase(store: Store, now: datetime) -> dict[str, Any]:
@@ -95,7 +102,12 @@ def to_chase(store: Store, now: datetime) -> dict[str, Any]:
         ranked = [item for item in ranked if item[1] >= last]
     orgs = organisation_names(store, [org_id for org_id, _ in ranked if org_id is not None])
     rows = [
-        ToChase(organisation_label(org_id, orgs.get(org_id)), orgs.get(org_id), n)
+        ToChase(
+            organisation_label(org_id, orgs.get(org_id)),
+            orgs.get(org_id),
+            n,
+            ListingsView(needs_confirming=True, organisation=org_id).href("/portal"),
+        )
         for org_id, n in ranked
         if org_id is not None
     ]
@@ -105,6 +117,7 @@ def to_chase(store: Store, now: datetime) -> dict[str, Any]:
         "unowned": unowned,
         "days": stale_days(),
         "rows": rows[:CHASE_ROWS],
+        "all_href": ListingsView(needs_confirming=True).href("/portal"),
         "more": len(counts) - min(len(rows), CHASE_ROWS),
     }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -85,12 +85,18 @@ UPLOAD_PATH = "/portal/upload"
 # --- shared helpers ---------------------------------------------------------------------------
 
 
-def refused(request: Request, exc: NotFoundError | PermissionDenied) -> Response:
-    """The page for a listing that is not there (404) or not the user's to change (403)."""
+def refused(
+    request: Request, exc: NotFoundError | PermissionDenied, thing: str = "listing"
+) -> Response:
+    """The page for a listing (or other ``thing``) that is not there (404) or not the
+    user's (403)."""
     if isinstance(exc, NotFoundError):
-        context = {"title": "Listing not found", "message": "There is no such listing."}
+        context = {
+            "title": f"{thing.capitalize()} not found",
+            "message": f"There is no such {thing}.",
+        }
         return render(request, "error.html", context, status_code=404)
-    context = {"title": "Not your listing", "message": str(exc)}
+    context = {"title": f"Not your {thing}", "message": str(exc)}
     return render(request, "error.html", context, status_code=403)
 
 
@@ -140,19 +146,40 @@ DoneParams = Annotated[Done, Depends()]
 # --- the listings -----------------------------------------------------------------------------
 
 
-def whose_listings(store: Store, user: User) -> str | None:
-    """Whose listings the portal shows ``user``, for its heading: their organisation's
-    name, "all organisations" for an admin, None if the organisation is not stored."""
-    if user.organisation_id is None:
+def whose_listings(store: Store, org_id: str | None) -> str | None:
+    """Whose listings the portal shows, for its heading: the organisation's name (None
+    when it is not stored), or "all organisations" (an admin's view of every one)."""
+    if org_id is None:
         return "all organisations"
     try:
-        return store.get_organisation(user.organisation_id).name
+        return store.get_organisation(org_id).name
     except NotFoundError:
         return None
 
 
-# The portal's list narrowed to the listings that need confirming (``/portal?...``).
-ONLY_UNCONFIRMED = {"needs_confirming": "true"}
+@dataclass(frozen=True)
+class ListingsView:
+    """Which listings the portal's list shows, as its query says: only those that need
+    confirming, and (an admin's choice) only one organisation's. Links, the pager, the
+    "Still running" forms and the redirects after them all keep it."""
+
+    needs_confirming: bool = False
+    organisation: str | None = None
+
+    def params(self) -> dict[str, str]:
+        out = {"needs_confirming": "true"} if self.needs_confirming else {}
+        return out | ({"organisation": self.organisation} if self.organisation else {})
+
+    def href(self, path: str, **change: Any) -> str:
+        """``path`` with this view's query, after ``change`` (``needs_confirming=False``)."""
+        query = urlencode(replace(self, **change).params())
+        return f"{path}?{query}" if query else path
+
+
+NeedsConfirming = Annotated[bool, Query(description="only the listings that need confirming")]
+OrganisationParam = Annotated[
+    str | None, Query(max_length=100, description="only this organisation's (admins)")
+]
 
 
 def listings_page(
@@ -161,27 +188,33 @@ def listings_page(
     user: User,
     page: int,
     *,
-    needs_confirming: bool = False,
+    view: ListingsView = ListingsView(),
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The organisation's listings (every status), or only those that need confirming."""
-    everything = readable_filters(user, AssetFilters())  # every status, own organisation only
+    """The organisation's listings (every status), or only those that need confirming;
+    an admin's are every organisation's, or the one ``view`` names."""
+    # Every status; an organisation's user only ever reads its own (PermissionDenied).
+    everything = readable_filters(user, AssetFilters(organisation_id=view.organisation))
+    whose = whose_listings(store, everything.organisation_id)
+    if whose is None and view.organisation is not None:
+        return refused(request, NotFoundError("organisation", view.organisation), "organisation")
     now = utcnow()
     # By the rule the "Needs confirming" badge follows (live and stale), over every page.
     unconfirmed = stale_filters(everything.organisation_id, now=now)
-    shown = unconfirmed if needs_confirming else everything
-    result = store.list_assets(shown, page=page, per_page=PER_PAGE)
-    whose = whose_listings(store, user)
+    if view.needs_confirming:
+        result = store.list_assets(unconfirmed, page=page, per_page=PER_PAGE)
+        listed, need_confirming = store.count_assets(everything), result.total
+    else:
+        result = store.list_assets(everything, page=page, per_page=PER_PAGE)
+        listed, need_confirming = result.total, store.count_assets(unconfirmed)
     context = {
         "title": f"Our listings — {whose}" if whose else "Our listings",
         "listings": [flag(store, asset, now) for asset in result.items],
-        "listed": store.count_assets(everything) if needs_confirming else result.total,
-        "need_confirming": result.total if needs_confirming else store.count_assets(unconfirmed),
-        "only_unconfirmed": needs_confirming,
-        "only_query": (only := urlencode(ONLY_UNCONFIRMED)),
-        "path": f"/portal?{only}" if needs_confirming else "/portal",
+        "listed": listed,
+        "need_confirming": need_confirming,
+        "view": view,
         "result": result,
         "notice": notice,
         "error": error,
@@ -197,14 +230,18 @@ def portal(
     user: OrganisationUser,
     done: DoneParams,
     page: PageNumber = 1,
-    needs_confirming: bool = False,
+    needs_confirming: NeedsConfirming = False,
+    organisation: OrganisationParam = None,
 ) -> Response:
     """The organisation's listings, every status, by name, with their badges; with
-    ``needs_confirming``, only those nobody has confirmed lately."""
+    ``needs_confirming``, only those nobody has confirmed lately. An admin sees every
+    organisation's, or with ``organisation`` one organisation's."""
     notice = done.notice(store, user, NOTICES)
-    return listings_page(
-        request, store, user, page, needs_confirming=needs_confirming, notice=notice
-    )
+    view = ListingsView(needs_confirming, organisation)
+    try:
+        return listings_page(request, store, user, page, view=view, notice=notice)
+    except PermissionDenied as exc:  # another organisation's, asked by an organisation
+        return refused(request, exc, "organisation")
 
 
 @router.post("/portal/{asset_id}/confirm", dependencies=[SameOrigin])
@@ -213,9 +250,12 @@ def still_running(
     store: StoreDep,
     user: OrganisationUser,
     asset_id: str,
-    needs_confirming: bool = False,
+    needs_confirming: NeedsConfirming = False,
+    organisation: OrganisationParam = None,
 ) -> Response:
-    """Record that a listing is still running (``last_verified_at`` = now, audited)."""
+    """Record that a listing is still running (``last_verified_at`` = now, audited), then
+    return to the list it was pressed on."""
+    view = ListingsView(needs_confirming, organisation)
     try:
         writable(store, user, asset_id)
         confirm_still_running(store, asset_id, actor=user.id)
@@ -227,12 +267,11 @@ def still_running(
             store,
             user,
             1,
-            needs_confirming=needs_confirming,
+            view=view,
             error=str(exc),
             status_code=409,
         )
-    keep = ONLY_UNCONFIRMED if needs_confirming else None
-    return done_redirect("/portal", "confirmed", asset_id, keep=keep)
+    return done_redirect("/portal", "confirmed", asset_id, keep=view.params())
 
 
 # --- add and edit -----------------------------------------------------------------------------

@@ -193,6 +193,16 @@ def test_the_admin_sees_whom_to_remind_and_opens_every_listing_that_needs_confir
     page.wait_for_url("**/portal?needs_confirming=true")
     assert f"{said} need confirming" in page.locator("#listing-count").inner_text()
 
+    # The organisation with the most: its name opens its own short list.
+    page.go_back()
+    first = table.locator("tbody tr").first
+    name = first.locator("td[data-label='Organisation']").inner_text()
+    first.get_by_role("link", name=name).click()
+    page.wait_for_url("**/portal?needs_confirming=true&organisation=*")
+    assert page.get_by_role("heading", level=1).inner_text() == f"Our listings — {name}"
+    assert f"{counts[0]} need confirming" in page.locator("#listing-count").inner_text()
+    assert page.locator("tbody tr .badge.stale").count() == min(counts[0], 50)
+
 
 def test_a_listing_placed_by_place_name_is_flagged_beside_the_one_already_there(
     page, live_server, sign_in, sample_db_url
