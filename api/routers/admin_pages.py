@@ -58,7 +58,7 @@ def where(asset: Asset) -> str:
     return words or loc.address or f"{loc.lat:.4f}, {loc.lon:.4f}"
 
 
-def organisation_names(store: Store, org_ids: list[str]) -> dict[str, Organisation | None]:
+def organisations_by_id(store: Store, org_ids: list[str]) -> dict[str, Organisation | None]:
     """Each organisation by id (None when it is not stored), one read per organisation."""
     found: dict[str, Organisation | None] = {}
     for org_id in org_ids:
@@ -100,7 +100,7 @@ def to_chase(store: Store, now: datetime) -> dict[str, Any]:
     if len(ranked) > CHASE_ROWS:
         last = ranked[CHASE_ROWS - 1][1]
         ranked = [item for item in ranked if item[1] >= last]
-    orgs = organisation_names(store, [org_id for org_id, _ in ranked if org_id is not None])
+    orgs = organisations_by_id(store, [org_id for org_id, _ in ranked if org_id is not None])
     rows = [
         ToChase(
             organisation_label(org_id, orgs.get(org_id)),
@@ -135,7 +135,7 @@ def queue_page(
     pages = max(1, -(-len(pending) // PER_PAGE))
     shown = pending[(page - 1) * PER_PAGE : page * PER_PAGE]
     taxonomy = default_taxonomy()
-    orgs = organisation_names(store, [a.organisation_id for a in shown if a.organisation_id])
+    orgs = organisations_by_id(store, [a.organisation_id for a in shown if a.organisation_id])
     now = utcnow()
     rows = [
         {
