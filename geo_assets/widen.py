@@ -246,8 +246,13 @@ class ResultsNotes:
     def wider(self) -> list[WiderSearch]:
         return [w for w in (self.longer, self.another_way) if w is not None]
 
+    @property
+    def split_text(self) -> str | None:
+        """``InterestSplit.text``; None as well when no interests were given."""
+        return None if self.split is None else self.split.text()
+
     def lines(self) -> list[str]:
-        said = self.split and self.split.text()
+        said = self.split_text
         return ([said] if said else []) + [w.text() for w in self.wider]
 
 

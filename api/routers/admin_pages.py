@@ -78,13 +78,21 @@ def organisation_label(org_id: str | None, org: Organisation | None) -> str:
 
 @dataclass(frozen=True)
 class ToChase:
-    """One organisation's listings that need confirming; ``org`` for its contact details
-    (None: an organisation no longer stored); ``href`` lists them."""
+    """One organisation's listings that need confirming; ``org`` for its name and contact
+    details (None: an organisation no longer stored)."""
 
-    organisation: str
+    org_id: str
     org: Organisation | None
     count: int
-    href: str
+
+    @property
+    def organisation(self) -> str:
+        return organisation_label(self.org_id, self.org)
+
+    @property
+    def href(self) -> str:
+        """Its own short list."""
+        return ListingsView(needs_confirming=True, organisation=self.org_id).href("/portal")
 
 
 def to_chase(store: Store, now: datetime) -> dict[str, Any]:
@@ -95,30 +103,24 @@ def to_chase(store: Store, now: datetime) -> dict[str, Any]:
     One grouped count; then the organisations that can make the table (the first
     ``CHASE_ROWS`` and any tied with the last of them) are read, for their names."""
     counts = store.count_assets_by_organisation(stale_filters(now=now))
-    unowned = counts.pop(None, 0)
-    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    unowned = counts.get(None, 0)
+    owned = {org_id: n for org_id, n in counts.items() if org_id is not None}
+    ranked = sorted(owned.items(), key=lambda item: -item[1])
     if len(ranked) > CHASE_ROWS:
         last = ranked[CHASE_ROWS - 1][1]
         ranked = [item for item in ranked if item[1] >= last]
-    orgs = organisations_by_id(store, [org_id for org_id, _ in ranked if org_id is not None])
-    rows = [
-        ToChase(
-            organisation_label(org_id, orgs.get(org_id)),
-            orgs.get(org_id),
-            n,
-            ListingsView(needs_confirming=True, organisation=org_id).href("/portal"),
-        )
-        for org_id, n in ranked
-        if org_id is not None
-    ]
-    rows.sort(key=lambda row: (-row.count, row.organisation.casefold()))
+    orgs = organisations_by_id(store, [org_id for org_id, _ in ranked])
+    rows = sorted(
+        (ToChase(org_id, orgs[org_id], n) for org_id, n in ranked),
+        key=lambda row: (-row.count, row.organisation.casefold()),
+    )
     return {
-        "total": unowned + sum(counts.values()),
+        "total": sum(counts.values()),
         "unowned": unowned,
         "days": stale_days(),
         "rows": rows[:CHASE_ROWS],
         "all_href": ListingsView(needs_confirming=True).href("/portal"),
-        "more": len(counts) - min(len(rows), CHASE_ROWS),
+        "more": len(owned) - min(len(rows), CHASE_ROWS),
     }
 
 

@@ -137,7 +137,7 @@ def search(
     profile = form.profile
     matches = match(store, profile, travel=travel, limit=form.limit)
     notes = notes_on(store, profile, matches, limit=form.limit, travel=travel)
-    split_text = notes.split and notes.split.text()
+    split_text = notes.split_text
     settings = map_settings_of(request)
     origin = (profile.origin.lat, profile.origin.lon)
     the_map = results_map(origin, profile.travel, matches, travel=travel, settings=settings)
