@@ -578,7 +578,7 @@ _FILTER_MIGRATIONS = {
 }
 
 
-def _forget_filter_columns(url: str, version: str = "0004") -> None:
+def forget_filter_columns(url: str, version: str = "0004") -> None:
     """Undo migration ``version`` by hand, keeping the rows: as if they were stored before it."""
     columns, indexes = _FILTER_MIGRATIONS[version]
     drops = [f"DROP INDEX IF EXISTS {index}" for index in indexes]
@@ -602,7 +602,7 @@ def _forget_filter_columns(url: str, version: str = "0004") -> None:
 def test_migration_backfills_stored_rows(store: Store, version: str) -> None:
     data = filter_dataset()[:60]
     load(store, data)
-    _forget_filter_columns(store.url, version)
+    forget_filter_columns(store.url, version)
     store = open_store(store.url)  # fresh connections: none may know the old table shape
     try:
         assert store.upgrade() == [version]

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from factories import FIJI, GEOD, LEEDS, make_asset, make_org, pick_terms
 from pydantic import ValidationError
+from test_store_contract_filters import forget_filter_columns
 
 from geo_assets import synthetic
 from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
+from geo_assets.freshness import STALE_AFTER_DAYS, stale_filters
 from geo_assets.model import Asset, BBox, Organisation
 from geo_assets.store import sqlite as sqlite_store
 from geo_assets.store.base import AssetFilters
@@ -388,6 +391,56 @@ def test_bulk_failure_in_a_late_batch_leaves_the_file_unchanged(
     report = store.bulk_upsert(records[:24])  # the good part alone goes through
     assert (report.inserted, report.updated) == (4, 20)
     assert report.ids[:20] == [a.id for a in first]  # stored ids kept for updated keys
+
+
+def _count_plan(store: SQLiteStore, filters: AssetFilters) -> str:
+    """How SQLite means to run ``count_assets(filters)``: the query plan's details."""
+    (sql,) = [s for s in _traced_sql(store, lambda: store.count_assets(filters)) if "count" in s]
+    plan = store._slot().conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+    return " / ".join(row[3] for row in plan)
+
+
+def test_bulk_loads_keep_the_planner_statistics_current(store: SQLiteStore) -> None:
+    """With no statistics SQLite counted the listings that need confirming through the
+    status index, reading every published listing (110 ms on 100,000 where none did)."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def listings(first: int, n: int) -> list[Asset]:
+        return [
+            make_asset(
+                source="src",
+                source_id=str(i),
+                name=f"Group {i}",
+                last_verified_at=start + timedelta(hours=i),
+            )
+            for i in range(first, first + n)
+        ]
+
+    conn = store._slot().conn
+    assert sqlite_store.analysed_listings(conn) is None  # upgraded, but nothing to count
+    store.bulk_upsert(listings(0, 200))
+    assert sqlite_store.analysed_listings(conn) == 200
+    stale = stale_filters(now=start + timedelta(days=STALE_AFTER_DAYS, hours=100))
+    assert "assets_verified_idx" in _count_plan(store, stale)
+    assert store.count_assets(stale) == 100
+    store.bulk_upsert(listings(200, 69))  # under 50 + 10% of 200: the counts still hold
+    assert sqlite_store.analysed_listings(conn) == 200
+    store.bulk_upsert(listings(269, 70))
+    assert sqlite_store.analysed_listings(conn) == 339
+
+
+def test_upgrade_counts_what_its_migrations_changed(tmp_path: Path) -> None:
+    """A migration adds indexes the planner has no statistics for."""
+    store = _store(tmp_path / "store.sqlite")
+    for i in range(3):  # single writes never analyse
+        store.create_asset(make_asset(id=f"a{i}"))
+    assert sqlite_store.analysed_listings(store._slot().conn) is None
+    store.close()
+    forget_filter_columns(store.url, "0012")
+    store = SQLiteStore(store.url)
+    assert store.upgrade() == ["0012"]
+    assert sqlite_store.analysed_listings(store._slot().conn) == 3
+    store.close()
 
 
 def test_bulk_rejects_ids_that_clash(store: SQLiteStore) -> None:

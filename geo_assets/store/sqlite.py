@@ -61,8 +61,6 @@ from geo_assets.store.sqlite_rows import (
 )
 from geo_assets.store.sqlite_users import SQLiteUsers, write_audit
 
-# postgis.py imports this name; it can go once the trusted decoder moves to base.py.
-
 BUSY_TIMEOUT_S = 30.0
 # Decoded assets kept for reuse by later reads (about 10 KB each).
 DECODED_CACHE_SIZE = 8192
@@ -73,6 +71,14 @@ FIRST_RING_SHARE = 8.0
 RING_SLACK = 1.25
 # Records a bulk load validates and writes at a time (bounds memory, not the transaction).
 BULK_BATCH = 5000
+# SQLite plans without statistics until ANALYZE runs, then keeps what it counted. As
+# PostgreSQL's autovacuum does, a bulk load that writes more than this many listings plus
+# this share of those last counted analyses the listings' tables again: with no
+# statistics, counting 100,000 listings of which none need confirming read them all
+# through the status index (110 ms) rather than the confirmation date's (under 1 ms).
+ANALYSE_AFTER_ROWS = 50
+ANALYSE_AFTER_SHARE = 0.1
+_ANALYSED_TABLES = ("assets", "asset_categories")
 # Primary result codes that mean "the database cannot be used right now"
 # (busy, locked, read-only, I/O error, corrupt, full, can't open, protocol, not a db).
 _UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 11, 13, 14, 15, 26})
@@ -138,6 +144,26 @@ def _where(clauses: list[str], *, extra: bool = False) -> str:
     if not clauses:
         return ""
     return (" AND " if extra else " WHERE ") + " AND ".join(clauses)
+
+
+def analysed_listings(conn: sqlite3.Connection) -> int | None:
+    """How many listings the last ANALYZE counted; None if it never counted them."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() is None:
+        return None
+    row = conn.execute(
+        "SELECT max(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = 'assets'"
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def refresh_statistics(conn: sqlite3.Connection, written: int) -> bool:
+    """ANALYZE the listings' tables if ``written`` listings are enough to have changed
+    the counts the planner goes by (see ANALYSE_AFTER_ROWS); True if it did."""
+    if written < ANALYSE_AFTER_ROWS + ANALYSE_AFTER_SHARE * (analysed_listings(conn) or 0):
+        return False
+    for table in _ANALYSED_TABLES:
+        conn.execute(f"ANALYZE {table}")
+    return True
 
 
 def _in_circle(
@@ -302,7 +328,8 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
 
     def upgrade(self) -> list[str]:
-        """Apply pending migrations, each in its own transaction; returns the versions applied."""
+        """Apply pending migrations, each in its own transaction, then count the tables afresh
+        for the planner (ANALYZE); returns the versions applied."""
         with self._using() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -323,6 +350,9 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
                     (migration.version, migration.name, ts_text(utcnow())),
                 )
             applied.append(migration.version)
+        if applied:  # new indexes have no statistics, and rewritten tables stale ones
+            with self._write() as conn:
+                conn.execute("ANALYZE")
         return applied
 
     # --- organisations --------------------------------------------------------------------
@@ -587,6 +617,7 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             loader.flush(conn, batch)
             loader.collector.errors.sort(key=lambda e: e.row)
             loader.collector.raise_if_any()
+            refresh_statistics(conn, loader.report.inserted + loader.report.updated)
             if actor is not None:
                 write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
         return loader.report
