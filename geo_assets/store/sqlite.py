@@ -156,14 +156,12 @@ def analysed_listings(conn: sqlite3.Connection) -> int | None:
     return None if row[0] is None else int(row[0])
 
 
-def refresh_statistics(conn: sqlite3.Connection, written: int) -> bool:
+def refresh_statistics(conn: sqlite3.Connection, written: int) -> None:
     """ANALYZE the listings' tables if ``written`` listings are enough to have changed
-    the counts the planner goes by (see ANALYSE_AFTER_ROWS); True if it did."""
-    if written < ANALYSE_AFTER_ROWS + ANALYSE_AFTER_SHARE * (analysed_listings(conn) or 0):
-        return False
-    for table in _ANALYSED_TABLES:
-        conn.execute(f"ANALYZE {table}")
-    return True
+    the counts the planner goes by (see ANALYSE_AFTER_ROWS)."""
+    if written >= ANALYSE_AFTER_ROWS + ANALYSE_AFTER_SHARE * (analysed_listings(conn) or 0):
+        for table in _ANALYSED_TABLES:
+            conn.execute(f"ANALYZE {table}")
 
 
 def _in_circle(

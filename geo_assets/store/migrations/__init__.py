@@ -8,7 +8,9 @@ says so in a comment line, ``-- rewrites: assets``. On PostGIS the rewrite leave
 dead copy of each row behind and new columns without statistics; measured on 100,000
 listings, that slowed the densest centre's match from 16 to 39 ms (p50) until the
 table was vacuumed and analysed, which the store's upgrade then does. SQLite rewrites
-rows in place: the same rewrite left its match times as they were (measured alike).
+rows in place: the same rewrite left its match times as they were (measured alike). But
+SQLite keeps statistics per index, and a new index has none until ANALYZE counts it, so
+the SQLite store analyses after any migration it applied, rewrite or not.
 """
 
 from __future__ import annotations
