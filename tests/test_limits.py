@@ -18,7 +18,7 @@ from api.routers.portal_pages import UPLOAD_PATH
 from api.web import megabytes
 from geo_assets.errors import RateLimited
 from geo_assets.settings import Settings
-from geo_assets.store.base import MAX_PER_PAGE
+from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -315,6 +315,18 @@ def test_pages_larger_than_the_maximum_are_refused(limited, path: str) -> None:
     client, _ = limited
     response = client.get(path, params={"per_page": MAX_PER_PAGE + 1})
     assert _is_problem(response, 422)["field"] == "per_page"
+
+
+@pytest.mark.parametrize(
+    "path", ["/assets", "/organisations", "/hsds/services", "/hsds/organizations"]
+)
+def test_page_numbers_past_the_maximum_are_refused(limited, path: str) -> None:
+    """Found by a longer schemathesis run: page 22,551,031,874,950,554 of 409 put the
+    offset past SQLite's integers, and /organisations answered 500."""
+    client, _ = limited
+    for page in (MAX_PAGE + 1, 22_551_031_874_950_554):
+        response = client.get(path, params={"page": page, "per_page": 409})
+        assert _is_problem(response, 422)["field"] == "page"
 
 
 # --- log scrubbing --------------------------------------------------------------------------

@@ -49,7 +49,14 @@ from hypothesis import strategies as st
 
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import Asset, BBox
-from geo_assets.store.base import MAX_PER_PAGE, MAX_RADIUS_M, AssetFilters, NearbyHit, Store
+from geo_assets.store.base import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_RADIUS_M,
+    AssetFilters,
+    NearbyHit,
+    Store,
+)
 from geo_assets.store.migrations import migrations
 
 FEW = settings(
@@ -464,10 +471,25 @@ def test_list_paging_bounds(store: Store) -> None:
         (1, -5, "per_page"),
         (1, MAX_PER_PAGE + 1, "per_page"),
         (0, 10, "page"),
+        (MAX_PAGE + 1, 10, "page"),
+        # An offset past SQLite's and PostgreSQL's 64-bit integers, once a server error.
+        (22_551_031_874_950_554, 409, "page"),
     ]:
         assert invalid_field(lambda p=page, n=per_page: store.list_assets(page=p, per_page=n)) == (
             field
         )
+        assert invalid_field(
+            lambda p=page, n=per_page: store.list_organisations(page=p, per_page=n)
+        ) == (field)
+
+
+def test_the_last_page_allowed_is_empty_not_an_error(store: Store) -> None:
+    store.create_organisation(make_org(id="org-last"))
+    store.create_asset(make_asset(id="asset-last", organisation_id="org-last"))
+    assets = store.list_assets(page=MAX_PAGE, per_page=MAX_PER_PAGE)
+    assert (assets.items, assets.total, assets.page) == ([], 1, MAX_PAGE)
+    orgs = store.list_organisations(page=MAX_PAGE, per_page=MAX_PER_PAGE)
+    assert (orgs.items, orgs.total) == ([], 1)
 
 
 def test_modified_after(store: Store) -> None:

@@ -41,7 +41,14 @@ from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import MAX_AGE, MAX_PER_PAGE, MAX_RADIUS_M, NearQuery, apply_patch
+from geo_assets.store.base import (
+    MAX_AGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_RADIUS_M,
+    NearQuery,
+    apply_patch,
+)
 from maps.popups import LISTING_URL
 
 DEFAULT_RADIUS_M = 1_000.0
@@ -300,7 +307,7 @@ def list_assets(
             "time (ISO 8601; naive = UTC): the listings due a check"
         ),
     ] = None,
-    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="assets per page")
     ] = DEFAULT_PER_PAGE,

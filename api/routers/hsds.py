@@ -28,12 +28,11 @@ from geo_assets import hsds
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.model import Asset, AssetStatus, Organisation
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import MAX_PER_PAGE, MAX_RADIUS_M, iter_assets, iter_pages
+from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE, MAX_RADIUS_M, iter_assets, iter_pages
 from geo_assets.taxonomy import Term, default_taxonomy
 
 PREFIX = "/hsds"
 DEFAULT_PER_PAGE = 50
-MAX_PAGE = 1_000_000
 # Most services one request may filter in Python (age, day, times) or look through for an id.
 MAX_SCAN_ASSETS = 20_000
 # Services looked through to find one whose id of ours is not 32-hex (rare: ours are

@@ -24,7 +24,7 @@ from api.routers.schemas import (
 )
 from geo_assets.auth import User, authorise_organisation_write
 from geo_assets.model import Organisation
-from geo_assets.store.base import MAX_PER_PAGE, apply_patch
+from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE, apply_patch
 
 router = APIRouter(tags=["organisations"])
 
@@ -65,7 +65,7 @@ def organisation_url(org_id: str) -> str:
 )
 def list_organisations(
     store: StoreDep,
-    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description="organisations per page")
     ] = DEFAULT_PER_PAGE,

@@ -51,6 +51,9 @@ from geo_assets.store.gazetteer import Place, PostcodePoint
 T = TypeVar("T")
 
 MAX_PER_PAGE = 1000
+# A billion listings at the largest page size: far beyond any store, and it keeps each
+# page's offset inside the 64-bit integers SQLite and PostgreSQL count rows in.
+MAX_PAGE = 1_000_000
 MAX_RADIUS_M = 500_000.0
 MAX_AGE = 120  # years; the most any eligibility bound may say
 # Fields a caller may never set through a patch: the store owns them.
@@ -533,8 +536,8 @@ def unchanged_since(
 
 def check_page(page: int, per_page: int) -> tuple[int, int]:
     """Validate paging arguments; returns (limit, offset)."""
-    if page < 1:
-        raise InvalidInputError("`page` must be 1 or more", field="page")
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidInputError(f"`page` must be between 1 and {MAX_PAGE:,}", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInputError(
             f"`per_page` must be between 1 and {MAX_PER_PAGE}", field="per_page"
