@@ -43,8 +43,8 @@ from benchmarks.common import (
     percentiles,
     sqlite_circle,
     throwaway_postgis,
+    timed_in_turn,
     timed_ms,
-    timed_pair_ms,
 )
 from geo_assets.matching import match, reach_radius_m, resolve_interests
 from geo_assets.model import Profile
@@ -219,9 +219,11 @@ def bench_size(n: int, n_profiles: int, kind: str) -> dict[str, dict[str, float]
             baseline(profiles[0], travel)
             ours, base, fetch, found = [], [], [], 0
             for turn, p in enumerate(profiles):
-                mine, theirs = timed_pair_ms(
-                    lambda p=p: match(store, p, limit=RESULTS, travel=travel),
-                    lambda p=p: baseline(p, travel),
+                mine, theirs = timed_in_turn(
+                    [
+                        lambda p=p: match(store, p, limit=RESULTS, travel=travel),
+                        lambda p=p: baseline(p, travel),
+                    ],
                     turn,
                 )
                 ours.append(mine)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
 
@@ -72,22 +72,21 @@ def timed_ms(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def timed_pair_ms(
-    ours: Callable[[], object], bare: Callable[[], object], turn: int
-) -> tuple[float, float]:
-    """(ours, bare) milliseconds for one origin, taking turns at going first.
+def timed_in_turn(fns: Sequence[Callable[[], object]], turn: int) -> list[float]:
+    """Milliseconds for each of ``fns`` at one origin, in their order; which one runs
+    first goes round with ``turn``.
 
     Whichever runs first for a fresh origin reads that area's pages into the database's
-    and the OS's caches, and the second one finds them there: on a 100,000-listing
+    and the OS's caches, and the ones after find them there: on a 100,000-listing
     table (larger than PostgreSQL's default shared_buffers) always running ours first
     put about 0.1 ms on each 1 km query, a ratio of 1.7-1.9 against 1.1 the other way
-    round. Alternating gives each side the same share of cold starts.
+    round. Going round gives each the same share of cold starts.
     """
-    if turn % 2:
-        bare_ms = timed_ms(bare)
-        return timed_ms(ours), bare_ms
-    ours_ms = timed_ms(ours)
-    return ours_ms, timed_ms(bare)
+    ms = [0.0] * len(fns)
+    for step in range(len(fns)):
+        i = (turn + step) % len(fns)
+        ms[i] = timed_ms(fns[i])
+    return ms
 
 
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:

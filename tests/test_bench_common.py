@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+import benchmarks.common
 from benchmarks.bench_match import TimedStore, connect_baseline, interest_categories
-from benchmarks.common import machine_speed, timed_pair_ms
+from benchmarks.common import machine_speed, timed_in_turn
 from geo_assets import synthetic
 from geo_assets.geodesy import geodesics_from
 from geo_assets.matching import match, reach_radius_m
@@ -21,11 +22,30 @@ from geo_assets.travel import StraightLineTravel
 def test_ours_and_the_bare_query_take_turns_at_going_first() -> None:
     order: list[str] = []
     for turn in range(4):
-        ours_ms, bare_ms = timed_pair_ms(
-            lambda: order.append("ours"), lambda: order.append("bare"), turn
+        ours_ms, bare_ms = timed_in_turn(
+            [lambda: order.append("ours"), lambda: order.append("bare")], turn
         )
         assert ours_ms >= 0 and bare_ms >= 0
     assert order == ["ours", "bare", "bare", "ours", "ours", "bare", "bare", "ours"]
+
+
+def test_three_go_round_and_their_times_come_back_in_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(benchmarks.common.time, "perf_counter", lambda: clock[0])
+    order: list[str] = []
+
+    def step(name: str, seconds: float) -> None:
+        order.append(name)
+        clock[0] += seconds
+
+    for turn in range(3):
+        times = timed_in_turn(
+            [lambda: step("a", 0.001), lambda: step("b", 0.002), lambda: step("c", 0.003)], turn
+        )
+        assert times == pytest.approx([1.0, 2.0, 3.0])
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
 
 
 @pytest.mark.postgis
