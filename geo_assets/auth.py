@@ -31,13 +31,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.model import (
     ASSET_STATUSES,
     Asset,
     Organisation,
+    RefusesNul,
     UtcDatetime,
     new_id,
 )
@@ -65,7 +66,7 @@ _MAX_TOKEN_CHARS = 200
 UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class User(BaseModel):
+class User(RefusesNul):
     """Someone who signs in with a token; ``organisation_id`` is set iff role is organisation."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -180,8 +180,8 @@ class Geocoder:
     def geocode(self, text: str, *, limit: int = 5, field: str = "q") -> list[GeocodeResult]:
         """Up to ``limit`` answers for ``text``, best first (see the module docstring).
 
-        Raises ``InvalidInputError`` naming ``field`` for empty or over-long text and for
-        coordinates out of range.
+        Raises ``InvalidInputError`` naming ``field`` for empty or over-long text, text with
+        a NUL character, and coordinates out of range.
         """
         if not 1 <= limit <= MAX_RESULTS:
             raise InvalidInputError(f"`limit` must be between 1 and {MAX_RESULTS}", field="limit")
@@ -192,6 +192,8 @@ class Geocoder:
             raise InvalidInputError(
                 f"`{field}` must be at most {MAX_QUERY_CHARS} characters", field=field
             )
+        if "\x00" in text:  # no place holds one, and PostgreSQL cannot be asked for it
+            raise InvalidInputError(f"`{field}` must not contain the NUL character", field=field)
         point = parse_coordinates(text, field=field)
         if point is not None:
             label = f"{point[0]:.6f}, {point[1]:.6f}"

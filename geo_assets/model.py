@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from dateutil import rrule
 from pydantic import (
@@ -21,10 +21,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 AssetKind = Literal["group", "club", "venue", "activity"]
 ConnectionType = Literal["local", "interest", "reconnect"]
@@ -464,7 +466,41 @@ class Contact(_Part):
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
-class _Provenance(_Model):
+def nul_paths(value: BaseModel | list[Any], path: tuple[str | int, ...] = ()) -> list[tuple]:
+    """Where text inside ``value`` holds the NUL character (U+0000), as field paths."""
+    items = enumerate(value) if type(value) is list else value.__dict__.items()
+    found: list[tuple[str | int, ...]] = []
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item:
+                found.append((*path, key))
+        elif kind is list or isinstance(item, BaseModel):
+            found += nul_paths(item, (*path, key))
+    return found
+
+
+class RefusesNul(BaseModel):
+    """A record a store keeps: text holding the NUL character is refused where it stands
+    (``location.address``). No one means to type it, PostgreSQL cannot keep it in text or
+    JSON, and a record one store accepts must not be one the other refuses. Listings and
+    organisations read back are not checked again: decoding skips a record's own
+    after-validators (``geo_assets.store.documents``).
+    """
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Self:
+        paths = nul_paths(self)
+        if paths:
+            problem = PydanticCustomError("nul_character", "must not contain the NUL character")
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [InitErrorDetails(type=problem, loc=path, input="\x00") for path in paths],
+            )
+        return self
+
+
+class _Provenance(_Model, RefusesNul):
     source: str | None = Field(default=None, max_length=100)
     source_id: str | None = Field(default=None, max_length=300)
     created_at: UtcDatetime | None = None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.model import UtcDatetime, new_id, utcnow
+from geo_assets.model import RefusesNul, UtcDatetime, new_id, utcnow
 
 if TYPE_CHECKING:
     from geo_assets.store import Store
@@ -72,7 +72,7 @@ class PlanItem(BaseModel):
     mode: str = Field(min_length=1, max_length=40)
 
 
-class SavedPlan(BaseModel):
+class SavedPlan(RefusesNul):
     """A pseudonymous connection plan; ``owner_id`` is the practitioner's user id."""
 
     model_config = ConfigDict(extra="forbid")

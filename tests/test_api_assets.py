@@ -437,6 +437,25 @@ def test_a_created_listing_starts_confirmed_unless_it_says_otherwise(small: Site
     )
 
 
+@pytest.mark.postgis
+def test_a_nul_character_is_a_problem_naming_its_field_not_a_server_error(
+    postgis_store: Store, postgis_db_url: str
+) -> None:
+    """PostgreSQL refuses the NUL character in text: these answered 500 on PostGIS."""
+    for site in _site(postgis_db_url, sample=False):
+        admin = site.auth["admin"]
+        location = {**_body()["location"], "address": "1 High St\x00"}
+        created = site.client.post("/assets", json=_body(location=location), headers=admin)
+        _problem(created, 422, "location.address")
+        named = site.client.post("/organisations", json={"name": "Trust\x00"}, headers=admin)
+        _problem(named, 422, "name")
+        for path in ("/assets/a%00b", "/organisations/a%00b"):
+            response = site.client.get(path, headers=admin)
+            assert response.status_code == 422, (path, response.text)
+        _problem(site.client.get("/geocode", params={"q": "LS1\x00"}), 422, "q")
+        assert site.store.count_assets() == 0
+
+
 def test_organisation_users_assets_start_pending_and_belong_to_them(small: Site) -> None:
     body = _body()
     del body["organisation_id"]

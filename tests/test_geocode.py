@@ -136,8 +136,8 @@ def test_own_gazetteer_and_limit() -> None:
     assert caught.value.field == "limit"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "x" * 201])
-def test_empty_or_long_text_is_refused(text: str) -> None:
+@pytest.mark.parametrize("text", ["", "   ", "x" * 201, "LS1\x00", "Leeds\x00"])
+def test_empty_long_or_nul_text_is_refused(text: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         Geocoder().geocode(text, field="q")
     assert caught.value.field == "q"

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from geo_assets.auth import User
 from geo_assets.model import (
     Asset,
     BBox,
@@ -21,6 +22,7 @@ from geo_assets.model import (
     Profile,
     Session,
 )
+from geo_assets.plans import SavedPlan
 
 
 def _asset(**changes: Any) -> dict[str, Any]:
@@ -266,6 +268,45 @@ def test_source_and_source_id_go_together(given: dict[str, str]) -> None:
         Asset.model_validate(_asset(**given))
     with pytest.raises(ValidationError, match="`source` and `source_id`"):
         Organisation(name="Bradford Knitters", **given)
+
+
+def test_text_with_a_nul_character_is_refused_where_it_stands() -> None:
+    """PostgreSQL keeps no NUL in text or JSON; SQLite would: both stores must refuse it."""
+    record = _asset(
+        name="Knit\x00",
+        location={"lat": 53.8, "lon": -1.77, "address": "1 Main St\x00"},
+        sessions=[
+            {"weekdays": ["mo"], "start": "10:00", "end": "11:00"},
+            {"weekdays": ["tu"], "start": "10:00", "end": "11:00", "notes": "\x00"},
+        ],
+        eligibility={"groups": ["carers", "new\x00parents"]},
+    )
+    with pytest.raises(ValidationError) as info:
+        Asset.model_validate(record)
+    assert _errors(info) == [
+        (loc, "must not contain the NUL character")
+        for loc in [
+            ("name",),
+            ("location", "address"),
+            ("sessions", 1, "notes"),
+            ("eligibility", "groups", 1),
+        ]
+    ]
+    with pytest.raises(ValidationError) as info:
+        Organisation(name="Bradford Knitters", description="\x00")
+    assert _only_error(info) == (("description",), "must not contain the NUL character")
+    # Other control characters are text a person may paste (tabs, new lines).
+    assert Asset.model_validate(_asset(description="two\tparts\nand lines")).description
+
+
+def test_users_and_saved_plans_refuse_a_nul_character_too() -> None:
+    with pytest.raises(ValidationError) as info:
+        User(name="Ada\x00", role="admin")
+    assert _only_error(info) == (("name",), "must not contain the NUL character")
+    item = {"asset_id": "a1", "name": "Knit\x00", "when": "", "travel": "", "minutes": 5}
+    with pytest.raises(ValidationError) as info:
+        SavedPlan(reference="AB-0427", owner_id="u1", items=[{**item, "mode": "walk"}])
+    assert _only_error(info) == (("items", 0, "name"), "must not contain the NUL character")
 
 
 def test_timestamps_are_normalised_to_utc() -> None:

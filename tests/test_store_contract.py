@@ -853,6 +853,18 @@ def test_bulk_reports_every_bad_row(store: Store) -> None:
     assert store.count_assets() == 0
 
 
+def test_bulk_row_with_a_nul_character_names_the_row_and_field(store: Store) -> None:
+    """PostgreSQL refuses the NUL character in text; both stores report it like any bad row."""
+    store.bulk_upsert(bulk_records(3))
+    before = dump_assets(store)
+    batch = bulk_records(6, tag="v2")
+    batch[4]["location"] = {**batch[4]["location"], "address": "1 Mill Lane\x00"}  # row 5
+    with pytest.raises(BulkValidationError) as exc:
+        store.bulk_upsert(batch)
+    assert [(e.row, e.field) for e in exc.value.errors] == [(5, "location.address")]
+    assert dump_assets(store) == before
+
+
 def test_bulk_duplicate_key_in_one_batch(store: Store) -> None:
     store.bulk_upsert(bulk_records(3))
     before = dump_assets(store)

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from geo_assets.errors import BulkValidationError, StoreUnavailableError
+from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
 from geo_assets.model import Asset, BBox
 from geo_assets.store import postgis as postgis_module
 from geo_assets.store.base import AssetFilters
@@ -166,6 +166,23 @@ def mixed_listings(n: int = 300, corner: tuple[float, float] = LEEDS) -> list[As
         )
         for i in range(n)
     ]
+
+
+def test_text_with_a_nul_character_is_bad_input_not_a_server_error(
+    postgis_store: PostGISStore,
+) -> None:
+    """PostgreSQL keeps no NUL in text: records refuse it, and whatever else carries one to
+    the database (a look-up by such an id) is refused as bad input, on reads and writes."""
+    postgis_store.create_asset(make_asset(id="kept"))
+    for call in (
+        lambda: postgis_store.get_asset("kept\x00"),
+        lambda: postgis_store.get_organisation("org\x00"),
+        lambda: postgis_store.find_postcode("LS1\x00"),
+        lambda: postgis_store.update_asset("kept\x00", {"name": "New"}),
+    ):
+        with pytest.raises(InvalidInputError, match="NUL character"):
+            call()
+    assert postgis_store.get_asset("kept").name  # the pooled connections still work
 
 
 # --- migrations ---------------------------------------------------------------------------------

@@ -122,6 +122,19 @@ _CROWDED_TTL_S = 300.0
 _CROWDED_CELLS_MAX = 4096
 
 
+@contextmanager
+def _text_refused() -> Iterator[None]:
+    """Text with a NUL character in it becomes ``InvalidInputError``, a 4xx: PostgreSQL
+    keeps none in text or JSON. Records refuse it when validated; this catches the rest,
+    such as a look-up by an id that holds one, which SQLite simply does not find."""
+    try:
+        yield
+    except psycopg.DataError as exc:
+        if isinstance(exc, pg_errors.UntranslatableCharacter) or "NUL (0x00)" in str(exc):
+            raise InvalidInputError("text must not contain the NUL character") from exc
+        raise
+
+
 class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
     """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
 
@@ -185,7 +198,7 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled (autocommit) connection; outages become ``StoreUnavailableError``."""
         try:
-            with self._pool.connection(timeout=self._timeout_s) as conn:
+            with _text_refused(), self._pool.connection(timeout=self._timeout_s) as conn:
                 try:
                     yield conn
                 finally:
@@ -202,7 +215,7 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         """
         try:
             for attempt in range(self._max_size + 1):
-                with self._pool.connection(timeout=self._timeout_s) as conn:
+                with _text_refused(), self._pool.connection(timeout=self._timeout_s) as conn:
                     try:
                         return work(conn)
                     except psycopg.OperationalError as exc:
