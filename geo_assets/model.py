@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
@@ -466,17 +466,24 @@ class Contact(_Part):
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
-def nul_paths(value: BaseModel | list[Any], path: tuple[str | int, ...] = ()) -> list[tuple]:
-    """Where text inside ``value`` holds the NUL character (U+0000), as field paths."""
-    items = enumerate(value) if type(value) is list else value.__dict__.items()
+def _nul_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Where text inside ``value`` (a model, list or dict) holds the NUL character (U+0000),
+    as field paths; a dict's keys count as its text too (a GeoJSON footprint's)."""
     found: list[tuple[str | int, ...]] = []
+    if type(value) is list:
+        items: Iterable[tuple[Any, Any]] = enumerate(value)
+    elif type(value) is dict:
+        found += [(*path, key) for key in value if type(key) is str and "\x00" in key]
+        items = value.items()
+    else:
+        items = value.__dict__.items()
     for key, item in items:
         kind = type(item)
         if kind is str:
             if "\x00" in item:
                 found.append((*path, key))
-        elif kind is list or isinstance(item, BaseModel):
-            found += nul_paths(item, (*path, key))
+        elif kind is list or kind is dict or isinstance(item, BaseModel):
+            found += _nul_paths(item, (*path, key))
     return found
 
 
@@ -490,7 +497,7 @@ class RefusesNul(BaseModel):
 
     @model_validator(mode="after")
     def _no_nul(self) -> Self:
-        paths = nul_paths(self)
+        paths = _nul_paths(self)
         if paths:
             problem = PydanticCustomError("nul_character", "must not contain the NUL character")
             raise ValidationError.from_exception_data(

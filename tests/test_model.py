@@ -292,6 +292,16 @@ def test_text_with_a_nul_character_is_refused_where_it_stands() -> None:
             ("eligibility", "groups", 1),
         ]
     ]
+    ring = [[-1.78, 53.83], [-1.77, 53.83], [-1.77, 53.84], [-1.78, 53.83]]
+    footprint = {"type": "Polygon", "coordinates": [ring], "name\x00": "hall"}
+    with pytest.raises(ValidationError) as info:
+        Asset.model_validate(
+            _asset(location={"lat": 53.835, "lon": -1.774, "footprint": footprint})
+        )
+    assert _only_error(info) == (
+        ("location", "footprint", "name\x00"),
+        "must not contain the NUL character",
+    )
     with pytest.raises(ValidationError) as info:
         Organisation(name="Bradford Knitters", description="\x00")
     assert _only_error(info) == (("description",), "must not contain the NUL character")
