@@ -16,10 +16,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import refuse_nul_parameters
 from api.errors import install_error_handlers
 from api.limits import install_limits
 from api.retention import purge_plans_periodically
@@ -116,15 +117,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = None
     app.state.travel = StraightLineTravel()
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(assets.router)
-    app.include_router(organisations.router)
-    app.include_router(match.router)
-    app.include_router(coverage.router)
-    app.include_router(taxonomy.router)
-    app.include_router(geocode.router)
-    hsds.install(app)
-    pages.install(app)  # web pages and the map files under /static
+    app.include_router(health.router)  # the probes take no parameters
+    checked = [Depends(refuse_nul_parameters)]
+    for module in (assets, organisations, match, coverage, taxonomy, geocode):
+        app.include_router(module.router, dependencies=checked)
+    hsds.install(app, dependencies=checked)
+    pages.install(app, dependencies=checked)  # web pages and the map files under /static
     install_limits(app, settings)  # after every other middleware, so the limits run first
 
     @app.get("/", include_in_schema=False)

@@ -437,22 +437,33 @@ def test_a_created_listing_starts_confirmed_unless_it_says_otherwise(small: Site
     )
 
 
-@pytest.mark.postgis
-def test_a_nul_character_is_a_problem_naming_its_field_not_a_server_error(
-    postgis_store: Store, postgis_db_url: str
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def test_a_nul_character_is_the_same_problem_naming_its_field_on_both_stores(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    """PostgreSQL refuses the NUL character in text: these answered 500 on PostGIS."""
-    for site in _site(postgis_db_url, sample=False):
+    """PostgreSQL refuses the NUL character in text: these answered 500 on PostGIS, and the
+    look-ups 404 on SQLite."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nul.sqlite'}"
+    else:
+        request.getfixturevalue("postgis_store")  # an empty database
+        url = request.getfixturevalue("postgis_db_url")
+    for site in _site(url, sample=False):
         admin = site.auth["admin"]
         location = {**_body()["location"], "address": "1 High St\x00"}
         created = site.client.post("/assets", json=_body(location=location), headers=admin)
         _problem(created, 422, "location.address")
         named = site.client.post("/organisations", json={"name": "Trust\x00"}, headers=admin)
         _problem(named, 422, "name")
-        for path in ("/assets/a%00b", "/organisations/a%00b"):
-            response = site.client.get(path, headers=admin)
-            assert response.status_code == 422, (path, response.text)
-        _problem(site.client.get("/geocode", params={"q": "LS1\x00"}), 422, "q")
+        for path, field in [
+            ("/assets/a%00b", "asset_id"),
+            ("/organisations/a%00b", "org_id"),
+            ("/hsds/services/a%00b", "id"),
+            ("/assets?text=knit%00", "text"),
+            ("/geocode?q=LS1%00", "q"),
+        ]:
+            _problem(site.client.get(path, headers=admin), 422, field)
+        assert site.client.get("/healthz?probe=%00").status_code == 200  # takes no parameters
         assert site.store.count_assets() == 0
 
 

@@ -14,11 +14,11 @@ totals stay exact. Item endpoints accept our HSDS UUIDs and also our own ids.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, params
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,9 +117,10 @@ class HSDSCorsMiddleware:
         await self.app(scope, receive, send_with_cors)
 
 
-def install(app: FastAPI) -> None:
-    """Mount the HSDS router and its CORS header; one call in ``create_app``."""
-    app.include_router(router)
+def install(app: FastAPI, *, dependencies: Sequence[params.Depends] = ()) -> None:
+    """Mount the HSDS router (``dependencies`` on each route) and its CORS header; one call
+    in ``create_app``."""
+    app.include_router(router, dependencies=dependencies)
     app.add_middleware(HSDSCorsMiddleware)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, params
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -64,8 +65,14 @@ FAVICON_SVG = (
 )
 
 
-def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
-    """Mount ``/static`` and the page routes; one call in ``create_app``."""
+def install(
+    app: FastAPI,
+    map_settings: MapSettings | None = None,
+    *,
+    dependencies: Sequence[params.Depends] = (),
+) -> None:
+    """Mount ``/static`` and the page routes (``dependencies`` on each); one call in
+    ``create_app``."""
     settings = map_settings or MapSettings()
     app.state.map_settings = settings
     app.state.directory_map_cache = DirectoryMapCache()
@@ -82,7 +89,7 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
         signin,
     )
 
-    app.include_router(router)
+    app.include_router(router, dependencies=dependencies)
     for pages in (
         signin,
         listing_pages,
@@ -92,7 +99,7 @@ def install(app: FastAPI, map_settings: MapSettings | None = None) -> None:
         admin_pages,
         planner_pages,
     ):
-        app.include_router(pages.router)
+        app.include_router(pages.router, dependencies=dependencies)
     app.add_exception_handler(MapAssetsError, _assets_missing)
     install_page_errors(app)
 
