@@ -9,7 +9,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from geo_assets.auth import ROLES, User, authenticate, require_role
-from geo_assets.errors import AuthenticationRequired, InvalidInputError, StoreUnavailableError
+from geo_assets.errors import AuthenticationRequired, StoreUnavailableError
+from geo_assets.model import refuse_nul
 from geo_assets.settings import Settings
 from geo_assets.store import Store
 from geo_assets.travel import TravelModel
@@ -29,8 +30,8 @@ def refuse_nul_parameters(request: Request) -> None:
     asked for it, so without this ``/assets/a%00b`` was a 422 on PostGIS and a 404 on SQLite.
     """
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
-        if isinstance(value, str) and "\x00" in value:
-            raise InvalidInputError(f"`{name}` must not contain the NUL character", field=name)
+        if isinstance(value, str):
+            refuse_nul(value, name)
 
 
 def get_settings(request: Request) -> Settings:

@@ -31,7 +31,7 @@ from typing import Literal, Protocol
 from rapidfuzz import fuzz
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.model import LocationPrecision
+from geo_assets.model import LocationPrecision, refuse_nul
 from geo_assets.store.gazetteer import (
     FUZZY_MIN_RATIO,
     Place,
@@ -192,8 +192,7 @@ class Geocoder:
             raise InvalidInputError(
                 f"`{field}` must be at most {MAX_QUERY_CHARS} characters", field=field
             )
-        if "\x00" in text:  # no place holds one, and PostgreSQL cannot be asked for it
-            raise InvalidInputError(f"`{field}` must not contain the NUL character", field=field)
+        refuse_nul(text, field)  # no place holds one, and PostgreSQL cannot be asked for it
         point = parse_coordinates(text, field=field)
         if point is not None:
             label = f"{point[0]:.6f}, {point[1]:.6f}"

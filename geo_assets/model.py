@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from geo_assets.errors import InvalidInputError
+
 AssetKind = Literal["group", "club", "venue", "activity"]
 ConnectionType = Literal["local", "interest", "reconnect"]
 AssetStatus = Literal["draft", "pending", "published", "archived"]
@@ -466,6 +468,16 @@ class Contact(_Part):
     url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
+NUL_REFUSED = "must not contain the NUL character"
+
+
+def refuse_nul(text: str, field: str) -> None:
+    """One text input (a parameter, a place to look up) refused as records refuse it
+    (``RefusesNul``), naming ``field``."""
+    if "\x00" in text:
+        raise InvalidInputError(f"`{field}` {NUL_REFUSED}", field=field)
+
+
 def _nul_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
     """Where text inside ``value`` (a model, list or dict) holds the NUL character (U+0000),
     as field paths; a dict's keys count as its text too (a GeoJSON footprint's)."""
@@ -499,7 +511,7 @@ class RefusesNul(BaseModel):
     def _no_nul(self) -> Self:
         paths = _nul_paths(self)
         if paths:
-            problem = PydanticCustomError("nul_character", "must not contain the NUL character")
+            problem = PydanticCustomError("nul_character", NUL_REFUSED)
             raise ValidationError.from_exception_data(
                 type(self).__name__,
                 [InitErrorDetails(type=problem, loc=path, input="\x00") for path in paths],

@@ -29,7 +29,7 @@ from geo_assets.errors import NotFoundError, PermissionDenied
 from geo_assets.freshness import stale_days, stale_filters
 from geo_assets.model import Asset, Organisation, utcnow
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import iter_assets
+from geo_assets.store.base import OrganisationLookup, iter_assets
 from geo_assets.taxonomy import default_taxonomy
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -56,18 +56,6 @@ def where(asset: Asset) -> str:
     loc = asset.location
     words = ", ".join(part for part in (loc.place, loc.postcode) if part)
     return words or loc.address or f"{loc.lat:.4f}, {loc.lon:.4f}"
-
-
-def organisations_by_id(store: Store, org_ids: list[str]) -> dict[str, Organisation | None]:
-    """Each organisation by id (None when it is not stored), one read per organisation."""
-    found: dict[str, Organisation | None] = {}
-    for org_id in org_ids:
-        if org_id not in found:
-            try:
-                found[org_id] = store.get_organisation(org_id)
-            except NotFoundError:
-                found[org_id] = None
-    return found
 
 
 def organisation_label(org_id: str | None, org: Organisation | None) -> str:
@@ -109,9 +97,9 @@ def to_chase(store: Store, now: datetime) -> dict[str, Any]:
     if len(ranked) > CHASE_ROWS:
         last = ranked[CHASE_ROWS - 1][1]
         ranked = [item for item in ranked if item[1] >= last]
-    orgs = organisations_by_id(store, [org_id for org_id, _ in ranked])
+    orgs = OrganisationLookup(store)
     rows = sorted(
-        (ToChase(org_id, orgs[org_id], n) for org_id, n in ranked),
+        (ToChase(org_id, orgs.get(org_id), n) for org_id, n in ranked),
         key=lambda row: (-row.count, row.organisation.casefold()),
     )
     return {
@@ -137,13 +125,13 @@ def queue_page(
     pages = max(1, -(-len(pending) // PER_PAGE))
     shown = pending[(page - 1) * PER_PAGE : page * PER_PAGE]
     taxonomy = default_taxonomy()
-    orgs = organisations_by_id(store, [a.organisation_id for a in shown if a.organisation_id])
+    orgs = OrganisationLookup(store)
     now = utcnow()
     rows = [
         {
             "item": flag(store, asset, now),
             "organisation": organisation_label(
-                asset.organisation_id, orgs.get(asset.organisation_id or "")
+                asset.organisation_id, orgs.get(asset.organisation_id)
             ),
             "categories": [taxonomy.get(c).name for c in asset.categories if c in taxonomy],
             "where": where(asset),

@@ -28,7 +28,14 @@ from geo_assets import hsds
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.model import Asset, AssetStatus, Organisation
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE, MAX_RADIUS_M, iter_assets, iter_pages
+from geo_assets.store.base import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_RADIUS_M,
+    OrganisationLookup,
+    iter_assets,
+    iter_pages,
+)
 from geo_assets.taxonomy import Term, default_taxonomy
 
 PREFIX = "/hsds"
@@ -125,24 +132,6 @@ def install(app: FastAPI, *, dependencies: Sequence[params.Depends] = ()) -> Non
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-class _Organisations:
-    """Organisations looked up once per request (many services share one)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.seen: dict[str, Organisation | None] = {}
-
-    def get(self, org_id: str | None) -> Organisation | None:
-        if org_id is None:
-            return None
-        if org_id not in self.seen:
-            try:
-                self.seen[org_id] = self.store.get_organisation(org_id)
-            except NotFoundError:
-                self.seen[org_id] = None
-        return self.seen[org_id]
 
 
 def _candidates(text: str) -> list[str]:
@@ -349,7 +338,7 @@ def hsds_list_services(
     if filters is None:
         return _empty(page, per_page)
     assets, total = _select(store, filters, query, page, per_page)
-    orgs = _Organisations(store)
+    orgs = OrganisationLookup(store)
     contents = [hsds.service_doc(a, orgs.get(a.organisation_id), full=full) for a in assets]
     return hsds.page_envelope(contents, total=total, page=page, per_page=per_page)
 
@@ -357,7 +346,7 @@ def hsds_list_services(
 @router.get("/services/{id}", summary="One published service, fully nested")
 def hsds_get_service(store: StoreDep, id: str) -> dict[str, Any]:
     asset = _published_asset(store, id, kind="service", shown_id=id)
-    return hsds.service_doc(asset, _Organisations(store).get(asset.organisation_id))
+    return hsds.service_doc(asset, OrganisationLookup(store).get(asset.organisation_id))
 
 
 @router.get(
@@ -431,7 +420,7 @@ def hsds_list_service_at_locations(
         matching = [h.asset for h in hits if query.matches(h.asset)]
         start = (page - 1) * per_page
         assets, total = matching[start : start + per_page], len(matching)
-    orgs = _Organisations(store)
+    orgs = OrganisationLookup(store)
     contents = [
         hsds.service_at_location_doc(a, orgs.get(a.organisation_id), full=full) for a in assets
     ]
@@ -444,7 +433,7 @@ def hsds_get_service_at_location(store: StoreDep, id: str) -> dict[str, Any]:
     if service_id is None:
         raise NotFoundError("service_at_location", id)
     asset = _published_asset(store, service_id, kind="service_at_location", shown_id=id)
-    return hsds.service_at_location_doc(asset, _Organisations(store).get(asset.organisation_id))
+    return hsds.service_at_location_doc(asset, OrganisationLookup(store).get(asset.organisation_id))
 
 
 @router.get("/organizations", summary="Active organisations (HSDS organization_list rows), paged")

@@ -26,7 +26,13 @@ from pydantic import (
 )
 
 from geo_assets.auth import TokenRecord, User
-from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, RowError
+from geo_assets.errors import (
+    BulkValidationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RowError,
+)
 from geo_assets.model import (
     ADULT_AGE,
     WEEKDAYS,
@@ -504,6 +510,25 @@ def iter_pages(
         if page >= batch.pages or not batch.items:
             return
         page += 1
+
+
+class OrganisationLookup:
+    """Organisations read once each, for pages and documents that name the organisation
+    of many listings (most share a few); None for an id no organisation has any more."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen: dict[str, Organisation | None] = {}
+
+    def get(self, org_id: str | None) -> Organisation | None:
+        if org_id is None:
+            return None
+        if org_id not in self.seen:
+            try:
+                self.seen[org_id] = self.store.get_organisation(org_id)
+            except NotFoundError:
+                self.seen[org_id] = None
+        return self.seen[org_id]
 
 
 def iter_assets(

@@ -39,7 +39,7 @@ from geo_assets.errors import (
     RowError,
     StoreUnavailableError,
 )
-from geo_assets.model import Asset, BBox, Organisation, utcnow
+from geo_assets.model import NUL_REFUSED, Asset, BBox, Organisation, utcnow
 from geo_assets.store.base import (
     AssetFilters,
     BulkCollector,
@@ -131,7 +131,7 @@ def _text_refused() -> Iterator[None]:
         yield
     except psycopg.DataError as exc:
         if isinstance(exc, pg_errors.UntranslatableCharacter) or "NUL (0x00)" in str(exc):
-            raise InvalidInputError("text must not contain the NUL character") from exc
+            raise InvalidInputError(f"text {NUL_REFUSED}") from exc
         raise
 
 
