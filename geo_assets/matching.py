@@ -52,6 +52,7 @@ from geo_assets.model import (
     Gender,
     Profile,
     Session,
+    days_text,
     features_meeting,
     utcnow,
 )
@@ -399,18 +400,24 @@ def _minutes_of(t: time) -> int:
     return t.hour * 60 + t.minute
 
 
+def fit_by_day(session: Session, windows: Sequence[Availability]) -> dict[str, float]:
+    """For each of the session's days, the share of its time inside a window on that day."""
+    start, end = _minutes_of(session.start), _minutes_of(session.end)
+    length = end - start
+    fits: dict[str, float] = dict.fromkeys(session.weekdays, 0.0)
+    for window in windows:
+        overlap = min(end, _minutes_of(window.end)) - max(start, _minutes_of(window.start))
+        if overlap <= 0:
+            continue
+        for day in window.weekdays:
+            if day in fits:
+                fits[day] = max(fits[day], overlap / length)
+    return fits
+
+
 def session_fit(session: Session, windows: Sequence[Availability]) -> float:
     """Share of the session's time that falls inside a window on one of its days."""
-    length = _minutes_of(session.end) - _minutes_of(session.start)
-    best = 0.0
-    for window in windows:
-        if not set(session.weekdays) & set(window.weekdays):
-            continue
-        overlap = min(_minutes_of(session.end), _minutes_of(window.end)) - max(
-            _minutes_of(session.start), _minutes_of(window.start)
-        )
-        best = max(best, max(0, overlap) / length)
-    return best
+    return max(fit_by_day(session, windows).values(), default=0.0)
 
 
 def schedule_score(asset: Asset, windows: Sequence[Availability]) -> tuple[float, Session | None]:
@@ -624,6 +631,25 @@ def _children_who_fit(asset: Asset, profile: Profile) -> str:
     return f": your {'child' if len(fit) == 1 else 'children'} aged {said} can come"
 
 
+def free_then(session: Session, windows: Sequence[Availability]) -> str:
+    """Whether the person is free for the session, naming the days when only some of
+    its days fit: "you are free on Sundays" for a Thursday and Sunday session, not a
+    "you are free then" that would send them along on a Thursday."""
+    fits = fit_by_day(session, windows)
+    whole = [day for day, fit in fits.items() if fit >= 0.99]
+    part = [day for day, fit in fits.items() if 0 < fit < 0.99]
+    if whole:
+        if len(whole) == len(fits):
+            return "you are free then"
+        days = days_text(whole)
+        return f"you are free {days}" if " to " in days else f"you are free on {days}"
+    if not part:
+        return "not when you said you are free"
+    if len(part) == len(fits):
+        return "partly when you are free"
+    return f"partly when you are free, on {days_text(part)}"
+
+
 def explain(
     match: Match,
     profile: Profile,
@@ -658,12 +684,8 @@ def explain(
         when = when[0].upper() + when[1:]
         if not profile.availability:
             reasons.append(when)
-        elif c["schedule"] >= 0.99:
-            reasons.append(f"{when} - you are free then")
-        elif c["schedule"] > 0:
-            reasons.append(f"{when} - partly when you are free")
         else:
-            reasons.append(f"{when} - not when you said you are free")
+            reasons.append(f"{when} - {free_then(session, profile.availability)}")
     elif not asset.sessions:
         reasons.append("no regular session times listed")
     cost = asset.cost

@@ -331,18 +331,51 @@ class Session(_Part):
             week += timedelta(weeks=every)
 
     def describe(self) -> str:
-        """Plain English, e.g. "Tuesdays and Thursdays 10:00-12:00" or "1st Monday of the month"."""
-        days = [WEEKDAY_NAMES[d] for d in self.weekdays]
+        """Plain English, e.g. "Tuesdays and Thursdays 10:00-12:00", "Monday to Friday
+        09:00-17:00" or "1st Monday of the month 10:00-12:00"; ``parse_sessions`` reads
+        it back."""
         hours = f"{self.start:%H:%M}-{self.end:%H:%M}"
         if self.frequency == "monthly":
             assert self.weeks_of_month is not None
             ords = " and ".join(_ordinal(n) for n in self.weeks_of_month)
-            return f"{ords} {' and '.join(days)} of the month {hours}"
-        plural = " and ".join(d + "s" for d in days)
-        prefix = "every other " if self.frequency == "fortnightly" else ""
-        if prefix:
-            plural = " and ".join(days)
-        return f"{prefix}{plural} {hours}".strip()
+            # No ranges here: "1st Monday to Friday" could mean one week or five days.
+            names = [WEEKDAY_NAMES[d] for d in self.weekdays]
+            return f"{ords} {_listed(names)} of the month {hours}"
+        if self.frequency == "fortnightly":
+            return f"every other {days_text(self.weekdays, plural=False)} {hours}"
+        return f"{days_text(self.weekdays)} {hours}"
+
+
+def days_text(weekdays: Sequence[str], *, plural: bool = True) -> str:
+    """Days in words, in week order: "Tuesdays and Thursdays", "Mondays, Wednesdays and
+    Fridays", "Monday to Friday" (three or more days in a row), "every day"; singular
+    ("Tuesday and Thursday", "Monday to Sunday") where ``plural`` is False or a run
+    is named."""
+    days = sorted(set(weekdays), key=WEEKDAYS.index)
+    if plural and len(days) == len(WEEKDAYS):
+        return "every day"
+    runs: list[list[str]] = []
+    for day in days:
+        if runs and WEEKDAYS.index(day) == WEEKDAYS.index(runs[-1][-1]) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    ranged = any(len(run) >= 3 for run in runs)
+    ending = "s" if plural and not ranged else ""
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{WEEKDAY_NAMES[run[0]]} to {WEEKDAY_NAMES[run[-1]]}")
+        else:
+            parts.extend(WEEKDAY_NAMES[d] + ending for d in run)
+    return _listed(parts)
+
+
+def _listed(parts: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _ordinal(n: int) -> str:

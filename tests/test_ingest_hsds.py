@@ -609,6 +609,26 @@ def test_our_fortnightly_schedule_reads_back_unchanged() -> None:
         assert back == session
 
 
+@pytest.mark.parametrize(
+    ("description", "notes"),
+    [
+        ("Monday to Wednesday 10:00-12:00", None),  # what our export writes now
+        ("Mondays and Tuesdays and Wednesdays 10:00-12:00", None),  # and wrote before
+        ("Mon-Wed 10am-12pm", None),
+        ("Mondays 10:00-12:00", "Mondays 10:00-12:00"),  # not what the fields say: kept
+        ("Ring first to check", "Ring first to check"),
+    ],
+)
+def test_a_description_that_restates_the_schedule_is_not_kept_as_a_note(
+    description: str, notes: str | None
+) -> None:
+    (session,) = schedule_sessions(
+        {"freq": "WEEKLY", "byday": "MO,TU,WE", "opens_at": "10:00", "closes_at": "12:00",
+         "description": description}
+    )  # fmt: skip
+    assert session.notes == notes
+
+
 def test_formats_registry_has_both_hsds_formats() -> None:
     assert FORMATS["hsds"][0].spec == "geo_assets.ingest.hsds:parse_hsds"
     assert FORMATS["hsds-csv"][1].spec == "geo_assets.ingest.hsds_csv:export_hsds_csv"

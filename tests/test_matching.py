@@ -24,11 +24,13 @@ from geo_assets.matching import (
     DEFAULT_WEIGHTS,
     Match,
     candidate_pools,
+    free_then,
     interest_score,
     match,
     rank,
     resolve_interests,
     schedule_score,
+    session_fit,
     shown_as,
     travel_score,
     travel_times,
@@ -454,6 +456,49 @@ def test_schedule_fit_is_share_of_session_inside_availability():
     assert schedule_score(a, [Availability.parse("tue 11:00-13:00")])[0] == 0.5
     assert schedule_score(a, [Availability.parse("wed")])[0] == 0.0
     assert schedule_score(a, [])[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("days", "free", "said"),
+    [
+        (["th", "su"], ["weekends"], "you are free on Sundays"),
+        (["th", "su"], ["thu", "sun"], "you are free then"),
+        (["mo", "tu", "we", "th", "fr"], ["mon 11:00-13:00", "tue", "wed", "thu"],
+         "you are free Tuesday to Thursday"),  # Monday fits only in part
+        (["tu", "fr"], ["tue 11:00-13:00"], "partly when you are free, on Tuesdays"),
+        (["tu"], ["tue 11:00-13:00"], "partly when you are free"),
+        (["tu", "fr"], ["wed", "sat 10:00-12:00"], "not when you said you are free"),
+    ],
+)  # fmt: skip
+def test_the_schedule_reason_names_the_days_that_fit_when_only_some_do(days, free, said):
+    session = Session(weekdays=days, start=time(10), end=time(12))
+    windows = [Availability.parse(w) for w in free]
+    assert free_then(session, windows) == said
+    # The score agrees: full marks only when some day fits whole.
+    assert (session_fit(session, windows) == 1.0) == said.startswith("you are free")
+
+
+def test_a_session_on_a_day_the_person_is_not_free_is_not_said_to_suit_them(small_store):
+    """A Thursday and Sunday group for someone free only at weekends: the reason names
+    Sunday, not "you are free then"."""
+    p = profile(interests=["gardening"], availability=["weekends"])
+    listing = Asset.model_validate(
+        {
+            "id": "th-su",
+            "kind": "group",
+            "name": "Thursday and Sunday Gardeners",
+            "categories": ["nature.gardening"],
+            "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
+            "sessions": [{"weekdays": ["th", "su"], "start": "09:30", "end": "11:30"}],
+            "status": "published",
+            "source": "t",
+            "source_id": "th-su",
+        }
+    )
+    small_store.bulk_upsert([listing])
+    found = {m.asset.id: m for m in match(small_store, p, now=NOW)}["th-su"]
+    assert "Thursdays and Sundays 09:30-11:30 - you are free on Sundays" in found.reasons
+    assert found.next_session is not None and found.next_session.weekday() == 6
 
 
 def test_candidate_pools_are_the_interest_categories_their_parents_then_any():

@@ -390,6 +390,18 @@ def test_valid_to_before_valid_from_rejected() -> None:
     [
         ({"weekdays": ["th", "tu"]}, "Tuesdays and Thursdays 10:00-12:00"),
         ({"weekdays": ["we"]}, "Wednesdays 10:00-12:00"),
+        ({"weekdays": ["fr", "we", "mo"]}, "Mondays, Wednesdays and Fridays 10:00-12:00"),
+        ({"weekdays": ["mo", "tu", "we", "th", "fr"]}, "Monday to Friday 10:00-12:00"),
+        ({"weekdays": ["mo", "tu", "we", "fr"]}, "Monday to Wednesday and Friday 10:00-12:00"),
+        ({"weekdays": ["mo", "tu", "we", "th", "fr", "sa", "su"]}, "every day 10:00-12:00"),
+        (
+            {"weekdays": ["mo", "tu", "we", "th", "fr", "sa", "su"], "frequency": "fortnightly"},
+            "every other Monday to Sunday 10:00-12:00",
+        ),
+        (
+            {"weekdays": ["mo", "tu", "we"], "frequency": "monthly", "weeks_of_month": [1]},
+            "1st Monday, Tuesday and Wednesday of the month 10:00-12:00",
+        ),
         ({"weekdays": ["mo"], "frequency": "fortnightly"}, "every other Monday 10:00-12:00"),
         (
             {"weekdays": ["mo"], "frequency": "monthly", "weeks_of_month": [1]},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from itertools import combinations
 
 import pytest
 
@@ -12,7 +13,7 @@ from geo_assets.ingest.sessions import (
     parse_session,
     parse_sessions,
 )
-from geo_assets.model import Session
+from geo_assets.model import WEEKDAYS, Session
 
 MON_FRI = ["mo", "tu", "we", "th", "fr"]
 
@@ -133,3 +134,18 @@ def test_formatted_sessions_read_back_the_same(session: Session) -> None:
         update={"notes": session.notes.replace("(", "[").replace(")", "]")} if session.notes else {}
     )
     assert back == expected
+
+
+@pytest.mark.parametrize("frequency", ["weekly", "fortnightly", "monthly"])
+def test_every_set_of_days_reads_back_from_its_description(frequency: str) -> None:
+    """All 127 sets of days: ranges ("Monday to Friday"), lists and "every day"."""
+    for n in range(1, 8):
+        for days in combinations(WEEKDAYS, n):
+            session = Session(
+                weekdays=list(days),
+                start=time(10),
+                end=time(12),
+                frequency=frequency,
+                weeks_of_month=[1, -1] if frequency == "monthly" else None,
+            )
+            assert parse_sessions(session.describe()) == [session], session.describe()

@@ -44,6 +44,7 @@ from typing import Any
 
 from dateutil import rrule
 
+from geo_assets.ingest.sessions import SessionTextError, parse_sessions
 from geo_assets.model import FORTNIGHT_ANCHOR, WEEKDAYS, Session
 
 _TIME_RE = re.compile(
@@ -272,7 +273,7 @@ def schedule_sessions(sched: Mapping[str, Any]) -> list[Session]:
         built = Session.model_validate(session)
         if count is not None:
             built = _bounded_by_count(built, count)
-        text = description if description and description != built.describe() else None
+        text = description if description and not _restates(description, built) else None
         joined = " ".join(p for p in (text, notes) if p) or None
         out.append(built.model_copy(update={"notes": joined}) if joined else built)
     return out
@@ -290,3 +291,19 @@ def _bounded_by_count(session: Session, count: int) -> Session:
     end = last[-1].date()
     valid_to = min(end, session.valid_to) if session.valid_to else end
     return session.model_copy(update={"valid_to": valid_to})
+
+
+_SAID = ("weekdays", "start", "end", "frequency", "weeks_of_month")
+
+
+def _restates(description: str, session: Session) -> bool:
+    """Whether a schedule's description only says what its fields do (our own export's
+    "Monday to Friday 09:00-17:00", or an older export's "Mondays and Tuesdays and
+    Wednesdays ..."): kept as a note, it would repeat the times beside them."""
+    if description == session.describe():
+        return True
+    try:
+        said = parse_sessions(description)
+    except SessionTextError:
+        return False
+    return len(said) == 1 and all(getattr(said[0], k) == getattr(session, k) for k in _SAID)
