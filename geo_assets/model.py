@@ -178,6 +178,19 @@ class Location(_Part):
         """Whether the point is only a postcode's or an area's centre, not where it meets."""
         return self.precision != "point"
 
+    def address_line(self) -> str:
+        """Address, place and postcode on one line, each said once: "101 Bolton Road,
+        Keighley" when the place is already the address's last part, not "..., Keighley,
+        Keighley". Empty when none is known."""
+        parts = [self.address] if self.address else []
+        said = {part.strip().casefold() for part in (self.address or "").split(",")}
+        if self.place and self.place.strip().casefold() not in said:
+            parts.append(self.place)
+        squeezed = "".join((self.address or "").split()).upper()
+        if self.postcode and "".join(self.postcode.split()).upper() not in squeezed:
+            parts.append(self.postcode)
+        return ", ".join(parts)
+
     @field_validator("footprint")
     @classmethod
     def _valid_footprint(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:

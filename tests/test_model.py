@@ -75,6 +75,25 @@ def test_coordinate_edges_are_allowed() -> None:
         assert Location(lat=lat, lon=lon).lat == lat
 
 
+@pytest.mark.parametrize(
+    ("address", "place", "postcode", "line"),
+    [
+        ("101 Bolton Road, Keighley", "Keighley", None, "101 Bolton Road, Keighley"),
+        ("101 Bolton Road, keighley ", "Keighley", "BD21 4AA",
+         "101 Bolton Road, keighley, BD21 4AA"),
+        ("12 Keighley Road", "Bingley", None, "12 Keighley Road, Bingley"),
+        ("12 Keighley Road", "Keighley", None, "12 Keighley Road, Keighley"),  # a street's name
+        ("5 Mill Lane, Keighley BD21 1AA", "Keighley", "bd21 1aa",
+         "5 Mill Lane, Keighley BD21 1AA, Keighley"),
+        (None, "Keighley", "BD21 1AA", "Keighley, BD21 1AA"),
+        (None, None, None, ""),
+    ],
+)  # fmt: skip
+def test_an_address_line_says_each_part_once(address, place, postcode, line) -> None:
+    loc = Location(lat=53.87, lon=-1.91, address=address, place=place, postcode=postcode)
+    assert loc.address_line() == line
+
+
 def test_missing_location_is_rejected() -> None:
     record = _asset()
     del record["location"]

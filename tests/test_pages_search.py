@@ -419,6 +419,24 @@ def test_listing_pages_show_published_listings_to_anyone(site) -> None:
     assert client.get("/listings/no-such-listing").status_code == 404
 
 
+def test_a_listing_page_names_its_town_once(site) -> None:
+    client, store, _ = site
+    client.cookies.clear()
+    listing = store.list_assets(AssetFilters(statuses=["published"]), per_page=1).items[0]
+    location = listing.location.model_dump() | {
+        "address": "101 Bolton Road, Keighley",
+        "place": "Keighley",
+        "postcode": None,
+        "precision": "point",
+    }
+    store.update_asset(listing.id, {"location": location})  # fmt: skip
+    try:
+        page = client.get(f"/listings/{listing.id}").text
+        assert "<td>101 Bolton Road, Keighley</td>" in page
+    finally:
+        store.update_asset(listing.id, {"location": listing.location.model_dump()})
+
+
 def test_a_listing_placed_at_a_centre_says_the_pin_is_not_the_door(site) -> None:
     client, store, _ = site
     client.cookies.clear()
