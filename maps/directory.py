@@ -230,7 +230,7 @@ def directory_map(
         items.append(LegendItem("Not confirmed recently (hatched)", "#ffffff", stale=True))
     if any(a.location.approximate for rows in by_root.values() for a, _ in rows):
         items.append(LegendItem(ROUGH_LEGEND, "#ffffff", rough=True))
-    Legend(f"{total} listings", items).add_to(m)
+    Legend(f"{total:,} listing{'' if total == 1 else 's'}", items).add_to(m)
     if total:
         lats = [p[0] for p in points]
         lons = [p[1] for p in points]

@@ -320,6 +320,12 @@ def test_empty_directory_map_renders():
     assert "0 listings" in script
 
 
+def test_the_directory_legend_counts_like_prose():
+    script = render_parts(directory_map([_asset(1)], settings=OFFLINE), OFFLINE).script
+    assert "\\u003e1 listing\\u003c/summary" in script  # the legend's heading
+    assert "1 listings" not in script
+
+
 # --- coverage map -----------------------------------------------------------------------------
 
 
