@@ -360,6 +360,20 @@ def test_portal_pages_fit_a_phone_screen(page, live_server, sign_in, path):
     page.screenshot(path=str(ARTIFACTS / f"{name}_375px.png"), full_page=True)
 
 
+def test_every_box_to_type_in_on_the_form_is_drawn_alike(page, live_server, sign_in):
+    """The phone field (type=tel) once kept the browser's thin grey border beside the
+    others' dark 2 px one, which low-vision users rely on to find a field."""
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/new")
+    borders = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll(
+              '.listing-form input:not([type=checkbox]):not([type=radio]):not([type=hidden])')]
+            .map(e => [e.name, getComputedStyle(e).borderTop]))"""
+    )
+    assert "contact-phone" in borders
+    assert set(borders.values()) == {"2px solid rgb(80, 90, 95)"}, borders
+
+
 def test_the_queue_fits_a_phone_screen(page, live_server, sign_in):
     sign_in("admin")
     page.set_viewport_size({"width": 375, "height": 740})
