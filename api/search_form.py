@@ -57,6 +57,8 @@ PREFERENCES: tuple[tuple[str, str], ...] = (
     ("drop_in_only", "Drop-in only (no booking or referral)"),
     ("accompanied_first_visit", "Would like to bring someone the first time"),
 )
+# For listings open to women only or to men only; not given shows both, each marked.
+GENDERS: tuple[tuple[str, str], ...] = (("", "Not given"), ("women", "Woman"), ("men", "Man"))
 LIMITS = (5, 10, 20)
 DEFAULT_LIMIT = 10
 # Interests and free times may be separated by commas, semicolons or new lines;
@@ -77,6 +79,7 @@ _FIELD_OF = {
     "budget": "budget",
     "access_needs": "needs",
     "age": "age",
+    "gender": "gender",
     "children_ages": "children",
     "preferences": "preferences",
 }
@@ -244,6 +247,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "budget": _budget(values, errors),
         "access_needs": list(values.get("need", [])),
         "age": age,
+        "gender": _text(values, "gender") or None,
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }

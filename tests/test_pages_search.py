@@ -252,6 +252,36 @@ def test_the_form_asks_for_the_childrens_ages(site) -> None:
     assert re.search(r'<input type="text" id="children" name="children" value=""', page)
 
 
+def _women_only_listing(store: Store):
+    listings = store.list_assets(AssetFilters(statuses=["published"]), per_page=500).items
+    return next(a for a in listings if a.eligibility.gender == "women")
+
+
+@pytest.mark.parametrize(("gender", "shown"), [("", True), ("women", True), ("men", False)])
+def test_the_persons_gender_decides_whether_women_only_groups_are_shown(
+    site, gender: str, shown: bool
+) -> None:
+    """Not given: a women-only group is shown and marked; for a man it is left out."""
+    client = _signed_in(site, "practitioner")
+    _, store, _ = site
+    group = _women_only_listing(store)
+    here = {"lat": str(group.location.lat), "lon": str(group.location.lon)}
+    data = {**FORM, **here, "interests": group.name, "limit": "20", "gender": gender}
+    response = client.post("/search", data=data, headers=SAME_SITE)
+    assert response.status_code == 200, _field_error(response.text, "gender")
+    assert (group.id in PLAN_ID.findall(response.text)) is shown
+    assert ("<li>women only</li>" in response.text) is shown
+    chosen = re.search(r'<option value="([a-z]*)" selected>', response.text)
+    assert chosen and chosen.group(1) == gender  # kept in the form as chosen
+
+
+def test_a_gender_the_form_does_not_offer_is_named_on_its_field(site) -> None:
+    client = _signed_in(site, "practitioner")
+    response = client.post("/search", data={**FORM, "gender": "other"}, headers=SAME_SITE)
+    assert response.status_code == 422
+    assert "women" in (_field_error(response.text, "gender") or "")
+
+
 @pytest.mark.parametrize(
     ("typed", "ages"),
     [("2, 5", [2, 5]), ("2 and 5", [2, 5]), ("3", [3]), ("0,17", [0, 17]), ("", [])],

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from api.deps import StoreDep, TravelDep
 from api.plan_view import PlanRefused, chosen_matches, read_plan_choice, refused, render_plan
 from api.search_form import (
+    GENDERS,
     GOALS,
     LIMITS,
     MODES,
@@ -57,6 +58,7 @@ def _form_context(request: Request, form: SearchForm) -> dict[str, Any]:
         "modes": MODES,
         "goals": GOALS,
         "needs": NEEDS,
+        "genders": GENDERS,
         "preferences": PREFERENCES,
         "limits": LIMITS,
         "picker": render_parts(picker, settings),

@@ -113,6 +113,31 @@ def test_childrens_ages_are_kept_with_the_results(page, live_server, sign_in):
     assert page.url == f"{live_server.url}/search"
 
 
+def test_a_mans_search_leaves_out_women_only_groups_and_keeps_his_gender(
+    page, live_server, sign_in
+):
+    """Bradford Horticultural Society meets for women only: shown, marked, when no
+    gender is given, and left out of the same search for a man."""
+
+    def women_only_shown() -> int:
+        page.get_by_label("Postcode or place").fill("BD1")
+        page.get_by_label("What they enjoy or care about").fill("gardening")
+        page.get_by_role("button", name="Find activities").click()
+        page.locator("#results-heading").wait_for()
+        return page.locator("#results > li .reasons li", has_text="women only").count()
+
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    assert women_only_shown() >= 1
+    page.get_by_text("Change the search").click()
+    page.get_by_label("Gender (optional)").select_option(label="Man")
+    assert women_only_shown() == 0
+    assert page.get_by_label("Gender (optional)").input_value() == "men"
+    carried = json.loads(page.locator("#plan-form input[name=profile]").get_attribute("value"))
+    assert carried["gender"] == "men"
+    assert page.url == f"{live_server.url}/search"
+
+
 def _fitting(page) -> int:
     return sum(
         1
