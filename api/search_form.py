@@ -61,9 +61,9 @@ PREFERENCES: tuple[tuple[str, str], ...] = (
 GENDERS: tuple[tuple[str, str], ...] = (("", "Not given"), ("women", "Woman"), ("men", "Man"))
 LIMITS = (5, 10, 20)
 DEFAULT_LIMIT = 10
-# Interests and free times may be separated by commas, semicolons or new lines;
-# free times use commas inside one window ("mon,wed 10-14"), so only ; and new lines.
-_INTEREST_SPLIT = re.compile(r"[,;\n]+")
+# Interests and languages may be separated by commas, semicolons or new lines; free
+# times use commas inside one window ("mon,wed 10-14"), so only ; and new lines.
+_LIST_SPLIT = re.compile(r"[,;\n]+")
 _WINDOW_SPLIT = re.compile(r"[;\n]+")
 # Children's ages as people write them: "2, 5", "2 and 5", "2 & 5" or "2 5".
 _AGES_SPLIT = re.compile(r"(?:[,;&\s]|\band\b)+", re.IGNORECASE)
@@ -80,6 +80,7 @@ _FIELD_OF = {
     "access_needs": "needs",
     "age": "age",
     "gender": "gender",
+    "languages": "languages",
     "children_ages": "children",
     "preferences": "preferences",
 }
@@ -115,6 +116,11 @@ def blank_form() -> SearchForm:
 
 def _text(values: Mapping[str, Sequence[str]], name: str) -> str:
     return first_value(values, name).strip()
+
+
+def _items(values: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """A field's list, as typed: "gardening, football" -> ["gardening", "football"]."""
+    return [item.strip() for item in _LIST_SPLIT.split(_text(values, name)) if item.strip()]
 
 
 def _number(text: str, name: str, errors: dict[str, str], what: str) -> float | None:
@@ -234,13 +240,12 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
     form = SearchForm(values={k: list(v) for k, v in values.items()})
     errors = form.errors
     origin, form.origin_label = _origin(values, geocoder, errors)
-    interests = [t.strip() for t in _INTEREST_SPLIT.split(_text(values, "interests")) if t.strip()]
     age = _number(_text(values, "age"), "age", errors, "Age")
     limit_text = _text(values, "limit") or str(DEFAULT_LIMIT)
     form.limit = int(limit_text) if limit_text in {str(n) for n in LIMITS} else DEFAULT_LIMIT
     raw = {
         "origin": origin,
-        "interests": interests,
+        "interests": _items(values, "interests"),
         "connection_goals": list(values.get("goal", [])),
         "travel": _travel(values, errors),
         "availability": _availability(_text(values, "free"), errors),
@@ -248,6 +253,9 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "access_needs": list(values.get("need", [])),
         "age": age,
         "gender": _text(values, "gender") or None,
+        "languages": [
+            t.strip() for t in _LIST_SPLIT.split(_text(values, "languages")) if t.strip()
+        ],
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }

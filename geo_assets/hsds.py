@@ -64,6 +64,7 @@ from geo_assets.hsds_validate import HSDS_KINDS as HSDS_KINDS
 from geo_assets.hsds_validate import HSDSValidationError as HSDSValidationError
 from geo_assets.hsds_validate import hsds_errors as hsds_errors
 from geo_assets.hsds_validate import validate_hsds as validate_hsds
+from geo_assets.languages import language_name
 from geo_assets.model import (
     FORTNIGHT_ANCHOR,
     WEEKDAY_NAMES,
@@ -99,15 +100,6 @@ _ACCESS_TEXT = {
     "parking": "Parking",
     "assistance_dogs": "Assistance dogs welcome",
 }
-_LANGUAGE_NAMES = {
-    "en": "English", "ur": "Urdu", "pa": "Punjabi", "pl": "Polish", "bn": "Bengali",
-    "ar": "Arabic", "gu": "Gujarati", "hi": "Hindi", "cy": "Welsh", "gd": "Scottish Gaelic",
-    "so": "Somali", "ro": "Romanian", "ku": "Kurdish", "fa": "Persian", "ps": "Pashto",
-    "uk": "Ukrainian", "ru": "Russian", "zh": "Chinese", "es": "Spanish", "fr": "French",
-    "pt": "Portuguese", "it": "Italian", "de": "German", "tr": "Turkish", "ti": "Tigrinya",
-    "sq": "Albanian", "lt": "Lithuanian", "sk": "Slovak", "cs": "Czech", "ta": "Tamil",
-    "bsl": "British Sign Language", "sgn": "Sign language",
-}  # fmt: skip
 _ATTENDANCE_TEXT = {
     "drop_in": "Drop in: no need to book.",
     "booking": "Book before you come.",
@@ -385,7 +377,7 @@ def _language_docs(asset: Asset) -> list[dict[str, Any]]:
     sid = service_uuid(asset)
     return [
         {"id": sub_id(sid, f"language/{code}"), "service_id": sid,
-         "name": _LANGUAGE_NAMES.get(code.split("-")[0], code), "code": code}
+         "name": language_name(code), "code": code}
         for code in asset.languages
     ]  # fmt: skip
 

@@ -44,6 +44,7 @@ from geo_assets.interests import (
     singular,
     subject_words,
 )
+from geo_assets.languages import language_name
 from geo_assets.model import (
     MAX_MATCH_LIMIT,
     WEEKDAYS,
@@ -52,6 +53,7 @@ from geo_assets.model import (
     Gender,
     Profile,
     Session,
+    and_list,
     days_text,
     features_meeting,
     utcnow,
@@ -709,6 +711,9 @@ def explain(
             "hearing_loop",
         ):
             reasons.append(_FEATURE_WORDS[feature])
+    # English goes without saying; another language the person speaks is worth naming.
+    if spoken := [code for code in asset.languages if code in profile.languages and code != "en"]:
+        reasons.append("in " + and_list([language_name(code) for code in spoken]))
     who = asset.eligibility
     if who.gender == "women":
         reasons.append("women only")

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.languages import CODE_PATTERN, language_code
 
 AssetKind = Literal["group", "club", "venue", "activity"]
 ConnectionType = Literal["local", "interest", "reconnect"]
@@ -95,7 +96,6 @@ Latitude = Annotated[
 Longitude = Annotated[
     float, Field(ge=-180.0, le=180.0, allow_inf_nan=False, description="degrees, WGS84")
 ]
-_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 def utcnow() -> datetime:
@@ -367,7 +367,7 @@ class Session(_Part):
             ords = " and ".join(_ordinal(n) for n in self.weeks_of_month)
             # No ranges here: "1st Monday to Friday" could mean one week or five days.
             names = [WEEKDAY_NAMES[d] for d in self.weekdays]
-            return f"{ords} {_listed(names)} of the month {hours}"
+            return f"{ords} {and_list(names)} of the month {hours}"
         if self.frequency == "fortnightly":
             return f"every other {days_text(self.weekdays, plural=False)} {hours}"
         return f"{days_text(self.weekdays)} {hours}"
@@ -395,10 +395,10 @@ def days_text(weekdays: Sequence[str], *, plural: bool = True) -> str:
             parts.append(f"{WEEKDAY_NAMES[run[0]]} to {WEEKDAY_NAMES[run[-1]]}")
         else:
             parts.extend(WEEKDAY_NAMES[d] + ending for d in run)
-    return _listed(parts)
+    return and_list(parts)
 
 
-def _listed(parts: Sequence[str]) -> str:
+def and_list(parts: Sequence[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
     if len(parts) <= 2:
         return " and ".join(parts)
@@ -695,7 +695,7 @@ class Asset(_Provenance):
     @classmethod
     def _valid_languages(cls, value: list[str]) -> list[str]:
         for code in value:
-            if not _LANG_RE.match(code):
+            if not CODE_PATTERN.match(code):
                 raise ValueError(f"{code!r} is not a language code such as 'en' or 'ur'")
         return list(dict.fromkeys(value))
 
@@ -951,7 +951,12 @@ class Profile(_Model):
         "parents and carers come with their children (parent and toddler, family groups)",
     )
     gender: Literal["women", "men"] | None = None
-    languages: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="languages the person speaks, by name ('Urdu') or ISO 639 code ('ur'); "
+        "kept as codes",
+    )
     preferences: Preferences = Field(default_factory=Preferences)
     circumstances: list[
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
@@ -967,6 +972,22 @@ class Profile(_Model):
         if isinstance(value, list):
             return [Availability.parse(v) if isinstance(v, str) else v for v in value]
         return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _language_codes(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        codes = []
+        for item in value:
+            code = language_code(item) if isinstance(item, str) else None
+            if code is None:
+                raise ValueError(
+                    f"{item!r} is not a language we know: give its name, e.g. Urdu, "
+                    "or its code, e.g. 'ur'"
+                )
+            codes.append(code)
+        return list(dict.fromkeys(codes))
 
     @field_validator("travel")
     @classmethod

@@ -214,7 +214,7 @@ def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:
         ("accessibility", "ramp", "accessibility", "unknown feature(s) 'ramp'"),
         ("cost", "£2 per fortnight", "cost", "must be one of session, week"),
         ("contact_email", "not-an-email", "contact_email", "cell"),
-        ("languages", "Klingon!", "languages", "not a language code"),
+        ("languages", "Klingon!", "languages", "not a language we know"),
         ("last_verified", "yesterday", "last_verified", "write YYYY-MM-DD"),
         ("name", "", "name", "is empty"),
         ("location_precision", "roughly", "location_precision",

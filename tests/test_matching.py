@@ -501,6 +501,36 @@ def test_a_session_on_a_day_the_person_is_not_free_is_not_said_to_suit_them(smal
     assert found.next_session is not None and found.next_session.weekday() == 6
 
 
+def test_a_group_run_in_a_language_the_person_speaks_says_so(small_store):
+    def listing(listing_id: str, languages: list[str]) -> Asset:
+        return Asset.model_validate(
+            {
+                "id": listing_id,
+                "kind": "group",
+                "name": f"Garden Club {listing_id}",
+                "categories": ["nature.gardening"],
+                "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
+                "languages": languages,
+                "status": "published",
+                "source": "t",
+                "source_id": listing_id,
+            }
+        )
+
+    small_store.bulk_upsert([listing("urdu", ["en", "ur"]), listing("english", ["en"])])
+
+    def found(languages: list[str]) -> dict[str, Match]:
+        p = profile(interests=["gardening"], languages=languages)
+        return {m.asset.id: m for m in match(small_store, p)}
+
+    both = found(["Urdu", "en"])
+    assert "in Urdu" in both["urdu"].reasons
+    assert not any(r.startswith("in ") for r in both["english"].reasons)  # English unsaid
+    # Someone who speaks Urdu alone is better served by the group run in it.
+    urdu = found(["Urdu"])
+    assert urdu["urdu"].components["access"] > urdu["english"].components["access"]
+
+
 def test_candidate_pools_are_the_interest_categories_their_parents_then_any():
     resolver = default_resolver()
     taxonomy = resolver.taxonomy

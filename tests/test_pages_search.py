@@ -282,6 +282,25 @@ def test_a_gender_the_form_does_not_offer_is_named_on_its_field(site) -> None:
     assert "women" in (_field_error(response.text, "gender") or "")
 
 
+def test_languages_are_read_from_names_and_an_unknown_one_is_named(site) -> None:
+    from api.search_form import read_search_form
+    from geo_assets.geocode import Geocoder
+
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in FORM.items()}
+    form = read_search_form(
+        posted | {"languages": ["Urdu; polish\n"]}, Geocoder(postcodes=store, places=store)
+    )
+    assert form.errors == {}
+    assert form.profile is not None and form.profile.languages == ["ur", "pl"]
+    client = _signed_in(site, "practitioner")
+    data = {**FORM, "languages": "Urdu, Klingon"}
+    response = client.post("/search", data=data, headers=SAME_SITE)
+    assert response.status_code == 422
+    assert "'Klingon' is not a language we know" in (_field_error(response.text, "languages") or "")
+    assert 'name="languages" value="Urdu, Klingon"' in response.text  # kept as typed
+
+
 @pytest.mark.parametrize(
     ("typed", "ages"),
     [("2, 5", [2, 5]), ("2 and 5", [2, 5]), ("3", [3]), ("0,17", [0, 17]), ("", [])],

@@ -22,11 +22,11 @@ from geo_assets.geocode import Geocoder
 from geo_assets.hsds import (
     _ACCESS_TEXT,  # noqa: PLC2701 - the sentences our export writes; read back here
     _ATTENDANCE_TEXT,  # noqa: PLC2701
-    _LANGUAGE_NAMES,  # noqa: PLC2701
     eligibility_text,
     hsds_id,
     sub_id,
 )
+from geo_assets.languages import language_by_name
 from geo_assets.model import ASSET_KINDS, CONNECTION_TYPES, Asset, Cost, Eligibility
 from geo_assets.taxonomy import default_taxonomy
 
@@ -49,7 +49,6 @@ _PATTERN_TEXT = {
     "url": "a web address starting with http:// or https://",
     "currency": "a three-letter ISO 4217 currency code such as GBP",
 }
-_NAME_TO_LANG = {name.casefold(): code for code, name in _LANGUAGE_NAMES.items()}
 _ACCESS_SYNONYMS = {
     "wheelchair access": "wheelchair",
     "wheelchair accessible venue": "wheelchair",
@@ -440,7 +439,7 @@ def language_codes(rec: Record, node: Mapping[str, Any], path: str) -> list[str]
             head, *rest = code.split("-")
             code = "-".join([head.lower(), *rest])
         elif name:
-            code = _NAME_TO_LANG.get(name.casefold())
+            code = language_by_name(name)
             if code is None:
                 rec.fail(
                     field_at(lang, lang_path, "code"),

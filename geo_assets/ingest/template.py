@@ -27,6 +27,7 @@ from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
 from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
+from geo_assets.languages import language_code
 from geo_assets.model import (
     ASSET_KINDS,
     ASSET_STATUSES,
@@ -126,14 +127,6 @@ _FEATURE_ALIASES = {
     "induction loop": "hearing_loop", "loop": "hearing_loop", "british sign language": "bsl",
     "guide dogs": "assistance_dogs", "assistance dog": "assistance_dogs",
     "car park": "parking", "quiet room": "quiet_space", "changing place": "changing_places",
-}  # fmt: skip
-_LANGUAGE_NAMES = {
-    "english": "en", "urdu": "ur", "punjabi": "pa", "polish": "pl", "arabic": "ar",
-    "bengali": "bn", "bangla": "bn", "gujarati": "gu", "somali": "so", "romanian": "ro",
-    "french": "fr", "spanish": "es", "welsh": "cy", "hindi": "hi", "pashto": "ps",
-    "kurdish": "ku", "farsi": "fa", "persian": "fa", "portuguese": "pt", "slovak": "sk",
-    "czech": "cs", "tigrinya": "ti", "chinese": "zh", "mandarin": "zh", "cantonese": "yue",
-    "finnish": "fi", "swedish": "sv", "russian": "ru", "ukrainian": "uk", "italian": "it",
 }  # fmt: skip
 _CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR", "$": "USD"}
 _SYMBOL_OF = {v: k for k, v in _CURRENCY_SYMBOLS.items()}
@@ -483,10 +476,12 @@ def _languages(value: Any) -> list[str]:
         return ["en"]
     out = []
     for item in items:
-        key = item.casefold()
-        code = _LANGUAGE_NAMES.get(key, key)
-        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", code):
-            raise InvalidInputError(f"{item!r} is not a language code such as en or ur")
+        code = language_code(item)
+        if code is None:
+            raise InvalidInputError(
+                f"{item!r} is not a language we know: give its name, e.g. Urdu, "
+                "or its code, e.g. ur"
+            )
         out.append(code)
     return out
 
