@@ -81,6 +81,7 @@ _FIELD_OF = {
     "age": "age",
     "gender": "gender",
     "languages": "languages",
+    "circumstances": "circumstances",
     "children_ages": "children",
     "preferences": "preferences",
 }
@@ -253,9 +254,8 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "access_needs": list(values.get("need", [])),
         "age": age,
         "gender": _text(values, "gender") or None,
-        "languages": [
-            t.strip() for t in _LIST_SPLIT.split(_text(values, "languages")) if t.strip()
-        ],
+        "languages": _items(values, "languages"),
+        "circumstances": _items(values, "circumstances"),
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},
     }

@@ -301,6 +301,23 @@ def test_languages_are_read_from_names_and_an_unknown_one_is_named(site) -> None
     assert 'name="languages" value="Urdu, Klingon"' in response.text  # kept as typed
 
 
+def test_the_groups_a_person_belongs_to_reach_the_profile(site) -> None:
+    from api.search_form import read_search_form
+    from geo_assets.geocode import Geocoder
+
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in FORM.items()}
+    typed = posted | {"circumstances": ["carer for her mum, veteran"]}
+    form = read_search_form(typed, Geocoder(postcodes=store, places=store))
+    assert form.profile is not None
+    assert form.profile.circumstances == ["carer for her mum", "veteran"]
+    client = _signed_in(site, "practitioner")
+    data = {**FORM, "circumstances": ", ".join(f"group {n}" for n in range(11))}
+    response = client.post("/search", data=data, headers=SAME_SITE)
+    assert response.status_code == 422
+    assert "at most 10" in (_field_error(response.text, "circumstances") or "")
+
+
 @pytest.mark.parametrize(
     ("typed", "ages"),
     [("2, 5", [2, 5]), ("2 and 5", [2, 5]), ("3", [3]), ("0,17", [0, 17]), ("", [])],
