@@ -132,6 +132,8 @@ class Match:
     next_session: datetime | None = None
     stale: bool = False
     matched_interests: list[str] = field(default_factory=list)
+    # The interest it comes closest to (named when it matches none outright).
+    nearest_interest: str | None = None
     # The person's other modes that also get there within their limits, quickest first.
     other_modes: tuple[tuple[str, float], ...] = ()
 
@@ -366,8 +368,9 @@ def interest_score(
     interests: Sequence[ResolvedInterest],
     resolver: InterestResolver,
     finder: WordFinder | None = None,
-) -> tuple[float, list[str]]:
-    """Best interest fit plus a little for a second one; the interests it matched.
+) -> tuple[float, list[str], str | None]:
+    """Best interest fit plus a little for a second one; the interests it matched; the
+    one it comes closest to (None when it relates to none).
 
     Per interest: max of (resolution confidence x taxonomy similarity) over the
     asset's categories, or the lexical match with its name and description.
@@ -375,7 +378,7 @@ def interest_score(
     ``finder``: the interests' ``word_finder``, built once per search.
     """
     if not interests:
-        return 0.0, []
+        return 0.0, [], None
     finder = finder or word_finder(interests)
     found = finder.found_in(f"{asset.name} {asset.description}")
     similarity = resolver.similarity
@@ -391,7 +394,7 @@ def interest_score(
     per.sort(key=lambda p: -p[0])
     top = per[0][0] + (0.15 * per[1][0] if len(per) > 1 else 0.0)
     matched = [text for score, text in per if score >= 0.5]
-    return min(1.0, top), matched
+    return min(1.0, top), matched, per[0][1] if per[0][0] > 0 else None
 
 
 def word_finder(interests: Sequence[ResolvedInterest]) -> WordFinder:
@@ -669,7 +672,7 @@ def explain(
         if match.matched_interests:
             reasons.append("matches your interest: " + ", ".join(match.matched_interests))
         elif c["interest"] > 0:
-            reasons.append("related to your interests")
+            reasons.append(f"related to your interest: {match.nearest_interest}")
         else:
             # After a colon, not in brackets: a misreading's own '(read as "...")'
             # would otherwise sit in a second pair.
@@ -780,7 +783,7 @@ def match(
         asset = hit.asset
         if mode is None or violations(asset, profile):
             continue
-        interest, matched = interest_score(asset, interests, resolver, finder)
+        interest, matched, nearest = interest_score(asset, interests, resolver, finder)
         schedule, session = schedule_score(asset, profile.availability)
         components = {
             "interest": interest,
@@ -803,6 +806,7 @@ def match(
                 mode=mode,
                 distance_m=hit.distance_m,
                 matched_interests=matched,
+                nearest_interest=nearest,
             )
         )
     ranked = rank(scored, limit, diversity=diversity)

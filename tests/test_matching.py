@@ -531,6 +531,26 @@ def test_a_group_run_in_a_language_the_person_speaks_says_so(small_store):
     assert urdu["urdu"].components["access"] > urdu["english"].components["access"]
 
 
+def test_a_listing_related_to_one_interest_names_it(small_store):
+    dominoes = Asset.model_validate(
+        {
+            "id": "dominoes",
+            "kind": "club",
+            "name": "Thursday Club",
+            "categories": ["hobbies.games.darts-dominoes"],
+            "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
+            "status": "published",
+            "source": "t",
+            "source_id": "dominoes",
+        }
+    )
+    small_store.bulk_upsert([dominoes])
+    p = profile(interests=["fishing", "chess"])
+    found = {m.asset.id: m for m in match(small_store, p, now=NOW)}["dominoes"]
+    assert found.matched_interests == []
+    assert found.reasons[0] == "related to your interest: chess"
+
+
 def test_candidate_pools_are_the_interest_categories_their_parents_then_any():
     resolver = default_resolver()
     taxonomy = resolver.taxonomy
@@ -694,10 +714,10 @@ def test_adding_a_matching_interest_never_lowers_interest_score(interests, index
     resolver = default_resolver()
     asset = dataset()[index % len(dataset())]
     p = profile(interests=interests)
-    before, _ = interest_score(asset, resolve_interests(p, resolver), resolver)
+    before, _, _ = interest_score(asset, resolve_interests(p, resolver), resolver)
     # An interest the asset surely matches: its own first category's name.
     own = default_taxonomy().get(asset.categories[0]).name
-    after, _ = interest_score(
+    after, _, _ = interest_score(
         asset, resolve_interests(profile(interests=[*interests, own]), resolver), resolver
     )
     assert after >= before - 1e-12
