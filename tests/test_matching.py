@@ -188,6 +188,23 @@ def profile(**kw) -> Profile:
     return Profile.model_validate(data)
 
 
+def near_home(listing_id: str, category: str, **fields: object) -> Asset:
+    """A published group 110 m north of HOME, in ``category``, with ``fields``."""
+    return Asset.model_validate(
+        {
+            "id": listing_id,
+            "kind": "group",
+            "name": f"Group {listing_id}",
+            "categories": [category],
+            "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
+            "status": "published",
+            "source": "t",
+            "source_id": listing_id,
+        }
+        | fields
+    )
+
+
 # --- interest resolution -----------------------------------------------------------------------
 
 
@@ -329,19 +346,7 @@ def test_a_format_word_in_an_interest_relates_no_listing_to_it(sqlite_store):
     say what the interest is about count as found in a listing's text."""
 
     def listing(listing_id: str, name: str, category: str, description: str) -> Asset:
-        return Asset.model_validate(
-            {
-                "id": listing_id,
-                "kind": "group",
-                "name": name,
-                "categories": [category],
-                "description": description,
-                "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
-                "status": "published",
-                "source": "t",
-                "source_id": listing_id,
-            }
-        )
+        return near_home(listing_id, category, name=name, description=description)
 
     sqlite_store.bulk_upsert(
         [
@@ -482,18 +487,10 @@ def test_a_session_on_a_day_the_person_is_not_free_is_not_said_to_suit_them(smal
     """A Thursday and Sunday group for someone free only at weekends: the reason names
     Sunday, not "you are free then"."""
     p = profile(interests=["gardening"], availability=["weekends"])
-    listing = Asset.model_validate(
-        {
-            "id": "th-su",
-            "kind": "group",
-            "name": "Thursday and Sunday Gardeners",
-            "categories": ["nature.gardening"],
-            "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
-            "sessions": [{"weekdays": ["th", "su"], "start": "09:30", "end": "11:30"}],
-            "status": "published",
-            "source": "t",
-            "source_id": "th-su",
-        }
+    listing = near_home(
+        "th-su",
+        "nature.gardening",
+        sessions=[{"weekdays": ["th", "su"], "start": "09:30", "end": "11:30"}],
     )
     small_store.bulk_upsert([listing])
     found = {m.asset.id: m for m in match(small_store, p, now=NOW)}["th-su"]
@@ -502,22 +499,12 @@ def test_a_session_on_a_day_the_person_is_not_free_is_not_said_to_suit_them(smal
 
 
 def test_a_group_run_in_a_language_the_person_speaks_says_so(small_store):
-    def listing(listing_id: str, languages: list[str]) -> Asset:
-        return Asset.model_validate(
-            {
-                "id": listing_id,
-                "kind": "group",
-                "name": f"Garden Club {listing_id}",
-                "categories": ["nature.gardening"],
-                "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
-                "languages": languages,
-                "status": "published",
-                "source": "t",
-                "source_id": listing_id,
-            }
-        )
-
-    small_store.bulk_upsert([listing("urdu", ["en", "ur"]), listing("english", ["en"])])
+    small_store.bulk_upsert(
+        [
+            near_home("urdu", "nature.gardening", languages=["en", "ur"]),
+            near_home("english", "nature.gardening", languages=["en"]),
+        ]
+    )
 
     def found(languages: list[str]) -> dict[str, Match]:
         p = profile(interests=["gardening"], languages=languages)
@@ -532,19 +519,7 @@ def test_a_group_run_in_a_language_the_person_speaks_says_so(small_store):
 
 
 def test_a_listing_related_to_one_interest_names_it(small_store):
-    dominoes = Asset.model_validate(
-        {
-            "id": "dominoes",
-            "kind": "club",
-            "name": "Thursday Club",
-            "categories": ["hobbies.games.darts-dominoes"],
-            "location": {"lat": HOME[0] + 0.001, "lon": HOME[1]},
-            "status": "published",
-            "source": "t",
-            "source_id": "dominoes",
-        }
-    )
-    small_store.bulk_upsert([dominoes])
+    small_store.bulk_upsert([near_home("dominoes", "hobbies.games.darts-dominoes")])
     p = profile(interests=["fishing", "chess"])
     found = {m.asset.id: m for m in match(small_store, p, now=NOW)}["dominoes"]
     assert found.matched_interests == []
