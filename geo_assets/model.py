@@ -996,3 +996,18 @@ class Profile(_Model):
         if len(set(modes)) != len(modes):
             raise ValueError("each travel `mode` may appear once")
         return value
+
+    @model_validator(mode="after")
+    def _needs_admit_the_person(self) -> Self:
+        """A man who needs women-only groups could never be shown anything: say so
+        against the need, rather than answer with an empty list."""
+        if self.gender == "men" and "women_only" in self.access_needs:
+            problem = PydanticCustomError(
+                "needs_contradict_gender",
+                "women_only cannot be met when gender is men: no women-only group admits a man",
+            )
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [InitErrorDetails(type=problem, loc=("access_needs",), input="women_only")],
+            )
+        return self

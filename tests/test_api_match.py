@@ -138,6 +138,8 @@ def test_weights_override_the_defaults(site: Site) -> None:
         ({"children_ages": [2, 18]}, "children_ages.1"),
         ({"availability": ["whenever"]}, "availability"),
         ({"shoe_size": 9}, "shoe_size"),
+        ({"languages": ["Urdu", "Klingon"]}, "languages"),
+        ({"gender": "men", "access_needs": ["women_only"]}, "access_needs"),
     ],
 )
 def test_bad_profiles_are_problems_naming_the_field(

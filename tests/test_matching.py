@@ -587,7 +587,8 @@ profiles = st.builds(
                 "age": age,
                 "children_ages": kids,
                 "gender": gender,
-                "access_needs": needs,
+                # A man's need for women-only groups is refused (nothing could meet it).
+                "access_needs": [n for n in needs if gender != "men" or n != "women_only"],
                 "budget": {"free_only": free_only, "max_per_session": max_cost},
                 "availability": avail,
                 "connection_goals": goals,

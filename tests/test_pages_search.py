@@ -275,6 +275,15 @@ def test_the_persons_gender_decides_whether_women_only_groups_are_shown(
     assert chosen and chosen.group(1) == gender  # kept in the form as chosen
 
 
+def test_a_man_who_needs_women_only_groups_is_told_against_the_need(site) -> None:
+    """Nothing could be shown: the page says why, beside the access needs."""
+    client = _signed_in(site, "practitioner")
+    data = {**FORM, "gender": "men", "need": ["women_only"]}
+    response = client.post("/search", data=data, headers=SAME_SITE)
+    assert response.status_code == 422
+    assert "no women-only group admits a man" in (_field_error(response.text, "needs") or "")
+
+
 def test_a_gender_the_form_does_not_offer_is_named_on_its_field(site) -> None:
     client = _signed_in(site, "practitioner")
     response = client.post("/search", data={**FORM, "gender": "other"}, headers=SAME_SITE)
