@@ -6,7 +6,7 @@ was typed, so a refused form comes back as it was sent; :func:`changes_of` turns
 the nested asset fields that ``Store.update_asset`` takes (what the JSON API's PATCH
 sends) and validates the result with the :class:`~geo_assets.model.Asset` model itself,
 putting each message next to the field it names (:func:`field_of`). Fields the form does
-not show (languages, footprint, a session's validity dates...) are kept from the stored
+not show (footprint, a session's validity dates...) are kept from the stored
 listing. The location can come from typed coordinates, the map picker, or a postcode or
 place name looked up with the same :class:`~geo_assets.geocode.Geocoder` as ``/geocode``.
 """
@@ -21,9 +21,12 @@ from typing import Any, cast, get_args
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder, place_listing
+from geo_assets.languages import language_codes, languages_text
 from geo_assets.model import (
     ASSET_KINDS,
+    CONNECTION_TYPES,
     LOCATION_PRECISIONS,
     WEEKDAY_NAMES,
     WEEKDAYS,
@@ -62,6 +65,12 @@ ATTENDANCE_LABELS = {
     "referral": "By referral",
 }
 GENDER_LABELS = {"any": "Everyone", "women": "Women only", "men": "Men only"}
+# What the listing is good for: the connection types practitioners search by.
+CONNECTION_LABELS = {
+    "local": "Meeting neighbours and local people",
+    "interest": "Sharing a hobby, sport or interest",
+    "reconnect": "Reconnecting with family or friends",
+}
 PERIOD_LABELS = {p: f"per {p}" for p in get_args(CostPeriod)}
 COST_CHOICES = {"free": "Free", "paid": "It costs", "unknown": "Not stated"}
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", -1: "last"}
@@ -132,6 +141,10 @@ def blank_values() -> dict[str, Any]:
         "precision_at": "",
         "sessions": [blank_session()],
         "attendance": "drop_in",
+        "group_size": "",
+        "companion_welcome": True,  # a checkbox, ticked on a new listing as the model's default
+        "connection_types": [],
+        "languages": "English",
         "cost": "free",
         "cost-amount": "",
         "cost-per": "session",
@@ -197,6 +210,10 @@ def values_of(asset: Asset) -> dict[str, Any]:
         ]
         or [blank_session()],
         "attendance": asset.attendance,
+        "group_size": _text(asset.group_size),
+        "companion_welcome": asset.companion_welcome,
+        "connection_types": list(asset.connection_types),
+        "languages": languages_text(asset.languages),
         "cost": cost_choice,
         "cost-amount": f"{cost.amount:.2f}" if cost_choice == "paid" else "",
         "cost-per": cost.per,
@@ -231,6 +248,10 @@ def read_form(form: FormData) -> dict[str, Any]:
     values["category"] += [""] * (CATEGORY_SELECTS - len(values["category"]))
     values["access"] = [f for f in form.getlist("access") if f in ACCESS_FEATURES]
     values["with_carers"] = form.get("with_carers") == "yes"
+    values["companion_welcome"] = form.get("companion_welcome") == "yes"
+    values["connection_types"] = [
+        c for c in form.getlist("connection_types") if c in CONNECTION_TYPES
+    ]
     try:
         rows = int(_text(form.get("session_rows")) or 1)
     except ValueError:
@@ -379,6 +400,14 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
     if not categories:
         errors["category-1"] = "Choose at least one category"
     sessions, session_rows = _sessions(values, errors)
+    languages = stored.get("languages", ["en"])
+    typed = [item for item in re.split(r"[,;\n]", values["languages"]) if item.strip()]
+    try:
+        languages = language_codes(typed) if typed else languages
+    except InvalidInputError as exc:
+        errors["languages"] = str(exc)
+    if not typed:
+        errors["languages"] = "Say which languages it is run in, e.g. English"
     changes: dict[str, Any] = {
         "name": values["name"],
         "kind": values["kind"],
@@ -395,6 +424,10 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
         },
         "sessions": sessions,
         "attendance": values["attendance"],
+        "group_size": _blank(values["group_size"]),
+        "companion_welcome": values["companion_welcome"],
+        "connection_types": values["connection_types"],
+        "languages": languages,
         "cost": _cost(values, stored.get("cost", {}), errors),
         "accessibility": {
             "features": values["access"],
@@ -454,8 +487,10 @@ def field_of(loc: tuple[Any, ...], session_rows: list[int]) -> str:
         return _ELIGIBILITY_FIELDS.get(part, "max_age")
     if head == "contact":
         return f"contact-{part or 'email'}"
-    if head in ("name", "kind", "description", "attendance"):
+    if head in ("name", "kind", "description", "attendance", "group_size", "languages"):
         return head
+    if head == "connection_types":
+        return "connection_types"
     return ""
 
 
@@ -488,6 +523,9 @@ _LABELS = {
     "lat": "Latitude",
     "lon": "Longitude",
     "attendance": "How to join",
+    "group_size": "Usual group size",
+    "connection_types": "Good for",
+    "languages": "Languages",
     "cost-amount": "Cost",
     "concessions": "Concessions",
     "access": "Accessibility",
@@ -523,6 +561,8 @@ def anchor_of(name: str) -> str:
     """The id the error summary links to: a group's first control, else the field."""
     if name == "access":
         return f"access-{ACCESS_FEATURES[0]}"
+    if name == "connection_types":
+        return f"connection-{CONNECTION_TYPES[0]}"
     m = re.fullmatch(r"s(\d+)-days", name)
     if m:
         return f"s{m[1]}-day-{WEEKDAYS[0]}"

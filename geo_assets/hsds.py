@@ -100,11 +100,13 @@ _ACCESS_TEXT = {
     "parking": "Parking",
     "assistance_dogs": "Assistance dogs welcome",
 }
-_ATTENDANCE_TEXT = {
+# How to join, as the export's `application_process` says it and the reader reads it back.
+ATTENDANCE_TEXT = {
     "drop_in": "Drop in: no need to book.",
     "booking": "Book before you come.",
     "referral": "By referral: ask a practitioner or the organiser.",
 }
+COMPANION_TEXT = "A supporter may come along on the first visit."
 _CURRENCY_SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
 _DAY_ALIASES = {
     alias: code
@@ -433,6 +435,12 @@ def _attribute_docs(asset: Asset, taxonomy: Taxonomy) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def how_to_join(asset: Asset) -> str:
+    """ "Drop in: no need to book. A supporter may come along on the first visit." """
+    text = ATTENDANCE_TEXT[asset.attendance]
+    return f"{text} {COMPANION_TEXT}" if asset.companion_welcome else text
+
+
 def service_doc(
     asset: Asset,
     org: Organisation | None,
@@ -446,9 +454,7 @@ def service_doc(
     when the service sits inside its own service_at_location)."""
     sid = service_uuid(asset)
     elig = asset.eligibility
-    process = _ATTENDANCE_TEXT[asset.attendance]
-    if asset.companion_welcome:
-        process += " A supporter may come along on the first visit."
+    process = how_to_join(asset)
     doc = _compact(
         {
             "id": sid,

@@ -8,6 +8,9 @@ the HSDS export, the search form and the matcher's reasons.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from geo_assets.errors import InvalidInputError
 
 # Codes: ISO 639-1 (or -2/-3 where there is no two-letter one) with optional subtags.
 CODE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -52,3 +55,24 @@ def language_code(text: str) -> str | None:
 def language_name(code: str) -> str:
     """The English name for a code ("ur" -> "Urdu", "pt-BR" -> "Portuguese"), else the code."""
     return LANGUAGE_NAMES.get(code, LANGUAGE_NAMES.get(code.split("-")[0].lower(), code))
+
+
+def languages_text(codes: Iterable[str]) -> str:
+    """Codes as a reader (and the forms that read them back) would have them: "English, Urdu"."""
+    return ", ".join(language_name(code) for code in codes)
+
+
+def language_codes(typed: Iterable[str], field: str = "languages") -> list[str]:
+    """The codes for languages as people type them, in order, each once; an
+    ``InvalidInputError`` naming ``field`` and the first one that is not a language."""
+    codes = []
+    for text in typed:
+        code = language_code(text)
+        if code is None:
+            raise InvalidInputError(
+                f"{text.strip()!r} is not a language we know: give its name, e.g. Urdu, "
+                "or its code, e.g. ur",
+                field=field,
+            )
+        codes.append(code)
+    return list(dict.fromkeys(codes))

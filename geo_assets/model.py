@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.languages import CODE_PATTERN, language_code
+from geo_assets.languages import CODE_PATTERN, language_codes
 
 AssetKind = Literal["group", "club", "venue", "activity"]
 ConnectionType = Literal["local", "interest", "reconnect"]
@@ -976,18 +976,9 @@ class Profile(_Model):
     @field_validator("languages", mode="before")
     @classmethod
     def _language_codes(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        codes = []
-        for item in value:
-            code = language_code(item) if isinstance(item, str) else None
-            if code is None:
-                raise ValueError(
-                    f"{item!r} is not a language we know: give its name, e.g. Urdu, "
-                    "or its code, e.g. 'ur'"
-                )
-            codes.append(code)
-        return list(dict.fromkeys(codes))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return value  # the field's own type check names what is wrong
+        return language_codes(value)
 
     @field_validator("travel")
     @classmethod

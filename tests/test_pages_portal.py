@@ -175,6 +175,9 @@ def listing_form(**overrides: Any) -> dict[str, Any]:
         "s0-often": "weekly",
         "s0-notes": "",
         "attendance": "drop_in",
+        "group_size": "",
+        "companion_welcome": "yes",
+        "languages": "English",
         "cost": "paid",
         "cost-amount": "2.50",
         "cost-per": "session",
@@ -509,6 +512,45 @@ def test_a_new_listing_is_saved_pending_under_the_organisation(site: Site) -> No
     assert "“Tuesday Craft Circle” is saved" in listed.text
     audit = site.store.list_audit(new_id).items
     assert audit and audit[0].actor == site.users["organisation"].id
+
+
+def test_a_listing_says_its_languages_group_size_and_what_it_is_good_for(site: Site) -> None:
+    """What practitioners search by: the person's languages, a small group, bringing a
+    supporter, the kind of connection."""
+    site.as_role("organisation")
+    form = listing_form(
+        languages="English, urdu; Polish",
+        group_size="8",
+        companion_welcome="",  # unticked: not sent
+        connection_types=["interest", "local", "bogus"],
+    )
+    form.pop("companion_welcome")
+    response = site.client.post("/portal/new", data=form, headers=OURS)
+    assert response.status_code == 303, response.text
+    asset = site.store.get_asset(response.headers["location"].rsplit("asset=", 1)[1])
+    assert asset.languages == ["en", "ur", "pl"]
+    assert asset.group_size == 8
+    assert asset.companion_welcome is False
+    assert asset.connection_types == ["local", "interest"]
+    found = elements(site.client.get(f"/portal/{asset.id}/edit").text)
+    assert found["languages"]["attrs"]["value"] == "English, Urdu, Polish"
+    assert found["group_size"]["attrs"]["value"] == "8"
+    assert "checked" not in found["companion_welcome"]["attrs"]
+    assert "checked" in found["connection-local"]["attrs"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("English, Klingon", "'Klingon' is not a language we know"), (" ", "Say which languages")],
+)
+def test_a_language_the_form_cannot_read_is_named_beside_it(
+    site: Site, typed: str, message: str
+) -> None:
+    site.as_role("organisation")
+    response = site.client.post("/portal/new", data=listing_form(languages=typed), headers=OURS)
+    assert response.status_code == 422
+    assert message in field_error(response.text, "languages")
+    assert len(site.all_assets()) == 4
 
 
 def test_a_place_name_sets_the_location_when_no_point_was_chosen(site: Site) -> None:

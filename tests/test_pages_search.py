@@ -512,6 +512,28 @@ def test_a_listing_page_names_its_town_once(site) -> None:
         store.update_asset(listing.id, {"location": listing.location.model_dump()})
 
 
+def test_a_listing_page_says_how_to_join_and_in_which_languages(site) -> None:
+    client, store, _ = site
+    client.cookies.clear()
+    listing = store.list_assets(AssetFilters(statuses=["published"]), per_page=1).items[0]
+    keep = {k: getattr(listing, k) for k in ("languages", "group_size", "attendance")}
+    keep["companion_welcome"] = listing.companion_welcome
+    store.update_asset(
+        listing.id,
+        {"languages": ["en", "ur"], "group_size": 8, "attendance": "booking",
+         "companion_welcome": True},
+    )  # fmt: skip
+    try:
+        page = client.get(f"/listings/{listing.id}").text
+        assert (
+            '<td id="joining">Book before you come. A supporter may come along on the first '
+            "visit. About 8 people come.</td>"
+        ) in page
+        assert '<td id="languages">English, Urdu</td>' in page
+    finally:
+        store.update_asset(listing.id, keep)
+
+
 def test_a_listing_placed_at_a_centre_says_the_pin_is_not_the_door(site) -> None:
     client, store, _ = site
     client.cookies.clear()

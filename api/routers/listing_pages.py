@@ -17,6 +17,8 @@ from api.web import PageUser, render
 from geo_assets.auth import can_read_asset
 from geo_assets.errors import NotFoundError
 from geo_assets.freshness import is_stale
+from geo_assets.hsds import how_to_join
+from geo_assets.languages import languages_text
 from geo_assets.model import utcnow
 from geo_assets.taxonomy import default_taxonomy
 from maps.popups import access_text, cost_text, who_text
@@ -53,6 +55,8 @@ def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
         "cost": cost_text(asset.cost),
         "access": access_text(asset),
         "who": who_text(asset.eligibility),
+        "joining": how_to_join(asset),
+        "languages": languages_text(asset.languages),
         "stale": is_stale(asset, utcnow()),
     }
     return render(request, "listing.html", context)

@@ -29,6 +29,7 @@ from api.listing_form import (
     ACCESS_FEATURES,
     ACCESS_LABELS,
     ATTENDANCE_LABELS,
+    CONNECTION_LABELS,
     COST_CHOICES,
     GENDER_LABELS,
     KIND_LABELS,
@@ -333,6 +334,7 @@ def form_page(
         "periods": PERIOD_LABELS,
         "features": [(f, ACCESS_LABELS[f]) for f in ACCESS_FEATURES],
         "genders": GENDER_LABELS,
+        "connection_choices": list(CONNECTION_LABELS.items()),
         "max_sessions": MAX_SESSIONS,
     }
     return render(request, "portal_form.html", context, status_code=status_code)

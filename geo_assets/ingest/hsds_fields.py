@@ -21,7 +21,8 @@ from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import Geocoder
 from geo_assets.hsds import (
     _ACCESS_TEXT,  # noqa: PLC2701 - the sentences our export writes; read back here
-    _ATTENDANCE_TEXT,  # noqa: PLC2701
+    ATTENDANCE_TEXT,
+    COMPANION_TEXT,
     eligibility_text,
     hsds_id,
     sub_id,
@@ -39,7 +40,6 @@ SRC_KEY = "@src"
 
 FACTS_TAXONOMY = "geo-assets listing facts"
 FACTS_TAXONOMY_ID = hsds_id("taxonomy", "geo-assets-facts")
-COMPANION_TEXT = "A supporter may come along on the first visit."
 MAX_ERRORS = 1000
 _PER_RE = re.compile(r"^per (session|week|month|year|course)$", re.I)
 _PER_IN_TEXT = re.compile(r"\bper (?:[\w-]+ ){0,3}?(session|week|month|year|course)\b", re.I)
@@ -307,7 +307,7 @@ def phone_number(rec: Record, node: Mapping[str, Any], path: str) -> str | None:
 def read_attendance(text: str | None) -> tuple[str, bool]:
     if not text:
         return "drop_in", True
-    for key, sentence in _ATTENDANCE_TEXT.items():
+    for key, sentence in ATTENDANCE_TEXT.items():
         if text.startswith(sentence):
             return key, COMPANION_TEXT in text
     if re.search(r"\breferr", text, re.I):

@@ -27,7 +27,7 @@ from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
 from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
-from geo_assets.languages import language_code
+from geo_assets.languages import language_codes
 from geo_assets.model import (
     ASSET_KINDS,
     ASSET_STATUSES,
@@ -471,19 +471,7 @@ def _features(value: Any) -> list[str]:
 
 
 def _languages(value: Any) -> list[str]:
-    items = _items(value)
-    if not items:
-        return ["en"]
-    out = []
-    for item in items:
-        code = language_code(item)
-        if code is None:
-            raise InvalidInputError(
-                f"{item!r} is not a language we know: give its name, e.g. Urdu, "
-                "or its code, e.g. ur"
-            )
-        out.append(code)
-    return out
+    return language_codes(_items(value)) or ["en"]
 
 
 _COST_RE = re.compile(

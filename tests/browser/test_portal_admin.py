@@ -40,8 +40,8 @@ def _start_new_listing(
     page.get_by_label("Kind").select_option("group")
     page.get_by_label("Main category").select_option(category)
     page.get_by_label(day).check()
-    page.get_by_label("Starts").fill(starts)
-    page.get_by_label("Ends").fill(ends)
+    page.get_by_label("Starts", exact=True).fill(starts)
+    page.get_by_label("Ends", exact=True).fill(ends)
 
 
 def _add_listing_by_map_click(page, base_url: str, name: str) -> tuple[float, float]:
@@ -271,8 +271,8 @@ def test_a_form_with_problems_shows_each_message_by_its_field(page, live_server,
     sign_in("organisation")
     page.goto(f"{live_server.url}/portal/new")
     page.get_by_label("Tuesday").check()
-    page.get_by_label("Starts").fill("12:00")
-    page.get_by_label("Ends").fill("11:00")
+    page.get_by_label("Starts", exact=True).fill("12:00")
+    page.get_by_label("Ends", exact=True).fill("11:00")
     page.get_by_role("button", name="Save and send for approval").click()
     page.wait_for_load_state()
     summary = page.locator("#error-summary")
