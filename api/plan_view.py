@@ -21,6 +21,8 @@ from api.web import first_value, render
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
+from geo_assets.hsds import how_to_join
+from geo_assets.languages import languages_text
 from geo_assets.matching import Match, match
 from geo_assets.model import Asset, Organisation, Profile, utcnow
 from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan
@@ -112,6 +114,9 @@ def _details(store: Store, asset: Asset) -> dict[str, Any]:
         "sessions": [s[0].upper() + s[1:] for s in sessions],
         "cost": cost_text(asset.cost),
         "access": access_text(asset),
+        "joining": how_to_join(asset),
+        # Said only when it is news: most listings are run in English alone.
+        "languages": languages_text(asset.languages) if asset.languages != ["en"] else None,
     }
 
 

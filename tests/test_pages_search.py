@@ -452,6 +452,25 @@ def test_the_plan_lists_the_chosen_activities_in_order(site) -> None:
     assert "Getting there" in response.text
 
 
+def test_the_plan_says_how_to_join_each_and_any_language_other_than_english(site) -> None:
+    client = _signed_in(site, "practitioner")
+    ids, profile = _search_ids(client)
+    _, store, _ = site
+    first = store.get_asset(ids[0])
+    store.update_asset(first.id, {"languages": ["en", "pl"], "attendance": "referral"})
+    try:
+        data = {"profile": profile, "plan_asset": ids[:2], "limit": "10"}
+        page = client.post("/search/plan", data=data, headers=SAME_SITE).text
+        first_item, second_item = page.split("<article")[1:3]
+        assert "<dt>How to join</dt>\n    <dd>By referral: ask a practitioner" in first_item
+        assert "<dt>Languages</dt><dd>English, Polish</dd>" in first_item
+        assert "<dt>How to join</dt>" in second_item
+        if store.get_asset(ids[1]).languages == ["en"]:
+            assert "<dt>Languages</dt>" not in second_item  # English alone goes unsaid
+    finally:
+        store.update_asset(first.id, {"languages": first.languages, "attendance": first.attendance})
+
+
 def test_the_plan_says_when_a_listing_has_gone(site) -> None:
     client = _signed_in(site, "practitioner")
     ids, profile = _search_ids(client)
