@@ -608,6 +608,13 @@ def next_session_after(
     return None
 
 
+# How to join, for someone who would rather just turn up.
+_JOINING_WORDS = {
+    "drop_in": "drop in: no need to book",
+    "booking": "not drop-in: book a place first",
+    "referral": "not drop-in: by referral",
+}
+
 # Modes that need no fare, timetable or parking: worth naming beside a quicker bus or car.
 _UNAIDED_MODES = frozenset({"walk", "wheelchair", "cycle"})
 
@@ -739,6 +746,8 @@ def explain(
         reasons.append(f"small group (about {asset.group_size})")
     if prefs.accompanied_first_visit and asset.companion_welcome:
         reasons.append("a supporter can come along the first time")
+    if prefs.drop_in_only:  # whether it is met, since it only lowers the rank when not
+        reasons.append(_JOINING_WORDS[asset.attendance])
     if match.stale:
         when = asset.last_verified_at.strftime("%B %Y") if asset.last_verified_at else "ever"
         reasons.append(f"not confirmed since {when} - check it is still running")

@@ -526,6 +526,22 @@ def test_a_listing_related_to_one_interest_names_it(small_store):
     assert found.reasons[0] == "related to your interest: chess"
 
 
+def test_someone_who_would_rather_drop_in_is_told_how_each_result_takes_people(small_store):
+    small_store.bulk_upsert(
+        [
+            near_home("walk-in", "nature.gardening", attendance="drop_in"),
+            near_home("booked", "nature.gardening", attendance="booking"),
+        ]
+    )
+    p = profile(interests=["gardening"], preferences={"drop_in_only": True})
+    found = {m.asset.id: m for m in match(small_store, p, now=NOW)}
+    assert "drop in: no need to book" in found["walk-in"].reasons
+    assert "not drop-in: book a place first" in found["booked"].reasons
+    assert found["walk-in"].score > found["booked"].score
+    plain = {m.asset.id: m for m in match(small_store, profile(interests=["gardening"]))}
+    assert not any("drop" in r for r in plain["walk-in"].reasons)
+
+
 def test_candidate_pools_are_the_interest_categories_their_parents_then_any():
     resolver = default_resolver()
     taxonomy = resolver.taxonomy
