@@ -742,8 +742,9 @@ def explain(
         }
         reasons.append("good for " + " and ".join(words[g] for g in goals))
     prefs = profile.preferences
-    if prefs.small_group and asset.group_size and asset.group_size <= SMALL_GROUP_MAX:
-        reasons.append(f"small group (about {asset.group_size})")
+    if prefs.small_group and asset.group_size:
+        size = "small" if asset.group_size <= SMALL_GROUP_MAX else "larger"
+        reasons.append(f"{size} group (about {asset.group_size})")
     if prefs.accompanied_first_visit and asset.companion_welcome:
         reasons.append("a supporter can come along the first time")
     if prefs.drop_in_only:  # whether it is met, since it only lowers the rank when not

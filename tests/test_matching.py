@@ -542,6 +542,19 @@ def test_someone_who_would_rather_drop_in_is_told_how_each_result_takes_people(s
     assert not any("drop" in r for r in plain["walk-in"].reasons)
 
 
+def test_someone_who_prefers_small_groups_is_told_each_results_size(small_store):
+    small_store.bulk_upsert(
+        [
+            near_home("small", "nature.gardening", group_size=6),
+            near_home("large", "nature.gardening", group_size=40),
+        ]
+    )
+    p = profile(interests=["gardening"], preferences={"small_group": True})
+    found = {m.asset.id: m for m in match(small_store, p, now=NOW)}
+    assert "small group (about 6)" in found["small"].reasons
+    assert "larger group (about 40)" in found["large"].reasons
+
+
 def test_candidate_pools_are_the_interest_categories_their_parents_then_any():
     resolver = default_resolver()
     taxonomy = resolver.taxonomy
