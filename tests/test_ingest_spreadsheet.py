@@ -205,6 +205,7 @@ def test_header_aliases_semicolons_and_unknown_columns(tmp_path: Path) -> None:
         ("women_only", "maybe", "women_only", "write yes or no"),
         ("men_only", "sometimes", "men_only", "'sometimes': write yes or no (cell"),
         ("with_carers", "mums", "with_carers", "'mums': write yes or no (cell"),
+        ("companion_welcome", "perhaps", "companion_welcome", "'perhaps': write yes or no"),
         ("kind", "shop", "kind", "'shop' is not one of group, club, venue, activity"),
         ("sessions", "Tuesday 25:00-26:00", "sessions", "not a time of day"),
         ("sessions", "Tuesdays", "sessions", "e.g. 'Tuesdays 10:00-12:00'"),
@@ -311,6 +312,21 @@ def test_men_only_and_with_carers_survive_export_then_import(
     assert [(a["eligibility"]["gender"], a["eligibility"]["with_carers"]) for a in before] == [
         ("women", True), ("men", True), ("any", False),
     ]  # fmt: skip
+    path = tmp_path / f"out.{fmt}"
+    (export_csv if fmt == "csv" else export_xlsx)(sqlite_store, path)
+    assert _content(_assets((parse_csv if fmt == "csv" else parse_xlsx)(path))) == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_first_visit_welcome_is_yes_unless_said_and_survives_export_then_import(
+    fmt: str, sqlite_store: Store, tmp_path: Path
+) -> None:
+    data = rows(3)
+    data[0]["companion_welcome"] = "no"
+    data[1]["companion_welcome"] = "yes"  # and the third leaves it blank
+    assert run_import(sqlite_store, parse_csv(write_csv(tmp_path / "in.csv", data))).ok
+    before = _content(sqlite_store.list_assets().items)
+    assert [a["companion_welcome"] for a in before] == [False, True, True]
     path = tmp_path / f"out.{fmt}"
     (export_csv if fmt == "csv" else export_xlsx)(sqlite_store, path)
     assert _content(_assets((parse_csv if fmt == "csv" else parse_xlsx)(path))) == before

@@ -96,6 +96,8 @@ COLUMNS: tuple[Column, ...] = (
            "en; ur"),
     Column("attendance", "drop_in, booking or referral (blank: drop_in).", False, "drop_in"),
     Column("group_size", "Typical number of people."),
+    Column("companion_welcome", "yes / no: a friend or supporter may come along on the "
+           "first visit (blank: yes).", False, "yes"),
     Column("contact_name", "Who to ask."),
     Column("contact_email", "Email address.", False, "hello@example.org"),
     Column("contact_phone", "Phone number."),
@@ -263,6 +265,9 @@ class RowReader:
                 "attendance", lambda v: _choice(v, "attendance", _ATTENDANCE, "drop_in")
             ),
             "group_size": take("group_size", lambda v: _integer(v, "group_size")),
+            "companion_welcome": take(
+                "companion_welcome", lambda v: True if _text(v) is None else _boolean(v)
+            ),
             "contact": {
                 "name": _text(cells.get("contact_name")),
                 "email": _text(cells.get("contact_email")),
@@ -553,6 +558,7 @@ def asset_row(asset: Asset, organisation_name: str | None) -> dict[str, Any]:
         "languages": "; ".join(asset.languages),
         "attendance": asset.attendance,
         "group_size": asset.group_size if asset.group_size is not None else "",
+        "companion_welcome": "yes" if asset.companion_welcome else "no",
         "contact_name": contact.name or "",
         "contact_email": contact.email or "",
         "contact_phone": contact.phone or "",
