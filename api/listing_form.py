@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder, place_listing
-from geo_assets.languages import language_codes, languages_text
+from geo_assets.languages import languages_in, languages_text
 from geo_assets.model import (
     ASSET_KINDS,
     CONNECTION_TYPES,
@@ -401,12 +401,11 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
         errors["category-1"] = "Choose at least one category"
     sessions, session_rows = _sessions(values, errors)
     languages = stored.get("languages", ["en"])
-    typed = [item for item in re.split(r"[,;\n]", values["languages"]) if item.strip()]
     try:
-        languages = language_codes(typed) if typed else languages
+        languages = languages_in(values["languages"]) or languages
     except InvalidInputError as exc:
         errors["languages"] = str(exc)
-    if not typed:
+    if not values["languages"].strip():
         errors["languages"] = "Say which languages it is run in, e.g. English"
     changes: dict[str, Any] = {
         "name": values["name"],

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from api.web import first_value
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder
+from geo_assets.languages import split_languages
 from geo_assets.model import ADULT_AGE, MAX_CHILDREN, Availability, Profile
 from geo_assets.travel import USUAL_MINUTES
 
@@ -254,7 +255,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
         "access_needs": list(values.get("need", [])),
         "age": age,
         "gender": _text(values, "gender") or None,
-        "languages": _items(values, "languages"),
+        "languages": split_languages(_text(values, "languages")),
         "circumstances": _items(values, "circumstances"),
         "children_ages": _children_ages(_text(values, "children"), errors),
         "preferences": {p: True for p in values.get("pref", [])},

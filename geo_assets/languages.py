@@ -62,6 +62,20 @@ def languages_text(codes: Iterable[str]) -> str:
     return ", ".join(language_name(code) for code in codes)
 
 
+# How people list languages: "English, Urdu", "English and Urdu", "en; ur", "Urdu/Punjabi".
+_SEPARATORS = re.compile(r"\s*(?:[,;/&\n]|\band\b)\s*", re.IGNORECASE)
+
+
+def split_languages(text: str) -> list[str]:
+    """The languages in a list typed in one box or cell, as typed."""
+    return [part for part in _SEPARATORS.split(text) if part.strip()]
+
+
+def languages_in(text: str, field: str = "languages") -> list[str]:
+    """``language_codes`` for a list typed in one box or cell."""
+    return language_codes(split_languages(text), field)
+
+
 def language_codes(typed: Iterable[str], field: str = "languages") -> list[str]:
     """The codes for languages as people type them, in order, each once; an
     ``InvalidInputError`` naming ``field`` and the first one that is not a language."""

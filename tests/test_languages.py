@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from geo_assets.languages import language_by_name, language_code, language_name
+from geo_assets.languages import (
+    language_by_name,
+    language_code,
+    language_name,
+    languages_in,
+)
 from geo_assets.model import Profile
 
 
@@ -37,6 +42,18 @@ def test_a_code_is_named_in_english_or_left_as_it_is() -> None:
     assert language_name("ur") == "Urdu"
     assert language_name("pt-BR") == "Portuguese"
     assert language_name("ewe") == "ewe"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["English, Urdu", "English and Urdu", "en; ur", "English/Urdu", "English & urdu", "en\nUR"],
+)
+def test_a_typed_list_of_languages_reads_as_people_write_it(typed: str) -> None:
+    assert languages_in(typed) == ["en", "ur"]
+
+
+def test_scottish_gaelic_is_one_language_not_two() -> None:
+    assert languages_in("Scottish Gaelic and English") == ["gd", "en"]
 
 
 def _profile(**kw) -> Profile:

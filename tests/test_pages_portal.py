@@ -519,7 +519,7 @@ def test_a_listing_says_its_languages_group_size_and_what_it_is_good_for(site: S
     supporter, the kind of connection."""
     site.as_role("organisation")
     form = listing_form(
-        languages="English, urdu; Polish",
+        languages="English, urdu and Polish",
         group_size="8",
         companion_welcome="",  # unticked: not sent
         connection_types=["interest", "local", "bogus"],

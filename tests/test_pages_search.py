@@ -298,7 +298,7 @@ def test_languages_are_read_from_names_and_an_unknown_one_is_named(site) -> None
     _, store, _ = site
     posted = {k: [v] if isinstance(v, str) else v for k, v in FORM.items()}
     form = read_search_form(
-        posted | {"languages": ["Urdu; polish\n"]}, Geocoder(postcodes=store, places=store)
+        posted | {"languages": ["Urdu and polish\n"]}, Geocoder(postcodes=store, places=store)
     )
     assert form.errors == {}
     assert form.profile is not None and form.profile.languages == ["ur", "pl"]

@@ -27,7 +27,7 @@ from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
 from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
-from geo_assets.languages import language_codes
+from geo_assets.languages import languages_in
 from geo_assets.model import (
     ASSET_KINDS,
     ASSET_STATUSES,
@@ -92,7 +92,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("women_only", "yes / no (blank: no).", False, "no"),
     Column("men_only", "yes / no (blank: no); not both women_only and men_only.", False, "no"),
     Column("eligibility_groups", "Groups it is for, separated by ';' (e.g. carers; veterans)."),
-    Column("languages", "Language codes or names, separated by ';' (blank: en).", False,
+    Column("languages", "Language names or codes, e.g. 'English; Urdu' or 'en, ur' (blank: en).", False,
            "en; ur"),
     Column("attendance", "drop_in, booking or referral (blank: drop_in).", False, "drop_in"),
     Column("group_size", "Typical number of people."),
@@ -476,7 +476,7 @@ def _features(value: Any) -> list[str]:
 
 
 def _languages(value: Any) -> list[str]:
-    return language_codes(_items(value)) or ["en"]
+    return languages_in(_text(value) or "") or ["en"]
 
 
 _COST_RE = re.compile(
