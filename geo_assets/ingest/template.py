@@ -92,8 +92,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("women_only", "yes / no (blank: no).", False, "no"),
     Column("men_only", "yes / no (blank: no); not both women_only and men_only.", False, "no"),
     Column("eligibility_groups", "Groups it is for, separated by ';' (e.g. carers; veterans)."),
-    Column("languages", "Language names or codes, e.g. 'English; Urdu' or 'en, ur' (blank: en).", False,
-           "en; ur"),
+    Column("languages", "Language names or codes, e.g. 'English; Urdu' or 'en, ur' "
+           "(blank: en).", False, "en; ur"),
     Column("attendance", "drop_in, booking or referral (blank: drop_in).", False, "drop_in"),
     Column("group_size", "Typical number of people."),
     Column("companion_welcome", "yes / no: a friend or supporter may come along on the "
