@@ -266,6 +266,11 @@ def test_geojson_collection_and_features(sample: Site) -> None:
     }
     assert feature["properties"]["name"] == asset.name
     assert feature["properties"]["distance_m"] <= 1000
+    # What a map client needs to say whether the person can go: how, in what, how accessible.
+    said = feature["properties"]
+    assert said["attendance"] == asset.attendance
+    assert said["accessibility"] == asset.accessibility.features
+    assert said["languages"] == asset.languages
     single = sample.client.get(f"/assets/{asset.id}", params={"format": "geojson"})
     assert single.headers["content-type"].startswith(GEOJSON)
     assert single.json()["geometry"] == feature["geometry"]

@@ -8,11 +8,11 @@ what a map popup needs. ``wants_geojson`` decides between JSON and GeoJSON from 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from fastapi.responses import JSONResponse
 
-from geo_assets.model import LOCATION_PRECISIONS, Asset
+from geo_assets.model import LOCATION_PRECISIONS, Asset, Attendance
 
 GEOJSON = "application/geo+json"
 OutputFormat = Literal["json", "geojson"]
@@ -79,6 +79,9 @@ def feature(asset: Asset, distance_m: float | None, now: datetime) -> dict[str, 
             "cost": cost,
             "sessions": [s.describe() for s in asset.sessions],
             "next_session": next_session(asset, now),
+            "attendance": asset.attendance,
+            "accessibility": asset.accessibility.features,
+            "languages": asset.languages,
             "place": asset.location.place,
             "address": asset.location.address,
             "postcode": asset.location.postcode,
@@ -129,6 +132,15 @@ FEATURE_SCHEMA: dict[str, Any] = {
                 "cost": {"type": "object", "properties": {"free": {"type": "boolean"}}},
                 "sessions": {**_TEXTS, "description": "each session in plain English"},
                 "next_session": {**_TEXT_OR_NULL, "description": "local time, ISO 8601"},
+                "attendance": {
+                    "enum": list(get_args(Attendance)),
+                    "description": "how to join: drop in, book first, or by referral",
+                },
+                "accessibility": {**_TEXTS, "description": "access features, e.g. wheelchair"},
+                "languages": {
+                    **_TEXTS,
+                    "description": "ISO 639 codes of the languages it is run in",
+                },
                 "place": _TEXT_OR_NULL,
                 "address": _TEXT_OR_NULL,
                 "postcode": _TEXT_OR_NULL,
