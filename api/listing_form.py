@@ -400,12 +400,12 @@ def changes_of(values: dict[str, Any], base: Asset | None) -> FormCheck:
     if not categories:
         errors["category-1"] = "Choose at least one category"
     sessions, session_rows = _sessions(values, errors)
-    languages = stored.get("languages", ["en"])
     try:
-        languages = languages_in(values["languages"]) or languages
+        languages = languages_in(values["languages"])
     except InvalidInputError as exc:
         errors["languages"] = str(exc)
-    if not values["languages"].strip():
+        languages = stored.get("languages", ["en"])
+    if not languages:
         errors["languages"] = "Say which languages it is run in, e.g. English"
     changes: dict[str, Any] = {
         "name": values["name"],

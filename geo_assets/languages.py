@@ -47,9 +47,15 @@ def language_code(text: str) -> str | None:
     named = language_by_name(text)
     if named is not None:
         return named
-    head, *rest = text.split("-")
-    code = "-".join([head.lower(), *rest])
+    code = lower_language(text)
     return code if CODE_PATTERN.match(code) else None
+
+
+def lower_language(code: str) -> str:
+    """A code's language part in lower case, its subtags as given: "UR" -> "ur",
+    "PT-BR" -> "pt-BR"."""
+    head, *rest = code.split("-")
+    return "-".join([head.lower(), *rest])
 
 
 def language_name(code: str) -> str:

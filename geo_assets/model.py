@@ -338,7 +338,7 @@ class Session(_Part):
             for day in sorted(_days_in_month(month_start, weekdays, self.weeks_of_month)):
                 if day >= first_day:
                     yield day
-            month_start = (month_start + timedelta(days=31)).replace(day=1)
+            month_start = _next_month(month_start)
 
     def _weekly_days(self, begin: datetime, after: datetime) -> Iterator[date]:
         """The session's days, week by week (every other week for a fortnightly one,
@@ -408,8 +408,7 @@ def and_list(parts: Sequence[str]) -> str:
 def _days_in_month(month_start: date, weekdays: Sequence[int], weeks: Sequence[int]) -> set[date]:
     """The dates in ``month_start``'s month that are the ``weeks``-th (1-5, -1 for the
     last) of each of ``weekdays`` (0 = Monday); a 5th that the month lacks is left out."""
-    next_month = (month_start + timedelta(days=31)).replace(day=1)
-    last = next_month - timedelta(days=1)
+    last = _next_month(month_start) - timedelta(days=1)
     out: set[date] = set()
     for weekday in weekdays:
         first = month_start + timedelta(days=(weekday - month_start.weekday()) % 7)
@@ -422,6 +421,11 @@ def _days_in_month(month_start: date, weekdays: Sequence[int], weeks: Sequence[i
             if day.month == month_start.month:
                 out.add(day)
     return out
+
+
+def _next_month(month_start: date) -> date:
+    """The first of the month after ``month_start`` (a first of the month)."""
+    return (month_start + timedelta(days=31)).replace(day=1)
 
 
 def _ordinal(n: int) -> str:

@@ -27,7 +27,7 @@ from geo_assets.hsds import (
     hsds_id,
     sub_id,
 )
-from geo_assets.languages import language_by_name
+from geo_assets.languages import language_by_name, lower_language
 from geo_assets.model import ASSET_KINDS, CONNECTION_TYPES, Asset, Cost, Eligibility
 from geo_assets.taxonomy import default_taxonomy
 
@@ -436,8 +436,7 @@ def language_codes(rec: Record, node: Mapping[str, Any], path: str) -> list[str]
         code = rec.text(lang, lang_path, "code")
         name = rec.text(lang, lang_path, "name")
         if code:
-            head, *rest = code.split("-")
-            code = "-".join([head.lower(), *rest])
+            code = lower_language(code)
         elif name:
             code = language_by_name(name)
             if code is None:
