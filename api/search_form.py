@@ -60,6 +60,11 @@ PREFERENCES: tuple[tuple[str, str], ...] = (
 )
 # For listings open to women only or to men only; not given shows both, each marked.
 GENDERS: tuple[tuple[str, str], ...] = (("", "Not given"), ("women", "Woman"), ("men", "Man"))
+# The optional details about the person (error names, as in _FIELD_OF), folded away on
+# the form until wanted: most searches need none of them, and shown open they doubled
+# the form's length.
+ABOUT_PERSON = ("age", "gender", "languages", "circumstances", "children", "preferences")
+_VALUE_NAME = {"preferences": "pref"}  # where a field's posted name differs from its error's
 LIMITS = (5, 10, 20)
 DEFAULT_LIMIT = 10
 # Interests and languages may be separated by commas, semicolons or new lines; free
@@ -105,6 +110,18 @@ class SearchForm:
 
     def checked(self, name: str, value: str) -> bool:
         return value in self.values.get(name, [])
+
+    def about_person_given(self) -> int:
+        """How many of the optional details about the person are filled in."""
+        return sum(
+            1
+            for name in ABOUT_PERSON
+            if any(v.strip() for v in self.values.get(_VALUE_NAME.get(name, name), []))
+        )
+
+    def about_person_open(self) -> bool:
+        """Whether those details show unfolded: when any is given or needs fixing."""
+        return self.about_person_given() > 0 or any(name in self.errors for name in ABOUT_PERSON)
 
 
 def blank_form() -> SearchForm:

@@ -244,6 +244,43 @@ def test_the_profiles_own_check_alone_still_keeps_the_plan_back(site) -> None:
     assert form.profile is None and list(form.errors) == ["age"]
 
 
+@pytest.mark.parametrize(
+    ("change", "given", "unfolded"),
+    [
+        ({}, 0, False),
+        ({"pref": []}, 0, False),
+        ({"age": "  "}, 0, False),  # blank is not given
+        ({"languages": "Urdu"}, 1, True),
+        ({"age": "40", "pref": ["small_group", "drop_in_only"]}, 2, True),  # preferences count once
+        ({"children": "2", "gender": "women", "circumstances": "carer"}, 3, True),
+        ({"age": "old"}, 1, True),
+        ({"children": "19"}, 1, True),
+    ],
+)
+def test_details_about_the_person_unfold_when_given_or_wrong(site, change, given, unfolded) -> None:
+    """The optional details about the person fold away until one is filled in or needs
+    fixing, so a search that uses none of them shows a short form."""
+    from api.search_form import read_search_form
+    from geo_assets.geocode import Geocoder
+
+    _, store, _ = site
+    posted = {k: [v] if isinstance(v, str) else v for k, v in {**FORM, **change}.items()}
+    form = read_search_form(posted, Geocoder(postcodes=store, places=store))
+    assert form.about_person_given() == given
+    assert form.about_person_open() is unfolded
+
+
+def test_the_folded_details_say_how_many_are_given(site) -> None:
+    client = _signed_in(site, "practitioner")
+    blank = client.get("/search").text
+    assert '<details id="about-person">' in blank
+    assert "given</span>" not in blank
+    data = {**FORM, "languages": "Urdu", "pref": ["small_group"]}
+    page = client.post("/search", data=data, headers=SAME_SITE).text
+    assert re.search(r'<details id="about-person" open>\s*<summary>More about the person', page)
+    assert '<span class="given">: 2 given</span>' in page
+
+
 def test_the_form_asks_for_the_childrens_ages(site) -> None:
     client = _signed_in(site, "practitioner")
     page = client.get("/search").text

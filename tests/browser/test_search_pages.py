@@ -29,6 +29,12 @@ def _search(page, live_server, *, interests: str = "gardening, singing, football
     return page.locator("#results > li").count()
 
 
+def _more_about_the_person(page) -> None:
+    """Unfold the optional details about the person (folded until one is given)."""
+    if page.locator("#about-person").get_attribute("open") is None:
+        page.get_by_text("More about the person").click()
+
+
 def test_search_from_the_form_gives_ranked_results_with_a_marker_each(page, live_server, sign_in):
     sign_in("practitioner")
     assert page.url.endswith("/search")
@@ -98,6 +104,7 @@ def test_childrens_ages_are_kept_with_the_results(page, live_server, sign_in):
     page.goto(f"{live_server.url}/search")
     page.get_by_label("Postcode or place").fill(PLACE)
     page.get_by_label("What they enjoy or care about").fill("parent and toddler group")
+    _more_about_the_person(page)
     page.get_by_label("Age (optional)").fill("31")
     page.get_by_label("Ages of children they would bring (optional)").fill("2")
     page.get_by_role("button", name="Find activities").click()
@@ -130,12 +137,42 @@ def test_a_mans_search_leaves_out_women_only_groups_and_keeps_his_gender(
     page.goto(f"{live_server.url}/search")
     assert women_only_shown() >= 1
     page.get_by_text("Change the search").click()
+    _more_about_the_person(page)
     page.get_by_label("Gender (optional)").select_option(label="Man")
     assert women_only_shown() == 0
     assert page.get_by_label("Gender (optional)").input_value() == "men"
     carried = json.loads(page.locator("#plan-form input[name=profile]").get_attribute("value"))
     assert carried["gender"] == "men"
     assert page.url == f"{live_server.url}/search"
+
+
+def test_details_about_the_person_are_folded_until_wanted(page, live_server, sign_in):
+    """A search needing none of the optional details shows a short form; details given
+    come back unfolded with the results, saying how many there are."""
+    sign_in("practitioner")
+    page.goto(f"{live_server.url}/search")
+    assert not page.get_by_label("Age (optional)").is_visible()
+    assert not page.get_by_label("Prefers small groups").is_visible()
+    _more_about_the_person(page)
+    page.get_by_label("Languages they speak (optional)").fill("Urdu")
+    page.get_by_label("Prefers small groups").check()
+    page.get_by_label("Postcode or place").fill(PLACE)
+    page.get_by_label("What they enjoy or care about").fill("gardening")
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    page.get_by_text("Change the search").click()
+    summary = page.locator("#about-person > summary")
+    assert summary.inner_text().strip() == "More about the person (optional): 2 given"
+    assert page.get_by_label("Languages they speak (optional)").is_visible()
+    assert page.get_by_label("Languages they speak (optional)").input_value() == "Urdu"
+    assert page.get_by_label("Prefers small groups").is_checked()
+    # Folding them again hides them, and the search still carries them.
+    summary.click()
+    assert not page.get_by_label("Languages they speak (optional)").is_visible()
+    page.get_by_role("button", name="Find activities").click()
+    page.locator("#results-heading").wait_for()
+    carried = json.loads(page.locator("#plan-form input[name=profile]").get_attribute("value"))
+    assert carried["languages"] == ["ur"] and carried["preferences"]["small_group"] is True
 
 
 def _fitting(page) -> int:
@@ -204,6 +241,7 @@ def test_a_bad_childs_age_is_named_beside_its_field(page, live_server, sign_in, 
     page.goto(f"{live_server.url}/search")
     page.get_by_label("Postcode or place").fill(PLACE)
     page.get_by_label("What they enjoy or care about").fill("parent and toddler group")
+    _more_about_the_person(page)
     page.get_by_label("Age (optional)").fill("31")
     children = page.get_by_label("Ages of children they would bring (optional)")
     children.fill("19")
