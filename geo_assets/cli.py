@@ -24,6 +24,7 @@ from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputE
 from geo_assets.model import MAX_MATCH_LIMIT
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
+from geo_assets.store.backup import backup_store, restore_store
 from geo_assets.store.base import iter_pages
 from geo_assets.taxonomy import default_taxonomy
 
@@ -43,7 +44,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: schema upgrades, backups and restores.", no_args_is_help=True
+)
 sample_app = typer.Typer(help="The demo data set (a mid-sized city).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sample_app, name="sample")
@@ -149,6 +152,42 @@ def db_upgrade(ctx: typer.Context) -> None:
         typer.echo(f"applied migrations: {', '.join(applied)}")
     else:
         typer.echo("database schema is up to date")
+
+
+@db_app.command("backup")
+@_reported
+def db_backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Copy the whole store to PATH; safe while the service runs.
+
+    SQLite: a checked copy of the database file. PostGIS: pg_dump's custom format (needs
+    PostgreSQL's client tools). The file holds saved plans, so only its owner may read it.
+    """
+    summary = backup_store(_settings(ctx).database_url, path, overwrite=force)
+    typer.echo(f"backed up to {path}: {summary.describe()}")
+
+
+@db_app.command("restore")
+@_reported
+def db_restore(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A file written by `geo-assets db backup`.")],
+) -> None:
+    """Put a backup back as the store, then bring its schema up to date.
+
+    SQLite: replaces the store's content in one step, first keeping a copy of it beside
+    the store; stop the service first if you can. PostGIS: restores into an empty
+    database (createdb NAME, then --database-url for it), all or nothing.
+    """
+    report = restore_store(_settings(ctx).database_url, path)
+    if report.kept is not None:
+        typer.echo(f"kept the store it replaced as {report.kept}")
+    typer.echo(f"restored from {path}: {report.summary.describe()}")
+    if report.applied:
+        typer.echo(f"applied migrations: {', '.join(report.applied)}")
 
 
 @sample_app.command("load")
