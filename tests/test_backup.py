@@ -8,9 +8,13 @@ replaces.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sqlite3
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -167,27 +171,44 @@ def test_restoring_puts_back_what_the_backup_held_and_keeps_what_it_replaced(
         assert _contents(kept) == changed
 
 
-def test_restoring_an_older_backup_brings_its_schema_up_to_date(tmp_path: Path) -> None:
-    old = tmp_path / "old.sqlite"
-    with sqlite3.connect(old) as conn:
+def _old_sqlite_store(path: Path, applied: int) -> None:
+    """A store as an older geo-assets left it: only the first ``applied`` migrations."""
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(
             "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TEXT NOT NULL)"
         )
-        for migration in migrations("sqlite")[:-1]:
+        for migration in migrations("sqlite")[:applied]:
             for statement in split_statements(migration.sql):
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')",
                 (migration.version, migration.name),
             )
+
+
+@pytest.mark.parametrize("applied", [1, 4, len(migrations("sqlite")) - 1])
+def test_restoring_an_older_backup_brings_its_schema_up_to_date(
+    tmp_path: Path, applied: int
+) -> None:
+    """Stores from before users (0002) or plans (0005) existed are backed up and
+    counted without them, and restored with every later migration applied."""
+    old = tmp_path / "old.sqlite"
+    _old_sqlite_store(old, applied)
     backup = tmp_path / "old-backup.sqlite"
-    assert backup_store(f"sqlite:///{old}", backup).schema_version < LATEST
+    summary = backup_store(f"sqlite:///{old}", backup)
+    assert summary.schema_version == migrations("sqlite")[applied - 1].version
+    assert summary.counts["listing"] == 0
+    if applied < 5:
+        assert "saved plan" not in summary.counts
     url = f"sqlite:///{tmp_path / 'new' / 'store.sqlite'}"
     (tmp_path / "new").mkdir()
     report = restore_store(url, backup)
-    assert report.applied == [LATEST]
+    assert report.applied == [m.version for m in migrations("sqlite")[applied:]]
+    assert report.summary.schema_version == LATEST
+    assert set(report.summary.counts) == {"listing", "organisation", "user", "saved plan"}
     assert report.kept is None  # there was no store to keep
+    assert _owner_only(tmp_path / "new" / "store.sqlite")
     with closing(open_store(url)) as store:
         store.create_asset(make_asset())
         assert store.count_assets() == 1
@@ -251,6 +272,82 @@ def test_a_damaged_store_is_restored_over_and_its_bytes_kept(live, tmp_path: Pat
     assert _owner_only(report.kept)
     with closing(open_store(url)) as restored:
         assert restored.count_assets() == len(catalogue())
+
+
+def test_a_damaged_stores_log_is_kept_for_its_owner_alone(live, tmp_path: Path) -> None:
+    url, store, _ = live
+    backup = tmp_path / "good.sqlite"
+    backup_store(url, backup)
+    store.close()
+    path = Path(url.removeprefix("sqlite:///"))
+    path.write_bytes(b"\x00garbage" * 512)
+    Path(f"{path}-wal").write_bytes(b"a log that cannot be replayed")
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    report = restore_store(url, backup)
+    kept_log = Path(f"{report.kept}-wal")
+    assert kept_log.read_bytes() == b"a log that cannot be replayed" and _owner_only(kept_log)
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").read_bytes() != (
+        b"a log that cannot be replayed"
+    )
+    with closing(open_store(url)) as restored:
+        assert restored.count_assets() == len(catalogue())
+
+
+def test_a_restore_that_cannot_copy_leaves_a_healthy_store_as_it_was(live, tmp_path: Path) -> None:
+    """A backup of another page size cannot go into a store in WAL mode that the service
+    has open: refused, with the store, its permissions and its content as they were.
+    With the service stopped, the same backup goes in."""
+    url, store, _ = live
+    path = Path(url.removeprefix("sqlite:///"))
+    os.chmod(path, 0o640)
+    big_pages = tmp_path / "big-pages.sqlite"
+    backup_store(url, big_pages)
+    with closing(sqlite3.connect(big_pages)) as conn:
+        conn.execute("PRAGMA page_size = 8192")
+        conn.execute("VACUUM")
+    assert sqlite3.connect(big_pages).execute("PRAGMA page_size").fetchone()[0] == 8192
+    before = _contents(store)
+    store.create_asset(make_asset(name="Added after the backup"))
+    changed = _contents(store)
+    with pytest.raises(BackupFailed, match="page size.*in use"):
+        restore_store(url, big_pages)
+    assert not list(tmp_path.glob("live.sqlite.before-restore-*"))  # nothing was replaced
+    assert _contents(store) == changed and changed != before
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    store.close()
+    report = restore_store(url, big_pages)  # nothing else has the store open now
+    with closing(open_store(url)) as reopened:
+        assert _contents(reopened) == before
+        assert reopened.count_assets() == report.summary.counts["listing"]
+
+
+def test_a_forced_backup_is_not_spoiled_by_the_old_files_log(live, tmp_path: Path) -> None:
+    """--force over a database whose write-ahead log is still beside it: the log goes
+    with it, rather than being replayed onto the new backup."""
+    url, _, _ = live
+    other, dest = tmp_path / "other.sqlite", tmp_path / "dest.sqlite"
+    writer = sqlite3.connect(other)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE unrelated (x)")
+    writer.execute("INSERT INTO unrelated VALUES (1)")
+    writer.commit()
+    for suffix in ("", "-wal"):  # as a crash would leave them
+        shutil.copyfile(f"{other}{suffix}", f"{dest}{suffix}")
+    writer.close()
+    summary = backup_store(url, dest, overwrite=True)
+    with closing(open_store(f"sqlite:///{dest}")) as copy:
+        assert copy.count_assets() == summary.counts["listing"] == len(catalogue())
+
+
+def test_a_damaged_store_is_named_when_its_backup_fails(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    path.write_bytes(b"junk" * 2048)
+    url = f"sqlite:///{path}"
+    with pytest.raises(BackupFailed, match=f"could not back up {re.escape(str(path))}"):
+        backup_store(url, tmp_path / "copy.sqlite")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite"]
+    done = runner.invoke(app, ["--database-url", url, "db", "backup", str(tmp_path / "c")])
+    assert done.exit_code == 1 and "could not back up" in done.output
 
 
 def test_two_restores_in_one_second_keep_both_stores(live, tmp_path: Path) -> None:
@@ -370,3 +467,74 @@ def test_postgis_backup_needs_postgresqls_client_tools(
     with pytest.raises(BackupFailed, match="pg_dump was not found"):
         backup_store(source_url, tmp_path / "x.dump")
     assert not list(tmp_path.iterdir())
+
+
+def _old_postgis_store(url: str, applied: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in migrations("postgis")[:applied]:
+            conn.execute(migration.sql.encode("utf-8"))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                [migration.version, migration.name],
+            )
+
+
+@pytest.mark.postgis
+def test_postgis_restore_of_an_older_store_brings_it_up_to_date(
+    postgis_pair, tmp_path: Path
+) -> None:
+    source_url, target_url = postgis_pair
+    _old_postgis_store(source_url, 4)
+    dump = tmp_path / "old.dump"
+    summary = backup_store(source_url, dump)
+    assert summary.schema_version == migrations("postgis")[3].version
+    assert "saved plan" not in summary.counts
+    report = restore_store(target_url, dump)
+    assert report.applied == [m.version for m in migrations("postgis")[4:]]
+    assert report.summary.schema_version == migrations("postgis")[-1].version
+    assert report.summary.counts["saved plan"] == 0
+
+
+@pytest.mark.postgis
+def test_postgis_counts_are_those_of_the_dump_while_listings_are_added(
+    postgis_pair, tmp_path: Path
+) -> None:
+    """The summary and the dump share one snapshot: listings written while pg_dump runs
+    are in neither."""
+    source_url, target_url = postgis_pair
+    source = open_store(source_url, min_size=1, max_size=2)
+    source.upgrade()
+    _fill(source)
+    stop = threading.Event()
+    added = []
+
+    def keep_adding() -> None:
+        while not stop.is_set():
+            added.append(source.create_asset(make_asset(name=f"Added {len(added)}")).id)
+            time.sleep(0.002)
+
+    writer = threading.Thread(target=keep_adding)
+    writer.start()
+    try:
+        time.sleep(0.05)
+        summary = backup_store(source_url, tmp_path / "moving.dump")
+    finally:
+        stop.set()
+        writer.join()
+        source.close()
+    restore_store(target_url, tmp_path / "moving.dump")
+    with closing(open_store(target_url, min_size=1, max_size=1)) as target:
+        assert target.count_assets() == summary.counts["listing"]
+    assert len(catalogue()) < summary.counts["listing"] < len(catalogue()) + len(added)
+
+
+def test_pg_tools_get_the_password_from_the_environment_not_their_arguments() -> None:
+    conninfo, env = backup_module._tool_args("postgresql://ann:s3cret@db.example:5433/council")
+    assert "s3cret" not in conninfo
+    assert "host=db.example" in conninfo and "port=5433" in conninfo
+    assert "dbname=council" in conninfo and "user=ann" in conninfo
+    assert env["PGPASSWORD"] == "s3cret"
