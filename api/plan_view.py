@@ -134,6 +134,15 @@ def plan_rows(store: Store, matches: list[Match]) -> list[dict[str, Any]]:
     ]
 
 
+def published_listing(store: Store, asset_id: str) -> Asset | None:
+    """The listing a plan names, when it is still published."""
+    try:
+        asset = store.get_asset(asset_id)
+    except NotFoundError:
+        return None
+    return asset if asset.status == "published" else None
+
+
 def saved_rows(store: Store, plan: SavedPlan) -> list[dict[str, Any]]:
     """The rows of a saved plan: when and travel as saved, the listing's details as they
     are now (none when it is no longer published)."""
@@ -141,11 +150,8 @@ def saved_rows(store: Store, plan: SavedPlan) -> list[dict[str, Any]]:
     rows = []
     for item in plan.items:
         row: dict[str, Any] = {"name": item.name, "travel": item.travel, "when": item.when}
-        try:
-            asset = store.get_asset(item.asset_id)
-        except NotFoundError:
-            asset = None
-        if asset is not None and asset.status == "published":
+        asset = published_listing(store, item.asset_id)
+        if asset is not None:
             row.update(_details(store, asset), stale=is_stale(asset, now))
         else:
             row.update(asset=None, sessions=[], stale=False)

@@ -12,15 +12,16 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
 import numpy as np
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo_assets.errors import InvalidInputError
-from geo_assets.model import ASSET_KINDS, Asset, BBox, Organisation
+from geo_assets.model import ASSET_KINDS, Asset, BBox, Organisation, Session
 from geo_assets.store.base import AssetFilters, NearbyHit, Store, sort_name
 from geo_assets.taxonomy import default_taxonomy
 
@@ -491,3 +492,27 @@ def bulk_records(n: int, *, tag: str = "v1", start: int = 0) -> list[dict]:
             }
         )
     return out
+
+
+@st.composite
+def recurring_sessions(draw: st.DrawFn, *, max_span_days: int = 120) -> Session:
+    """Any session a listing may have: weekly, fortnightly or monthly (with 5th weeks,
+    which some months lack, and the last week), at any hour, from and until any dates."""
+    frequency = draw(st.sampled_from(["weekly", "fortnightly", "monthly"]))
+    weeks = draw(st.lists(st.sampled_from([1, 2, 3, 4, 5, -1]), min_size=1, max_size=3))
+    hour = draw(st.integers(0, 22))
+    valid_from = draw(st.none() | st.dates(date(2025, 1, 1), date(2027, 12, 31)))
+    span_days = draw(st.none() | st.integers(0, max_span_days))
+    return Session(
+        weekdays=draw(
+            st.lists(st.sampled_from(["mo", "tu", "we", "th", "fr", "sa", "su"]), min_size=1)
+        ),
+        start=time(hour, 30),
+        end=time(hour + 1),
+        frequency=frequency,
+        weeks_of_month=weeks if frequency == "monthly" else None,
+        valid_from=valid_from,
+        valid_to=None
+        if span_days is None
+        else (valid_from or date(2026, 3, 1)) + timedelta(days=span_days),
+    )

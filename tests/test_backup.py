@@ -258,7 +258,9 @@ def _other_database(tmp: Path) -> Path:
     return path
 
 
-def test_a_damaged_store_is_restored_over_and_its_bytes_kept(live, tmp_path: Path) -> None:
+def _damaged_after_a_backup(live, tmp_path: Path, log: bytes | None = None) -> Path:
+    """Back the store up, then overwrite its file (and its log, given ``log``) with junk,
+    as a failing disk might; the backup."""
     url, store, _ = live
     backup = tmp_path / "good.sqlite"
     backup_store(url, backup)
@@ -267,7 +269,14 @@ def test_a_damaged_store_is_restored_over_and_its_bytes_kept(live, tmp_path: Pat
     for part in (Path(f"{path}-wal"), Path(f"{path}-shm")):
         part.unlink(missing_ok=True)
     path.write_bytes(b"\x00garbage" * 512)
-    report = restore_store(url, backup)
+    if log is not None:
+        Path(f"{path}-wal").write_bytes(log)
+    return backup
+
+
+def test_a_damaged_store_is_restored_over_and_its_bytes_kept(live, tmp_path: Path) -> None:
+    url = live[0]
+    report = restore_store(url, _damaged_after_a_backup(live, tmp_path))
     assert report.kept is not None and report.kept.read_bytes() == b"\x00garbage" * 512
     assert _owner_only(report.kept)
     with closing(open_store(url)) as restored:
@@ -275,14 +284,9 @@ def test_a_damaged_store_is_restored_over_and_its_bytes_kept(live, tmp_path: Pat
 
 
 def test_a_damaged_stores_log_is_kept_for_its_owner_alone(live, tmp_path: Path) -> None:
-    url, store, _ = live
-    backup = tmp_path / "good.sqlite"
-    backup_store(url, backup)
-    store.close()
+    url = live[0]
     path = Path(url.removeprefix("sqlite:///"))
-    path.write_bytes(b"\x00garbage" * 512)
-    Path(f"{path}-wal").write_bytes(b"a log that cannot be replayed")
-    Path(f"{path}-shm").unlink(missing_ok=True)
+    backup = _damaged_after_a_backup(live, tmp_path, log=b"a log that cannot be replayed")
     report = restore_store(url, backup)
     kept_log = Path(f"{report.kept}-wal")
     assert kept_log.read_bytes() == b"a log that cannot be replayed" and _owner_only(kept_log)

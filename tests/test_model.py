@@ -23,6 +23,7 @@ from geo_assets.model import (
     Session,
 )
 from geo_assets.plans import SavedPlan
+from tests.factories import recurring_sessions
 
 
 def _asset(**changes: Any) -> dict[str, Any]:
@@ -697,40 +698,17 @@ def test_next_occurrence_matches_walking_from_the_start(frequency, days, valid_f
 
 @settings(max_examples=500, deadline=None)
 @given(
-    days=st.lists(st.sampled_from(["mo", "tu", "we", "th", "fr", "sa", "su"]), min_size=1),
-    frequency=st.sampled_from(["weekly", "fortnightly", "monthly"]),
-    weeks=st.lists(st.sampled_from([1, 2, 3, 4, 5, -1]), min_size=1, max_size=3),
-    hour=st.integers(0, 22),
-    valid_from=st.none() | st.dates(date(2025, 1, 1), date(2027, 12, 31)),
-    span_days=st.none() | st.integers(0, 120),
+    session=recurring_sessions(),
     after=st.datetimes(datetime(2025, 6, 1), datetime(2027, 6, 1)),
     count=st.integers(1, 12),
 )
 def test_occurrences_agree_with_the_recurrence_rule(
-    days: list[str],
-    frequency: str,
-    weeks: list[int],
-    hour: int,
-    valid_from: date | None,
-    span_days: int | None,
-    after: datetime,
-    count: int,
+    session: Session, after: datetime, count: int
 ) -> None:
     """Starts come from date arithmetic; dateutil's rule (the iCalendar export's) is the
     oracle. Monthly: 5th weeks that some months lack, and a 4th or 5th that is also the
     last."""
-    valid_to = None
-    if span_days is not None:
-        valid_to = (valid_from or date(2026, 3, 1)) + timedelta(days=span_days)
-    session = Session(
-        weekdays=days,
-        start=time(hour, 30),
-        end=time(hour + 1),
-        frequency=frequency,
-        weeks_of_month=weeks if frequency == "monthly" else None,
-        valid_from=valid_from,
-        valid_to=valid_to,
-    )
+    valid_from = session.valid_from
     current = after
     if valid_from is not None:
         current = max(after, datetime.combine(valid_from, time(0)) - timedelta(seconds=1))

@@ -138,9 +138,10 @@ def test_the_plan_page_offers_to_save_it(site: Site) -> None:
     form, chosen = _plan_form(client)
     page = client.post("/search/plan", data={**form, "person": "J.S."}, headers=SAME_SITE)
     assert page.status_code == 200
-    assert '<form method="post" action="/plans"' in page.text
-    assert "Reference (a code, not the person's name)" in page.text
-    assert PLAN_ID.findall(page.text) == chosen
+    save_form = re.search(r'<form method="post" action="/plans".*?</form>', page.text, re.S)
+    assert save_form
+    assert "Reference (a code, not the person's name)" in save_form.group(0)
+    assert PLAN_ID.findall(save_form.group(0)) == chosen
 
 
 def test_saving_stores_exactly_the_chosen_items_in_order(site: Site) -> None:
@@ -281,3 +282,94 @@ def test_the_pages_say_how_long_a_plan_is_kept(site: Site) -> None:
     saved = site.store.get_plan(plan_id)
     until = (saved.created_at + timedelta(days=365)).strftime("%-d %B %Y")
     assert f"kept until {until}." in client.get(f"/plans/{plan_id}").text
+
+
+# --- calendars (.ics) -----------------------------------------------------------------------
+
+
+def _calendar_events(response) -> list:
+    from icalendar import Calendar
+
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    return [c for c in Calendar.from_ical(response.content).walk() if c.name == "VEVENT"]
+
+
+def _meets_again(store: Store, asset_id: str) -> int:
+    from datetime import date
+
+    from geo_assets.ical import sessions_to_come
+
+    return sessions_to_come([store.get_asset(asset_id)], date.today())
+
+
+def test_anyone_may_take_a_published_listings_calendar(site: Site) -> None:
+    anonymous = site.client_for(None)
+    asset = next(
+        a
+        for a in site.store.list_assets(per_page=100).items
+        if a.status == "published" and _meets_again(site.store, a.id) >= 2
+    )
+    page = anonymous.get(f"/listings/{asset.id}")
+    assert f'href="/listings/{asset.id}/calendar.ics"' in page.text
+    got = anonymous.get(f"/listings/{asset.id}/calendar.ics")
+    events = _calendar_events(got)
+    assert len(events) == _meets_again(site.store, asset.id)
+    assert {str(e["summary"]) for e in events} == {asset.name}
+    assert {str(e["url"]) for e in events} == {f"http://testserver/listings/{asset.id}"}
+    assert got.headers["content-disposition"].startswith('attachment; filename="')
+    assert got.headers["content-disposition"].endswith('.ics"')
+
+
+def test_an_unpublished_listing_has_no_public_calendar(site: Site) -> None:
+    asset = next(a for a in site.store.list_assets(per_page=100).items if a.sessions)
+    site.store.update_asset(asset.id, {"status": "draft"})
+    try:
+        got = site.client_for(None).get(f"/listings/{asset.id}/calendar.ics")
+        assert got.status_code == 404
+        assert site.client_for(None).get("/listings/nope/calendar.ics").status_code == 404
+    finally:
+        site.store.update_asset(asset.id, {"status": "published"})
+
+
+def test_a_plans_calendar_comes_by_post_and_says_nothing_of_the_person(site: Site) -> None:
+    client = site.client_for("ann")
+    form, chosen = _plan_form(client)
+    page = client.post("/search/plan", data={**form, "person": "J.S."}, headers=SAME_SITE)
+    calendar_form = re.search(
+        r'<form[^>]*action="/search/plan/calendar.ics".*?</form>', page.text, re.S
+    )
+    assert calendar_form
+    assert re.findall(r'name="listing" value="([^"]+)"', calendar_form.group(0)) == chosen
+    posted = {"listing": [*chosen, "no-such-listing"], "person": "J.S.", "profile": "x"}
+    got = client.post("/search/plan/calendar.ics", data=posted, headers=SAME_SITE)
+    events = _calendar_events(got)
+    expected = [site.store.get_asset(a) for a in chosen]
+    assert [str(e["summary"]) for e in events] == [
+        a.name for a in expected for _ in range(_meets_again(site.store, a.id))
+    ]
+    assert b"J.S." not in got.content and b"Manningham" not in got.content
+    assert got.headers["content-disposition"] == 'attachment; filename="connection-plan.ics"'
+    # A practitioner's, from this site only.
+    assert client.post("/search/plan/calendar.ics", data=posted).status_code == 403
+    anonymous = site.client_for(None)
+    refused = anonymous.post(
+        "/search/plan/calendar.ics", data=posted, headers=SAME_SITE, follow_redirects=False
+    )
+    assert (refused.status_code, refused.headers.get("location")) == (303, "/sign-in")
+
+
+def test_a_saved_plans_calendar_is_its_owners(site: Site) -> None:
+    ann = site.client_for("ann")
+    plan_id = _save(ann, "CAL-0001", picks=(1, 3))
+    page = ann.get(f"/plans/{plan_id}")
+    assert f'href="/plans/{plan_id}/calendar.ics"' in page.text
+    got = ann.get(f"/plans/{plan_id}/calendar.ics")
+    events = _calendar_events(got)
+    plan = site.store.get_plan(plan_id)
+    assert {str(e["summary"]) for e in events} <= {item.name for item in plan.items}
+    assert len(events) == sum(_meets_again(site.store, i.asset_id) for i in plan.items)
+    assert b"CAL-0001" not in got.content
+    assert site.client_for("bob").get(f"/plans/{plan_id}/calendar.ics").status_code == 404
+    assert site.client_for("admin").get(f"/plans/{plan_id}/calendar.ics").status_code == 200

@@ -6,38 +6,51 @@ API (their organisation, admins), by the same rule.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.calendar_view import calendar_response, filename_for
 from api.deps import StoreDep
 from api.routers.assets import AssetId
 from api.web import PageUser, render
-from geo_assets.auth import can_read_asset
+from geo_assets.auth import User, can_read_asset
 from geo_assets.errors import NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.hsds import how_to_join
+from geo_assets.ical import sessions_to_come
 from geo_assets.languages import languages_text
-from geo_assets.model import utcnow
+from geo_assets.model import Asset, utcnow
+from geo_assets.store import Store
 from geo_assets.taxonomy import default_taxonomy
 from maps.popups import access_text, cost_text, who_text
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
 
-@router.get("/listings/{asset_id}")
-def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId) -> Response:
+def _readable(store: Store, user: User | None, asset_id: str) -> Asset | None:
     try:
         asset = store.get_asset(asset_id)
     except NotFoundError:
-        asset = None
-    if asset is None or not can_read_asset(user, asset):
-        context: dict[str, Any] = {
-            "title": "No such listing",
-            "message": "This listing does not exist or is not published (yet).",
-        }
-        return render(request, "error.html", context, status_code=404)
+        return None
+    return asset if can_read_asset(user, asset) else None
+
+
+def _no_such_listing(request: Request) -> Response:
+    context: dict[str, Any] = {
+        "title": "No such listing",
+        "message": "This listing does not exist or is not published (yet).",
+    }
+    return render(request, "error.html", context, status_code=404)
+
+
+@router.get("/listings/{asset_id}")
+def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId) -> Response:
+    asset = _readable(store, user, asset_id)
+    if asset is None:
+        return _no_such_listing(request)
     taxonomy = default_taxonomy()
     organisation = None
     if asset.organisation_id:
@@ -58,5 +71,17 @@ def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
         "joining": how_to_join(asset),
         "languages": languages_text(asset.languages),
         "stale": is_stale(asset, utcnow()),
+        "to_come": sessions_to_come([asset], date.today()),
     }
     return render(request, "listing.html", context)
+
+
+@router.get("/listings/{asset_id}/calendar.ics")
+def listing_calendar(
+    request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
+) -> Response:
+    """The listing's sessions still to come, for a calendar (iCalendar, floating times)."""
+    asset = _readable(store, user, asset_id)
+    if asset is None:
+        return _no_such_listing(request)
+    return calendar_response(request, [asset], name=asset.name, filename=filename_for(asset.name))

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from api.calendar_view import plan_calendar_response
 from api.deps import StoreDep, TravelDep
 from api.plan_view import (
     PlanRefused,
@@ -136,6 +137,19 @@ def view_plan(
         "kept_until": kept_until(plan, retention_days(request)).date(),
     }
     return render(request, "plan.html", context)
+
+
+@router.get("/plans/{plan_id}/calendar.ics")
+def plan_calendar(
+    request: Request, plan_id: str, store: StoreDep, user: User = Practitioner
+) -> Response:
+    """The plan's activities that are still listed, as a calendar file for the person's
+    phone; it names neither the person nor the plan's reference."""
+    try:
+        plan = own_plan(store, user, plan_id)
+    except NotFoundError:
+        return _not_found(request)
+    return plan_calendar_response(request, store, [item.asset_id for item in plan.items])
 
 
 @router.post("/plans/{plan_id}/delete", dependencies=[SameOrigin])

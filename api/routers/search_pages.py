@@ -15,8 +15,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.calendar_view import plan_calendar_response
 from api.deps import StoreDep, TravelDep
-from api.plan_view import PlanRefused, chosen_matches, read_plan_choice, refused, render_plan
+from api.plan_view import (
+    PlanRefused,
+    chosen_matches,
+    read_plan_choice,
+    refused,
+    render_plan,
+)
 from api.search_form import (
     GENDERS,
     GOALS,
@@ -32,6 +39,7 @@ from api.web import FormValues, SameOrigin, map_settings_of, page_role, render
 from geo_assets.auth import User
 from geo_assets.geocode import Geocoder
 from geo_assets.matching import Match, match
+from geo_assets.plans import MAX_PLAN_ITEMS
 from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import MODE_WORDS
 from geo_assets.widen import ResultsNotes, WiderSearch, notes_on, reasons_under_summary
@@ -171,3 +179,12 @@ def plan(
     except PlanRefused as exc:
         return refused(request, exc)
     return render_plan(request, store, user, choice, chosen_matches(store, choice, travel))
+
+
+@router.post("/search/plan/calendar.ics", dependencies=[SameOrigin])
+def plan_calendar(
+    request: Request, store: StoreDep, values: FormValues, user: User = Practitioner
+) -> Response:
+    """The chosen activities (``listing``, repeated) still listed, as a calendar file;
+    the choice comes by POST, never in a URL."""
+    return plan_calendar_response(request, store, values.get("listing", [])[:MAX_PLAN_ITEMS])

@@ -1,0 +1,81 @@
+"""Calendar files (.ics) of listings: for the person's phone, or the practitioner's diary.
+
+Three ways in: a published listing's own calendar (public, from its page), an unsaved
+plan's (by POST: which activities a person chose says something about them, so the
+choice stays out of URLs), and a saved plan's (its owner only). None says who it is
+for, and none is kept by browsers or proxies (``no-store``), as the pages are not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.plan_view import published_listing
+from geo_assets.hsds import how_to_join
+from geo_assets.ical import Listed, calendar
+from geo_assets.languages import languages_text
+from geo_assets.model import Asset
+from geo_assets.store import Store
+from maps.popups import LISTING_URL, access_text, cost_text
+
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def description(asset: Asset) -> str:
+    """What a calendar entry says beside the time and place: what the listing is, how to
+    join, what it costs, and who to ask."""
+    contact = asset.contact
+    lines = [
+        asset.description or "",
+        f"How to join: {how_to_join(asset)}",
+        f"Cost: {cost_text(asset.cost)}",
+    ]
+    if asset.languages != ["en"]:
+        lines.append(f"Languages: {languages_text(asset.languages)}")
+    if access := access_text(asset):
+        lines.append(f"Access: {access}")
+    ask = ", ".join(part for part in (contact.name, contact.phone, contact.email) if part)
+    if ask:
+        lines.append(f"Contact: {ask}")
+    return "\n".join(line for line in lines if line)
+
+
+def filename_for(name: str) -> str:
+    """A safe download name from a listing's name: "Knit & Natter!" -> knit-natter.ics."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:60].strip("-")
+    return f"{slug or 'listing'}.ics"
+
+
+def calendar_response(
+    request: Request, assets: Iterable[Asset], *, name: str, filename: str
+) -> Response:
+    """The listings' sessions still to come, as a downloaded .ics file."""
+    base = str(request.base_url).rstrip("/")
+    listed = [
+        Listed(asset, url=base + LISTING_URL.format(id=asset.id), description=description(asset))
+        for asset in assets
+    ]
+    return Response(
+        calendar(listed, name=name, today=date.today()),
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def plan_calendar_response(request: Request, store: Store, asset_ids: Sequence[str]) -> Response:
+    """A plan's activities that are still listed, in the plan's order."""
+    listed = [published_listing(store, asset_id) for asset_id in asset_ids]
+    return calendar_response(
+        request,
+        [a for a in listed if a is not None],
+        name="Connection plan",
+        filename="connection-plan.ics",
+    )
