@@ -35,12 +35,14 @@ from api.routers import (
     pages,
     taxonomy,
 )
+from api.security_headers import SecurityHeaders, tile_origin
 from geo_assets import __version__
 from geo_assets.coverage.service import DemandSource
 from geo_assets.errors import GeoAssetsError
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.travel import StraightLineTravel, TravelModel
+from maps.assets import cdn_origins
 
 DESCRIPTION = (
     "Find the community groups, clubs, venues and activities a person can reach. "
@@ -124,6 +126,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hsds.install(app, dependencies=checked)
     pages.install(app, dependencies=checked)  # web pages and the map files under /static
     install_limits(app, settings)  # after every other middleware, so the limits run first
+    # Outside even the limits, so that a refusal carries the headers too.
+    maps = app.state.map_settings
+    app.add_middleware(
+        SecurityHeaders,
+        tiles=tile_origin(maps.tiles) if maps.has_tiles else None,
+        cdns=cdn_origins() if maps.map_assets == "cdn" else (),
+    )
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import folium
 from branca.element import Element, Figure
@@ -157,6 +158,20 @@ def _elements(root: Element) -> Iterator[Element]:
         element = stack.pop()
         yield element
         stack.extend(element._children.values())
+
+
+def cdn_origins() -> list[str]:
+    """The hosts of Folium's own public links (``GEO_ASSETS_MAP_ASSETS=cdn``), for the
+    pages' Content Security Policy: read from Folium, never written down here."""
+    from folium.plugins import FeatureGroupSubGroup, MarkerCluster
+
+    urls = [
+        url
+        for element in (folium.Map, MarkerCluster, FeatureGroupSubGroup)
+        for attr in ("default_js", "default_css")
+        for _, url in getattr(element, attr, [])
+    ]
+    return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.netloc})
 
 
 def localize(m: folium.Map, settings: MapSettings | None = None) -> folium.Map:

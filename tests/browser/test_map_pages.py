@@ -216,3 +216,33 @@ def test_axe_reports_a_known_violation(page, map_settings):
     page.set_content('<html lang="en"><body><main><input type="text"></main></body></html>')
     found = run_axe(page, map_settings.static_dir)
     assert any(v["id"] == "label" for v in found), found
+
+
+def test_no_other_page_may_frame_ours(page, live_server, page_log):
+    """A page of another origin cannot show ours in a frame (so cannot lay its own
+    content over a moderator's buttons): Chromium refuses to draw it."""
+    page_log.expect_error("frame")
+    page.set_content(f'<iframe src="{live_server.url}/map" width="600" height="400"></iframe>')
+    page.wait_for_function("() => document.querySelector('iframe').contentWindow !== null")
+    page.wait_for_timeout(500)
+    framed = page.frames[1]
+    assert not framed.url.startswith(live_server.url) or framed.locator(".folium-map").count() == 0
+
+
+def test_a_page_refuses_scripts_from_other_hosts(page, live_server, page_log):
+    """The Content Security Policy keeps what the offline maps promise: a script from
+    another origin (here another port of this machine, standing in for a CDN) is refused
+    by the browser itself."""
+    page.goto(f"{live_server.url}/map")
+    page.locator(".folium-map").first.wait_for()
+    page_log.expect_error("Content Security Policy")
+    violated = page.evaluate(
+        """() => new Promise(resolve => {
+            document.addEventListener(
+                'securitypolicyviolation', e => resolve([e.effectiveDirective, e.blockedURI]));
+            const s = document.createElement('script');
+            s.src = 'http://127.0.0.1:9/library.js';
+            document.head.appendChild(s);
+        })"""
+    )
+    assert violated == ["script-src-elem", "http://127.0.0.1:9/library.js"]
