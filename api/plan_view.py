@@ -22,6 +22,7 @@ from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.hsds import how_to_join
+from geo_assets.ical import sessions_to_come
 from geo_assets.languages import languages_text
 from geo_assets.matching import Match, match
 from geo_assets.model import Asset, Organisation, Profile, utcnow
@@ -184,6 +185,7 @@ def render_plan(
         "made_on": date.today(),
         "made_by": user.name,
         "save": choice,
+        "to_come": sessions_to_come([m.asset for m in matches], date.today()),
         "reference_error": reference_error,
         "retention_days": retention_days(request),
     }

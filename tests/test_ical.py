@@ -4,6 +4,7 @@ session does."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import rrulestr
@@ -11,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from geo_assets.ical import Listed, calendar, first_start, sessions_to_come
+from geo_assets.ical import (
+    DATED_HORIZON_DAYS,
+    Listed,
+    calendar,
+    first_start,
+    sessions_to_come,
+)
 from geo_assets.model import Session
 from tests.factories import make_asset, recurring_sessions
 
@@ -23,12 +30,18 @@ def _events(data: bytes) -> list:
     return [c for c in Calendar.from_ical(data).walk() if c.name == "VEVENT"]
 
 
-def _starts(event, count: int) -> list[datetime]:
-    """The event's first ``count`` starts, as any calendar would expand them."""
-    start = event.decoded("dtstart")
-    rule = event["rrule"].to_ical().decode()
-    expanded = rrulestr(f"RRULE:{rule}", dtstart=start)
-    return list(expanded.xafter(start - timedelta(seconds=1), count=count, inc=True))
+def _starts_before(data: bytes, until: datetime) -> list[datetime]:
+    """Every start the file's events give before ``until``, as any calendar would expand
+    them (icalendar to read, dateutil for the rules)."""
+    starts = []
+    for event in _events(data):
+        start = event.decoded("dtstart")
+        if "rrule" not in event:
+            starts.append(start)
+            continue
+        rule = rrulestr(f"RRULE:{event['rrule'].to_ical().decode()}", dtstart=start)
+        starts += rule.between(start, until, inc=True)
+    return sorted(s for s in starts if s < until)
 
 
 @settings(max_examples=300, deadline=None)
@@ -36,15 +49,23 @@ def _starts(event, count: int) -> list[datetime]:
     session=recurring_sessions(max_span_days=400),
     today=st.dates(date(2025, 6, 1), date(2027, 6, 1)),
 )
-def test_an_event_meets_exactly_when_its_session_does(session: Session, today: date) -> None:
-    events = _events(calendar([Listed(make_asset(sessions=[session]))], name="x", today=today))
-    expected = list(session.occurrences(datetime.combine(today, time(0)) - timedelta(seconds=1), 8))
-    if not expected:
-        assert events == []  # a session that has ended puts nothing in the calendar
-        return
-    (event,) = events
-    assert _starts(event, 8) == expected
-    assert event.decoded("dtend") == datetime.combine(expected[0].date(), session.end)
+def test_the_events_meet_exactly_when_their_session_does(session: Session, today: date) -> None:
+    """Over the next year: on every day and at every time the session meets, and no
+    other; in rules every calendar reads (one week of the month a monthly rule); each
+    event its own UID."""
+    data = calendar([Listed(make_asset(sessions=[session]))], name="x", today=today)
+    until = datetime.combine(today + timedelta(days=DATED_HORIZON_DAYS), time(0))
+    before_today = datetime.combine(today, time(0)) - timedelta(seconds=1)
+    expected = [w for w in session.occurrences(before_today, 800) if w < until]
+    assert _starts_before(data, until) == expected
+    found = _events(data)
+    assert len({str(e["uid"]) for e in found}) == len(found)
+    for event in found:
+        start = event.decoded("dtstart")
+        assert event.decoded("dtend") == datetime.combine(start.date(), session.end)
+        if "rrule" in event and event["rrule"]["FREQ"] == ["MONTHLY"]:
+            ordinals = {re.match(r"-?\d+", day).group() for day in event["rrule"]["BYDAY"]}
+            assert len(ordinals) == 1 and ordinals <= {"1", "2", "3", "4", "-1"}
 
 
 def test_times_float_and_the_details_survive_a_calendars_escaping() -> None:
@@ -68,8 +89,8 @@ def test_times_float_and_the_details_survive_a_calendars_escaping() -> None:
     assert str(event["description"]) == "Term time only\n\nBring wool.\nAll welcome."
     assert str(event["url"]) == "http://x.test/listings/1"
     assert event.decoded("geo") is not None
-    assert str(event["uid"]) == f"{asset.id}-1@geo-assets"
-    assert event.decoded("dtstamp") == NOW
+    assert re.fullmatch(rf"{asset.id}-[0-9a-f]{{10}}-w@geo-assets", str(event["uid"]))
+    assert event.decoded("sequence") == asset.version and event.decoded("dtstamp") == NOW
     again = _events(calendar([Listed(asset)], name="Knitting", today=TODAY + timedelta(days=30)))
     assert str(again[0]["uid"]) == str(event["uid"])  # the same event, moved on, not a new one
 
@@ -92,16 +113,69 @@ def test_each_session_is_its_own_event_and_ended_ones_are_left_out() -> None:
     )
     asset = make_asset(sessions=[ended, weekly, monthly])
     events = _events(calendar([Listed(asset)], name="x", today=TODAY))
-    assert [str(e["uid"]) for e in events] == [
-        f"{asset.id}-2@geo-assets",
-        f"{asset.id}-3@geo-assets",
-    ]
+    uids = [str(e["uid"]) for e in events]
+    assert uids[0].endswith("-w@geo-assets") and uids[1].endswith("-m-1@geo-assets")
     assert [e.decoded("dtstart") for e in events] == [
         datetime(2026, 11, 30, 9, 0),  # today, a Monday
         datetime(2026, 12, 26, 14, 0),  # the last Saturday of December
     ]
     assert sessions_to_come([asset], TODAY) == 2
     assert first_start(ended, TODAY) is None
+
+
+def test_an_event_keeps_its_uid_when_another_session_goes() -> None:
+    """UIDs follow a session's content, not its place in the list: removing the first
+    session leaves the second's event as it was, for a calendar re-importing the file."""
+    first = Session(weekdays=["mo"], start=time(9), end=time(10))
+    second = Session(weekdays=["th"], start=time(18), end=time(19))
+    both = make_asset(sessions=[first, second])
+    later = both.model_copy(update={"sessions": [second]})
+    uids = {str(e["uid"]) for e in _events(calendar([Listed(both)], name="x", today=TODAY))}
+    (kept,) = _events(calendar([Listed(later)], name="x", today=TODAY))
+    assert str(kept["uid"]) in uids and len(uids) == 2
+
+
+def test_monthly_meetings_no_rule_says_plainly_are_dated() -> None:
+    """ "1st and 3rd Tuesday" is two rules, one a week of the month; "4th and last
+    Saturday" (sometimes one day) and "5th Wednesday" are the meetings of the next year."""
+    two = Session(
+        weekdays=["tu"], start=time(10), end=time(11), frequency="monthly", weeks_of_month=[1, 3]
+    )
+    overlapping = Session(
+        weekdays=["sa"], start=time(10), end=time(11), frequency="monthly", weeks_of_month=[4, -1]
+    )
+    fifth = Session(
+        weekdays=["we"], start=time(10), end=time(11), frequency="monthly", weeks_of_month=[5]
+    )
+    found = _events(calendar([Listed(make_asset(sessions=[two]))], name="x", today=TODAY))
+    assert sorted(e["rrule"].to_ical().decode() for e in found) == [
+        "FREQ=MONTHLY;BYDAY=1TU",
+        "FREQ=MONTHLY;BYDAY=3TU",
+    ]
+    dated = _events(calendar([Listed(make_asset(sessions=[overlapping]))], name="x", today=TODAY))
+    assert all("rrule" not in e for e in dated)
+    days = [e.decoded("dtstart").date() for e in dated]
+    assert len(days) == len(set(days))  # a 4th that is also the last is there once
+    assert date(2027, 1, 30) in days  # the last Saturday, and the 5th: once
+    assert date(2027, 1, 23) in days  # the 4th
+    fifths = _events(calendar([Listed(make_asset(sessions=[fifth]))], name="x", today=TODAY))
+    assert [e.decoded("dtstart").date() for e in fifths][:2] == [
+        date(2026, 12, 30),
+        date(2027, 3, 31),
+    ]
+
+
+def test_control_characters_are_left_out_of_the_text() -> None:
+    asset = make_asset(
+        name="Knit\x0band natter",
+        sessions=[Session(weekdays=["tu"], start=time(10), end=time(12), notes="Bring\x07 wool")],
+    )
+    data = calendar([Listed(asset, description="Tea\x1b and cake")], name="x", today=TODAY)
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", data)
+    (event,) = _events(data)
+    assert str(event["summary"]) == "Knitand natter"
+    assert str(event["description"]) == "Bring wool\n\nTea and cake"
+    assert b"METHOD:PUBLISH" in data
 
 
 def test_a_listing_without_sessions_makes_an_empty_calendar() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.calendar_view import calendar_response, filename_for
+from api.calendar_view import calendar_response
 from api.deps import StoreDep
 from api.routers.assets import AssetId
 from api.web import PageUser, render
@@ -84,4 +84,4 @@ def listing_calendar(
     asset = _readable(store, user, asset_id)
     if asset is None:
         return _no_such_listing(request)
-    return calendar_response(request, [asset], name=asset.name, filename=filename_for(asset.name))
+    return calendar_response(request, [asset], name=asset.name, file_name=asset.name)

@@ -12,6 +12,7 @@ not exist. Plan ids (random, opaque) appear in URLs; references never do.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -32,6 +33,7 @@ from api.plan_view import (
 from api.web import FormValues, SameOrigin, first_value, page_role, render
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.ical import sessions_to_come
 from geo_assets.plans import SavedPlan, kept_until, new_plan
 from geo_assets.store import Store
 
@@ -127,10 +129,13 @@ def view_plan(
         made_by = user.name if plan.owner_id == user.id else store.get_user(plan.owner_id).name
     except NotFoundError:
         made_by = "a practitioner"
+    rows = saved_rows(store, plan)
+    listed = [row["asset"] for row in rows if row["asset"] is not None]
     context = {
         "title": f"Connection plan {plan.reference}",
         "saved": plan,
-        "items": saved_rows(store, plan),
+        "items": rows,
+        "to_come": sessions_to_come(listed, date.today()),
         "missing": 0,
         "made_on": plan.created_at.date(),
         "made_by": made_by,

@@ -187,4 +187,5 @@ def plan_calendar(
 ) -> Response:
     """The chosen activities (``listing``, repeated) still listed, as a calendar file;
     the choice comes by POST, never in a URL."""
-    return plan_calendar_response(request, store, values.get("listing", [])[:MAX_PLAN_ITEMS])
+    chosen = values.get("listing", [])[:MAX_PLAN_ITEMS]
+    return plan_calendar_response(request, store, chosen, empty_status=422)

@@ -80,7 +80,7 @@ def test_a_plans_activities_go_into_a_calendar_file(page, live_server, sign_in):
     with page.expect_download() as caught:
         page.get_by_role("button", name="Add the activities to a calendar").click()
     made_now = caught.value
-    assert made_now.suggested_filename == "connection-plan.ics"
+    assert made_now.suggested_filename == "Connection plan.ics"
     events = _calendar_events(made_now)
     assert events and {str(e["summary"]) for e in events} <= set(names)
     assert b"J.S." not in Path(made_now.path()).read_bytes()
@@ -104,6 +104,7 @@ def test_a_listings_sessions_go_into_a_calendar_file(page, live_server):
     name = page.get_by_role("heading", level=1).inner_text()
     with page.expect_download() as caught:
         page.get_by_role("link", name="to a calendar").click()
+    assert caught.value.suggested_filename == f"{name}.ics"
     events = _calendar_events(caught.value)
     assert events and {str(e["summary"]) for e in events} == {name}
     assert {str(e["url"]) for e in events} == {f"{live_server.url}/listings/{listing}"}
