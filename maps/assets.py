@@ -224,17 +224,10 @@ def render_parts(m: folium.Map, settings: MapSettings | None = None) -> MapParts
     adds outside ``default_js``/``default_css`` raises ``MapAssetsError``.
     """
     settings = settings or MapSettings()
-    localize(m, settings)
-    root = cast(Figure, m.get_root())
-    root.render()
-    header = root.header.render()
+    header, html, script = _rendered_sections(m, settings)
     for pattern in _PAGE_ONLY:
         header = pattern.sub("", header)
-    parts = MapParts(
-        header=header,
-        html=root.html.render(),
-        script=root.script.render(),
-    )
+    parts = MapParts(header=header, html=html, script=script)
     if settings.map_assets == "local":
         found = _EXTERNAL_LINK.findall(parts.header + parts.html)
         if found:
@@ -243,6 +236,41 @@ def render_parts(m: folium.Map, settings: MapSettings | None = None) -> MapParts
 
 
 def render_page(m: folium.Map, settings: MapSettings | None = None) -> str:
-    """The whole map as one standalone HTML document (local links when configured)."""
+    """The whole map as one standalone HTML document (local links when configured), laid
+    out as branca's own ``Figure`` template lays it out."""
+    header, html, script = _rendered_sections(m, settings or MapSettings())
+    return (
+        f"<!DOCTYPE html>\n<html>\n<head>\n    {header}\n</head>\n"
+        f"<body>\n    {html}\n</body>\n<script>\n    {script}\n</script>\n</html>"
+    )
+
+
+def _rendered_sections(m: folium.Map, settings: MapSettings) -> tuple[str, str, str]:
+    """The map's head, body and script text, each part's template rendered once.
+
+    Branca renders twice: each part renders its own template (listing text goes in as
+    data, escaped for HTML or JavaScript), hands the *result* to the page's head, body
+    or script as a new ``Element``, and ``Figure.render`` then compiles and renders that
+    text again as a Jinja template, unsandboxed. Text a listing's organisation wrote,
+    "{{ ... }}", would then run on the server. Here each part renders once; the text it
+    handed on is taken as it is; only elements with templates of their own (the script
+    and style links) are rendered, with their own data.
+    """
     localize(m, settings)
-    return m.get_root().render()
+    root = cast(Figure, m.get_root())
+    for child in root._children.values():  # what Figure.render does before its template
+        child.render()
+    return _section_text(root.header), _section_text(root.html), _section_text(root.script)
+
+
+def _section_text(section: Element) -> str:
+    """A page section's text, laid out as branca's default ``Element`` template lays out
+    its children."""
+    texts = []
+    for child in section._children.values():
+        if type(child) is Element and child._template_str is not None:
+            text = child._template_str  # already rendered by the part that made it
+            texts.append(text.removesuffix("\n"))  # as Jinja drops one trailing newline
+        else:
+            texts.append(child.render())
+    return "".join(f"\n    {text}" for text in texts)

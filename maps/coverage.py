@@ -13,6 +13,7 @@ from typing import Any
 
 import folium
 import numpy as np
+import pandas as pd
 
 from geo_assets.errors import InvalidInputError
 from maps.assets import MapSettings, new_map
@@ -23,6 +24,7 @@ from maps.style import (
     Legend,
     LegendItem,
     add_map_css,
+    inert,
 )
 
 FILL_COLUMN = "_ga_fill"
@@ -108,6 +110,9 @@ def coverage_map(
         raise InvalidInputError("`bins` must increase", field="bins")
     keep = [value_column, *dict.fromkeys(tooltip_columns)]
     frame = cells[[*keep, "geometry"]].copy()
+    for column in keep:  # names from a planner's own population file: text, made inert
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = [inert(v) if isinstance(v, str) else v for v in frame[column]]
     frame[FILL_COLUMN] = class_colours(values, breaks, higher_is_better=higher_is_better)
     frame[value_column] = [None if not np.isfinite(v) else round(float(v), 6) for v in values]
 

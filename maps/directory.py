@@ -155,7 +155,7 @@ class BrowserMarkers(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var callback = {{ this.callback }};
-            var rows = {{ this.rows|tojson }};
+            var rows = {{ this.rows_json }};
             var group = {{ this._parent.get_name() }};
             var map = {{ this.map_name }};
             var shown = map.hasLayer(group);
@@ -170,7 +170,7 @@ class BrowserMarkers(MacroElement):
     def __init__(self, rows: list[list[object]], callback: str, map_name: str) -> None:
         super().__init__()
         self._name = "BrowserMarkers"
-        self.rows = rows
+        self.rows_json = json_for_script(rows)
         self.callback = callback
         self.map_name = map_name
 

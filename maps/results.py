@@ -31,6 +31,7 @@ from maps.style import (
     add_map_css,
     category_colour,
     category_legend_items,
+    inert,
     root_category,
 )
 
@@ -168,7 +169,7 @@ def results_map(
         folium.Marker(
             location=[asset.location.lat, asset.location.lon],
             icon=_pin(str(rank), colour, stale=match.stale, extra="ga-rough" if rough else ""),
-            title=title,
+            title=inert(title),
             popup=folium.Popup(result_popup(match, rank, asset_url), max_width=320),
             z_index_offset=len(matches) - rank,
         ).add_to(results)

@@ -8,6 +8,7 @@ practitioner learns "green is nature" once. Colours are dark enough for white te
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -132,13 +133,29 @@ def category_label(root_id: str, taxonomy: Taxonomy | None = None) -> str:
     return taxonomy.get(root_id).name if root_id in taxonomy else root_id
 
 
+# A "{" that opens a Jinja tag: "{{", "{%" or "{#".
+_TEMPLATE_OPENING = re.compile(r"\{(?=[{%#])")
+
+
+def inert(text: str) -> str:
+    """Text that no Jinja template will take for a tag of its own.
+
+    Branca compiles each part of a map's output as a Jinja template (and would render it
+    again; ``maps.assets`` does not let it), so a listing's "{{ ... }}" would otherwise
+    fail that compile (and the page) or run. A zero-width space after the "{" keeps the
+    text as it reads.
+    """
+    return _TEMPLATE_OPENING.sub("{\u200b", text)
+
+
 def html_text(value: object) -> str:
     """Escape text for HTML that Folium places inside a JavaScript template literal.
 
     Besides ``& < > " '`` this escapes the characters a template literal treats
-    specially (backtick, ``$`` and backslash), so a listing's name can never run code.
+    specially (backtick, ``$`` and backslash), so a listing's name can never run code;
+    and it is ``inert`` to Jinja.
     """
-    return (
+    return inert(
         str(escape(str(value))).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
     )
 
@@ -231,8 +248,9 @@ def category_legend_items(
 
 
 def json_for_script(value: object) -> str:
-    """JSON safe to place inside a ``<script>`` element (no ``</script>`` break-out)."""
-    return (
+    """JSON safe to place inside a ``<script>`` element (no ``</script>`` break-out), and
+    ``inert`` to Jinja (JSON's own braces never open a tag: a key follows each "{")."""
+    return inert(
         json.dumps(value, ensure_ascii=False)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")

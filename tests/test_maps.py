@@ -204,6 +204,91 @@ def test_popup_text_cannot_break_out_of_folium_template_literals():
     assert "</script>" not in script
 
 
+# Jinja that would run if map text were rendered as a template: "pwned" appears only then.
+TEMPLATE_TEXT = "Knit {{ 'pw' ~ 'ned' }} club {% for x in range(2) %}{{ 'pw' ~ 'ned' }}{% endfor %}"
+
+
+def _branca_sections(m: folium.Map) -> tuple[str, str, str]:
+    """The sections as branca renders them itself (the second pass included)."""
+    root = m.get_root()
+    root.render()
+    return root.header.render(), root.html.render(), root.script.render()
+
+
+# Text a Jinja compile refuses: were it compiled, the whole page would fail.
+BROKEN_TEXT = "Knit {{ 'x\\' }} {% if %} {# club"
+
+
+@pytest.mark.parametrize("text", [TEMPLATE_TEXT, BROKEN_TEXT], ids=["runs", "breaks"])
+@pytest.mark.parametrize("where", ["name", "description", "place"])
+def test_listing_text_is_never_taken_for_a_template(where: str, text: str):
+    """Branca compiles each part's output as a Jinja template and renders it again
+    (unsandboxed): an organisation's "{{ ... }}" in a listing would run on the server,
+    and a broken one would fail every page with the map. Our maps render each part once
+    and make listing text inert, so it arrives as written."""
+    if where == "place":
+        asset = _asset(1, location={"lat": ORIGIN[0], "lon": ORIGIN[1], "place": text})
+    else:
+        asset = _asset(1, **{where: text})
+    maps = [
+        directory_map([asset], settings=OFFLINE),
+        results_map(ORIGIN, [("walk", 20)], [_match(asset)], settings=OFFLINE),
+    ]
+    for m in maps:
+        parts = render_parts(m, OFFLINE)
+        shown = parts.header + parts.html + parts.script
+        assert "pwned" not in shown
+        if where == "name":  # the name is on both maps, as written (escaped, inert)
+            assert "Knit {\u200b{" in shown
+    assert "pwned" not in render_page(results_map(ORIGIN, [], [_match(asset)], settings=OFFLINE))
+
+
+def test_a_parts_output_is_never_rendered_a_second_time():
+    """Even text that reaches Folium without being made inert (here a tooltip given to
+    Folium directly) is shown as written, not run."""
+    m = new_map(ORIGIN, settings=OFFLINE)
+    folium.Marker(ORIGIN, tooltip=TEMPLATE_TEXT).add_to(m)
+    parts = render_parts(m, OFFLINE)
+    assert "pwned" not in parts.script and "range(2)" in parts.script
+    assert "pwned" not in render_page(m, OFFLINE)
+
+
+def test_a_planners_text_on_the_coverage_map_is_inert():
+    cells = _cells()
+    cells["area"] = [TEMPLATE_TEXT, BROKEN_TEXT] * (len(cells) // 2) + [""] * (len(cells) % 2)
+    m = coverage_map(cells, "access", label="Groups", tooltip_columns=["area"], settings=OFFLINE)
+    script = render_parts(m, OFFLINE).script
+    assert "pwned" not in script and "Knit {\\u200b{" in script  # Folium's JSON escapes it
+
+
+def test_rendering_once_gives_what_branca_gives_for_plain_text():
+    """For text with no template syntax in it the two ways agree exactly: nothing a map
+    shows is lost by leaving out branca's second pass. (Each way renders a map of its
+    own, built alike; only the random element ids differ.)"""
+    assets = [_asset(i, category=c) for i, c in enumerate(["nature", "arts", "sport", "social"])]
+    builders = [
+        _with_every_plugin,
+        lambda: directory_map(assets, settings=OFFLINE),
+        lambda: results_map(
+            ORIGIN, [("walk", 20), ("cycle", 15)], [_match(a) for a in assets], settings=OFFLINE
+        ),
+        lambda: coverage_map(
+            _cells(), "access", label="Groups", gap_column="gap", settings=OFFLINE
+        ),
+    ]
+
+    def same_ids(text: str) -> str:
+        return re.sub(r"_[0-9a-f]{32}", "_ID", text)
+
+    for build in builders:
+        ours = render_parts(build(), OFFLINE)
+        theirs = build()
+        localize(theirs, OFFLINE)
+        _, html, script = _branca_sections(theirs)
+        assert same_ids(ours.html) == same_ids(html)
+        assert same_ids(ours.script) == same_ids(script)
+
+
 # --- results map ------------------------------------------------------------------------------
 
 
@@ -311,7 +396,7 @@ def test_directory_map_rings_a_listing_that_is_only_at_a_centre():
     script = render_parts(directory_map([exact, rough], settings=OFFLINE), OFFLINE).script
     assert re.search(r'"asset00002", 3,', script)  # stale (1) and only a centre (2)
     assert re.search(r'"asset00001", 0,', script)
-    assert "The map shows the postcode\\u0027s centre: ask the organiser" in script
+    assert "The map shows the postcode's centre: ask the organiser" in script
     assert "Ringed: shown at its postcode" in script
 
 
@@ -501,3 +586,15 @@ def test_every_local_file_comes_from_a_locked_npm_package_copied_by_the_setup_sc
         assert f"node_modules/{name}" in lock["packages"], path
         assert any(path == c or path.startswith(c + "/") for c in copied), path
     assert "resolved" not in json.dumps(lock)  # no registry address in the repo
+
+
+def test_the_public_map_shows_a_hostile_name_as_written(page_client):
+    """An organisation names its listing "{{ ... }}": the public map (every visitor's)
+    still draws, and shows the words, never what they would compute."""
+    app, client = page_client
+    app.state.map_settings = MapSettings(map_assets="cdn", tiles="none")
+    for i, text in enumerate((TEMPLATE_TEXT, BROKEN_TEXT)):
+        app.state.store.update_asset(f"asset0000{i}", {"name": text})
+    page = client.get("/map")
+    assert page.status_code == 200
+    assert "pwned" not in page.text and page.text.count("Knit {\u200b{") == 2
