@@ -23,7 +23,6 @@ in the routers logs request bodies.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -36,13 +35,14 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import domain_problem, problem_response
 from api.routers.hsds import PREFIX as HSDS_PREFIX
 from api.routers.portal_pages import UPLOAD_PATH
-from api.web import megabytes, render
+from api.web import SESSION_COOKIE, megabytes, render
+from geo_assets.auth import VERIFIED, VerifiedTokens
 from geo_assets.errors import RateLimited
 from geo_assets.settings import Settings
 
@@ -50,7 +50,6 @@ from geo_assets.settings import Settings
 LIMITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Path segments whose query strings never reach the access log: a person's profile, what
 # they typed to find a place, and the ORUK search near a postcode (someone's home, often).
-PRIVATE_SEGMENTS = frozenset({"match", "geocode", "service_at_locations"})
 SECONDS_PER_MINUTE = 60.0
 # Buckets idle this long are full again and can be forgotten; pruning runs at most this often.
 _PRUNE_EVERY_S = SECONDS_PER_MINUTE
@@ -249,13 +248,21 @@ class RateLimiter:
         return len(self._buckets)
 
 
-def caller_key(scope: Scope) -> str:
-    """Who is asking: a SHA-256 of the bearer token when one is sent (the token itself is
-    never kept), else the client IP address."""
-    authorization = Headers(scope=scope).get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+def caller_key(scope: Scope, verified: VerifiedTokens = VERIFIED) -> str:
+    """Who is asking: the user, when the request carries a token (bearer header or the
+    pages' session cookie) that lately proved itself (``verified``, the cache the sign-in
+    checks fill); else the client IP address.
+
+    An unproven token counts as its IP: keyed by any token sent, each made-up one would
+    open a fresh bucket, and so a way round the limit. (Colleagues behind one address
+    each get their own once signed in.)"""
+    headers = Headers(scope=scope)
+    scheme, _, bearer = headers.get("authorization", "").partition(" ")
+    tokens = [bearer.strip()] if scheme.lower() == "bearer" else []
+    tokens.append(cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE, ""))
+    for token in tokens:
+        if token and (known := verified.get(token)) is not None:
+            return "user:" + known[1]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -322,30 +329,25 @@ def _under(scope: Scope, prefix: str) -> bool:
 
 # --- private access logs ----------------------------------------------------------------------
 
-_QUERY_AFTER_PRIVATE_PATH = re.compile(
-    r"(/(?:" + "|".join(sorted(PRIVATE_SEGMENTS)) + r")(?:/[^\s?\"]*)?)\?[^\s\"]*", re.IGNORECASE
-)
-
-
-def is_private_path(path: str) -> bool:
-    """Whether ``path`` (without its query) is, or lies under, one of the private routes;
-    trailing slashes, case and a mount prefix do not matter."""
-    return any(segment.lower() in PRIVATE_SEGMENTS for segment in path.split("/"))
+# A path's query in free text: "/x?..." up to a space or a quote.
+_QUERY_AFTER_PATH = re.compile(r"(/[^\s?\"]*)\?[^\s\"]*")
 
 
 def scrub_path(path_with_query: str) -> str:
-    """``/geocode?q=LS1 4AP`` -> ``/geocode``; other paths are returned unchanged."""
-    path, sep, _ = path_with_query.partition("?")
-    return path if sep and is_private_path(path) else path_with_query
+    """``/geocode?q=LS1 4AP`` -> ``/geocode``: no query string reaches a log. Any may say
+    where a person lives (``near=``, ``bbox=``, ``q=``), their age or what they enjoy
+    (``text=``), typed by a practitioner for a client; the method, path and status are
+    what an operator needs."""
+    return path_with_query.partition("?")[0]
 
 
 class PrivateQueryFilter(logging.Filter):
-    """Strips the query string of private routes from uvicorn's log records.
+    """Strips query strings from uvicorn's log records.
 
     The access log passes ``(client, method, path?query, http_version, status)`` as the
     record's arguments and its formatter unpacks them, so that tuple keeps its shape; the
     trace-level ASGI log (``uvicorn.asgi``) passes the request scope as a dict, whose
-    ``query_string`` is blanked. Any other record naming a private path with a query is
+    ``query_string`` is blanked. Any other record naming a path with a query is
     flattened and scrubbed.
     """
 
@@ -356,15 +358,14 @@ class PrivateQueryFilter(logging.Filter):
         elif isinstance(args, tuple) and any(isinstance(a, dict) for a in args):
             record.args = tuple(_scrub_scope(a) if isinstance(a, dict) else a for a in args)
         message = record.getMessage()
-        scrubbed = _QUERY_AFTER_PRIVATE_PATH.sub(r"\1", message)
+        scrubbed = _QUERY_AFTER_PATH.sub(r"\1", message)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return True
 
 
 def _scrub_scope(scope: dict[str, object]) -> dict[str, object]:
-    path = scope.get("path")
-    if isinstance(path, str) and scope.get("query_string") and is_private_path(path):
+    if scope.get("query_string"):
         return {**scope, "query_string": b"<private>"}
     return scope
 

@@ -400,3 +400,108 @@ def test_an_import_warns_of_names_that_say_whom_a_listing_is_for(
     (warning,) = [w for w in report.warnings if "say whom" in w]
     assert warning.startswith("1 listing(s) have names that say whom they are for")
     assert "row 3 “Ladies' Darts”: the name says it is for women" in warning
+
+
+# --- hostile workbooks (a security review) ----------------------------------------------------
+
+
+def _rewrite_part(
+    path: Path, part: str, change: Any, *, extra: dict[str, bytes] | None = None
+) -> None:
+    """Rewrite one part of a workbook (and add ``extra`` parts), as a hand-made file would."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as packed:
+        parts = {info.filename: packed.read(info) for info in packed.infolist()}
+    parts[part] = change(parts[part])
+    parts.update(extra or {})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as packed:
+        for name, data in parts.items():
+            packed.writestr(name, data)
+
+
+def test_a_sheets_claimed_size_is_not_believed(tmp_path: Path) -> None:
+    """A 5 KB workbook may claim 16,384 columns by 100,000 rows; openpyxl padded every
+    row to that claim (minutes of work for one upload). Rows are read as stored."""
+    from openpyxl import load_workbook
+
+    from geo_assets.ingest.spreadsheet import MAX_COLUMNS, sheet_rows
+
+    path = tmp_path / "claims.xlsx"
+    write_xlsx(path, rows(2))
+    _rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b"<sheetViews>", b'<dimension ref="A1:XFD100000"/><sheetViews>'),
+    )
+    book = load_workbook(path, read_only=True)
+    assert book.worksheets[0].max_column == 16384  # what the sheet claims
+    stored = list(sheet_rows(book.worksheets[0]))
+    book.close()
+    assert len(stored) == 3 and max(len(r) for r in stored) <= MAX_COLUMNS
+    assert [a.name for a in _assets(parse_xlsx(path))] == ["Activity 000", "Activity 001"]
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.xlsx"
+    write_xlsx(path, rows(1))
+    _rewrite_part(
+        path, "[Content_Types].xml", lambda xml: xml, extra={"xl/padding.bin": bytes(3 * 2**20)}
+    )
+    assert path.stat().st_size < 2**20  # zeros pack small
+    feed = parse_xlsx(path, max_unpacked_bytes=2 * 2**20)
+    assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
+    assert "would unpack to 3 MiB" in feed.errors[0].message and not feed.records
+    assert _assets(parse_xlsx(path))  # within the default limit, the same file reads
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_rows_past_the_limit_stop_the_file(tmp_path: Path, fmt: str) -> None:
+    """A limit on rows, blank ones included (a sheet can yield a million of those)."""
+    data = rows(3) + [{}] * 6 + rows(1, source_id="late")
+    path = tmp_path / f"long.{fmt}"
+    if fmt == "csv":
+        write_csv(path, data)
+        feed = parse_csv(path, max_rows=5)
+    else:
+        write_xlsx(path, data)
+        feed = parse_xlsx(path, max_rows=5)
+    assert [r for r, _ in feed.records] == [2, 3, 4]
+    assert [(e.row, e.field) for e in feed.errors] == [(7, "(file)")]
+    assert "past 5 rows" in feed.errors[0].message
+    assert parse_csv(path, max_rows=10).errors == [] if fmt == "csv" else True
+
+
+def test_the_portal_upload_is_limited_to_an_organisations_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo_assets.ingest import organisation_upload
+
+    monkeypatch.setattr(organisation_upload, "MAX_UPLOAD_ROWS", 2)
+    raw = write_csv(tmp_path / "up.csv", rows(3)).read_bytes()
+    feed = organisation_upload.parse_upload("up.csv", raw)
+    assert [(e.row, e.field) for e in feed.errors] == [(4, "(file)")]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formulas_in_listings_are_exported_as_text_and_read_back_as_written(
+    fmt: str, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """An organisation's description "=HYPERLINK(...)" would run when whoever exports
+    opens the CSV in Excel; it is written with an apostrophe first (Excel shows text),
+    and importing the file gives back exactly what was written. Numbers stay numbers."""
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    first = sqlite_store.list_assets().items[0]
+    hostile = {"description": '=HYPERLINK("http://x.example","Click")', "name": "@SUM(1+1)"}
+    sqlite_store.update_asset(first.id, hostile)
+    before = _content(sqlite_store.list_assets().items)
+    path = tmp_path / f"out.{fmt}"
+    (export_csv if fmt == "csv" else export_xlsx)(sqlite_store, path)
+    if fmt == "csv":
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            cells = [cell for row in csv.reader(fh) for cell in row]
+        assert '\'=HYPERLINK("http://x.example","Click")' in cells and "'@SUM(1+1)" in cells
+        assert not [c for c in cells if c[:1] in ("=", "+", "@")]
+        assert any(c.startswith("-1.") for c in cells)  # a longitude, not guarded
+    feed = (parse_csv if fmt == "csv" else parse_xlsx)(path)
+    assert _content(_assets(feed)) == before

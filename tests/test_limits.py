@@ -16,6 +16,7 @@ from api.app import create_app
 from api.limits import BodySizeLimit, PrivateQueryFilter, RateLimiter, caller_key, scrub_path
 from api.routers.portal_pages import UPLOAD_PATH
 from api.web import megabytes
+from geo_assets.auth import User, VerifiedTokens, authenticate, issue_token
 from geo_assets.errors import RateLimited
 from geo_assets.settings import Settings
 from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE
@@ -238,12 +239,33 @@ def test_idle_buckets_are_forgotten() -> None:
     assert len(limiter) == 1
 
 
-def test_caller_key_hashes_tokens_and_falls_back_to_the_ip() -> None:
-    with_token = {"type": "http", "headers": [(b"authorization", b"Bearer ga_abc_secret")]}
-    key = caller_key(with_token)
-    assert key.startswith("token:") and "secret" not in key
-    anonymous = {"type": "http", "headers": [], "client": ("203.0.113.9", 5555)}
-    assert caller_key(anonymous) == "ip:203.0.113.9"
+def test_caller_key_is_the_user_of_a_proven_token_else_the_ip() -> None:
+    verified = VerifiedTokens()
+    verified.put("ga_abc_secret", "abc", "user-7")
+    client = ("203.0.113.9", 5555)
+
+    def key(*headers: tuple[bytes, bytes]) -> str:
+        return caller_key({"type": "http", "headers": list(headers), "client": client}, verified)
+
+    assert key((b"authorization", b"Bearer ga_abc_secret")) == "user:user-7"
+    assert key((b"cookie", b"other=1; ga_session=ga_abc_secret")) == "user:user-7"
+    # Made-up tokens, in either place, are the address they come from: no bucket each.
+    assert key((b"authorization", b"Bearer ga_made_up")) == "ip:203.0.113.9"
+    assert key((b"cookie", b"ga_session=ga_made_up")) == "ip:203.0.113.9"
+    assert key() == "ip:203.0.113.9"
+
+
+def test_made_up_tokens_do_not_get_round_the_rate(tmp_path: Path) -> None:
+    """Each request with a fresh invented bearer token once had a bucket of its own."""
+    app, seen = _app(tmp_path, rate_limit_per_minute=3)
+    with TestClient(app) as client:
+        codes = [
+            client.post(
+                "/test-echo", content=b"{}", headers={"authorization": f"Bearer ga_x{i}_y"}
+            ).status_code
+            for i in range(6)
+        ]
+    assert codes == [200, 200, 200, 429, 429, 429] and len(seen) == 3
 
 
 def test_writes_over_the_rate_get_429_with_retry_after(tmp_path: Path) -> None:
@@ -256,9 +278,14 @@ def test_writes_over_the_rate_get_429_with_retry_after(tmp_path: Path) -> None:
         assert body["type"].endswith("rate-limited")
         assert 1 <= int(refused.headers["retry-after"]) <= 20
         assert len(seen) == 3  # refused before the route ran
-        # Reads are not limited; another token has its own allowance.
+        # Reads are not limited; a signed-in caller (its token proven) has its own allowance.
         assert client.get("/healthz").status_code == 200
-        other = client.post("/test-echo", content=b"{}", headers={"Authorization": "Bearer ga_x_y"})
+        store = app.state.store
+        token = issue_token(store, store.create_user(User(name="Ann", role="practitioner")).id)
+        authenticate(store, token)
+        other = client.post(
+            "/test-echo", content=b"{}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert other.status_code == 200
 
 
@@ -340,8 +367,10 @@ def test_page_numbers_past_the_maximum_are_refused(limited, path: str) -> None:
         ("/api/v1/GEOCODE?q=LS1", "/api/v1/GEOCODE"),
         ("/match?debug=1", "/match"),
         ("/hsds/service_at_locations?postcode=BD1+1QY", "/hsds/service_at_locations"),
-        ("/assets?near=53.8,-1.7", "/assets?near=53.8,-1.7"),
-        ("/matches?x=1", "/matches?x=1"),
+        # Public routes too: a practitioner may look near a client's home, or by age.
+        ("/assets?near=53.8,-1.7&min_age=34", "/assets"),
+        ("/hsds/services?minimum_age=34&text=bereavement", "/hsds/services"),
+        ("/map", "/map"),
     ],
 )
 def test_scrub_path(logged: str, expected: str) -> None:
@@ -364,9 +393,9 @@ def test_the_filter_blanks_private_queries_in_logged_scopes() -> None:
     PrivateQueryFilter().filter(record)
     assert "LS1" not in record.getMessage()
     other = {"type": "http", "path": "/assets", "query_string": b"near=1,2"}
-    kept = _record("%s [%d] Started scope=%s", ("ASGI", 2, other))
-    PrivateQueryFilter().filter(kept)
-    assert "near=1,2" in kept.getMessage()
+    public = _record("%s [%d] Started scope=%s", ("ASGI", 2, other))
+    PrivateQueryFilter().filter(public)
+    assert "near=1,2" not in public.getMessage() and "/assets" in public.getMessage()
 
 
 def test_the_filter_scrubs_free_text_mentions() -> None:

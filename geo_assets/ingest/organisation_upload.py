@@ -36,6 +36,9 @@ from geo_assets.store.base import AssetFilters, Store, iter_assets, row_errors
 
 #: File name endings the upload accepts, and the parser each gets.
 UPLOAD_FORMATS = {".csv": parse_csv, ".xlsx": parse_xlsx}
+#: Rows one upload may hold: an organisation's listings, not a national directory (the
+#: command line's import has no such limit).
+MAX_UPLOAD_ROWS = 5_000
 _ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx workbook is a zip file
 _SOURCE_PREFIX = "portal:"
 _SOURCE_MAX_CHARS = 100  # Asset.source's limit
@@ -65,7 +68,7 @@ def parse_upload(filename: str, raw: bytes, geocoder: Geocoder | None = None) ->
     with tempfile.TemporaryDirectory(prefix="ga-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(raw)
-        feed = parse(path, geocoder=geocoder)
+        feed = parse(path, geocoder=geocoder, max_rows=MAX_UPLOAD_ROWS)
         feed.records = list(feed.records)  # read everything before the file goes
     return feed
 

@@ -39,6 +39,14 @@ _SNIFF_BYTES = 64 * 1024
 # A CSV cell longer than this is not a spreadsheet cell but a broken file.
 _MAX_CELL_CHARS = 100_000
 SHEET_NAME = "activities"
+# A workbook is a zip: its parts may unpack to far more than the upload's size. Real ones
+# unpack five to ten times over; a "zip bomb" a thousand times.
+MAX_UNPACKED_BYTES = 256 * 2**20
+MAX_PARTS = 1_000
+# Columns read from a sheet: the template has a few dozen; a sheet may declare 16,384.
+MAX_COLUMNS = 200
+# What makes Excel (and its kin) read a CSV cell as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXAMPLE_CSV = DATA_DIR / "templates" / "activities.csv"
 EXAMPLE_XLSX = DATA_DIR / "templates" / "activities.xlsx"
 
@@ -101,7 +109,11 @@ def _control_share(head: bytes) -> float:
 
 
 def parse_csv(
-    path: str | Path, *, source: str | None = None, geocoder: Geocoder | None = None
+    path: str | Path,
+    *,
+    source: str | None = None,
+    geocoder: Geocoder | None = None,
+    max_rows: int | None = None,
 ) -> ParsedFeed:
     """Read the template from a CSV file (see the module docstring for encodings).
 
@@ -117,7 +129,11 @@ def parse_csv(
     delimiter = max(",;\t", key=first_line.count)
     csv.field_size_limit(max(_MAX_CELL_CHARS, 1))
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    feed = _parse_rows(_safe_csv(rows), source=source, geocoder=geocoder)
+    cells = (
+        row if isinstance(row, RowError) else [unguarded(cell) for cell in row]
+        for row in _safe_csv(rows)
+    )
+    feed = _parse_rows(cells, source=source, geocoder=geocoder, max_rows=max_rows)
     feed.warnings[:0] = warnings
     return feed
 
@@ -138,12 +154,33 @@ def _safe_csv(rows: Iterator[list[str]]) -> Iterator[Sequence[Any] | RowError]:
 
 
 def parse_xlsx(
-    path: str | Path, *, source: str | None = None, geocoder: Geocoder | None = None
+    path: str | Path,
+    *,
+    source: str | None = None,
+    geocoder: Geocoder | None = None,
+    max_rows: int | None = None,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
 ) -> ParsedFeed:
     """Read the template from the first sheet (or the sheet named "activities"); rows
-    with no lat/lon are placed as ``parse_csv`` places them."""
+    with no lat/lon are placed as ``parse_csv`` places them.
+
+    The sheet's own claim of its size is not believed (openpyxl would pad every row to
+    it: a 5 KB workbook claiming 16,384 columns by 100,000 rows took minutes), and a
+    workbook that would unpack past ``max_unpacked_bytes`` is refused unread."""
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(Path(path)) as packed:
+            parts = packed.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        return _file_error(f"not an Excel .xlsx workbook ({type(exc).__name__}: {exc})")
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > max_unpacked_bytes or len(parts) > MAX_PARTS:
+        return _file_error(
+            f"the workbook would unpack to {unpacked / 2**20:,.0f} MiB in {len(parts):,} parts,"
+            f" more than the {max_unpacked_bytes / 2**20:,.0f} MiB and {MAX_PARTS:,} parts"
+            " allowed: save it again from Excel, or split it"
+        )
     try:
         book = load_workbook(Path(path), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -152,9 +189,16 @@ def parse_xlsx(
         return _file_error(f"the workbook cannot be read ({type(exc).__name__}: {exc})")
     try:
         sheet = book[SHEET_NAME] if SHEET_NAME in book.sheetnames else book.worksheets[0]
-        return _parse_rows(sheet.iter_rows(values_only=True), source=source, geocoder=geocoder)
+        return _parse_rows(sheet_rows(sheet), source=source, geocoder=geocoder, max_rows=max_rows)
     finally:
         book.close()
+
+
+def sheet_rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
+    """A read-only sheet's rows as they are stored (``MAX_COLUMNS`` cells each, the rest
+    unread), however many rows and columns the sheet says it has."""
+    sheet.reset_dimensions()
+    return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)  # type: ignore[no-any-return]
 
 
 def _parse_rows(
@@ -162,8 +206,10 @@ def _parse_rows(
     *,
     source: str | None = None,
     geocoder: Geocoder | None = None,
+    max_rows: int | None = None,
 ) -> ParsedFeed:
-    """Header then data rows -> a feed; problems are collected per row, never raised."""
+    """Header then data rows -> a feed; problems are collected per row, never raised.
+    Rows past ``max_rows`` (blank or not) are a problem of the file, and reading stops."""
     iterator = iter(rows)
     header: Sequence[Any] | RowError | None = None
     for header in iterator:
@@ -201,6 +247,17 @@ def _parse_rows(
     for row_no, row in enumerate(iterator, start=header_row + 1):
         if isinstance(row, RowError):
             feed.errors.append(RowError(row_no, row.field, row.message))
+            break
+        if max_rows is not None and row_no > header_row + max_rows:
+            # Counting blank rows too: a sheet can be made to yield a million of them.
+            feed.errors.append(
+                RowError(
+                    row_no,
+                    "(file)",
+                    f"the sheet goes on past {max_rows:,} rows: upload at most that many"
+                    " rows a file, with no blank rows after them",
+                )
+            )
             break
         if not any(_filled(c) for c in row):
             continue
@@ -247,15 +304,39 @@ def template_rows(store: Store, filters: AssetFilters | None = None) -> Iterator
 
 
 def export_csv(store: Store, path: str | Path, filters: AssetFilters | None = None) -> int:
-    """Write the template as UTF-8 CSV with a byte-order mark (so Excel shows '£' right)."""
+    """Write the template as UTF-8 CSV with a byte-order mark (so Excel shows '£' right).
+
+    Text that Excel would run as a formula is written ``guarded``: listings' text comes
+    from organisations, and the file is opened by whoever runs the export."""
     count = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMN_NAMES)
         writer.writeheader()
         for row in template_rows(store, filters):
-            writer.writerow(row)
+            writer.writerow({name: guarded(value) for name, value in row.items()})
             count += 1
     return count
+
+
+def guarded(value: Any) -> Any:
+    """``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``: a cell that starts as a formula does
+    (``= + - @``, a tab or a carriage return) gets an apostrophe first, which Excel shows
+    as text and ``unguarded`` takes off again on import. Numbers (-1.759) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def unguarded(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def export_xlsx(store: Store, path: str | Path, filters: AssetFilters | None = None) -> int:
