@@ -1,4 +1,5 @@
-"""The running service deletes saved plans that outlived their retention period.
+"""The running service deletes saved plans that outlived their retention period (and the
+tokens of web sessions that have ended).
 
 A saved plan is pseudonymous, but it still says which groups somebody was offered, so
 it is kept only ``settings.plan_retention_days``. The app's lifespan runs
@@ -18,6 +19,7 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
+from geo_assets.model import utcnow
 from geo_assets.plans import purge_expired
 from geo_assets.store import Store
 
@@ -35,7 +37,7 @@ async def purge_plans_periodically(
     the next round: it must never stop the service. Cancelled while a purge runs, it
     ends once that purge has (the caller closes the store after it)."""
     while True:
-        purge = asyncio.ensure_future(run_in_threadpool(purge_expired, store, retention_days))
+        purge = asyncio.ensure_future(run_in_threadpool(_tidy, store, retention_days))
         try:
             deleted = await asyncio.shield(purge)
         except asyncio.CancelledError:
@@ -48,6 +50,15 @@ async def purge_plans_periodically(
         except Exception:
             _log.warning("could not delete expired saved plans; will try again", exc_info=True)
         else:
-            if deleted:
-                _log.info("deleted %d saved plan(s) older than %d days", deleted, retention_days)
+            plans, sessions = deleted
+            if plans:
+                _log.info("deleted %d saved plan(s) older than %d days", plans, retention_days)
+            if sessions:
+                _log.info("deleted %d ended web session token(s)", sessions)
         await asyncio.sleep(every_s)
+
+
+def _tidy(store: Store, retention_days: int) -> tuple[int, int]:
+    """Delete the plans past their retention, then the tokens of web sessions that have
+    ended (refused since, so nothing is lost); how many of each."""
+    return purge_expired(store, retention_days), store.delete_expired_tokens(utcnow())

@@ -41,6 +41,7 @@ from geo_assets.model import (
     RefusesNul,
     UtcDatetime,
     new_id,
+    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class TokenRecord:
     secret_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None  # a web session's token; None: until revoked
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -135,13 +137,14 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return False
 
 
-def issue_token(store: Store, user_id: str) -> str:
+def issue_token(store: Store, user_id: str, *, expires_at: datetime | None = None) -> str:
     """Create a token for an active user and return it; only its hash is stored.
 
-    The token is shown to the caller once: it cannot be recovered later.
+    The token is shown to the caller once: it cannot be recovered later. One with
+    ``expires_at`` is refused from then on (a web session's).
     """
     token_id, secret, token = new_token()
-    store.add_token(user_id, token_id, hash_secret(secret))
+    store.add_token(user_id, token_id, hash_secret(secret), expires_at=expires_at)
     return token
 
 
@@ -204,6 +207,8 @@ def authenticate(store: Store, token: str, *, cache: VerifiedTokens = VERIFIED) 
         cache.put(token, record.token_id, record.user_id)
     if record.revoked_at is not None:
         raise AuthenticationRequired("the bearer token has been revoked", invalid_token=True)
+    if record.expires_at is not None and record.expires_at <= utcnow():
+        raise AuthenticationRequired("the session has ended: sign in again", invalid_token=True)
     user = store.get_user(record.user_id)
     if not user.active:
         raise AuthenticationRequired("the bearer token's user has been revoked", invalid_token=True)

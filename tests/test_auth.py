@@ -89,6 +89,20 @@ def test_authenticate_checks_secret_and_revocation(sqlite: Store) -> None:
         authenticate(sqlite, token, cache=cache)
 
 
+def test_a_token_with_an_expiry_is_refused_from_then_on(sqlite: Store) -> None:
+    from datetime import timedelta
+
+    from geo_assets.model import utcnow
+
+    sqlite.create_user(PRACTITIONER)
+    cache = VerifiedTokens()
+    later = issue_token(sqlite, PRACTITIONER.id, expires_at=utcnow() + timedelta(hours=1))
+    assert authenticate(sqlite, later, cache=cache).id == PRACTITIONER.id
+    ended = issue_token(sqlite, PRACTITIONER.id, expires_at=utcnow() - timedelta(seconds=1))
+    with pytest.raises(AuthenticationRequired, match="session has ended"):
+        authenticate(sqlite, ended, cache=cache)
+
+
 def test_cache_skips_argon2_but_not_the_store(sqlite: Store, monkeypatch) -> None:
     sqlite.create_user(PLANNER)
     token = issue_token(sqlite, PLANNER.id)

@@ -12,7 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from geo_assets.auth import User, issue_token
+from api.web import SESSION_COOKIE
+from geo_assets.auth import User, authenticate, issue_token, parse_token
+from geo_assets.errors import AuthenticationRequired
 from geo_assets.matching import match
 from geo_assets.model import Profile
 from geo_assets.sample import load_sample
@@ -106,6 +108,40 @@ def test_signing_in_lands_on_the_roles_home_and_refuses_bad_tokens(site) -> None
     assert _post_token(client, tokens["practitioner"]).headers["location"] == "/search"
     client.cookies.set("ga_next", "//elsewhere.example/x")
     assert _post_token(client, tokens["practitioner"]).headers["location"] == "/search"
+
+
+def test_a_session_has_its_own_token_which_signing_out_ends(site) -> None:
+    """The cookie holds a token of the browser's own, not the pasted one: a copied cookie
+    is no lasting key to the API, and signing out ends it. The user's token lives on."""
+    client, store, tokens = site
+    client.cookies.clear()
+    _post_token(client, tokens["practitioner"])
+    session = client.cookies.get(SESSION_COOKIE)
+    assert session and session != tokens["practitioner"]
+    record = store.find_token(parse_token(session)[0])
+    assert record is not None and record.expires_at is not None
+    assert client.get("/search", follow_redirects=False).status_code == 200
+    out = client.post("/sign-out", headers=SAME_SITE, follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.set(SESSION_COOKIE, session)  # the cookie, kept or copied
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    with pytest.raises(AuthenticationRequired, match="revoked"):
+        authenticate(store, session)
+    assert authenticate(store, tokens["practitioner"]).role == "practitioner"
+    client.cookies.clear()
+
+
+def test_signing_out_revokes_only_a_session_that_proves_itself(site) -> None:
+    """A cookie made up to name someone's token, or one holding a user's own API token
+    (as cookies did before sessions had tokens), revokes nothing."""
+    client, store, tokens = site
+    token_id = parse_token(tokens["planner"])[0]
+    for cookie in (f"ga_{token_id}_{'x' * 43}", tokens["planner"]):
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, cookie)
+        client.post("/sign-out", headers=SAME_SITE, follow_redirects=False)
+        assert authenticate(store, tokens["planner"]).role == "planner"
+    client.cookies.clear()
 
 
 def test_the_front_door_is_the_directory_map(site) -> None:

@@ -152,6 +152,9 @@ class _FlakyStore:
             raise StoreUnavailableError("PostgreSQL is unavailable")
         return 2
 
+    def delete_expired_tokens(self, before: object) -> int:
+        return 1
+
 
 def test_a_failed_purge_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
     store = _FlakyStore()
@@ -174,6 +177,7 @@ def test_a_failed_purge_is_logged_and_retried(caplog: pytest.LogCaptureFixture) 
     messages = [r.getMessage() for r in caplog.records]
     assert "could not delete expired saved plans; will try again" in messages
     assert "deleted 2 saved plan(s) older than 365 days" in messages
+    assert "deleted 1 ended web session token(s)" in messages
 
 
 class _SlowStore:
@@ -189,6 +193,9 @@ class _SlowStore:
         self.started.set()
         time.sleep(0.3)
         self.purging = False
+        return 0
+
+    def delete_expired_tokens(self, before: object) -> int:
         return 0
 
     def close(self) -> None:

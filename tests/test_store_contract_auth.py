@@ -79,6 +79,30 @@ def test_tokens_are_found_by_id_and_keep_only_the_hash(store: Store) -> None:
         store.add_token("nobody", "0011223344556677", "$argon2id$x")
 
 
+def test_a_sessions_token_expires_is_revoked_alone_and_is_deleted_once_ended(
+    store: Store,
+) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    now = utcnow().replace(microsecond=0)
+    api = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    ended = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=now - timedelta(hours=1))
+    live = store.add_token("u1", "aaaaaaaaaaaaaaa3", "h3", expires_at=now + timedelta(hours=12))
+    assert store.find_token(live.token_id) == live and live.expires_at == now + timedelta(hours=12)
+    assert api.expires_at is None and store.find_token(api.token_id) == api
+    store.revoke_token(live.token_id)
+    store.revoke_token(live.token_id)  # again: nothing more
+    store.revoke_token("ffffffffffffffff")  # unknown: nothing
+    revoked = store.find_token(live.token_id)
+    assert revoked is not None and revoked.revoked_at is not None
+    untouched = store.find_token(api.token_id)
+    assert untouched is not None and untouched.revoked_at is None
+    assert store.delete_expired_tokens(now) == 1
+    assert store.find_token(ended.token_id) is None
+    assert store.find_token(api.token_id) is not None  # never expires, never deleted
+    assert store.find_token(live.token_id) is not None  # not ended yet
+    assert store.delete_expired_tokens(now) == 0
+
+
 def test_revoke_user_disables_every_token(store: Store) -> None:
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     store.create_user(User(id="u2", name="Bo", role="practitioner"))

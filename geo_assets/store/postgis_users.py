@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -23,7 +24,7 @@ from geo_assets.store.base import AuditEntry, Page, audit_changes, check_page, s
 T = TypeVar("T")
 
 _USER_COLUMNS = "id, name, role, organisation_id, active, created_at, revoked_at"
-_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at"
+_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at, expires_at"
 _AUDIT_COLUMNS = "seq, at, actor, action, entity, entity_id, changes::text"
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, actor, action, entity, entity_id, changes)"
@@ -142,7 +143,14 @@ class PostGISUsers:
                 write_audit(conn, actor, "revoke", "user", user_id, audit_changes(before, after))
         return after
 
-    def add_token(self, user_id: str, token_id: str, secret_hash: str) -> TokenRecord:
+    def add_token(
+        self,
+        user_id: str,
+        token_id: str,
+        secret_hash: str,
+        *,
+        expires_at: datetime | None = None,
+    ) -> TokenRecord:
         """Store a token's hash for an active user (the caller hashed the secret)."""
         created = utcnow()
         try:
@@ -152,12 +160,25 @@ class PostGISUsers:
                 if not user.active:
                     raise ConflictError(f"user `{user_id}` has been revoked; it cannot get tokens")
                 conn.execute(
-                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, NULL)",
-                    [token_id, user_id, secret_hash, created],
+                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, NULL, %s)",
+                    [token_id, user_id, secret_hash, created, expires_at],
                 )
         except pg_errors.UniqueViolation as exc:
             raise ConflictError(f"token `{token_id}` already exists") from exc
-        return TokenRecord(token_id, user_id, secret_hash, created)
+        return TokenRecord(token_id, user_id, secret_hash, created, None, expires_at)
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one token (a web session's, at sign-out); again, or unknown: nothing."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",
+                [utcnow(), token_id],
+            )
+
+    def delete_expired_tokens(self, before: datetime) -> int:
+        """Delete the tokens that expired before ``before``; how many."""
+        with self._connect() as conn:
+            return conn.execute("DELETE FROM tokens WHERE expires_at < %s", [before]).rowcount
 
     def find_token(self, token_id: str) -> TokenRecord | None:
         row = self._read(

@@ -21,7 +21,7 @@ from geo_assets.store.base import AuditEntry, Page, audit_changes, check_page, s
 from geo_assets.store.sqlite_rows import ts_text
 
 _USER_COLUMNS = "id, name, role, organisation_id, active, created_at, revoked_at"
-_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at"
+_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at, expires_at"
 _AUDIT_COLUMNS = "seq, at, actor, action, entity, entity_id, changes"
 
 
@@ -43,10 +43,12 @@ def _user(row: tuple[Any, ...]) -> User:
 
 
 def _token(row: tuple[Any, ...]) -> TokenRecord:
-    token_id, user_id, secret_hash, created_at, revoked_at = row
+    token_id, user_id, secret_hash, created_at, revoked_at, expires_at = row
     created = _time(created_at)
     assert created is not None
-    return TokenRecord(token_id, user_id, secret_hash, created, _time(revoked_at))
+    return TokenRecord(
+        token_id, user_id, secret_hash, created, _time(revoked_at), _time(expires_at)
+    )
 
 
 def write_audit(
@@ -154,20 +156,42 @@ class SQLiteUsers:
                 write_audit(conn, actor, "revoke", "user", user_id, audit_changes(before, after))
         return after
 
-    def add_token(self, user_id: str, token_id: str, secret_hash: str) -> TokenRecord:
+    def add_token(
+        self,
+        user_id: str,
+        token_id: str,
+        secret_hash: str,
+        *,
+        expires_at: datetime | None = None,
+    ) -> TokenRecord:
         """Store a token's hash for an active user (the caller hashed the secret)."""
         created = utcnow()
+        expiry = None if expires_at is None else ts_text(expires_at)
         with self._write() as conn:
             if not self._user_row(conn, user_id).active:
                 raise ConflictError(f"user `{user_id}` has been revoked; it cannot get tokens")
             try:
                 conn.execute(
-                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL)",
-                    (token_id, user_id, secret_hash, ts_text(created)),
+                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?)",
+                    (token_id, user_id, secret_hash, ts_text(created), expiry),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"token `{token_id}` already exists") from exc
-        return TokenRecord(token_id, user_id, secret_hash, created)
+        return TokenRecord(token_id, user_id, secret_hash, created, None, _time(expiry))
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one token (a web session's, at sign-out); again, or unknown: nothing."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                (ts_text(utcnow()), token_id),
+            )
+
+    def delete_expired_tokens(self, before: datetime) -> int:
+        """Delete the tokens that expired before ``before``; how many."""
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM tokens WHERE expires_at < ?", (ts_text(before),))
+            return cursor.rowcount
 
     def find_token(self, token_id: str) -> TokenRecord | None:
         with self._using() as conn:
