@@ -37,6 +37,7 @@ from api.routers import (
 )
 from api.security_headers import SecurityHeaders, tile_origin
 from geo_assets import __version__
+from geo_assets.clock import set_time_zone
 from geo_assets.coverage.service import DemandSource
 from geo_assets.errors import GeoAssetsError
 from geo_assets.settings import Settings
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    set_time_zone(settings.time_zone)  # the clock sessions are read on, for this process
     app.state.store = None
     app.state.travel = StraightLineTravel()
     install_error_handlers(app)

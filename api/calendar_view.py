@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import date
 from urllib.parse import quote
 
 from fastapi import Request
@@ -19,6 +18,7 @@ from fastapi.responses import Response
 
 from api.plan_view import published_listing
 from api.web import render
+from geo_assets.clock import local_today
 from geo_assets.hsds import how_to_join
 from geo_assets.ical import Listed, calendar, sessions_to_come
 from geo_assets.languages import languages_text
@@ -76,7 +76,7 @@ def calendar_response(
     """The listings' sessions still to come, as a downloaded .ics file; a page saying
     so (``empty_status``) when none meets again, rather than a calendar with no event,
     which RFC 5545 does not allow."""
-    today = date.today()
+    today = local_today()
     shown = list(assets)
     if not sessions_to_come(shown, today):
         context = {

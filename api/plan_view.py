@@ -10,7 +10,6 @@ the reference code, and per activity its id, name, when and the travel time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -19,6 +18,7 @@ from fastapi.responses import Response
 from api.search_form import LIMITS, profile_from_plan
 from api.web import first_value, render
 from geo_assets.auth import User
+from geo_assets.clock import local_today
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.hsds import how_to_join
@@ -182,10 +182,10 @@ def render_plan(
         "person": choice.person,
         "items": plan_rows(store, matches),
         "missing": len(choice.chosen) - len(matches),
-        "made_on": date.today(),
+        "made_on": local_today(),
         "made_by": user.name,
         "save": choice,
-        "to_come": sessions_to_come([m.asset for m in matches], date.today()),
+        "to_come": sessions_to_come([m.asset for m in matches], local_today()),
         "reference_error": reference_error,
         "retention_days": retention_days(request),
     }

@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, Field, ValidationError
 
+from geo_assets.clock import set_time_zone
 from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
 from geo_assets.model import MAX_MATCH_LIMIT
 from geo_assets.settings import Settings
@@ -119,6 +120,7 @@ def main(
 ) -> None:
     """Community asset mapping for Connecting People practice."""
     ctx.obj = Settings(database_url=database_url) if database_url else Settings()
+    set_time_zone(ctx.obj.time_zone)
 
 
 @app.command()

@@ -27,6 +27,7 @@ from types import MappingProxyType
 import numpy as np
 
 from geo_assets.audience import GROWN_UP_WORDS
+from geo_assets.clock import local_now
 from geo_assets.errors import InvalidInputError
 
 # Freshness and the stale flag share one threshold (the `stale_after_days` setting);
@@ -769,14 +770,17 @@ def match(
     resolver: InterestResolver | None = None,
     diversity: float = 1.0 - MMR_LAMBDA,
 ) -> list[Match]:
-    """Ranked, explained matches for ``profile``. ``now`` is local time for next sessions."""
+    """Ranked, explained matches for ``profile``. ``now`` is local time for next sessions
+    (default: ``geo_assets.clock.local_now``)."""
     if not 1 <= limit <= MAX_MATCH_LIMIT:
         raise InvalidInputError(f"`limit` must be between 1 and {MAX_MATCH_LIMIT}", field="limit")
     travel = travel or StraightLineTravel()
     resolver = resolver or default_resolver()
     weights_used = check_weights(weights)
-    now = now or utcnow().replace(tzinfo=None)
-    now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
+    if now is None:  # the local clock for sessions, the true instant for freshness
+        now, now_utc = local_now(), utcnow()
+    else:
+        now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
     interests = resolve_interests(profile, resolver)
     said = person_words(profile, interests, resolver)
     brings_children = bool(profile.children_ages)

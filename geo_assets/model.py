@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from geo_assets.clock import local_today
 from geo_assets.errors import InvalidInputError
 from geo_assets.languages import CODE_PATTERN, language_codes
 
@@ -259,7 +260,7 @@ class Session(_Part):
         Fortnights stay counted from ``valid_from`` (or ``FORTNIGHT_ANCHOR``), whole
         weeks from a Monday; monthly rules start on the first of the month.
         """
-        near = dtstart.date() if dtstart else (self.valid_from or date.today())
+        near = dtstart.date() if dtstart else (self.valid_from or local_today())
         if self.frequency == "fortnightly":
             anchor = self.valid_from or FORTNIGHT_ANCHOR
             anchor -= timedelta(days=anchor.weekday())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, FilePath
+from pydantic import Field, FilePath, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo_assets.clock import time_zone
 
 DEFAULT_DATABASE_URL = "sqlite:///./geo_assets.sqlite"
 
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
         default="geo-assets", description="sent to Nominatim, as its usage policy asks"
     )
     geocoder_timeout_s: float = Field(default=5.0, gt=0, description="seconds per online lookup")
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of the places served (e.g. Europe/London): the clock "
+        "sessions' times, 'today' and the next session are read on (geo_assets.clock); "
+        "unset: the server's own",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            time_zone(value)  # raises, naming the setting
+        return value
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

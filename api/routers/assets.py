@@ -37,6 +37,7 @@ from api.routers.schemas import (
     problems,
 )
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
+from geo_assets.clock import local_now
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
@@ -370,7 +371,7 @@ def list_assets(
         shown = [(h.asset, h.distance_m) for h in hits[offset:]]
     pages = page_count(total, per_page)
     if wants_geojson(output, accept, default=near is not None):
-        now = datetime.now()
+        now = local_now()
         return GeoJSONResponse(
             {
                 "type": "FeatureCollection",
@@ -437,7 +438,7 @@ def get_asset(
         raise NotFoundError("asset", asset_id)
     headers = {"Vary": "Accept", "Link": html_alternate(asset.id)}
     if wants_geojson(output, accept):
-        return GeoJSONResponse(feature(asset, None, datetime.now()), headers=headers)
+        return GeoJSONResponse(feature(asset, None, local_now()), headers=headers)
     response.headers.update(headers)
     return asset
 

@@ -6,7 +6,6 @@ API (their organisation, admins), by the same rule.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from api.deps import StoreDep
 from api.routers.assets import AssetId
 from api.web import PageUser, render
 from geo_assets.auth import User, can_read_asset
+from geo_assets.clock import local_today
 from geo_assets.errors import NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.hsds import how_to_join
@@ -71,7 +71,7 @@ def listing(request: Request, store: StoreDep, user: PageUser, asset_id: AssetId
         "joining": how_to_join(asset),
         "languages": languages_text(asset.languages),
         "stale": is_stale(asset, utcnow()),
-        "to_come": sessions_to_come([asset], date.today()),
+        "to_come": sessions_to_come([asset], local_today()),
     }
     return render(request, "listing.html", context)
 

@@ -12,7 +12,6 @@ not exist. Plan ids (random, opaque) appear in URLs; references never do.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -32,6 +31,7 @@ from api.plan_view import (
 )
 from api.web import FormValues, SameOrigin, first_value, page_role, render
 from geo_assets.auth import User
+from geo_assets.clock import local_today
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.ical import sessions_to_come
 from geo_assets.plans import SavedPlan, kept_until, new_plan
@@ -135,7 +135,7 @@ def view_plan(
         "title": f"Connection plan {plan.reference}",
         "saved": plan,
         "items": rows,
-        "to_come": sessions_to_come(listed, date.today()),
+        "to_come": sessions_to_come(listed, local_today()),
         "missing": 0,
         "made_on": plan.created_at.date(),
         "made_by": made_by,
