@@ -59,6 +59,12 @@ async def purge_plans_periodically(
 
 
 def _tidy(store: Store, retention_days: int) -> tuple[int, int]:
-    """Delete the plans past their retention, then the tokens of web sessions that have
-    ended (refused since, so nothing is lost); how many of each."""
-    return purge_expired(store, retention_days), store.delete_expired_tokens(utcnow())
+    """Delete the tokens of web sessions that have ended (refused since, so nothing is
+    lost), then the plans past their retention; how many of each. A failure with the
+    tokens is logged here, so it never keeps the plans from going."""
+    try:
+        sessions = store.delete_expired_tokens(utcnow())
+    except Exception:
+        _log.warning("could not delete ended web session tokens; will try again", exc_info=True)
+        sessions = 0
+    return purge_expired(store, retention_days), sessions

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from geo_assets.clock import set_time_zone
 from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
-from geo_assets.model import MAX_MATCH_LIMIT
+from geo_assets.model import MAX_MATCH_LIMIT, utcnow
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.store.backup import backup_store, restore_store
@@ -569,16 +569,20 @@ def plans_purge(
     """Delete saved plans for good: those past the retention period, or one user's."""
     from geo_assets.plans import purge_expired, retention_cutoff
 
+    ended = None
     with _open(ctx) as store:
         if owner is None and older_than_days is None:  # what the running service does daily
             older_than_days = _settings(ctx).plan_retention_days
             deleted = purge_expired(store, older_than_days)
+            ended = store.delete_expired_tokens(utcnow())  # so does this, for cron's sake
         else:
             before = None if older_than_days is None else retention_cutoff(older_than_days)
             deleted = store.purge_plans(before=before, owner_id=owner, actor=_cli_actor())
     whose = f" of user {owner}" if owner else ""
     age = f" saved more than {older_than_days} days ago" if older_than_days else ""
     typer.echo(f"deleted {deleted} saved plan(s){whose}{age}")
+    if ended is not None:
+        typer.echo(f"deleted {ended} ended web session token(s)")
 
 
 # Coverage analysis (issue 7): the command lives in its package and imports its heavy parts lazily.

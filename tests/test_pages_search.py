@@ -131,6 +131,26 @@ def test_a_session_has_its_own_token_which_signing_out_ends(site) -> None:
     client.cookies.clear()
 
 
+def test_a_session_cannot_start_another_and_signing_in_again_ends_the_last(site) -> None:
+    """A copied cookie may not renew itself (a session's token signs nobody in), and a
+    browser signing in again leaves no earlier session alive."""
+    client, store, tokens = site
+    client.cookies.clear()
+    _post_token(client, tokens["practitioner"])
+    first = client.cookies.get(SESSION_COOKIE)
+    client.cookies.clear()
+    renewed = _post_token(client, first)
+    assert renewed.status_code == 401 and client.cookies.get(SESSION_COOKIE) is None
+    client.cookies.set(SESSION_COOKIE, first)
+    again = _post_token(client, tokens["practitioner"])  # again, in the same browser
+    second = again.cookies.get(SESSION_COOKIE)
+    assert second and second != first
+    with pytest.raises(AuthenticationRequired, match="revoked"):
+        authenticate(store, first)
+    assert authenticate(store, second).role == "practitioner"
+    client.cookies.clear()
+
+
 def test_signing_out_revokes_only_a_session_that_proves_itself(site) -> None:
     """A cookie made up to name someone's token, or one holding a user's own API token
     (as cookies did before sessions had tokens), revokes nothing."""

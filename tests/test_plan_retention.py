@@ -89,9 +89,15 @@ def test_cli_purge_uses_the_retention_setting_by_default(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GEO_ASSETS_PLAN_RETENTION_DAYS", "30")
+    store = open_store(url)
+    try:  # an ended web session, which cron's purge also clears (as the service does)
+        store.add_token("prac-a", "eeeeeeeeeeeeeee1", "h", expires_at=utcnow() - timedelta(hours=1))
+    finally:
+        store.close()
     code, out = _cli(url, "plans", "purge")
     assert code == 0, out
     assert "deleted 4 saved plan(s) saved more than 30 days ago" in out
+    assert "deleted 1 ended web session token(s)" in out
     assert _references(url) == {"prac-a-1", "prac-b-1"}
 
 

@@ -19,9 +19,10 @@ from api.web import (
     safe_next,
     set_session,
 )
-from geo_assets.auth import authenticate, issue_token, parse_token
+from geo_assets.auth import TokenRecord, authenticate, issue_token, parse_token
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.model import utcnow
+from geo_assets.store import Store
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
@@ -41,9 +42,14 @@ def sign_in(
 ) -> Response:
     """Check the pasted token like the API would; the session cookie then holds a token of
     this browser's own, which ends with the session (or at sign-out), never the pasted one:
-    a copied cookie is no lasting key to the API, and signing out ends it everywhere."""
+    a copied cookie is no lasting key to the API, and signing out ends it everywhere. Only
+    a user's own token signs in: a session's cannot start another (a copied cookie would
+    otherwise renew itself forever)."""
+    pasted = token.strip()
     try:
-        user = authenticate(store, token.strip())
+        user = authenticate(store, pasted)
+        if _session_of(store, pasted) is not None:  # a session may not beget another
+            raise AuthenticationRequired("a session's own token", invalid_token=True)
     except (AuthenticationRequired, PermissionDenied):
         context = {
             "title": "Sign in",
@@ -51,6 +57,7 @@ def sign_in(
             "administrator for a new one.",
         }
         return render(request, "sign_in.html", context, status_code=401)
+    _end_session(store, request)  # signing in again ends this browser's last session
     session = issue_token(
         store, user.id, expires_at=utcnow() + timedelta(seconds=SESSION_MAX_AGE_S)
     )
@@ -67,14 +74,25 @@ def sign_out(request: Request, store: StoreDep) -> Response:
     Only a session's own token, and only once it proved itself: a cookie made up to name
     another's token, or one from before sessions had tokens of their own (the user's API
     token), revokes nothing."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    try:
-        authenticate(store, token)
-        record = store.find_token(parse_token(token)[0])
-    except (AuthenticationRequired, PermissionDenied):
-        record = None  # no live session: nothing to revoke
-    if record is not None and record.expires_at is not None:
-        store.revoke_token(record.token_id)
+    _end_session(store, request)
     response = RedirectResponse("/sign-in", status_code=303)
     clear_session(response)
     return response
+
+
+def _session_of(store: Store, token: str) -> TokenRecord | None:
+    """The stored record of ``token`` when it is a web session's (it expires)."""
+    record = store.find_token(parse_token(token)[0])
+    return record if record is not None and record.expires_at is not None else None
+
+
+def _end_session(store: Store, request: Request) -> None:
+    """Revoke the session token in the request's cookie, once it has proved itself."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    try:
+        authenticate(store, token)
+        record = _session_of(store, token)
+    except (AuthenticationRequired, PermissionDenied):
+        return  # no live session: nothing to revoke
+    if record is not None:
+        store.revoke_token(record.token_id)
