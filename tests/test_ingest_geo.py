@@ -159,3 +159,82 @@ def test_not_geo_files_are_refused(tmp_path: Path) -> None:
     broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
     error = parse_geojson(broken).errors[0]
     assert (error.row, error.field) == (0, "(file)")
+
+
+# --- hostile files (a security review) --------------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Any:
+    """A local HTTP server that records the paths it is asked for."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", asked
+    server.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["link", "url"])
+def test_a_coordinate_system_by_link_is_refused_and_never_fetched(
+    tmp_path: Path, listener: Any, kind: str
+) -> None:
+    """GDAL fetched the URL of a 2008 GeoJSON "crs" link: a file could make the service
+    request addresses inside a council's network."""
+    from geo_assets.coverage.demand import read_demand
+    from geo_assets.errors import InvalidInputError
+
+    base, asked = listener
+    key = "href" if kind == "link" else "url"
+    point = {"type": "Point", "coordinates": [-1.75, 53.79]}
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": kind, "properties": {key: f"{base}/probe", "type": "proj4"}},
+        "features": [_feature(point, name="A", categories="parks", id="a", population=10)],
+    }
+    path = tmp_path / "linked.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    error = parse_geojson(path).errors[0]
+    assert (error.row, error.field) == (0, "(file)") and "by a link" in error.message
+    with pytest.raises(InvalidInputError, match="by a link") as info:
+        read_demand(path, population="population")
+    assert info.value.field == "demand"
+    assert asked == []
+
+
+def test_a_geopackage_layer_that_is_a_view_is_refused(sqlite_store: Store, tmp_path: Path) -> None:
+    """A view is a query: a recursive one ran for as long as it liked while being read."""
+    import sqlite3
+
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    path = tmp_path / "views.gpkg"
+    export_gpkg(sqlite_store, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE assets RENAME TO assets_table")
+        conn.execute("CREATE VIEW assets AS SELECT * FROM assets_table")
+    feed = parse_gpkg(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
+    assert "are views" in feed.errors[0].message and not feed.records
+
+
+def test_unusable_json_in_a_property_is_a_row_error(tmp_path: Path) -> None:
+    point = {"type": "Point", "coordinates": [-1.75, 53.79]}
+    path = _write(tmp_path / "odd.geojson", [
+        _feature(point, name="A", categories="parks", id="a", sessions="[" + "9" * 5000 + "]"),
+        _feature(point, name="B", categories="parks", id="b", sessions="[" * 100_000),
+    ])  # fmt: skip
+    feed = parse_geojson(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(1, "sessions"), (2, "sessions")]

@@ -26,7 +26,13 @@ from geo_assets.hsds import HSDSValidationError, hsds_errors
 from geo_assets.ingest import FORMATS
 from geo_assets.ingest import hsds as hsds_json
 from geo_assets.ingest.base import run_import
-from geo_assets.ingest.hsds import export_hsds, hsds_service, parse_hsds, parse_hsds_document
+from geo_assets.ingest.hsds import (
+    FILE_FIELD,
+    export_hsds,
+    hsds_service,
+    parse_hsds,
+    parse_hsds_document,
+)
 from geo_assets.ingest.hsds_csv import export_hsds_csv, iter_table, parse_hsds_csv
 from geo_assets.ingest.hsds_map import MAX_ERRORS, ReadOptions
 from geo_assets.ingest.hsds_schedule import ScheduleError, schedule_sessions
@@ -740,3 +746,26 @@ def test_a_location_without_coordinates_is_placed_by_its_postal_code(
     # --skip-invalid loads the two it placed.
     report = run_import(store, parse_hsds(path, geocoder=geocoder), skip_invalid=True)
     assert report.inserted == 2
+
+
+# --- hostile files (a security review) --------------------------------------------------------
+
+
+def test_a_tabular_package_packed_as_no_data_packs_is_refused_unread(tmp_path: Path) -> None:
+    """A zip bomb: 612 KB reached 4.4 GB of memory before its tables were read."""
+    import zipfile
+
+    bomb = tmp_path / "feed.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as packed:
+        packed.writestr("services.csv", b"id,name\n" + b"0" * (8 * 2**20))
+    feed = parse_hsds_csv(bomb)
+    assert [(e.row, e.field) for e in feed.errors] == [(0, FILE_FIELD)]
+    assert "'services.csv' is packed" in feed.errors[0].message
+
+
+def test_a_number_of_thousands_of_digits_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text('[{"id": "s1", "name": "x", "n": ' + "9" * 5000 + "}]", encoding="utf-8")
+    feed = parse_hsds(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(0, FILE_FIELD)]
+    assert "not usable JSON" in feed.errors[0].message

@@ -443,16 +443,29 @@ def test_a_sheets_claimed_size_is_not_believed(tmp_path: Path) -> None:
 
 
 def test_a_workbook_that_unpacks_too_far_is_refused_unread(tmp_path: Path) -> None:
-    path = tmp_path / "bomb.xlsx"
+    import os
+
+    path = tmp_path / "big.xlsx"
     write_xlsx(path, rows(1))
-    _rewrite_part(
-        path, "[Content_Types].xml", lambda xml: xml, extra={"xl/padding.bin": bytes(3 * 2**20)}
-    )
-    assert path.stat().st_size < 2**20  # zeros pack small
+    padding = {"xl/media/photo.bin": os.urandom(3 * 2**20)}  # does not pack: a real 3 MiB
+    _rewrite_part(path, "[Content_Types].xml", lambda xml: xml, extra=padding)
     feed = parse_xlsx(path, max_unpacked_bytes=2 * 2**20)
     assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
     assert "would unpack to 3 MiB" in feed.errors[0].message and not feed.records
     assert _assets(parse_xlsx(path))  # within the default limit, the same file reads
+
+
+def test_a_part_packed_as_no_data_packs_is_refused_unread(tmp_path: Path) -> None:
+    """A zip bomb: megabytes of zeros pack to a few kilobytes, a thousand times over."""
+    path = tmp_path / "bomb.xlsx"
+    write_xlsx(path, rows(1))
+    _rewrite_part(
+        path, "[Content_Types].xml", lambda xml: xml, extra={"xl/z.bin": bytes(3 * 2**20)}
+    )
+    assert path.stat().st_size < 2**20
+    feed = parse_xlsx(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
+    assert "'xl/z.bin' is packed" in feed.errors[0].message and not feed.records
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 
 from geo_assets.errors import InvalidInputError
+from geo_assets.ingest.geo import refuse_linked_crs
 
 MIN_RESOLUTION = 0
 MAX_RESOLUTION = 15
@@ -358,6 +359,7 @@ def read_demand(
         )
         return Demand.from_polygons(frame, population=pop_col, need=need, id_column=id_column)
     try:
+        refuse_linked_crs(Path(file), "demand")
         frame = gpd.read_file(file, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated classes
         raise InvalidInputError(
@@ -434,6 +436,7 @@ def load_demand(
     if resolution is not None and path.suffix.lower() != ".csv":
         import geopandas as gpd
 
+        refuse_linked_crs(Path(path), "demand")
         frame = gpd.read_file(path, engine="pyogrio")
         return polygons_to_cells(frame, resolution, population=population, need=need)
     units = read_demand(path, population=population, need=need)

@@ -24,6 +24,7 @@ from scipy.sparse import csr_matrix
 from geo_assets.coverage.costs import Progress, Supply, build_cost_table
 from geo_assets.coverage.demand import Demand
 from geo_assets.errors import InvalidInputError
+from geo_assets.ingest.geo import refuse_linked_crs
 from geo_assets.model import Asset
 from geo_assets.taxonomy import default_taxonomy
 from geo_assets.travel import TravelModel
@@ -206,6 +207,7 @@ def read_candidates(path: str | Path) -> Supply:
         lat = table[cols["lat"]].to_numpy(float)
         lon = table[cols["lon"]].to_numpy(float)
     else:
+        refuse_linked_crs(Path(file), "candidates")
         table = gpd.read_file(file, engine="pyogrio")
         if table.crs is not None and table.crs.to_epsg() != 4326:
             table = table.to_crs("EPSG:4326")

@@ -17,7 +17,8 @@ where the store offers it; otherwise the report says which ones remain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,3 +369,28 @@ def _load(
         report.inserted, report.updated, report.ids = result.inserted, result.updated, result.ids
         return True
     return False
+
+
+# A zip (a workbook, a tabular HSDS package) may unpack to far more than its own size.
+# Real ones unpack five to twenty times over; a "zip bomb" a thousand times.
+MAX_UNPACKED_BYTES = 256 * 2**20
+MAX_PACKED_PARTS = 1_000
+MAX_PACKING_RATIO = 100
+
+
+def unpacked_problem(
+    parts: Sequence[zipfile.ZipInfo], *, max_bytes: int = MAX_UNPACKED_BYTES
+) -> str | None:
+    """Why a zip with these ``parts`` is refused unread, or None: too many parts, too many
+    bytes once unpacked, or a part packed tighter than real data packs."""
+    unpacked = sum(part.file_size for part in parts)
+    if len(parts) > MAX_PACKED_PARTS or unpacked > max_bytes:
+        return (
+            f"it would unpack to {unpacked / 2**20:,.0f} MiB in {len(parts):,} parts, more"
+            f" than the {max_bytes / 2**20:,.0f} MiB and {MAX_PACKED_PARTS:,} parts allowed"
+        )
+    for part in parts:
+        ratio = part.file_size // max(part.compress_size, 1)
+        if part.file_size > 2**20 and ratio > MAX_PACKING_RATIO:
+            return f"its part {part.filename!r} is packed {ratio:,} times over, as no data packs"
+    return None

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -205,10 +207,67 @@ def _signature_problem(path: Path, *, gpkg: bool) -> str | None:
     if gpkg:
         if not head.startswith(b"SQLite format 3\x00"):
             return "not a GeoPackage (a GeoPackage is an SQLite database file)"
-        return None
+        return _views_problem(path)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"{"):
         return "not GeoJSON: a GeoJSON file starts with '{' (a FeatureCollection)"
+    return linked_crs_problem(path)
+
+
+def _views_problem(path: Path) -> str | None:
+    """GeoPackage layers that are views are refused: a view is a query, and a hostile one
+    (a recursive one, say) runs for as long as it likes while the layer is read."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            views = [
+                str(name)
+                for (name,) in conn.execute(
+                    "SELECT c.table_name FROM gpkg_contents AS c JOIN sqlite_master AS m"
+                    " ON m.name = c.table_name WHERE m.type = 'view'"
+                )
+            ]
+    except sqlite3.Error:
+        return None  # not readable as one: GDAL reports what is wrong
+    if views:
+        return f"the GeoPackage's layer(s) {', '.join(views[:5])} are views: give tables"
+    return None
+
+
+def refuse_linked_crs(path: Path, field: str) -> None:
+    """``InvalidInputError`` naming ``field`` for a file ``linked_crs_problem`` refuses."""
+    if problem := linked_crs_problem(path):
+        raise InvalidInputError(f"{path.name}: {problem}", field=field)
+
+
+def linked_crs_problem(path: Path) -> str | None:
+    """A problem when ``path`` is JSON naming a coordinate system by a link (``"crs":
+    {"type": "link" | "url", ...}``, GeoJSON of 2008), which GDAL would fetch from the
+    network: a file must never make us request a URL (it could point inside a council's
+    network). RFC 7946 GeoJSON has no ``crs``; a named one (EPSG:27700) is fine."""
+    try:
+        with open(path, "rb") as fh:
+            if not fh.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+                return None  # not JSON: GDAL's other drivers fetch nothing
+            fh.seek(0)
+            doc = json.loads(fh.read().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return None  # the reader reports these
+    except (ValueError, RecursionError):
+        return "not usable JSON (malformed, nested too deeply, or a number too long)"
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            crs = node.get("crs")
+            if isinstance(crs, dict) and str(crs.get("type", "")).lower() in ("link", "url"):
+                return (
+                    "the file names its coordinate system by a link, which would be fetched "
+                    "from the network: give it as a name (EPSG:27700), or leave it out for "
+                    "WGS84 longitude/latitude"
+                )
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return None
 
 
@@ -240,6 +299,8 @@ def _json(props: Mapping[str, Any], name: str) -> Any:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise _FieldError(name, f"is not valid JSON ({exc.msg} at {exc.pos})") from exc
+        except (ValueError, RecursionError) as exc:  # huge numbers, deep nesting
+            raise _FieldError(name, "is not usable JSON (too deep, or a number too long)") from exc
     return value
 
 

@@ -116,6 +116,8 @@ def read_json(path: Path) -> tuple[Any, RowError | None]:
         )
     except RecursionError:
         return None, RowError(0, FILE_FIELD, "not usable JSON: nested too deeply")
+    except ValueError as exc:  # a number of thousands of digits, say
+        return None, RowError(0, FILE_FIELD, f"not usable JSON: {exc}")
 
 
 def top_items(doc: Any) -> tuple[list[tuple[int, Any, str]], RowError | None]:

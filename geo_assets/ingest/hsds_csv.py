@@ -33,13 +33,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from geo_assets.errors import RowError
+from geo_assets.errors import InvalidInputError, RowError
 from geo_assets.geocode import Geocoder
 from geo_assets.hsds_validate import SCHEMA_DIR
-from geo_assets.ingest.base import ParsedFeed
+from geo_assets.ingest.base import ParsedFeed, unpacked_problem
 from geo_assets.ingest.hsds import FILE_FIELD, read_items, service_documents
 from geo_assets.ingest.hsds_map import SRC_KEY, FeedIndex, ReadOptions
 from geo_assets.store.base import AssetFilters, Store, paused_gc
+
+# A national directory's tables: larger than any workbook an organisation uploads.
+HSDS_MAX_UNPACKED_BYTES = 4 * 2**30
 
 # Our name for each table -> (HSDS object schema, file names it may have).
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -82,6 +85,9 @@ class _Package:
         self._zip: zipfile.ZipFile | None = None
         if path.is_file() and path.suffix.lower() == ".zip":
             self._zip = zipfile.ZipFile(path)
+            if problem := unpacked_problem(self._zip.infolist(), max_bytes=HSDS_MAX_UNPACKED_BYTES):
+                self._zip.close()
+                raise InvalidInputError(f"{path.name} is refused: {problem}", field="file")
             for name in self._zip.namelist():
                 if not name.endswith("/"):
                     self.files.setdefault(Path(name).name.lower(), name)
@@ -159,7 +165,7 @@ def _table_files(pkg: _Package) -> dict[str, str]:
                 path = Path(str(res.get("path") or "")).name.lower()
                 if wanted and wanted not in found and path in pkg.files:
                     found[wanted] = path
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             pass  # the CSV names above are enough; a broken datapackage.json is not fatal
     return found
 
@@ -185,6 +191,8 @@ def parse_hsds_csv(
         pkg = _Package(target)
     except (OSError, zipfile.BadZipFile) as exc:
         return ParsedFeed(errors=[RowError(0, FILE_FIELD, f"cannot read {target}: {exc}")])
+    except InvalidInputError as exc:
+        return ParsedFeed(errors=[RowError(0, FILE_FIELD, str(exc))])
     try:
         with paused_gc():
             return _parse_package(pkg, options)

@@ -19,7 +19,7 @@ from typing import Any
 
 from geo_assets.errors import RowError
 from geo_assets.geocode import Geocoder
-from geo_assets.ingest.base import ParsedFeed
+from geo_assets.ingest.base import MAX_UNPACKED_BYTES, ParsedFeed, unpacked_problem
 from geo_assets.ingest.template import (
     COLUMN_NAMES,
     COLUMNS,
@@ -39,10 +39,6 @@ _SNIFF_BYTES = 64 * 1024
 # A CSV cell longer than this is not a spreadsheet cell but a broken file.
 _MAX_CELL_CHARS = 100_000
 SHEET_NAME = "activities"
-# A workbook is a zip: its parts may unpack to far more than the upload's size. Real ones
-# unpack five to ten times over; a "zip bomb" a thousand times.
-MAX_UNPACKED_BYTES = 256 * 2**20
-MAX_PARTS = 1_000
 # Columns read from a sheet: the template has a few dozen; a sheet may declare 16,384.
 MAX_COLUMNS = 200
 # What makes Excel (and its kin) read a CSV cell as a formula.
@@ -174,13 +170,8 @@ def parse_xlsx(
             parts = packed.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         return _file_error(f"not an Excel .xlsx workbook ({type(exc).__name__}: {exc})")
-    unpacked = sum(part.file_size for part in parts)
-    if unpacked > max_unpacked_bytes or len(parts) > MAX_PARTS:
-        return _file_error(
-            f"the workbook would unpack to {unpacked / 2**20:,.0f} MiB in {len(parts):,} parts,"
-            f" more than the {max_unpacked_bytes / 2**20:,.0f} MiB and {MAX_PARTS:,} parts"
-            " allowed: save it again from Excel, or split it"
-        )
+    if problem := unpacked_problem(parts, max_bytes=max_unpacked_bytes):
+        return _file_error(f"the workbook is refused: {problem}; save it again, or split it")
     try:
         book = load_workbook(Path(path), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
