@@ -269,20 +269,38 @@ def caller_key(scope: Scope, verified: VerifiedTokens = VERIFIED) -> str:
 
 class RateLimit:
     """Refuse write and match requests over the caller's rate with a 429 problem, before
-    their body is read."""
+    their body is read; and, counted apart, reads of the JSON APIs (``reads``): a filtered
+    Open Referral query can scan thousands of listings, and anyone may ask."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, limiter: RateLimiter | None, reads: RateLimiter | None = None
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.reads = reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in LIMITED_METHODS:
+        limiter = None
+        if scope["type"] == "http":
+            if scope["method"] in LIMITED_METHODS:
+                limiter = self.limiter
+            elif scope["method"] in ("GET", "HEAD") and _is_api_read(scope):
+                limiter = self.reads
+        if limiter is not None:
             try:
-                self.limiter.take(caller_key(scope))
+                limiter.take(caller_key(scope))
             except RateLimited as exc:
                 await domain_problem(exc)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# The JSON APIs whose reads are counted (pages, map files and probes are not).
+API_READ_PREFIXES = ("/assets", "/organisations", HSDS_PREFIX, "/geocode", "/coverage")
+
+
+def _is_api_read(scope: Scope) -> bool:
+    return any(_under(scope, prefix) for prefix in API_READ_PREFIXES)
 
 
 # --- CORS -------------------------------------------------------------------------------------
@@ -399,8 +417,11 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
         max_body_bytes=settings.max_body_bytes,
         uploads={UPLOAD_PATH: settings.max_upload_bytes},
     )
+    writes = reads = None
     if settings.rate_limit_per_minute > 0:
-        limiter = RateLimiter(settings.rate_limit_per_minute)
-        app.state.rate_limiter = limiter
-        app.add_middleware(RateLimit, limiter=limiter)
+        writes = app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    if settings.read_rate_limit_per_minute > 0:
+        reads = app.state.read_rate_limiter = RateLimiter(settings.read_rate_limit_per_minute)
+    if writes is not None or reads is not None:
+        app.add_middleware(RateLimit, limiter=writes, reads=reads)
     app.add_middleware(CorsByPath, origins=settings.cors_origins)

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
             "Counted per server process"
         ),
     )
+    read_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description=(
+            "GET requests to the JSON APIs (/assets, /organisations, /hsds, /geocode, "
+            "/coverage) allowed per minute for each caller, as above; pages and map files "
+            "are not counted. 0 turns it off"
+        ),
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description=(

@@ -83,7 +83,7 @@ def _site(url: str, *, sample: bool) -> Iterator[Site]:
     for role, person in people.items():
         store.create_user(person)
         auth[role] = {"Authorization": f"Bearer {issue_token(store, person.id)}"}
-    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    settings = Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
     with TestClient(create_app(settings)) as client:
         yield Site(client, store, assets, auth, org_id)
     store.close()

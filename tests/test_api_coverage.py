@@ -79,7 +79,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         user = store.create_user(User(name=role.title(), role=role))
         tokens[role] = issue_token(store, user.id)
         auth[role] = {"Authorization": f"Bearer {tokens[role]}"}
-    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    app = create_app(
+        Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
+    )
     with TestClient(app) as client:
         yield Site(client, store, auth, tokens, url)
     store.close()
@@ -456,6 +458,7 @@ def test_a_deployment_measures_its_own_population(site: Site, tmp_path: Path) ->
     settings = Settings(
         database_url=site.url,
         rate_limit_per_minute=0,
+        read_rate_limit_per_minute=0,
         coverage_demand_file=areas,
         coverage_population_column="people",
         coverage_need_column="deprivation",

@@ -55,7 +55,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     for role in ("practitioner", "admin", "planner"):
         user = store.create_user(User(name=role.title(), role=role))
         auth[role] = {"Authorization": f"Bearer {issue_token(store, user.id)}"}
-    with TestClient(create_app(Settings(database_url=url, rate_limit_per_minute=0))) as client:
+    with TestClient(
+        create_app(
+            Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
+        )
+    ) as client:
         yield Site(client, store, auth)
     store.close()
 

@@ -50,7 +50,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
     for role, person in people.items():
         store.create_user(person)
         auth[role] = {"Authorization": f"Bearer {issue_token(store, person.id)}"}
-    with TestClient(create_app(Settings(database_url=url, rate_limit_per_minute=0))) as client:
+    with TestClient(
+        create_app(
+            Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
+        )
+    ) as client:
         yield Site(client, store, auth, ids)
     store.close()
 

@@ -115,7 +115,7 @@ def world(
         headers[caller] = {"Authorization": f"Bearer {issue_token(store, person.id)}"}
     store.revoke_user(users["revoked"].id)
     # Writes and /match are rate-limited per token; the matrix must not trip the limit.
-    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    settings = Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
     with TestClient(create_app(settings)) as client:
         yield World(client, store, headers, users)
     store.close()

@@ -402,3 +402,19 @@ def test_the_filter_scrubs_free_text_mentions() -> None:
     record = _record("redirecting %s", ("/geocode/?q=LS1 to /geocode?q=LS1",))
     PrivateQueryFilter().filter(record)
     assert "LS1" not in record.getMessage()
+
+
+def test_reads_of_the_json_apis_are_counted_apart_and_pages_not_at_all(tmp_path: Path) -> None:
+    """A filtered Open Referral query can scan thousands of listings, and anyone may ask:
+    reads of the JSON APIs have a rate of their own; pages and map files none."""
+    app, seen = _app(tmp_path, rate_limit_per_minute=2, read_rate_limit_per_minute=3)
+    with TestClient(app) as client:
+        reads = [client.get(path).status_code for path in ("/assets", "/hsds/services") * 2]
+        assert reads == [200, 200, 200, 429]
+        refused = client.get("/organisations")
+        assert _is_problem(refused, 429)["type"].endswith("rate-limited")
+        assert int(refused.headers["retry-after"]) >= 1
+        assert all(client.get("/map").status_code == 200 for _ in range(5))
+        assert client.get("/healthz").status_code == 200
+        # Writes keep their own allowance.
+        assert client.post("/test-echo", content=b"{}").status_code == 200

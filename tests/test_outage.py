@@ -131,6 +131,7 @@ def test_outage_gives_503_then_recovers_without_losing_acknowledged_writes(
         pool_min_size=2,
         pool_max_size=4,
         rate_limit_per_minute=0,
+        read_rate_limit_per_minute=0,
     )
     app = create_app(settings)
     with TestClient(app) as client:

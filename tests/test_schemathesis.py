@@ -53,7 +53,9 @@ CHECKS = [
 # store only on the first request, after the fixture below has filled the database.
 _DB_DIR = Path(tempfile.mkdtemp(prefix="geo_assets_schemathesis_"))
 _DB_URL = f"sqlite:///{_DB_DIR / 'sample.sqlite'}"
-_APP = create_app(Settings(database_url=_DB_URL, rate_limit_per_minute=0))
+_APP = create_app(
+    Settings(database_url=_DB_URL, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
+)
 schema = schemathesis.openapi.from_dict(_APP.openapi())
 schema.app = _APP
 
@@ -106,7 +108,9 @@ def postgis_admin_token(postgis_server_url: str) -> Iterator[str]:
     """A database of its own: other tests empty the session's PostGIS database."""
     with throwaway_database(postgis_server_url, "geo_assets_schemathesis") as (url, _name):
         token = _admin_token_after_filling(url)
-        _POSTGIS_APP.app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+        _POSTGIS_APP.app = create_app(
+            Settings(database_url=url, rate_limit_per_minute=0, read_rate_limit_per_minute=0)
+        )
         yield token
         asgi.shutdown_lifespans()  # the app's pool must let go before the database is dropped
 
