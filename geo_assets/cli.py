@@ -574,13 +574,14 @@ def plans_purge(
         if owner is None and older_than_days is None:  # what the running service does daily
             older_than_days = _settings(ctx).plan_retention_days
             deleted = purge_expired(store, older_than_days)
-            ended = store.delete_expired_tokens(utcnow())  # so does this, for cron's sake
         else:
             before = None if older_than_days is None else retention_cutoff(older_than_days)
             deleted = store.purge_plans(before=before, owner_id=owner, actor=_cli_actor())
-    whose = f" of user {owner}" if owner else ""
-    age = f" saved more than {older_than_days} days ago" if older_than_days else ""
-    typer.echo(f"deleted {deleted} saved plan(s){whose}{age}")
+        whose = f" of user {owner}" if owner else ""
+        age = f" saved more than {older_than_days} days ago" if older_than_days else ""
+        typer.echo(f"deleted {deleted} saved plan(s){whose}{age}")
+        if owner is None:  # what the service also does daily, for cron's sake
+            ended = store.delete_expired_tokens(utcnow())
     if ended is not None:
         typer.echo(f"deleted {ended} ended web session token(s)")
 

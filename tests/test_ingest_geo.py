@@ -10,7 +10,13 @@ import pyogrio
 import pytest
 
 from geo_assets.ingest import run_import
-from geo_assets.ingest.geo import export_geojson, export_gpkg, parse_geojson, parse_gpkg
+from geo_assets.ingest.geo import (
+    _views_problem,
+    export_geojson,
+    export_gpkg,
+    parse_geojson,
+    parse_gpkg,
+)
 from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, parse_csv
 from geo_assets.model import Asset
 from geo_assets.store.base import Store
@@ -212,7 +218,34 @@ def test_a_coordinate_system_by_link_is_refused_and_never_fetched(
     with pytest.raises(InvalidInputError, match="by a link") as info:
         read_demand(path, population="population")
     assert info.value.field == "demand"
+    # Nor by a byte that is not UTF-8, more than a kilobyte of leading spaces, or a zip.
+    latin = tmp_path / "latin.geojson"
+    latin.write_bytes(
+        json.dumps(doc).replace('"A"', '"Caf\\u00e9"').encode().replace(b"\\u00e9", b"\xe9")
+    )
+    assert "by a link" in parse_geojson(latin).errors[0].message
+    spaced = tmp_path / "spaced.geojson"
+    spaced.write_text(" " * 4096 + json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="by a link"):
+        read_demand(spaced, population="population")
+    import zipfile
+
+    zipped = tmp_path / "demand.zip"
+    with zipfile.ZipFile(zipped, "w") as packed:
+        packed.write(path, "linked.geojson")
+    with pytest.raises(InvalidInputError, match="zip archive"):
+        read_demand(zipped, population="population")
     assert asked == []
+
+
+def test_a_property_called_crs_is_data_and_a_named_crs_is_read(tmp_path: Path) -> None:
+    point = {"type": "Point", "coordinates": [-1.75, 53.79]}
+    odd = {"type": "link", "properties": {"href": "http://127.0.0.1:9/x"}}
+    path = _write(tmp_path / "p.geojson", [
+        _feature(point, name="A", categories="parks", id="a", crs=odd),
+    ], crs="urn:ogc:def:crs:OGC:1.3:CRS84")  # fmt: skip
+    feed = parse_geojson(path)
+    assert feed.errors == [] and len(feed.records) == 1
 
 
 def test_a_geopackage_layer_that_is_a_view_is_refused(sqlite_store: Store, tmp_path: Path) -> None:
@@ -227,7 +260,52 @@ def test_a_geopackage_layer_that_is_a_view_is_refused(sqlite_store: Store, tmp_p
         conn.execute("CREATE VIEW assets AS SELECT * FROM assets_table")
     feed = parse_gpkg(path)
     assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
-    assert "are views" in feed.errors[0].message and not feed.records
+    assert "is a view" in feed.errors[0].message and not feed.records
+
+
+def _gpkg_with(sqlite_store: Store, tmp_path: Path, *statements: str) -> Path:
+    import sqlite3
+
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    path = tmp_path / "x.gpkg"
+    export_gpkg(sqlite_store, path)
+    with sqlite3.connect(path) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    return path
+
+
+def test_an_unregistered_view_in_any_case_and_views_of_its_own_tables_are_refused(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """GDAL lists views that gpkg_contents does not name, whatever their case; and it reads
+    gpkg_contents itself on opening, so that must be a table."""
+    unlisted = _gpkg_with(
+        sqlite_store,
+        tmp_path,
+        "ALTER TABLE assets RENAME TO t",
+        "CREATE VIEW ASSETS AS SELECT * FROM t",
+        "DELETE FROM gpkg_contents WHERE table_name = 'assets'",
+    )
+    feed = parse_gpkg(unlisted)
+    assert not feed.records and "ASSETS" in feed.errors[0].message  # never read
+    assert "is a view" in (_views_problem(unlisted, "ASSETS") or "")
+    (tmp_path / "own").mkdir()
+    own = _gpkg_with(
+        sqlite_store,
+        tmp_path / "own",
+        "ALTER TABLE gpkg_contents RENAME TO contents_table",
+        "CREATE VIEW gpkg_contents AS SELECT * FROM contents_table",
+    )
+    assert "own table(s) gpkg_contents are views" in parse_gpkg(own).errors[0].message
+
+
+def test_a_harmless_view_beside_the_layer_is_left_alone(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    path = _gpkg_with(sqlite_store, tmp_path, "CREATE VIEW names AS SELECT name FROM assets")
+    feed = parse_gpkg(path)
+    assert feed.errors == [] and len(feed.records) == 5
 
 
 def test_unusable_json_in_a_property_is_a_row_error(tmp_path: Path) -> None:

@@ -466,6 +466,12 @@ def test_a_part_packed_as_no_data_packs_is_refused_unread(tmp_path: Path) -> Non
     feed = parse_xlsx(path)
     assert [(e.row, e.field) for e in feed.errors] == [(0, "(file)")]
     assert "'xl/z.bin' is packed" in feed.errors[0].message and not feed.records
+    # A flat bitmap pasted into a sheet packs as tight, but nobody here unpacks it.
+    pictured = tmp_path / "pictured.xlsx"
+    write_xlsx(pictured, rows(1))
+    flat = {"xl/media/image1.bmp": bytes(3 * 2**20)}
+    _rewrite_part(pictured, "[Content_Types].xml", lambda xml: xml, extra=flat)
+    assert _assets(parse_xlsx(pictured))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -376,6 +376,8 @@ def _load(
 MAX_UNPACKED_BYTES = 256 * 2**20
 MAX_PACKED_PARTS = 1_000
 MAX_PACKING_RATIO = 100
+# A flat bitmap pasted into a workbook can pack 70 times over, and is never read here.
+_NEVER_UNPACKED = (".bmp", ".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".emf", ".wmf")
 
 
 def unpacked_problem(
@@ -390,6 +392,8 @@ def unpacked_problem(
             f" than the {max_bytes / 2**20:,.0f} MiB and {MAX_PACKED_PARTS:,} parts allowed"
         )
     for part in parts:
+        if part.filename.lower().endswith(_NEVER_UNPACKED):
+            continue  # pictures in a workbook: nobody here unpacks them
         ratio = part.file_size // max(part.compress_size, 1)
         if part.file_size > 2**20 and ratio > MAX_PACKING_RATIO:
             return f"its part {part.filename!r} is packed {ratio:,} times over, as no data packs"

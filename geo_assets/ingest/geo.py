@@ -163,6 +163,8 @@ def _parse(path: str | Path, source: str, *, layer: str | None) -> ParsedFeed:
                     )
                 feed.warnings.append(f"no layer {layer!r}; read the only layer {names[0]!r}")
                 layer = names[0]
+            if problem := _views_problem(Path(path), layer):
+                raise InvalidInputError(problem)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on odd input
             frame = pyogrio.read_dataframe(path, layer=layer)
@@ -214,44 +216,67 @@ def _signature_problem(path: Path, *, gpkg: bool) -> str | None:
     return linked_crs_problem(path)
 
 
-def _views_problem(path: Path) -> str | None:
-    """GeoPackage layers that are views are refused: a view is a query, and a hostile one
-    (a recursive one, say) runs for as long as it likes while the layer is read."""
+def _views_problem(path: Path, layer: str | None = None) -> str | None:
+    """A view is a query, and a hostile one (a recursive one, say) runs for as long as it
+    likes while GDAL reads it: a GeoPackage whose own tables (``gpkg_*``, read on opening)
+    are views is refused, and so is a ``layer`` that is one. Only ``sqlite_master`` is
+    read here, so this check runs no query of the file's."""
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            views = [
-                str(name)
-                for (name,) in conn.execute(
-                    "SELECT c.table_name FROM gpkg_contents AS c JOIN sqlite_master AS m"
-                    " ON m.name = c.table_name WHERE m.type = 'view'"
-                )
-            ]
+            views = {
+                str(name).casefold(): str(name)
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")
+            }
     except sqlite3.Error:
         return None  # not readable as one: GDAL reports what is wrong
-    if views:
-        return f"the GeoPackage's layer(s) {', '.join(views[:5])} are views: give tables"
+    own = [name for folded, name in views.items() if folded.startswith("gpkg_")]
+    if own:
+        return f"the GeoPackage's own table(s) {', '.join(own[:5])} are views"
+    if layer is not None and layer.casefold() in views:
+        return f"the layer {layer!r} is a view: give it as a table"
     return None
 
 
 def refuse_linked_crs(path: Path, field: str) -> None:
-    """``InvalidInputError`` naming ``field`` for a file ``linked_crs_problem`` refuses."""
+    """``InvalidInputError`` naming ``field`` for a file ``linked_crs_problem`` refuses, and
+    for a zip archive (GDAL reads inside one unchecked): unzip it first."""
+    with open(path, "rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":
+            raise InvalidInputError(
+                f"{path.name}: a zip archive is not read: unzip it", field=field
+            )
     if problem := linked_crs_problem(path):
         raise InvalidInputError(f"{path.name}: {problem}", field=field)
+
+
+_CHUNK = 1 << 20
+_LINKED = (
+    "the file names its coordinate system by a link, which would be fetched from the "
+    "network: give it as a name (EPSG:27700), or leave it out for WGS84 longitude/latitude"
+)
 
 
 def linked_crs_problem(path: Path) -> str | None:
     """A problem when ``path`` is JSON naming a coordinate system by a link (``"crs":
     {"type": "link" | "url", ...}``, GeoJSON of 2008), which GDAL would fetch from the
     network: a file must never make us request a URL (it could point inside a council's
-    network). RFC 7946 GeoJSON has no ``crs``; a named one (EPSG:27700) is fine."""
+    network). RFC 7946 GeoJSON has no ``crs``; a named one (EPSG:27700) is fine.
+
+    The file is scanned in chunks first and parsed only when it could hold a ``crs`` at
+    all (the word, or an escape that could spell it): large boundary files mostly do not.
+    GDAL honours a ``crs`` on the document and on geometries; features' properties are
+    data, never read as one."""
     try:
-        with open(path, "rb") as fh:
-            if not fh.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-                return None  # not JSON: GDAL's other drivers fetch nothing
-            fh.seek(0)
-            doc = json.loads(fh.read().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError):
+        could = _could_name_a_crs(path)
+        if not could:
+            return None
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")  # bad bytes: still read
+    except OSError:
         return None  # the reader reports these
+    if not text.lstrip().startswith("{"):
+        return None  # not JSON: GDAL's other drivers fetch nothing
+    try:
+        doc = json.loads(text)
     except (ValueError, RecursionError):
         return "not usable JSON (malformed, nested too deeply, or a number too long)"
     stack = [doc]
@@ -260,15 +285,22 @@ def linked_crs_problem(path: Path) -> str | None:
         if isinstance(node, dict):
             crs = node.get("crs")
             if isinstance(crs, dict) and str(crs.get("type", "")).lower() in ("link", "url"):
-                return (
-                    "the file names its coordinate system by a link, which would be fetched "
-                    "from the network: give it as a name (EPSG:27700), or leave it out for "
-                    "WGS84 longitude/latitude"
-                )
-            stack.extend(node.values())
+                return _LINKED
+            stack.extend(v for k, v in node.items() if k != "properties")
         elif isinstance(node, list):
             stack.extend(node)
     return None
+
+
+def _could_name_a_crs(path: Path) -> bool:
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            window = tail + chunk
+            if b'"crs"' in window or b"\\u" in window:
+                return True
+            tail = window[-8:]
+    return False
 
 
 class _FieldError(ValueError):
