@@ -19,12 +19,10 @@ from fastapi.responses import Response
 from api.plan_view import published_listing
 from api.web import render
 from geo_assets.clock import local_today
-from geo_assets.hsds import how_to_join
 from geo_assets.ical import Listed, calendar, sessions_to_come
-from geo_assets.languages import languages_text
 from geo_assets.model import Asset
 from geo_assets.store import Store
-from maps.popups import LISTING_URL, access_text, cost_text
+from maps.popups import LISTING_URL, listing_facts
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -32,16 +30,16 @@ MEDIA_TYPE = "text/calendar; charset=utf-8"
 def description(asset: Asset) -> str:
     """What a calendar entry says beside the time and place: what the listing is, how to
     join, what it costs, and who to ask."""
-    contact = asset.contact
+    contact, facts = asset.contact, listing_facts(asset)
     lines = [
         asset.description or "",
-        f"How to join: {how_to_join(asset)}",
-        f"Cost: {cost_text(asset.cost)}",
+        f"How to join: {facts['joining']}",
+        f"Cost: {facts['cost']}",
     ]
-    if asset.languages != ["en"]:
-        lines.append(f"Languages: {languages_text(asset.languages)}")
-    if access := access_text(asset):
-        lines.append(f"Access: {access}")
+    if facts["languages"]:
+        lines.append(f"Languages: {facts['languages']}")
+    if facts["access"]:
+        lines.append(f"Access: {facts['access']}")
     ask = ", ".join(part for part in (contact.name, contact.phone, contact.email) if part)
     if ask:
         lines.append(f"Contact: {ask}")

@@ -21,15 +21,13 @@ from geo_assets.auth import User
 from geo_assets.clock import local_today
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
-from geo_assets.hsds import how_to_join
 from geo_assets.ical import sessions_to_come
-from geo_assets.languages import languages_text
 from geo_assets.matching import Match, match
 from geo_assets.model import Asset, Organisation, Profile, utcnow
 from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan
 from geo_assets.store import Store
 from geo_assets.travel import TravelModel
-from maps.popups import access_text, cost_text, travel_text, when_text
+from maps.popups import listing_facts, travel_text, when_text
 
 
 class PlanRefused(Exception):
@@ -113,11 +111,7 @@ def _details(store: Store, asset: Asset) -> dict[str, Any]:
         "asset": asset,
         "organisation": _organisation(store, asset.organisation_id),
         "sessions": [s[0].upper() + s[1:] for s in sessions],
-        "cost": cost_text(asset.cost),
-        "access": access_text(asset),
-        "joining": how_to_join(asset),
-        # Said only when it is news: most listings are run in English alone.
-        "languages": languages_text(asset.languages) if asset.languages != ["en"] else None,
+        **listing_facts(asset),
     }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from geo_assets.hsds import how_to_join
+from geo_assets.languages import languages_text
 from geo_assets.matching import Match, travel_reason
 from geo_assets.model import Asset, Cost, Eligibility, Location
 from maps.style import html_text
@@ -52,6 +54,18 @@ def access_text(asset: Asset) -> str | None:
     if not features:
         return None
     return ", ".join(FEATURE_WORDS.get(f, f.replace("_", " ")) for f in features)
+
+
+def listing_facts(asset: Asset) -> dict[str, str | None]:
+    """How to join, the cost, the access features and (when it is news: most listings are
+    run in English alone) the languages, in words: what a printed plan lists, and a
+    calendar entry says beside the time and place."""
+    return {
+        "joining": how_to_join(asset),
+        "cost": cost_text(asset.cost),
+        "access": access_text(asset),
+        "languages": languages_text(asset.languages) if asset.languages != ["en"] else None,
+    }
 
 
 def who_text(eligibility: Eligibility) -> str:
