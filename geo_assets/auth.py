@@ -33,7 +33,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from geo_assets.errors import AuthenticationRequired, PermissionDenied
+from geo_assets.errors import AuthenticationRequired, InvalidInputError, PermissionDenied
 from geo_assets.model import (
     ASSET_STATUSES,
     Asset,
@@ -61,6 +61,8 @@ VERIFIED_MAX_ENTRIES = 10_000
 _HASHER = PasswordHasher(
     time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM
 )
+# Bearer tokens made at the command line may end after at most ten years (or never).
+MAX_TOKEN_DAYS = 3650
 _TOKEN_ID_HEX_CHARS = 16  # 64 random bits: an identifier, not a secret
 _MAX_TOKEN_CHARS = 200
 
@@ -109,6 +111,32 @@ def new_token() -> tuple[str, str, str]:
     token_id = secrets.token_hex(_TOKEN_ID_HEX_CHARS // 2)
     secret = secrets.token_urlsafe(32)
     return token_id, secret, f"{TOKEN_PREFIX}{token_id}_{secret}"
+
+
+def token_id_of(text: str) -> str:
+    """The id in a whole token, or ``text`` itself when it is already an id (16 hex
+    characters); anything else is InvalidInputError."""
+    text = text.strip()
+    if text.startswith(TOKEN_PREFIX):
+        try:
+            return parse_token(text)[0]
+        except AuthenticationRequired:
+            pass
+    elif len(text) == _TOKEN_ID_HEX_CHARS and all(c in "0123456789abcdef" for c in text):
+        return text
+    raise InvalidInputError(
+        f"a token id is {_TOKEN_ID_HEX_CHARS} characters 0-9 a-f (the part after `{TOKEN_PREFIX}`)",
+        field="token",
+    )
+
+
+def token_state(record: TokenRecord, now: datetime | None = None) -> str:
+    """live, revoked or expired."""
+    if record.revoked_at is not None:
+        return "revoked"
+    if record.expires_at is not None and record.expires_at <= (now or utcnow()):
+        return "expired"
+    return "live"
 
 
 def parse_token(token: str) -> tuple[str, str]:

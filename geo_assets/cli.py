@@ -14,12 +14,14 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, Field, ValidationError
 
+from geo_assets.auth import MAX_TOKEN_DAYS
 from geo_assets.clock import set_time_zone
 from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
 from geo_assets.model import MAX_MATCH_LIMIT, utcnow
@@ -451,10 +453,31 @@ def _cli_actor() -> str:
         return "cli"
 
 
-def _show_token(token: str) -> None:
+def _show_token(token: str, expires_at: datetime | None = None) -> None:
     """The token alone on stdout (so scripts can capture it), the warning on stderr."""
-    typer.echo("bearer token (shown only this once; it cannot be recovered):", err=True)
+    until = "until revoked" if expires_at is None else f"until {_when(expires_at)}"
+    typer.echo(
+        f"bearer token, valid {until} (shown only this once; it cannot be recovered):", err=True
+    )
     typer.echo(token)
+
+
+_ExpiresDays = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=MAX_TOKEN_DAYS,
+        help="Days until the token stops working (default: until revoked).",
+    ),
+]
+
+
+def _expiry(days: int | None) -> datetime | None:
+    return None if days is None else utcnow().replace(microsecond=0) + timedelta(days=days)
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @users_app.command("add")
@@ -470,17 +493,19 @@ def users_add(
         str | None,
         typer.Option(help="Organisation id; required for (and only for) role organisation."),
     ] = None,
+    expires_days: _ExpiresDays = None,
 ) -> None:
     """Create a user and print a bearer token for them, once."""
     from geo_assets.auth import User, issue_token
 
     user = User(name=name, role=role, organisation_id=organisation)  # type: ignore[arg-type]
+    expires_at = _expiry(expires_days)
     with _open(ctx) as store:
         created = store.create_user(user, actor=_cli_actor())
-        token = issue_token(store, created.id)
+        token = issue_token(store, created.id, expires_at=expires_at)
     where = f", organisation {created.organisation_id}" if created.organisation_id else ""
     typer.echo(f"created user {created.id} ({created.name}, {created.role}{where})", err=True)
-    _show_token(token)
+    _show_token(token, expires_at)
 
 
 @users_app.command("token")
@@ -488,13 +513,95 @@ def users_add(
 def users_token(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
+    expires_days: _ExpiresDays = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Also revoke every other token of the user (web sessions included): "
+            "for a token that was lost or may have been seen.",
+        ),
+    ] = False,
 ) -> None:
-    """Print a new extra bearer token for an active user, once (e.g. when one was lost)."""
-    from geo_assets.auth import issue_token
+    """Print a new bearer token for an active user, once."""
+    from geo_assets.auth import issue_token, parse_token
+
+    expires_at = _expiry(expires_days)
+    with _open(ctx) as store:
+        token = issue_token(store, user_id, expires_at=expires_at)
+        revoked = 0
+        if replace:
+            keep = parse_token(token)[0]
+            for record in store.list_tokens(user_id):
+                if record.token_id != keep and record.revoked_at is None:
+                    revoked += store.revoke_token(record.token_id, actor=_cli_actor())
+    if replace:
+        typer.echo(f"revoked {revoked} other token(s) of user {user_id}", err=True)
+    _show_token(token, expires_at)
+
+
+@users_app.command("tokens")
+@_reported
+def users_tokens(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List a user's tokens, oldest first: id, state, when made, when they end (never the
+    secrets; the id is the 16 characters after `ga_`)."""
+    from geo_assets.auth import token_state
 
     with _open(ctx) as store:
-        token = issue_token(store, user_id)
-    _show_token(token)
+        records = store.list_tokens(user_id)
+    rows = [
+        {
+            "token_id": r.token_id,
+            "state": token_state(r),
+            "created_at": r.created_at.isoformat(),
+            "expires_at": None if r.expires_at is None else r.expires_at.isoformat(),
+            "revoked_at": None if r.revoked_at is None else r.revoked_at.isoformat(),
+        }
+        for r in records
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not records:
+        typer.echo(f"user {user_id} has no tokens; `geo-assets users token {user_id}` makes one")
+        return
+    typer.echo(f"{'token id':<16}  {'state':<7}  {'created':<20}  {'ends':<20}  revoked")
+    for r in records:
+        ends = "until revoked" if r.expires_at is None else _when(r.expires_at)
+        typer.echo(
+            f"{r.token_id:<16}  {token_state(r):<7}  {_when(r.created_at):<20}  {ends:<20}"
+            f"  {_when(r.revoked_at)}"
+        )
+
+
+@users_app.command("revoke-token")
+@_reported
+def users_revoke_token(
+    ctx: typer.Context,
+    token: Annotated[
+        str,
+        typer.Argument(help="The token's id (see `users tokens`), or the whole token."),
+    ],
+) -> None:
+    """Revoke one token (effective on the next request); the user and their other
+    tokens keep working."""
+    from geo_assets.auth import token_id_of
+    from geo_assets.errors import NotFoundError
+
+    token_id = token_id_of(token)
+    with _open(ctx) as store:
+        record = store.find_token(token_id)
+        if record is None:
+            raise NotFoundError("token", token_id)
+        revoked = store.revoke_token(token_id, actor=_cli_actor())
+    if revoked:
+        typer.echo(f"revoked token {token_id} of user {record.user_id}")
+    else:
+        typer.echo(f"token {token_id} of user {record.user_id} was already revoked")
 
 
 @users_app.command("list")

@@ -103,6 +103,31 @@ def test_a_sessions_token_expires_is_revoked_alone_and_is_deleted_once_ended(
     assert store.delete_expired_tokens(now) == 0
 
 
+def test_a_users_tokens_are_listed_oldest_first_and_revoked_one_by_one(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    store.create_user(User(id="u2", name="Bo", role="practitioner"))
+    assert store.list_tokens("u1") == []
+    first = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    other = store.add_token("u2", "bbbbbbbbbbbbbbb1", "h2")
+    second = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h3", expires_at=utcnow())
+    assert store.list_tokens("u1") == [first, second]
+    assert store.list_tokens("u2") == [other]
+    with pytest.raises(NotFoundError):
+        store.list_tokens("nobody")
+    assert store.revoke_token(first.token_id, actor="cli:admin") is True
+    assert store.revoke_token(first.token_id, actor="cli:admin") is False  # already
+    assert store.revoke_token("ffffffffffffffff", actor="cli:admin") is False  # unknown
+    listed = store.list_tokens("u1")
+    assert [t.revoked_at is not None for t in listed] == [True, False]
+    assert store.list_tokens("u2")[0].revoked_at is None
+    audit = store.list_audit("u1").items
+    assert [(e.action, e.entity, e.actor, e.changes) for e in audit] == [
+        ("revoke", "user", "cli:admin", {"token_id": first.token_id})
+    ]
+    assert store.revoke_token(second.token_id) is True  # no actor (a sign-out): not audited
+    assert len(store.list_audit("u1").items) == 1
+
+
 def test_revoke_user_disables_every_token(store: Store) -> None:
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     store.create_user(User(id="u2", name="Bo", role="practitioner"))

@@ -167,13 +167,30 @@ class PostGISUsers:
             raise ConflictError(f"token `{token_id}` already exists") from exc
         return TokenRecord(token_id, user_id, secret_hash, created, None, expires_at)
 
-    def revoke_token(self, token_id: str) -> None:
-        """Revoke one token (a web session's, at sign-out); again, or unknown: nothing."""
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",
+    def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
+        """Revoke one token (a web session's at sign-out, or one an admin names); again,
+        or unknown: nothing. With ``actor`` it is audited, as a change to the user."""
+        with self._connect() as conn, conn.transaction():
+            row = conn.execute(
+                "UPDATE tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL"
+                " RETURNING user_id",
                 [utcnow(), token_id],
-            )
+            ).fetchone()
+            if row is not None and actor is not None:
+                write_audit(conn, actor, "revoke", "user", row[0], {"token_id": token_id})
+        return row is not None
+
+    def list_tokens(self, user_id: str) -> list[TokenRecord]:
+        def work(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            with conn.transaction():  # the user and their tokens from one snapshot
+                _get_user(conn, user_id)
+                return conn.execute(
+                    f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE user_id = %s"
+                    " ORDER BY created_at, token_id",
+                    [user_id],
+                ).fetchall()
+
+        return [TokenRecord(*row) for row in self._read(work)]
 
     def delete_expired_tokens(self, before: datetime) -> int:
         """Delete the tokens that expired before ``before``; how many."""

@@ -179,13 +179,31 @@ class SQLiteUsers:
                 raise ConflictError(f"token `{token_id}` already exists") from exc
         return TokenRecord(token_id, user_id, secret_hash, created, None, _time(expiry))
 
-    def revoke_token(self, token_id: str) -> None:
-        """Revoke one token (a web session's, at sign-out); again, or unknown: nothing."""
+    def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
+        """Revoke one token (a web session's at sign-out, or one an admin names); again,
+        or unknown: nothing. With ``actor`` it is audited, as a change to the user."""
         with self._write() as conn:
+            row = conn.execute(
+                "SELECT user_id FROM tokens WHERE token_id = ? AND revoked_at IS NULL",
+                (token_id,),
+            ).fetchone()
             conn.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
                 (ts_text(utcnow()), token_id),
             )
+            if row is not None and actor is not None:
+                write_audit(conn, actor, "revoke", "user", row[0], {"token_id": token_id})
+        return row is not None
+
+    def list_tokens(self, user_id: str) -> list[TokenRecord]:
+        with self._using() as conn:
+            self._user_row(conn, user_id)
+            rows = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE user_id = ?"
+                " ORDER BY created_at, token_id",
+                (user_id,),
+            ).fetchall()
+        return [_token(row) for row in rows]
 
     def delete_expired_tokens(self, before: datetime) -> int:
         """Delete the tokens that expired before ``before``; how many."""
