@@ -151,13 +151,15 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_at_a_time(url: str) -
     _, second, _ = _run(url, "token", user.id, "--expires-days", "7")
     code, out, err = _run(url, "tokens", user.id)
     assert code == 0, err
-    lines = out.strip().splitlines()
-    assert lines[0].split()[:3] == ["token", "id", "state"]
-    assert [line.split()[:2] for line in lines[1:]] == [
-        [_token_id(first), "live"],
-        [_token_id(second), "live"],
-    ]
-    assert "until revoked" in lines[1] and "until revoked" not in lines[2]
+    header, *lines = out.strip().splitlines()
+    assert header.split()[:3] == ["token", "id", "state"]
+    # Oldest first; made within the same second, by id.
+    by_id = {line.split()[0]: line for line in lines}
+    assert list(by_id) == sorted(by_id) or list(by_id) == [_token_id(first), _token_id(second)]
+    assert by_id.keys() == {_token_id(first), _token_id(second)}
+    assert all(line.split()[1] == "live" for line in lines)
+    assert "until revoked" in by_id[_token_id(first)]
+    assert "until revoked" not in by_id[_token_id(second)]
     assert first.strip() not in out and "argon2" not in out
     # By id, or pasting the whole token; the other one keeps working.
     code, out, err = _run(url, "revoke-token", first.strip())
@@ -176,9 +178,11 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_at_a_time(url: str) -
         store.close()
     code, out, _ = _run(url, "tokens", user.id, "--json")
     rows = json.loads(out)
-    assert [(r["token_id"], r["state"]) for r in rows] == [
-        (_token_id(first), "revoked"),
-        (_token_id(second), "live"),
+    assert sorted((r["token_id"], r["state"]) for r in rows) == sorted(
+        [(_token_id(first), "revoked"), (_token_id(second), "live")]
+    )
+    assert [r["token_id"] for r in rows] == [
+        r["token_id"] for r in sorted(rows, key=lambda r: (r["created_at"], r["token_id"]))
     ]
     assert set(rows[0]) == {"token_id", "state", "created_at", "expires_at", "revoked_at"}
     code, _, err = _run(url, "revoke-token", "ffffffffffffffff")

@@ -476,7 +476,8 @@ class Store(Protocol):
     ) -> TokenRecord: ...
     def find_token(self, token_id: str) -> TokenRecord | None: ...
     def list_tokens(self, user_id: str) -> list[TokenRecord]:
-        """The user's tokens, ended ones included, oldest first."""
+        """The user's tokens, ended ones included, oldest first (made within the same
+        second: by id)."""
         ...
 
     def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
