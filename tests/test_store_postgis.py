@@ -25,6 +25,7 @@ from factories import (
     catalogue_orgs,
     distances_m,
     make_asset,
+    pick_terms,
     reference_within,
     spatial_dataset,
 )
@@ -1030,9 +1031,9 @@ def walk_outcomes(postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch) 
     one_walk = postgis_store._one_walk
 
     def spy(*args: Any) -> Any:
-        answers = one_walk(*args)
+        answers, estimate = one_walk(*args)
         outcomes.append(answers is not None)
-        return answers
+        return answers, estimate
 
     monkeypatch.setattr(postgis_store, "_one_walk", spy)
     return outcomes
@@ -1099,18 +1100,99 @@ def test_a_crowded_cell_skips_the_walk_for_a_while(
     assert walks == [1_000.0, 150.0, 1_000.0]
 
 
+@pytest.mark.parametrize("listings", [0.0, 5_000.0])
 def test_one_walk_keeps_its_plan_when_planned_once_for_all_values(
-    postgis_store: PostGISStore, postgis_db_url: str
+    postgis_store: PostGISStore, postgis_db_url: str, listings: float
 ) -> None:
     # psycopg prepares the walk after a few runs and PostgreSQL may then plan it once for
     # all values: it must still walk the planar index nearest first and stop early, or a
     # crowded box would be read whole before the walk could find it crowded.
     postgis_store.bulk_upsert(spread_assets(5_000))
-    built = postgis_module.one_walk_sql(*LEEDS, 5_000.0, ONE_WALK_BATCH, 400)
+    built = postgis_module.one_walk_sql(*LEEDS, 5_000.0, ONE_WALK_BATCH, 400, listings)
     assert built is not None
     plan = generic_plan(postgis_db_url, *built)
     assert "Index Scan using assets_geom_idx" in plan, plan
     assert "Order By" in plan and "<->" in plan, plan
+
+
+def _geom_index_loops(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[int]:
+    """How often each scan of the planar index ran when ``query`` was executed."""
+    (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query, params).fetchone()
+
+    def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    return [
+        n["Actual Loops"]
+        for n in nodes(plan[0]["Plan"])
+        if n.get("Index Name") == "assets_geom_idx"
+    ]
+
+
+def test_the_planners_estimate_keeps_the_walk_out_of_a_crowded_box(
+    postgis_store: PostGISStore, postgis_db_url: str
+) -> None:
+    postgis_store.bulk_upsert(spread_assets(5_000))  # about 380 in the box around 1 km
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")
+        for most, crowded in ((40, True), (5_000, False)):
+            built = postgis_module.one_walk_sql(*LEEDS, 1_000.0, ONE_WALK_BATCH, most, 5_000.0)
+            assert built is not None
+            # Crowded by the estimate, the index is never walked: no listing is read.
+            assert _geom_index_loops(conn, *built) == ([0] if crowded else [1])
+            rows = conn.execute(*built).fetchall()
+            walked, estimate = rows[0][:2]
+            assert 100 < estimate < 1_000 and (estimate > most) is crowded
+            assert (walked == 0) is crowded and (len(rows) == 1) is crowded
+        # Without the table's size (never analysed) there is no estimate, and it walks.
+        built = postgis_module.one_walk_sql(*LEEDS, 1_000.0, ONE_WALK_BATCH, 40)
+        assert built is not None
+        assert _geom_index_loops(conn, *built) == [1]
+        assert conn.execute(*built).fetchone()[:2] == (41, None)
+
+
+def test_a_crowded_estimate_steers_the_batchs_own_plans(
+    postgis_store: PostGISStore, postgis_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgis_store.one_walk_most = 40
+    postgis_store.bulk_upsert(spread_assets(5_000))
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE assets")  # the estimate needs the table's size
+    asked: list[float] = []
+    monkeypatch.setattr(
+        postgis_module, "listings_in_box", lambda *args: asked.append(1.0) or 1_000.0
+    )
+    root = pick_terms().root  # every listing's category: the choice of plan needs the estimate
+    batch = [(AssetFilters(statuses=["published"], categories=[root]), 7), *ONE_WALK_BATCH]
+    answers = postgis_store.nearby_each(*LEEDS, 1_000.0, batch)
+    assert asked == []  # the walk's own estimate served: no second round trip for it
+    alone = [postgis_store.nearby(*LEEDS, 1_000.0, f, limit=n) for f, n in batch]
+    assert _answers(answers) == _answers(alone)
+    assert len(answers[0]) == 7
+    assert list(postgis_store._crowded.cells) == [postgis_module.crowded_cell(*LEEDS)]
+
+
+def test_a_walk_whose_estimate_fails_leaves_the_batch_to_its_own_plans(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo_assets.store import postgis_sql
+    from geo_assets.store.base import NearQuery
+
+    postgis_store.bulk_upsert(mixed_listings())
+    with postgis_store._connect() as conn:
+        conn.execute("ANALYZE assets")
+    # As if the planar index had no statistics (older PostGIS raised then): an estimate
+    # that fails, taking the same five values.
+    monkeypatch.setattr(postgis_sql, "_BOX_ESTIMATE", "SELECT 1 / (0 * %s * %s * %s * %s * %s)")
+    near = NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_000.0)
+    with postgis_store._connect() as conn:
+        assert postgis_store._one_walk(conn, near, ONE_WALK_BATCH, 5_000.0) == (None, None)
+    answers = postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH)
+    monkeypatch.undo()
+    alone = [postgis_store.nearby(*LEEDS, 1_000.0, f, limit=n) for f, n in ONE_WALK_BATCH]
+    assert _answers(answers) == _answers(alone) and answers[2]
 
 
 def test_no_one_walk_across_the_antimeridian() -> None:

@@ -433,10 +433,19 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         near = check_nearby_each(lat, lon, radius_m, queries)
 
         def run(conn: psycopg.Connection[Any]) -> list[list[tuple[str, float]]]:
-            if len(queries) > 1 and (answers := self._one_walk(conn, near, queries)) is not None:
-                return answers
             stats = self._category_share(conn)
-            in_reach = cache(lambda: listings_in_box(conn, near, stats.listings))
+            estimate = None
+            if len(queries) > 1:
+                answers, estimate = self._one_walk(conn, near, queries, stats.listings)
+                if answers is not None:
+                    return answers
+            in_reach = cache(
+                lambda: (
+                    estimate
+                    if estimate is not None
+                    else listings_in_box(conn, near, stats.listings)
+                )
+            )
             statements = []
             for filters, limit in queries:
                 walk = walk_pays(filters, limit, stats, in_reach)
@@ -470,31 +479,46 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         ]
 
     def _one_walk(
-        self, conn: psycopg.Connection[Any], near: NearQuery, queries: Sequence[NearbyQuery]
-    ) -> list[list[tuple[str, float]]] | None:
+        self,
+        conn: psycopg.Connection[Any],
+        near: NearQuery,
+        queries: Sequence[NearbyQuery],
+        listings: float,
+    ) -> tuple[list[list[tuple[str, float]]] | None, float | None]:
         """The batch answered by one walk (``one_walk_sql``): (doc, distance) per query,
-        or None where the box is crowded, found so now or lately.
+        or None where the box is crowded, found so now (by the planner's estimate, or by
+        the walk itself) or lately; and the estimate of the listings in the box, when the
+        walk made one.
 
         The memory of crowded cells only steers the plan, never the answer: a batch
         there gets the same listings from its separate queries.
         """
         if self._crowded.holds(near):
-            return None
-        built = one_walk_sql(near.lat, near.lon, near.radius_m, queries, self.one_walk_most)
+            return None, None
+        most = self.one_walk_most
+        built = one_walk_sql(near.lat, near.lon, near.radius_m, queries, most, listings)
         if built is None:
-            return None
-        rows = conn.execute(*built).fetchall()
-        if rows[0][0] > self.one_walk_most:
+            return None, None
+        try:
+            rows = conn.execute(*built).fetchall()
+        except psycopg.OperationalError:
+            raise
+        except psycopg.DatabaseError:  # no statistics for the spatial index yet
+            if listings <= 0:
+                raise
+            return None, None
+        walked, estimate = rows[0][:2]
+        if walked > most or (estimate is not None and estimate > most):
             self._crowded.note(near)
-            return None
+            return None, estimate
         answers: list[list[tuple[str, float]]] = [[] for _ in queries]
-        for _walked, listing_id, distance, doc, *kept in rows:
+        for _walked, _estimate, listing_id, distance, doc, *kept in rows:
             if listing_id is None:  # nothing in reach: the one row says how many were read
                 continue
             for answer, keep in zip(answers, kept, strict=True):
                 if keep:
                     answer.append((doc, distance))
-        return answers
+        return answers, estimate
 
     def _category_share(self, conn: psycopg.Connection[Any]) -> CategoryShares:
         """Each category's share of the listings, as ANALYZE last counted them.
