@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import Response
 
+from api.deps import public_base
 from api.plan_view import published_listing
 from api.web import render
 from geo_assets.clock import local_today
@@ -84,7 +85,7 @@ def calendar_response(
             else "None of these activities has a session still to come.",
         }
         return render(request, "error.html", context, status_code=empty_status)
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     listed = [
         Listed(asset, url=base + LISTING_URL.format(id=asset.id), description=description(asset))
         for asset in shown

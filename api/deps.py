@@ -39,6 +39,13 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def public_base(request: Request) -> str:
+    """Where the links the service writes start (no trailing slash): the configured
+    ``public_url``, else the address this request came to."""
+    configured: str | None = request.app.state.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
 def get_travel(request: Request) -> TravelModel:
     """The travel model the app loaded at start-up (street network or straight line)."""
     travel: TravelModel = request.app.state.travel

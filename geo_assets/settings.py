@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from pydantic import Field, FilePath, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,6 +91,25 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None,
+        description="the address people reach the service at, e.g. "
+        "https://assets.council.example (a path is kept): the links the service writes "
+        "(calendar files, the HSDS API) start with it; unset: the address each request "
+        "came to, as the proxy passed it on",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// address")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be an address without ?query, #fragment or user name")
+        return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
     # --- limits (api/limits.py) ---
     max_body_bytes: int = Field(

@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, params
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import StoreDep
+from api.deps import StoreDep, public_base
 from api.errors import PROBLEM_JSON, PROBLEM_TYPE_PREFIX, problem_response
 from geo_assets import hsds
 from geo_assets.errors import InvalidInputError, NotFoundError
@@ -304,7 +304,7 @@ def hsds_about(request: Request) -> dict[str, str]:
     return {
         "version": hsds.HSDS_VERSION,
         "profile": hsds.ORUK_PROFILE_URL,
-        "openapi_url": str(request.base_url).rstrip("/") + openapi_path,
+        "openapi_url": public_base(request) + openapi_path,
     }
 
 
