@@ -91,6 +91,11 @@ class User(RefusesNul):
         return self
 
 
+# An API token is made by an administrator (the command line); a session's is made by
+# signing in to the web pages with one, and ends with the session.
+TokenKind = Literal["api", "session"]
+
+
 @dataclass(frozen=True)
 class TokenRecord:
     """A stored token: its id, owner and the argon2 hash of its secret (never the secret)."""
@@ -100,7 +105,9 @@ class TokenRecord:
     secret_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
-    expires_at: datetime | None = None  # a web session's token; None: until revoked
+    expires_at: datetime | None = None  # None: until revoked
+    kind: TokenKind = "api"
+    parent_id: str | None = None  # a session's: the token that signed in to start it
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -128,6 +135,19 @@ def token_id_of(text: str) -> str:
         f"a token id is {_TOKEN_ID_HEX_CHARS} characters 0-9 a-f (the part after `{TOKEN_PREFIX}`)",
         field="token",
     )
+
+
+def session_parent_problem(parent: TokenRecord | None, user_id: str, now: datetime) -> str | None:
+    """Why ``parent`` may not start a web session for ``user_id`` (None: it may). The
+    stores ask it inside the transaction that adds the session's token, so a revocation
+    of the parent either comes first (and refuses the session) or ends it too."""
+    if parent is None or parent.user_id != user_id:
+        return "the token that signed in is not known"
+    if parent.kind != "api":
+        return "a session's token cannot start another session"
+    if token_state(parent, now) != "live":
+        return f"the token that signed in is {token_state(parent, now)}"
+    return None
 
 
 def token_state(record: TokenRecord, now: datetime | None = None) -> str:
@@ -165,14 +185,23 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return False
 
 
-def issue_token(store: Store, user_id: str, *, expires_at: datetime | None = None) -> str:
+def issue_token(
+    store: Store,
+    user_id: str,
+    *,
+    expires_at: datetime | None = None,
+    session_of: str | None = None,
+) -> str:
     """Create a token for an active user and return it; only its hash is stored.
 
     The token is shown to the caller once: it cannot be recovered later. One with
-    ``expires_at`` is refused from then on (a web session's).
+    ``expires_at`` is refused from then on. ``session_of``: the id of the (live, API)
+    token a web sign-in used; the new token is that session's, and ends with it.
     """
     token_id, secret, token = new_token()
-    store.add_token(user_id, token_id, hash_secret(secret), expires_at=expires_at)
+    store.add_token(
+        user_id, token_id, hash_secret(secret), expires_at=expires_at, session_of=session_of
+    )
     return token
 
 
@@ -236,7 +265,12 @@ def authenticate(store: Store, token: str, *, cache: VerifiedTokens = VERIFIED) 
     if record.revoked_at is not None:
         raise AuthenticationRequired("the bearer token has been revoked", invalid_token=True)
     if record.expires_at is not None and record.expires_at <= utcnow():
-        raise AuthenticationRequired("the session has ended: sign in again", invalid_token=True)
+        ended = (
+            "the session has ended: sign in again"
+            if record.kind == "session"
+            else "the bearer token has expired"
+        )
+        raise AuthenticationRequired(ended, invalid_token=True)
     user = store.get_user(record.user_id)
     if not user.active:
         raise AuthenticationRequired("the bearer token's user has been revoked", invalid_token=True)

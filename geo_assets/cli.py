@@ -530,11 +530,9 @@ def users_token(
     with _open(ctx) as store:
         token = issue_token(store, user_id, expires_at=expires_at)
         revoked = 0
-        if replace:
+        if replace:  # one transaction: a sign-in with an old token is refused or ended
             keep = parse_token(token)[0]
-            for record in store.list_tokens(user_id):
-                if record.token_id != keep and record.revoked_at is None:
-                    revoked += store.revoke_token(record.token_id, actor=_cli_actor())
+            revoked = store.revoke_user_tokens(user_id, keep=keep, actor=_cli_actor())
     if replace:
         typer.echo(f"revoked {revoked} other token(s) of user {user_id}", err=True)
     _show_token(token, expires_at)
@@ -547,8 +545,8 @@ def users_tokens(
     user_id: Annotated[str, typer.Argument(help="The user's id (see `users list`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List a user's tokens, oldest first: id, state, when made, when they end (never the
-    secrets; the id is the 16 characters after `ga_`)."""
+    """List a user's tokens, oldest first: id, kind (api, or a web session's), state,
+    when made, when they end (never the secrets; the id is the 16 characters after `ga_`)."""
     from geo_assets.auth import token_state
 
     with _open(ctx) as store:
@@ -556,6 +554,8 @@ def users_tokens(
     rows = [
         {
             "token_id": r.token_id,
+            "kind": r.kind,
+            "started_by": r.parent_id,
             "state": token_state(r),
             "created_at": r.created_at.isoformat(),
             "expires_at": None if r.expires_at is None else r.expires_at.isoformat(),
@@ -569,12 +569,14 @@ def users_tokens(
     if not records:
         typer.echo(f"user {user_id} has no tokens; `geo-assets users token {user_id}` makes one")
         return
-    typer.echo(f"{'token id':<16}  {'state':<7}  {'created':<20}  {'ends':<20}  revoked")
+    typer.echo(
+        f"{'token id':<16}  {'kind':<7}  {'state':<7}  {'created':<20}  {'ends':<20}  revoked"
+    )
     for r in records:
         ends = "until revoked" if r.expires_at is None else _when(r.expires_at)
         typer.echo(
-            f"{r.token_id:<16}  {token_state(r):<7}  {_when(r.created_at):<20}  {ends:<20}"
-            f"  {_when(r.revoked_at)}"
+            f"{r.token_id:<16}  {r.kind:<7}  {token_state(r):<7}  {_when(r.created_at):<20}"
+            f"  {ends:<20}  {_when(r.revoked_at)}"
         )
 
 
@@ -587,8 +589,8 @@ def users_revoke_token(
         typer.Argument(help="The token's id (see `users tokens`), or the whole token."),
     ],
 ) -> None:
-    """Revoke one token (effective on the next request); the user and their other
-    tokens keep working."""
+    """Revoke one token, and the web sessions signed in with it (effective on the next
+    request); the user and their other tokens keep working."""
     from geo_assets.auth import token_id_of
     from geo_assets.errors import NotFoundError
 

@@ -99,8 +99,16 @@ def test_a_token_with_an_expiry_is_refused_from_then_on(sqlite: Store) -> None:
     later = issue_token(sqlite, PRACTITIONER.id, expires_at=utcnow() + timedelta(hours=1))
     assert authenticate(sqlite, later, cache=cache).id == PRACTITIONER.id
     ended = issue_token(sqlite, PRACTITIONER.id, expires_at=utcnow() - timedelta(seconds=1))
-    with pytest.raises(AuthenticationRequired, match="session has ended"):
+    with pytest.raises(AuthenticationRequired, match="bearer token has expired"):
         authenticate(sqlite, ended, cache=cache)
+    session_ended = issue_token(
+        sqlite,
+        PRACTITIONER.id,
+        expires_at=utcnow() - timedelta(seconds=1),
+        session_of=parse_token(later)[0],
+    )
+    with pytest.raises(AuthenticationRequired, match="session has ended: sign in again"):
+        authenticate(sqlite, session_ended, cache=cache)
 
 
 def test_cache_skips_argon2_but_not_the_store(sqlite: Store, monkeypatch) -> None:

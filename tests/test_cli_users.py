@@ -152,12 +152,10 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_at_a_time(url: str) -
     code, out, err = _run(url, "tokens", user.id)
     assert code == 0, err
     header, *lines = out.strip().splitlines()
-    assert header.split()[:3] == ["token", "id", "state"]
-    # Oldest first; made within the same second, by id.
-    by_id = {line.split()[0]: line for line in lines}
-    assert list(by_id) == sorted(by_id) or list(by_id) == [_token_id(first), _token_id(second)]
+    assert header.split()[:4] == ["token", "id", "kind", "state"]
+    by_id = {line.split()[0]: line for line in lines}  # the order: the stores' contract
     assert by_id.keys() == {_token_id(first), _token_id(second)}
-    assert all(line.split()[1] == "live" for line in lines)
+    assert all(line.split()[1:3] == ["api", "live"] for line in lines)
     assert "until revoked" in by_id[_token_id(first)]
     assert "until revoked" not in by_id[_token_id(second)]
     assert first.strip() not in out and "argon2" not in out
@@ -184,7 +182,15 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_at_a_time(url: str) -
     assert [r["token_id"] for r in rows] == [
         r["token_id"] for r in sorted(rows, key=lambda r: (r["created_at"], r["token_id"]))
     ]
-    assert set(rows[0]) == {"token_id", "state", "created_at", "expires_at", "revoked_at"}
+    assert set(rows[0]) == {
+        "token_id",
+        "kind",
+        "started_by",
+        "state",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    }
     code, _, err = _run(url, "revoke-token", "ffffffffffffffff")
     assert code == 1 and "ffffffffffffffff" in err
     for bad in ("not-a-token", "ga_zzzz", "ABCDEF0123456789"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from api.web import SESSION_COOKIE
 from geo_assets.auth import User, authenticate, issue_token, parse_token
 from geo_assets.errors import AuthenticationRequired
 from geo_assets.matching import match
-from geo_assets.model import Profile
+from geo_assets.model import Profile, utcnow
 from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import AssetFilters, Store, open_store
@@ -148,6 +149,30 @@ def test_a_session_cannot_start_another_and_signing_in_again_ends_the_last(site)
     with pytest.raises(AuthenticationRequired, match="revoked"):
         authenticate(store, first)
     assert authenticate(store, second).role == "practitioner"
+    client.cookies.clear()
+
+
+def test_a_token_that_ends_signs_in_and_revoking_it_ends_its_sessions(site) -> None:
+    """An API token an administrator gave an end date is still the user's own; revoking
+    a token (say, one that leaked) ends the web sessions signed in with it."""
+    client, store, tokens = site
+    user_id = authenticate(store, tokens["practitioner"]).id
+    ending = issue_token(store, user_id, expires_at=utcnow() + timedelta(days=30))
+    client.cookies.clear()
+    assert _post_token(client, ending).status_code == 303
+    session = client.cookies.get(SESSION_COOKIE)
+    record = store.find_token(parse_token(session)[0])
+    assert record is not None and (record.kind, record.parent_id) == (
+        "session",
+        parse_token(ending)[0],
+    )
+    assert client.get("/search", follow_redirects=False).status_code == 200
+    assert store.revoke_token(parse_token(ending)[0]) is True
+    assert client.get("/search", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    refused = _post_token(client, ending)
+    assert refused.status_code == 401 and client.cookies.get(SESSION_COOKIE) is None
+    assert authenticate(store, tokens["practitioner"]).role == "practitioner"
     client.cookies.clear()
 
 

@@ -91,7 +91,14 @@ def test_cli_purge_uses_the_retention_setting_by_default(
     monkeypatch.setenv("GEO_ASSETS_PLAN_RETENTION_DAYS", "30")
     store = open_store(url)
     try:  # an ended web session, which cron's purge also clears (as the service does)
-        store.add_token("prac-a", "eeeeeeeeeeeeeee1", "h", expires_at=utcnow() - timedelta(hours=1))
+        store.add_token("prac-a", "eeeeeeeeeeeeeee0", "h")  # the token signed in with
+        store.add_token(
+            "prac-a",
+            "eeeeeeeeeeeeeee1",
+            "h",
+            expires_at=utcnow() - timedelta(hours=1),
+            session_of="eeeeeeeeeeeeeee0",
+        )
     finally:
         store.close()
     code, out = _cli(url, "plans", "purge")

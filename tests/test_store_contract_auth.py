@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from factories import bulk_records, make_asset, make_org
 
@@ -15,7 +18,7 @@ from geo_assets.errors import (
     NotFoundError,
 )
 from geo_assets.model import utcnow
-from geo_assets.store import Store
+from geo_assets.store import Store, open_store
 from geo_assets.store.base import audit_changes
 
 ACTOR = "user-admin"
@@ -85,8 +88,22 @@ def test_a_sessions_token_expires_is_revoked_alone_and_is_deleted_once_ended(
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     now = utcnow().replace(microsecond=0)
     api = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
-    ended = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=now - timedelta(hours=1))
-    live = store.add_token("u1", "aaaaaaaaaaaaaaa3", "h3", expires_at=now + timedelta(hours=12))
+    ended = store.add_token(
+        "u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=now - timedelta(hours=1), session_of=api.token_id
+    )
+    live = store.add_token(
+        "u1",
+        "aaaaaaaaaaaaaaa3",
+        "h3",
+        expires_at=now + timedelta(hours=12),
+        session_of=api.token_id,
+    )
+    assert (live.kind, live.parent_id, api.kind, api.parent_id) == (
+        "session",
+        api.token_id,
+        "api",
+        None,
+    )
     assert store.find_token(live.token_id) == live and live.expires_at == now + timedelta(hours=12)
     assert api.expires_at is None and store.find_token(api.token_id) == api
     store.revoke_token(live.token_id)
@@ -103,14 +120,89 @@ def test_a_sessions_token_expires_is_revoked_alone_and_is_deleted_once_ended(
     assert store.delete_expired_tokens(now) == 0
 
 
+def test_an_api_token_that_ended_is_kept_to_be_listed(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    past = utcnow() - timedelta(days=1)
+    ended = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1", expires_at=past)
+    assert ended.kind == "api"
+    assert store.delete_expired_tokens(utcnow()) == 0
+    assert store.list_tokens("u1") == [ended]
+
+
+def test_only_a_users_own_live_api_token_starts_a_session(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    store.create_user(User(id="u2", name="Bo", role="practitioner"))
+    later = utcnow() + timedelta(hours=12)
+    api = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    other = store.add_token("u2", "bbbbbbbbbbbbbbb1", "h2")
+    ended = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h3", expires_at=utcnow() - timedelta(1))
+    session = store.add_token(
+        "u1", "aaaaaaaaaaaaaaa3", "h4", expires_at=later, session_of=api.token_id
+    )
+    for parent, problem in (
+        ("ffffffffffffffff", "not known"),
+        (other.token_id, "not known"),  # another user's
+        (ended.token_id, "expired"),
+        (session.token_id, "cannot start another"),
+    ):
+        with pytest.raises(ConflictError, match=problem):
+            store.add_token("u1", "cccccccccccccccc", "h", expires_at=later, session_of=parent)
+    store.revoke_token(api.token_id)
+    with pytest.raises(ConflictError, match="revoked"):
+        store.add_token("u1", "cccccccccccccccc", "h", expires_at=later, session_of=api.token_id)
+    assert store.find_token("cccccccccccccccc") is None
+
+
+def test_revoking_a_token_ends_the_sessions_it_started(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    later = utcnow() + timedelta(hours=12)
+    leaked = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    kept = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2")
+    for token_id, parent in (("aaaaaaaaaaaaaab1", leaked), ("aaaaaaaaaaaaaab2", kept)):
+        store.add_token("u1", token_id, "h", expires_at=later, session_of=parent.token_id)
+    assert store.revoke_token(leaked.token_id, actor="cli:admin") is True
+    state = {t.token_id: t.revoked_at is not None for t in store.list_tokens("u1")}
+    assert state == {
+        leaked.token_id: True,
+        "aaaaaaaaaaaaaab1": True,  # its session
+        kept.token_id: False,
+        "aaaaaaaaaaaaaab2": False,
+    }
+    (entry,) = store.list_audit("u1").items
+    assert entry.changes == {"token_id": leaked.token_id, "sessions_ended": 1}
+
+
+def test_a_users_tokens_are_revoked_all_but_one_at_once(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    store.create_user(User(id="u2", name="Bo", role="practitioner"))
+    hour = utcnow() + timedelta(hours=1)
+    first = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=hour)
+    store.add_token("u1", "aaaaaaaaaaaaaaa3", "h3", expires_at=hour, session_of=first.token_id)
+    new = store.add_token("u1", "aaaaaaaaaaaaaaa4", "h4")
+    other = store.add_token("u2", "bbbbbbbbbbbbbbb1", "h5")
+    assert store.revoke_user_tokens("u1", keep=new.token_id, actor="cli:admin") == 3
+    live = [t.token_id for t in store.list_tokens("u1") if t.revoked_at is None]
+    assert live == [new.token_id]
+    assert store.get_user("u1").active
+    assert store.find_token(other.token_id) == other
+    assert store.revoke_user_tokens("u1", keep=new.token_id) == 0
+    changes = store.list_audit("u1").items[0].changes
+    assert changes == {"tokens_revoked": 3, "token_kept": new.token_id}
+    assert store.revoke_user_tokens("u1") == 1  # keeping none
+    with pytest.raises(NotFoundError):
+        store.revoke_user_tokens("nobody")
+
+
 def test_a_users_tokens_are_listed_oldest_first_and_revoked_one_by_one(store: Store) -> None:
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     store.create_user(User(id="u2", name="Bo", role="practitioner"))
     assert store.list_tokens("u1") == []
-    first = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    first = store.add_token("u1", "fffffffffffffff1", "h1")
     other = store.add_token("u2", "bbbbbbbbbbbbbbb1", "h2")
+    time.sleep(1.01 - time.time() % 1)  # the next second: times are kept to the second
     second = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h3", expires_at=utcnow())
-    assert store.list_tokens("u1") == [first, second]
+    assert store.list_tokens("u1") == [first, second]  # oldest first, whatever the ids
     assert store.list_tokens("u2") == [other]
     with pytest.raises(NotFoundError):
         store.list_tokens("nobody")
@@ -258,3 +350,36 @@ def test_audit_changes_diffs_nested_fields() -> None:
         "cost.free": [True, False],
     }
     assert audit_changes(a, a) == {}
+
+
+def test_upgrading_marks_the_tokens_that_ended_as_web_sessions(store: Store) -> None:
+    """Before 0014 only a web session's token had an end."""
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=utcnow() + timedelta(hours=12))
+    statements = [
+        "DROP INDEX tokens_parent_idx",
+        "ALTER TABLE tokens DROP COLUMN parent_id",
+        "ALTER TABLE tokens DROP COLUMN kind",
+        "DELETE FROM schema_migrations WHERE version = '0014'",
+    ]
+    if store.url.startswith("sqlite:"):
+        conn = sqlite3.connect(store.url.removeprefix("sqlite:///"))
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(store.url, autocommit=True) as pg:
+            for statement in statements:
+                pg.execute(statement)
+    upgraded = open_store(store.url)  # fresh connections: none may know the old table shape
+    try:
+        assert upgraded.upgrade() == ["0014"]
+        kinds = [(t.kind, t.parent_id) for t in upgraded.list_tokens("u1")]
+        assert sorted(kinds) == [("api", None), ("session", None)]
+        assert upgraded.delete_expired_tokens(utcnow() + timedelta(days=1)) == 1
+    finally:
+        upgraded.close()

@@ -1174,8 +1174,18 @@ def test_a_crowded_estimate_steers_the_batchs_own_plans(
     assert list(postgis_store._crowded.cells) == [postgis_module.crowded_cell(*LEEDS)]
 
 
-def test_a_walk_whose_estimate_fails_leaves_the_batch_to_its_own_plans(
-    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("estimate", "walked"),
+    [
+        # As if the planar index had no statistics (older PostGIS raised then): an
+        # estimate that fails, taking the same five values; the batch's own plans answer.
+        ("SELECT 1 / (0 * %s * %s * %s * %s * %s)", False),
+        # No estimate at all: the walk goes ahead and finds out for itself.
+        ("SELECT NULL::float8 * %s * %s * %s * %s * %s", True),
+    ],
+)
+def test_a_walk_without_an_estimate_still_answers(
+    postgis_store: PostGISStore, monkeypatch: pytest.MonkeyPatch, estimate: str, walked: bool
 ) -> None:
     from geo_assets.store import postgis_sql
     from geo_assets.store.base import NearQuery
@@ -1183,12 +1193,17 @@ def test_a_walk_whose_estimate_fails_leaves_the_batch_to_its_own_plans(
     postgis_store.bulk_upsert(mixed_listings())
     with postgis_store._connect() as conn:
         conn.execute("ANALYZE assets")
-    # As if the planar index had no statistics (older PostGIS raised then): an estimate
-    # that fails, taking the same five values.
-    monkeypatch.setattr(postgis_sql, "_BOX_ESTIMATE", "SELECT 1 / (0 * %s * %s * %s * %s * %s)")
+    monkeypatch.setattr(postgis_sql, "_BOX_ESTIMATE", estimate)
     near = NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_000.0)
     with postgis_store._connect() as conn:
-        assert postgis_store._one_walk(conn, near, ONE_WALK_BATCH, 5_000.0) == (None, None)
+        answers, made = postgis_store._one_walk(conn, near, ONE_WALK_BATCH, 5_000.0)
+    assert (answers is not None, made) == (walked, None)
+    if answers is not None:
+        alone = [postgis_store.nearby(*LEEDS, 1_000.0, f, limit=n) for f, n in ONE_WALK_BATCH]
+        assert [[round(d, 3) for _, d in a] for a in answers] == [
+            [round(h.distance_m, 3) for h in hits] for hits in alone
+        ]
+        assert answers[2]
     answers = postgis_store.nearby_each(*LEEDS, 1_000.0, ONE_WALK_BATCH)
     monkeypatch.undo()
     alone = [postgis_store.nearby(*LEEDS, 1_000.0, f, limit=n) for f, n in ONE_WALK_BATCH]

@@ -20,7 +20,7 @@ from api.web import (
     set_session,
 )
 from geo_assets.auth import TokenRecord, authenticate, issue_token, parse_token
-from geo_assets.errors import AuthenticationRequired, PermissionDenied
+from geo_assets.errors import AuthenticationRequired, ConflictError, PermissionDenied
 from geo_assets.model import utcnow
 from geo_assets.store import Store
 
@@ -48,9 +48,15 @@ def sign_in(
     pasted = token.strip()
     try:
         user = authenticate(store, pasted)
-        if _session_of(store, pasted) is not None:  # a session may not beget another
-            raise AuthenticationRequired("a session's own token", invalid_token=True)
-    except (AuthenticationRequired, PermissionDenied):
+        # Only the user's own live API token (a session may not beget another), checked
+        # again as the session's token is stored: a revocation meanwhile refuses it.
+        session = issue_token(
+            store,
+            user.id,
+            expires_at=utcnow() + timedelta(seconds=SESSION_MAX_AGE_S),
+            session_of=parse_token(pasted)[0],
+        )
+    except (AuthenticationRequired, PermissionDenied, ConflictError):
         context = {
             "title": "Sign in",
             "error": "That token was not accepted: check it was copied whole, or ask an "
@@ -58,9 +64,6 @@ def sign_in(
         }
         return render(request, "sign_in.html", context, status_code=401)
     _end_session(store, request)  # signing in again ends this browser's last session
-    session = issue_token(
-        store, user.id, expires_at=utcnow() + timedelta(seconds=SESSION_MAX_AGE_S)
-    )
     response = RedirectResponse(safe_next(request.cookies.get("ga_next"), user), status_code=303)
     set_session(response, request, session)
     response.delete_cookie("ga_next", path="/")
@@ -81,9 +84,9 @@ def sign_out(request: Request, store: StoreDep) -> Response:
 
 
 def _session_of(store: Store, token: str) -> TokenRecord | None:
-    """The stored record of ``token`` when it is a web session's (it expires)."""
+    """The stored record of ``token`` when it is a web session's."""
     record = store.find_token(parse_token(token)[0])
-    return record if record is not None and record.expires_at is not None else None
+    return record if record is not None and record.kind == "session" else None
 
 
 def _end_session(store: Store, request: Request) -> None:

@@ -473,7 +473,13 @@ class Store(Protocol):
         secret_hash: str,
         *,
         expires_at: datetime | None = None,
-    ) -> TokenRecord: ...
+        session_of: str | None = None,
+    ) -> TokenRecord:
+        """Store a token's hash for an active user (the caller hashed the secret).
+        ``session_of``: a web session's token, started by signing in with that token,
+        which must be the user's own live API token (``auth.session_parent_problem``)."""
+        ...
+
     def find_token(self, token_id: str) -> TokenRecord | None: ...
     def list_tokens(self, user_id: str) -> list[TokenRecord]:
         """The user's tokens, ended ones included, oldest first (made within the same
@@ -481,10 +487,23 @@ class Store(Protocol):
         ...
 
     def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
-        """Revoke one token; whether it was live (False: revoked before, or unknown)."""
+        """Revoke one token and the web sessions it started; whether the token itself was
+        live (False: revoked before, or unknown). With ``actor`` it is audited, as a
+        change to the user."""
         ...
 
-    def delete_expired_tokens(self, before: datetime) -> int: ...
+    def revoke_user_tokens(
+        self, user_id: str, *, keep: str | None = None, actor: str | None = None
+    ) -> int:
+        """Revoke every live token of the user but ``keep`` (sessions included), in one
+        transaction; how many. The user stays active."""
+        ...
+
+    def delete_expired_tokens(self, before: datetime) -> int:
+        """Delete the web sessions' tokens that ended before ``before``; how many. (API
+        tokens that ended are kept, and listed as expired.)"""
+        ...
+
     def list_audit(
         self, entity_id: str | None = None, *, page: int = 1, per_page: int = 50
     ) -> Page[AuditEntry]: ...
@@ -763,6 +782,16 @@ def audit_changes(
     out: dict[str, list[Any]] = {}
     _diff(old, new, "", out)
     return out
+
+
+def revoked_token_audit(token_id: str, sessions: int) -> dict[str, Any]:
+    """The audit row's changes for one token revoked (and the web sessions it started)."""
+    return {"token_id": token_id, **({"sessions_ended": sessions} if sessions else {})}
+
+
+def replaced_audit(count: int, kept: str | None) -> dict[str, Any]:
+    """The audit row's changes for a user's tokens revoked at once, but ``kept``."""
+    return {"tokens_revoked": count, **({"token_kept": kept} if kept else {})}
 
 
 def _diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str, out: dict) -> None:

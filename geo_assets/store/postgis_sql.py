@@ -266,7 +266,9 @@ def one_walk_sql(
     estimate, gated, gate_params = "NULL::float8", "", []
     if listings > 0:
         # A one-time filter: the planner's estimate is read once, before any listing.
-        estimate, gated = f"({_BOX_ESTIMATE})", f" AND ({_BOX_ESTIMATE}) <= %s"
+        # No estimate (NULL) holds nothing back: the walk finds out for itself.
+        estimate = f"({_BOX_ESTIMATE})"
+        gated = f" AND (({_BOX_ESTIMATE}) <= %s) IS NOT FALSE"
         gate_params = [*box, listings, most]
     query = (
         f"WITH walk AS MATERIALIZED (SELECT id, geog, doc, {flags} FROM assets"

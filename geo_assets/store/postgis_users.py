@@ -10,21 +10,32 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import astuple
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from geo_assets.auth import TokenRecord, User
+from geo_assets.auth import TokenRecord, User, session_parent_problem
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import utcnow
-from geo_assets.store.base import AuditEntry, Page, audit_changes, check_page, sort_name
+from geo_assets.store.base import (
+    AuditEntry,
+    Page,
+    audit_changes,
+    check_page,
+    replaced_audit,
+    revoked_token_audit,
+    sort_name,
+)
 
 T = TypeVar("T")
 
 _USER_COLUMNS = "id, name, role, organisation_id, active, created_at, revoked_at"
-_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at, expires_at"
+_TOKEN_COLUMNS = (
+    "token_id, user_id, secret_hash, created_at, revoked_at, expires_at, kind, parent_id"
+)
 _AUDIT_COLUMNS = "seq, at, actor, action, entity, entity_id, changes::text"
 _INSERT_AUDIT = (
     "INSERT INTO audit_log (at, actor, action, entity, entity_id, changes)"
@@ -66,6 +77,13 @@ def _get_user(conn: psycopg.Connection[Any], user_id: str, *, for_update: bool =
     if row is None:
         raise NotFoundError("user", user_id)
     return _user(row)
+
+
+def _find_token(conn: psycopg.Connection[Any], token_id: str) -> TokenRecord | None:
+    row = conn.execute(
+        f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = %s", [token_id]
+    ).fetchone()
+    return None if row is None else TokenRecord(*row)
 
 
 class PostGISUsers:
@@ -150,35 +168,74 @@ class PostGISUsers:
         secret_hash: str,
         *,
         expires_at: datetime | None = None,
+        session_of: str | None = None,
     ) -> TokenRecord:
-        """Store a token's hash for an active user (the caller hashed the secret)."""
         created = utcnow()
+        record = TokenRecord(
+            token_id,
+            user_id,
+            secret_hash,
+            created,
+            None,
+            expires_at,
+            "api" if session_of is None else "session",
+            session_of,
+        )
         try:
             with self._connect() as conn, conn.transaction():
-                # Locked: a concurrent revoke waits for this token, then revokes it too.
+                # Locked: a concurrent revoke (of the user, or of the token a session is
+                # started with) waits for this token, then revokes it too.
                 user = _get_user(conn, user_id, for_update=True)
                 if not user.active:
                     raise ConflictError(f"user `{user_id}` has been revoked; it cannot get tokens")
+                if session_of is not None:
+                    parent = _find_token(conn, session_of)
+                    if problem := session_parent_problem(parent, user_id, created):
+                        raise ConflictError(problem)
                 conn.execute(
-                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, NULL, %s)",
-                    [token_id, user_id, secret_hash, created, expires_at],
+                    f"INSERT INTO tokens ({_TOKEN_COLUMNS})"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    list(astuple(record)),
                 )
         except pg_errors.UniqueViolation as exc:
             raise ConflictError(f"token `{token_id}` already exists") from exc
-        return TokenRecord(token_id, user_id, secret_hash, created, None, expires_at)
+        return record
 
     def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
-        """Revoke one token (a web session's at sign-out, or one an admin names); again,
-        or unknown: nothing. With ``actor`` it is audited, as a change to the user."""
         with self._connect() as conn, conn.transaction():
-            row = conn.execute(
-                "UPDATE tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL"
-                " RETURNING user_id",
-                [utcnow(), token_id],
+            owner = conn.execute(
+                "SELECT user_id FROM tokens WHERE token_id = %s", [token_id]
             ).fetchone()
-            if row is not None and actor is not None:
-                write_audit(conn, actor, "revoke", "user", row[0], {"token_id": token_id})
-        return row is not None
+            if owner is None:
+                return False
+            _get_user(conn, owner[0], for_update=True)  # after any session being started
+            now = utcnow()
+            revoked = conn.execute(
+                "UPDATE tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",
+                [now, token_id],
+            ).rowcount
+            sessions = conn.execute(
+                "UPDATE tokens SET revoked_at = %s WHERE parent_id = %s AND revoked_at IS NULL",
+                [now, token_id],
+            ).rowcount
+            if actor is not None and (revoked or sessions):
+                changes = revoked_token_audit(token_id, sessions)
+                write_audit(conn, actor, "revoke", "user", owner[0], changes)
+        return revoked > 0
+
+    def revoke_user_tokens(
+        self, user_id: str, *, keep: str | None = None, actor: str | None = None
+    ) -> int:
+        with self._connect() as conn, conn.transaction():
+            _get_user(conn, user_id, for_update=True)
+            count = conn.execute(
+                "UPDATE tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL"
+                " AND token_id IS DISTINCT FROM %s",
+                [utcnow(), user_id, keep],
+            ).rowcount
+            if actor is not None and count:
+                write_audit(conn, actor, "revoke", "user", user_id, replaced_audit(count, keep))
+        return count
 
     def list_tokens(self, user_id: str) -> list[TokenRecord]:
         def work(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
@@ -193,17 +250,13 @@ class PostGISUsers:
         return [TokenRecord(*row) for row in self._read(work)]
 
     def delete_expired_tokens(self, before: datetime) -> int:
-        """Delete the tokens that expired before ``before``; how many."""
         with self._connect() as conn:
-            return conn.execute("DELETE FROM tokens WHERE expires_at < %s", [before]).rowcount
+            return conn.execute(
+                "DELETE FROM tokens WHERE kind = 'session' AND expires_at < %s", [before]
+            ).rowcount
 
     def find_token(self, token_id: str) -> TokenRecord | None:
-        row = self._read(
-            lambda conn: conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = %s", [token_id]
-            ).fetchone()
-        )
-        return None if row is None else TokenRecord(*row)
+        return self._read(lambda conn: _find_token(conn, token_id))
 
     def list_audit(
         self, entity_id: str | None = None, *, page: int = 1, per_page: int = 50

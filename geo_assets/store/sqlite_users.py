@@ -14,14 +14,24 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from geo_assets.auth import TokenRecord, User
+from geo_assets.auth import TokenKind, TokenRecord, User, session_parent_problem
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import utcnow
-from geo_assets.store.base import AuditEntry, Page, audit_changes, check_page, sort_name
+from geo_assets.store.base import (
+    AuditEntry,
+    Page,
+    audit_changes,
+    check_page,
+    replaced_audit,
+    revoked_token_audit,
+    sort_name,
+)
 from geo_assets.store.sqlite_rows import ts_text
 
 _USER_COLUMNS = "id, name, role, organisation_id, active, created_at, revoked_at"
-_TOKEN_COLUMNS = "token_id, user_id, secret_hash, created_at, revoked_at, expires_at"
+_TOKEN_COLUMNS = (
+    "token_id, user_id, secret_hash, created_at, revoked_at, expires_at, kind, parent_id"
+)
 _AUDIT_COLUMNS = "seq, at, actor, action, entity, entity_id, changes"
 
 
@@ -43,12 +53,26 @@ def _user(row: tuple[Any, ...]) -> User:
 
 
 def _token(row: tuple[Any, ...]) -> TokenRecord:
-    token_id, user_id, secret_hash, created_at, revoked_at, expires_at = row
+    token_id, user_id, secret_hash, created_at, revoked_at, expires_at, kind, parent_id = row
     created = _time(created_at)
     assert created is not None
     return TokenRecord(
-        token_id, user_id, secret_hash, created, _time(revoked_at), _time(expires_at)
+        token_id,
+        user_id,
+        secret_hash,
+        created,
+        _time(revoked_at),
+        _time(expires_at),
+        kind,
+        parent_id,
     )
+
+
+def _find_token(conn: sqlite3.Connection, token_id: str) -> TokenRecord | None:
+    row = conn.execute(
+        f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = ?", (token_id,)
+    ).fetchone()
+    return None if row is None else _token(row)
 
 
 def write_audit(
@@ -163,37 +187,64 @@ class SQLiteUsers:
         secret_hash: str,
         *,
         expires_at: datetime | None = None,
+        session_of: str | None = None,
     ) -> TokenRecord:
-        """Store a token's hash for an active user (the caller hashed the secret)."""
         created = utcnow()
         expiry = None if expires_at is None else ts_text(expires_at)
+        kind: TokenKind = "api" if session_of is None else "session"
+        # One write transaction at a time: a revocation is wholly before or after this.
         with self._write() as conn:
             if not self._user_row(conn, user_id).active:
                 raise ConflictError(f"user `{user_id}` has been revoked; it cannot get tokens")
+            if session_of is not None:
+                parent = _find_token(conn, session_of)
+                if problem := session_parent_problem(parent, user_id, created):
+                    raise ConflictError(problem)
             try:
                 conn.execute(
-                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?)",
-                    (token_id, user_id, secret_hash, ts_text(created), expiry),
+                    f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+                    (token_id, user_id, secret_hash, ts_text(created), expiry, kind, session_of),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"token `{token_id}` already exists") from exc
-        return TokenRecord(token_id, user_id, secret_hash, created, None, _time(expiry))
+        return TokenRecord(
+            token_id, user_id, secret_hash, created, None, _time(expiry), kind, session_of
+        )
 
     def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
-        """Revoke one token (a web session's at sign-out, or one an admin names); again,
-        or unknown: nothing. With ``actor`` it is audited, as a change to the user."""
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT user_id FROM tokens WHERE token_id = ? AND revoked_at IS NULL",
-                (token_id,),
+            owner = conn.execute(
+                "SELECT user_id FROM tokens WHERE token_id = ?", (token_id,)
             ).fetchone()
-            conn.execute(
+            if owner is None:
+                return False
+            now = ts_text(utcnow())
+            revoked = conn.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
-                (ts_text(utcnow()), token_id),
-            )
-            if row is not None and actor is not None:
-                write_audit(conn, actor, "revoke", "user", row[0], {"token_id": token_id})
-        return row is not None
+                (now, token_id),
+            ).rowcount
+            sessions = conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE parent_id = ? AND revoked_at IS NULL",
+                (now, token_id),
+            ).rowcount
+            if actor is not None and (revoked or sessions):
+                changes = revoked_token_audit(token_id, sessions)
+                write_audit(conn, actor, "revoke", "user", owner[0], changes)
+        return revoked > 0
+
+    def revoke_user_tokens(
+        self, user_id: str, *, keep: str | None = None, actor: str | None = None
+    ) -> int:
+        with self._write() as conn:
+            self._user_row(conn, user_id)
+            count = conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+                " AND token_id IS NOT ?",
+                (ts_text(utcnow()), user_id, keep),
+            ).rowcount
+            if actor is not None and count:
+                write_audit(conn, actor, "revoke", "user", user_id, replaced_audit(count, keep))
+        return count
 
     def list_tokens(self, user_id: str) -> list[TokenRecord]:
         with self._using() as conn:
@@ -206,17 +257,15 @@ class SQLiteUsers:
         return [_token(row) for row in rows]
 
     def delete_expired_tokens(self, before: datetime) -> int:
-        """Delete the tokens that expired before ``before``; how many."""
         with self._write() as conn:
-            cursor = conn.execute("DELETE FROM tokens WHERE expires_at < ?", (ts_text(before),))
+            cursor = conn.execute(
+                "DELETE FROM tokens WHERE kind = 'session' AND expires_at < ?", (ts_text(before),)
+            )
             return cursor.rowcount
 
     def find_token(self, token_id: str) -> TokenRecord | None:
         with self._using() as conn:
-            row = conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_id = ?", (token_id,)
-            ).fetchone()
-        return None if row is None else _token(row)
+            return _find_token(conn, token_id)
 
     def list_audit(
         self, entity_id: str | None = None, *, page: int = 1, per_page: int = 50
