@@ -23,7 +23,7 @@ from geo_assets.clock import local_today
 from geo_assets.ical import Listed, calendar, sessions_to_come
 from geo_assets.model import Asset
 from geo_assets.store import Store
-from maps.popups import LISTING_URL, listing_facts
+from maps.popups import asset_link, listing_facts
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -87,7 +87,7 @@ def calendar_response(
         return render(request, "error.html", context, status_code=empty_status)
     base = public_base(request)
     listed = [
-        Listed(asset, url=base + LISTING_URL.format(id=asset.id), description=description(asset))
+        Listed(asset, url=base + asset_link(asset.id), description=description(asset))
         for asset in shown
     ]
     return Response(

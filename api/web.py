@@ -28,7 +28,7 @@ from geo_assets.auth import ROLES, User, authenticate, require_role
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import Store
 from maps.assets import MapSettings
-from maps.popups import rough_place_text
+from maps.popups import asset_link, rough_place_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -48,6 +48,7 @@ def thousands(n: int) -> str:
 
 templates.env.filters["megabytes"] = megabytes
 templates.env.filters["thousands"] = thousands
+templates.env.filters["listing_url"] = asset_link
 templates.env.globals["rough_place"] = rough_place_text
 
 SESSION_COOKIE = "ga_session"
@@ -207,7 +208,9 @@ def set_session(response: Response, request: Request, token: str) -> None:
         max_age=SESSION_MAX_AGE_S,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # Behind a proxy that does not pass the scheme on, the public address says.
+        secure=request.url.scheme == "https"
+        or (request.app.state.settings.public_url or "").startswith("https://"),
         path="/",
     )
 

@@ -150,6 +150,14 @@ def session_parent_problem(parent: TokenRecord | None, user_id: str, now: dateti
     return None
 
 
+def session_end(parent: TokenRecord, requested: datetime | None) -> datetime | None:
+    """When a session started with ``parent`` ends: as ``requested``, but never after
+    the parent itself (an API token about to end cannot buy 12 more hours)."""
+    if parent.expires_at is None:
+        return requested
+    return parent.expires_at if requested is None else min(requested, parent.expires_at)
+
+
 def token_state(record: TokenRecord, now: datetime | None = None) -> str:
     """live, revoked or expired."""
     if record.revoked_at is not None:

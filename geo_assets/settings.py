@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from geo_assets.clock import time_zone
 
 DEFAULT_DATABASE_URL = "sqlite:///./geo_assets.sqlite"
+# Characters a URL may not hold as they are (RFC 3986): they would need %-encoding.
+_NOT_IN_ADDRESSES = frozenset('<>"\\{}|^`')
 
 
 class Settings(BaseSettings):
@@ -104,10 +106,20 @@ class Settings(BaseSettings):
     def _absolute_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        parts = urlsplit(value.strip())
+        value = value.strip()
+        if not value.isascii() or any(c in _NOT_IN_ADDRESSES or ord(c) < 33 for c in value):
+            raise ValueError(
+                'must be written in plain ASCII, without spaces or any of <>"\\{}|^`'
+                " (a non-ASCII name in its xn-- form, other characters %-encoded)"
+            )
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - it checks the port
+        except ValueError as exc:
+            raise ValueError("has a port that is not a number from 0 to 65535") from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// address")
-        if parts.query or parts.fragment or parts.username or parts.password:
+        if parts.query or parts.fragment or "@" in parts.netloc:
             raise ValueError("must be an address without ?query, #fragment or user name")
         return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 

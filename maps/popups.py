@@ -7,6 +7,7 @@ the public and may contain anything).
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from geo_assets.hsds import how_to_join
 from geo_assets.languages import languages_text
@@ -32,9 +33,10 @@ LISTING_URL = "/listings/{id}"
 STALE_NOTE = "Not confirmed recently: check it is still running"
 
 
-def asset_link(asset_id: str, asset_url: str) -> str:
-    """``asset_url`` with ``{id}`` filled in (ids are URL-safe: letters, digits, dashes)."""
-    return asset_url.replace("{id}", asset_id)
+def asset_link(asset_id: str, asset_url: str = LISTING_URL) -> str:
+    """``asset_url`` with ``{id}`` filled in, the id percent-encoded: ids come from
+    imports and may hold any character, ``/``, ``?`` and ``#`` included."""
+    return asset_url.replace("{id}", quote(asset_id, safe=""))
 
 
 def cost_text(cost: Cost) -> str:

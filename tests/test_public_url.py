@@ -9,6 +9,7 @@ from icalendar import Calendar
 from pydantic import ValidationError
 
 from api.app import create_app
+from geo_assets.auth import User, issue_token
 from geo_assets.model import Session
 from geo_assets.settings import Settings
 from geo_assets.store import open_store
@@ -41,6 +42,14 @@ def test_the_public_address_is_kept_without_its_last_slash(
         "https://council.example/?x=1",
         "https://council.example/#top",
         "https://me:secret@council.example",
+        "https://@council.example",
+        "https://council.example:notaport",
+        "https://council.example:99999",
+        "https://council example",
+        "https://council.example/<b>",
+        "https://council.example\\x",
+        "https://bücher.example",
+        "https://council.example/a\x0bb",
     ],
 )
 def test_an_address_that_cannot_start_links_is_refused_by_name(bad: str) -> None:
@@ -61,7 +70,7 @@ def test_calendar_and_hsds_links_start_at_the_public_address(
     store.upgrade()
     store.create_asset(
         make_asset(
-            id="knit-1",
+            id="knit #1",  # ids are free text: links %-encode them
             status="published",
             sessions=[Session(weekdays=["tu"], start="10:00", end="12:00")],
         )
@@ -70,7 +79,32 @@ def test_calendar_and_hsds_links_start_at_the_public_address(
     with TestClient(create_app(Settings(database_url=url, public_url=public_url))) as client:
         about = client.get("/hsds/")
         assert about.json()["openapi_url"] == f"{base}/openapi.json"
-        got = client.get("/listings/knit-1/calendar.ics")
+        page = client.get("/listings/knit%20%231")
+        assert 'href="/listings/knit%20%231/calendar.ics"' in page.text
+        got = client.get("/listings/knit%20%231/calendar.ics")
         assert got.status_code == 200, got.text[:300]
         events = [c for c in Calendar.from_ical(got.content).walk() if c.name == "VEVENT"]
-        assert events and {str(e["url"]) for e in events} == {f"{base}/listings/knit-1"}
+        assert events and {str(e["url"]) for e in events} == {f"{base}/listings/knit%20%231"}
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"), [(None, False), ("https://council.example", True)]
+)
+def test_behind_an_https_address_the_session_cookie_is_secure(
+    tmp_path, public_url: str | None, secure: bool
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cookie.sqlite'}"
+    store = open_store(url)
+    store.upgrade()
+    user = store.create_user(User(name="Ada", role="practitioner"))
+    token = issue_token(store, user.id)
+    store.close()
+    with TestClient(create_app(Settings(database_url=url, public_url=public_url))) as client:
+        got = client.post(
+            "/sign-in",
+            data={"token": token},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert got.status_code == 303
+        assert ("secure" in got.headers["set-cookie"].lower()) is secure

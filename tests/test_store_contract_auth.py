@@ -153,6 +153,23 @@ def test_only_a_users_own_live_api_token_starts_a_session(store: Store) -> None:
     assert store.find_token("cccccccccccccccc") is None
 
 
+def test_a_session_ends_no_later_than_the_token_that_started_it(store: Store) -> None:
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    now = utcnow()
+    soon = store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1", expires_at=now + timedelta(minutes=5))
+    lasting = store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2")
+    for parent, ends in ((soon, now + timedelta(minutes=5)), (lasting, now + timedelta(hours=12))):
+        session = store.add_token(
+            "u1",
+            "bbbbbbbbbbbbbbb" + parent.token_id[-1],
+            "h",
+            expires_at=now + timedelta(hours=12),
+            session_of=parent.token_id,
+        )
+        assert session.expires_at == ends
+        assert store.find_token(session.token_id) == session
+
+
 def test_revoking_a_token_ends_the_sessions_it_started(store: Store) -> None:
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     later = utcnow() + timedelta(hours=12)
@@ -352,11 +369,11 @@ def test_audit_changes_diffs_nested_fields() -> None:
     assert audit_changes(a, a) == {}
 
 
-def test_upgrading_marks_the_tokens_that_ended_as_web_sessions(store: Store) -> None:
-    """Before 0014 only a web session's token had an end."""
+def test_upgrading_tells_web_sessions_from_api_tokens(store: Store) -> None:
     store.create_user(User(id="u1", name="Ada", role="practitioner"))
     store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
     store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=utcnow() + timedelta(hours=12))
+    store.add_token("u1", "aaaaaaaaaaaaaaa3", "h3", expires_at=utcnow() + timedelta(days=30))
     statements = [
         "DROP INDEX tokens_parent_idx",
         "ALTER TABLE tokens DROP COLUMN parent_id",
@@ -379,7 +396,8 @@ def test_upgrading_marks_the_tokens_that_ended_as_web_sessions(store: Store) -> 
     try:
         assert upgraded.upgrade() == ["0014"]
         kinds = [(t.kind, t.parent_id) for t in upgraded.list_tokens("u1")]
-        assert sorted(kinds) == [("api", None), ("session", None)]
-        assert upgraded.delete_expired_tokens(utcnow() + timedelta(days=1)) == 1
+        # A 12-hour token was a session's; one made to last 30 days, an administrator's.
+        assert kinds == [("api", None), ("session", None), ("api", None)]
+        assert upgraded.delete_expired_tokens(utcnow() + timedelta(days=60)) == 1
     finally:
         upgraded.close()

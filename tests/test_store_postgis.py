@@ -11,9 +11,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -33,8 +34,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from geo_assets.errors import BulkValidationError, InvalidInputError, StoreUnavailableError
-from geo_assets.model import Asset, BBox
+from geo_assets.auth import User
+from geo_assets.errors import (
+    BulkValidationError,
+    ConflictError,
+    InvalidInputError,
+    StoreUnavailableError,
+)
+from geo_assets.model import Asset, BBox, utcnow
 from geo_assets.store import postgis as postgis_module
 from geo_assets.store.base import AssetFilters
 from geo_assets.store.migrations import migrations
@@ -1226,3 +1233,90 @@ def test_crowded_cells_remembered_are_bounded(
     assert list(postgis_store._crowded.cells) == [
         postgis_module.crowded_cell(*o) for o in origins[1:]
     ]
+
+
+# --- tokens: a revocation and a sign-in at the same moment --------------------------------------
+
+
+@pytest.fixture(params=["", "repeatable read"])
+def token_store(request: pytest.FixtureRequest, postgis_db_url: str) -> Iterator[PostGISStore]:
+    """The store, on connections whose transactions default to ``param`` isolation (the
+    token methods must not depend on the database's default)."""
+    url = postgis_db_url
+    if request.param:
+        level = request.param.replace(" ", "\\ ")  # libpq options escape a space
+        url += "?options=" + quote(f"-c default_transaction_isolation={level}")
+    store = PostGISStore(url, min_size=1, max_size=2)
+    store.upgrade()
+    _empty_tokens(postgis_db_url)
+    store.create_user(User(id="u1", name="Ada", role="practitioner"))
+    store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+    yield store
+    store.close()
+
+
+def _empty_tokens(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE tokens, users, audit_log CASCADE")
+
+
+def _while_the_user_is_locked(
+    url: str, work: Any, meanwhile: list[str]
+) -> tuple[threading.Thread, list[Any]]:
+    """Start ``work`` in a thread while another transaction holds the user row, running
+    ``meanwhile`` in that transaction once ``work`` has had time to reach the lock; the
+    thread, and what ``work`` returned or raised."""
+    outcome: list[Any] = []
+    with psycopg.connect(url) as side:  # one transaction, until the block ends
+        side.execute("SELECT 1 FROM users WHERE id = 'u1' FOR UPDATE")
+        thread = threading.Thread(target=lambda: outcome.append(_outcome(work)))
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), "it must wait for the user's row"
+        for statement in meanwhile:
+            side.execute(statement)
+    thread.join(10)
+    return thread, outcome
+
+
+def _outcome(work: Any) -> Any:
+    try:
+        return work()
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        return exc
+
+
+def test_a_session_started_as_its_token_is_revoked_is_refused(
+    token_store: PostGISStore, postgis_db_url: str
+) -> None:
+    later = utcnow() + timedelta(hours=12)
+    _, (outcome,) = _while_the_user_is_locked(
+        postgis_db_url,
+        lambda: token_store.add_token(
+            "u1", "aaaaaaaaaaaaaab1", "h", expires_at=later, session_of="aaaaaaaaaaaaaaa1"
+        ),
+        ["UPDATE tokens SET revoked_at = now() WHERE token_id = 'aaaaaaaaaaaaaaa1'"],
+    )
+    assert isinstance(outcome, ConflictError) and "revoked" in str(outcome)
+    assert token_store.find_token("aaaaaaaaaaaaaab1") is None
+
+
+def test_a_revocation_as_a_session_starts_ends_the_session_too(
+    token_store: PostGISStore, postgis_db_url: str
+) -> None:
+    started = (
+        "INSERT INTO tokens (token_id, user_id, secret_hash, created_at, expires_at, kind,"
+        " parent_id) VALUES ('aaaaaaaaaaaaaab1', 'u1', 'h', now(), now() + interval '12 hours',"
+        " 'session', 'aaaaaaaaaaaaaaa1')"
+    )
+    for revoke in (
+        lambda: token_store.revoke_token("aaaaaaaaaaaaaaa1"),
+        lambda: token_store.revoke_user_tokens("u1", keep="aaaaaaaaaaaaaaa1"),
+    ):
+        _empty_tokens(postgis_db_url)
+        token_store.create_user(User(id="u1", name="Ada", role="practitioner"))
+        token_store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
+        _, (outcome,) = _while_the_user_is_locked(postgis_db_url, revoke, [started])
+        assert not isinstance(outcome, Exception), outcome
+        session = token_store.find_token("aaaaaaaaaaaaaab1")
+        assert session is not None and session.revoked_at is not None

@@ -50,7 +50,7 @@ from geo_assets.store.base import (
     NearQuery,
     apply_patch,
 )
-from maps.popups import LISTING_URL
+from maps.popups import asset_link
 
 DEFAULT_RADIUS_M = 1_000.0
 DEFAULT_PER_PAGE = 50
@@ -400,7 +400,7 @@ def list_assets(
 
 def html_alternate(asset_id: str) -> str:
     """The ``Link`` header value naming an asset's web page."""
-    page = LISTING_URL.replace("{id}", quote(asset_id, safe=""))
+    page = asset_link(asset_id)
     return f'<{page}>; rel="alternate"; type="text/html"'
 
 

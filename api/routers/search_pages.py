@@ -45,7 +45,7 @@ from geo_assets.travel import MODE_WORDS
 from geo_assets.widen import ResultsNotes, WiderSearch, notes_on, reasons_under_summary
 from maps.assets import render_parts, require_assets
 from maps.picker import picker_map
-from maps.popups import LISTING_URL, cost_text, travel_text, when_text
+from maps.popups import asset_link, cost_text, travel_text, when_text
 from maps.results import results_map
 from maps.style import category_colour
 
@@ -92,7 +92,7 @@ def _result_rows(matches: list[Match], *, under_summary: bool) -> list[dict[str,
             "travel": travel_text(m),
             "when": when_text(m.asset, m.next_session),
             "cost": cost_text(m.asset.cost),
-            "url": LISTING_URL.replace("{id}", m.asset.id),
+            "url": asset_link(m.asset.id),
         }
         for rank, m in enumerate(matches, start=1)
     ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-from geo_assets.auth import TokenRecord, User, session_parent_problem
+from geo_assets.auth import TokenKind, TokenRecord, User, session_end, session_parent_problem
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import utcnow
 from geo_assets.store.base import (
@@ -77,6 +77,13 @@ def _get_user(conn: psycopg.Connection[Any], user_id: str, *, for_update: bool =
     if row is None:
         raise NotFoundError("user", user_id)
     return _user(row)
+
+
+def _read_committed(conn: psycopg.Connection[Any]) -> None:
+    """Each statement of this transaction sees what was committed before it ran: the
+    token methods lock the user row, then read the tokens as they are once they hold
+    it, whatever isolation the database defaults to (its first statement)."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
 
 def _find_token(conn: psycopg.Connection[Any], token_id: str) -> TokenRecord | None:
@@ -171,18 +178,10 @@ class PostGISUsers:
         session_of: str | None = None,
     ) -> TokenRecord:
         created = utcnow()
-        record = TokenRecord(
-            token_id,
-            user_id,
-            secret_hash,
-            created,
-            None,
-            expires_at,
-            "api" if session_of is None else "session",
-            session_of,
-        )
+        kind: TokenKind = "api" if session_of is None else "session"
         try:
             with self._connect() as conn, conn.transaction():
+                _read_committed(conn)
                 # Locked: a concurrent revoke (of the user, or of the token a session is
                 # started with) waits for this token, then revokes it too.
                 user = _get_user(conn, user_id, for_update=True)
@@ -192,6 +191,11 @@ class PostGISUsers:
                     parent = _find_token(conn, session_of)
                     if problem := session_parent_problem(parent, user_id, created):
                         raise ConflictError(problem)
+                    assert parent is not None
+                    expires_at = session_end(parent, expires_at)
+                record = TokenRecord(
+                    token_id, user_id, secret_hash, created, None, expires_at, kind, session_of
+                )
                 conn.execute(
                     f"INSERT INTO tokens ({_TOKEN_COLUMNS})"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -203,6 +207,7 @@ class PostGISUsers:
 
     def revoke_token(self, token_id: str, *, actor: str | None = None) -> bool:
         with self._connect() as conn, conn.transaction():
+            _read_committed(conn)
             owner = conn.execute(
                 "SELECT user_id FROM tokens WHERE token_id = %s", [token_id]
             ).fetchone()
@@ -227,6 +232,7 @@ class PostGISUsers:
         self, user_id: str, *, keep: str | None = None, actor: str | None = None
     ) -> int:
         with self._connect() as conn, conn.transaction():
+            _read_committed(conn)
             _get_user(conn, user_id, for_update=True)
             count = conn.execute(
                 "UPDATE tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL"

@@ -14,7 +14,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from geo_assets.auth import TokenKind, TokenRecord, User, session_parent_problem
+from geo_assets.auth import (
+    TokenKind,
+    TokenRecord,
+    User,
+    session_end,
+    session_parent_problem,
+)
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import utcnow
 from geo_assets.store.base import (
@@ -200,6 +206,9 @@ class SQLiteUsers:
                 parent = _find_token(conn, session_of)
                 if problem := session_parent_problem(parent, user_id, created):
                     raise ConflictError(problem)
+                assert parent is not None
+                ends = session_end(parent, _time(expiry))
+                expiry = None if ends is None else ts_text(ends)
             try:
                 conn.execute(
                     f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
