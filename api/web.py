@@ -201,11 +201,15 @@ def safe_next(target: str | None, user: User) -> str:
     return HOME_OF_ROLE.get(user.role, "/map")
 
 
-def set_session(response: Response, request: Request, token: str) -> None:
+def set_session(
+    response: Response, request: Request, token: str, max_age_s: int = SESSION_MAX_AGE_S
+) -> None:
+    """The session cookie; ``max_age_s``: what is left of the session's token (less than
+    12 hours when the token signed in with ends sooner)."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=SESSION_MAX_AGE_S,
+        max_age=max(0, min(max_age_s, SESSION_MAX_AGE_S)),
         httponly=True,
         samesite="strict",
         # Behind a proxy that does not pass the scheme on, the public address says.

@@ -35,7 +35,9 @@ STALE_NOTE = "Not confirmed recently: check it is still running"
 
 def asset_link(asset_id: str, asset_url: str = LISTING_URL) -> str:
     """``asset_url`` with ``{id}`` filled in, the id percent-encoded: ids come from
-    imports and may hold any character, ``/``, ``?`` and ``#`` included."""
+    imports, and ``?``, ``#``, ``%`` or a space would otherwise break the link. (An id
+    with ``/``, or ``.`` or ``..`` alone, still names no page: the router decodes it
+    first.)"""
     return asset_url.replace("{id}", quote(asset_id, safe=""))
 
 

@@ -176,6 +176,21 @@ def test_a_token_that_ends_signs_in_and_revoking_it_ends_its_sessions(site) -> N
     client.cookies.clear()
 
 
+def test_a_session_and_its_cookie_end_with_the_token_that_signed_in(site) -> None:
+    client, store, tokens = site
+    user_id = authenticate(store, tokens["practitioner"]).id
+    ends = utcnow() + timedelta(minutes=2)
+    brief = issue_token(store, user_id, expires_at=ends)
+    client.cookies.clear()
+    got = _post_token(client, brief)
+    assert got.status_code == 303
+    max_age = int(re.search(r"max-age=(\d+)", got.headers["set-cookie"], re.I).group(1))
+    assert 60 < max_age <= 120
+    session = store.find_token(parse_token(client.cookies.get(SESSION_COOKIE))[0])
+    assert session is not None and session.expires_at == ends.replace(microsecond=0)
+    client.cookies.clear()
+
+
 def test_signing_out_revokes_only_a_session_that_proves_itself(site) -> None:
     """A cookie made up to name someone's token, or one holding a user's own API token
     (as cookies did before sessions had tokens), revokes nothing."""

@@ -374,6 +374,9 @@ def test_upgrading_tells_web_sessions_from_api_tokens(store: Store) -> None:
     store.add_token("u1", "aaaaaaaaaaaaaaa1", "h1")
     store.add_token("u1", "aaaaaaaaaaaaaaa2", "h2", expires_at=utcnow() + timedelta(hours=12))
     store.add_token("u1", "aaaaaaaaaaaaaaa3", "h3", expires_at=utcnow() + timedelta(days=30))
+    # `--expires-days 1` where the clock ticked between the end's reckoning and the making.
+    a_day = utcnow() + timedelta(days=1, seconds=-1)
+    store.add_token("u1", "aaaaaaaaaaaaaaa4", "h4", expires_at=a_day)
     statements = [
         "DROP INDEX tokens_parent_idx",
         "ALTER TABLE tokens DROP COLUMN parent_id",
@@ -396,8 +399,8 @@ def test_upgrading_tells_web_sessions_from_api_tokens(store: Store) -> None:
     try:
         assert upgraded.upgrade() == ["0014"]
         kinds = [(t.kind, t.parent_id) for t in upgraded.list_tokens("u1")]
-        # A 12-hour token was a session's; one made to last 30 days, an administrator's.
-        assert kinds == [("api", None), ("session", None), ("api", None)]
+        # A 12-hour token was a session's; one made to last a day or more, an administrator's.
+        assert kinds == [("api", None), ("session", None), ("api", None), ("api", None)]
         assert upgraded.delete_expired_tokens(utcnow() + timedelta(days=60)) == 1
     finally:
         upgraded.close()

@@ -1312,6 +1312,7 @@ def test_a_revocation_as_a_session_starts_ends_the_session_too(
     for revoke in (
         lambda: token_store.revoke_token("aaaaaaaaaaaaaaa1"),
         lambda: token_store.revoke_user_tokens("u1", keep="aaaaaaaaaaaaaaa1"),
+        lambda: token_store.revoke_user("u1"),
     ):
         _empty_tokens(postgis_db_url)
         token_store.create_user(User(id="u1", name="Ada", role="practitioner"))

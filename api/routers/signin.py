@@ -65,7 +65,10 @@ def sign_in(
         return render(request, "sign_in.html", context, status_code=401)
     _end_session(store, request)  # signing in again ends this browser's last session
     response = RedirectResponse(safe_next(request.cookies.get("ga_next"), user), status_code=303)
-    set_session(response, request, session)
+    record = store.find_token(parse_token(session)[0])
+    ends = None if record is None else record.expires_at
+    left = SESSION_MAX_AGE_S if ends is None else int((ends - utcnow()).total_seconds())
+    set_session(response, request, session, left)
     response.delete_cookie("ga_next", path="/")
     return response
 

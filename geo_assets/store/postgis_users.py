@@ -152,6 +152,7 @@ class PostGISUsers:
     def revoke_user(self, user_id: str, *, actor: str | None = None) -> User:
         """Deactivate a user and revoke all their tokens; revoking twice changes nothing."""
         with self._connect() as conn, conn.transaction():
+            _read_committed(conn)  # the tokens as they are once the user's row is held
             before = _get_user(conn, user_id, for_update=True)
             if not before.active:
                 return before
