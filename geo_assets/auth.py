@@ -193,24 +193,28 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return False
 
 
-def issue_token(
-    store: Store,
-    user_id: str,
-    *,
-    expires_at: datetime | None = None,
-    session_of: str | None = None,
-) -> str:
-    """Create a token for an active user and return it; only its hash is stored.
+def issue_token(store: Store, user_id: str, *, expires_at: datetime | None = None) -> str:
+    """Create an API token for an active user and return it; only its hash is stored.
 
     The token is shown to the caller once: it cannot be recovered later. One with
-    ``expires_at`` is refused from then on. ``session_of``: the id of the (live, API)
-    token a web sign-in used; the new token is that session's, and ends with it.
+    ``expires_at`` is refused from then on.
     """
     token_id, secret, token = new_token()
-    store.add_token(
-        user_id, token_id, hash_secret(secret), expires_at=expires_at, session_of=session_of
-    )
+    store.add_token(user_id, token_id, hash_secret(secret), expires_at=expires_at)
     return token
+
+
+def start_session(
+    store: Store, user_id: str, signed_in_with: str, expires_at: datetime
+) -> tuple[str, TokenRecord]:
+    """A web session's token for an active user, signed in with the token whose id is
+    ``signed_in_with`` (the user's own live API token, or ConflictError); the token
+    and its stored record, which ends no later than that token."""
+    token_id, secret, token = new_token()
+    record = store.add_token(
+        user_id, token_id, hash_secret(secret), expires_at=expires_at, session_of=signed_in_with
+    )
+    return token, record
 
 
 class VerifiedTokens:

@@ -26,6 +26,7 @@ from geo_assets.auth import (
     parse_token,
     readable_filters,
     require_role,
+    start_session,
 )
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import AssetFilters, Store, open_store
@@ -101,11 +102,8 @@ def test_a_token_with_an_expiry_is_refused_from_then_on(sqlite: Store) -> None:
     ended = issue_token(sqlite, PRACTITIONER.id, expires_at=utcnow() - timedelta(seconds=1))
     with pytest.raises(AuthenticationRequired, match="bearer token has expired"):
         authenticate(sqlite, ended, cache=cache)
-    session_ended = issue_token(
-        sqlite,
-        PRACTITIONER.id,
-        expires_at=utcnow() - timedelta(seconds=1),
-        session_of=parse_token(later)[0],
+    session_ended, _ = start_session(
+        sqlite, PRACTITIONER.id, parse_token(later)[0], utcnow() - timedelta(seconds=1)
     )
     with pytest.raises(AuthenticationRequired, match="session has ended: sign in again"):
         authenticate(sqlite, session_ended, cache=cache)

@@ -1200,7 +1200,7 @@ def test_a_walk_without_an_estimate_still_answers(
     postgis_store.bulk_upsert(mixed_listings())
     with postgis_store._connect() as conn:
         conn.execute("ANALYZE assets")
-    monkeypatch.setattr(postgis_sql, "_BOX_ESTIMATE", estimate)
+    monkeypatch.setattr(postgis_sql, "BOX_ESTIMATE", estimate)
     near = NearQuery(lat=LEEDS[0], lon=LEEDS[1], radius_m=1_000.0)
     with postgis_store._connect() as conn:
         answers, made = postgis_store._one_walk(conn, near, ONE_WALK_BATCH, 5_000.0)

@@ -19,7 +19,7 @@ from api.web import (
     safe_next,
     set_session,
 )
-from geo_assets.auth import TokenRecord, authenticate, issue_token, parse_token
+from geo_assets.auth import TokenRecord, authenticate, parse_token, start_session
 from geo_assets.errors import AuthenticationRequired, ConflictError, PermissionDenied
 from geo_assets.model import utcnow
 from geo_assets.store import Store
@@ -50,11 +50,11 @@ def sign_in(
         user = authenticate(store, pasted)
         # Only the user's own live API token (a session may not beget another), checked
         # again as the session's token is stored: a revocation meanwhile refuses it.
-        session = issue_token(
+        session, record = start_session(
             store,
             user.id,
+            parse_token(pasted)[0],
             expires_at=utcnow() + timedelta(seconds=SESSION_MAX_AGE_S),
-            session_of=parse_token(pasted)[0],
         )
     except (AuthenticationRequired, PermissionDenied, ConflictError):
         context = {
@@ -65,10 +65,8 @@ def sign_in(
         return render(request, "sign_in.html", context, status_code=401)
     _end_session(store, request)  # signing in again ends this browser's last session
     response = RedirectResponse(safe_next(request.cookies.get("ga_next"), user), status_code=303)
-    record = store.find_token(parse_token(session)[0])
-    ends = None if record is None else record.expires_at
-    left = SESSION_MAX_AGE_S if ends is None else int((ends - utcnow()).total_seconds())
-    set_session(response, request, session, left)
+    assert record.expires_at is not None  # a session's token always ends
+    set_session(response, request, session, int((record.expires_at - utcnow()).total_seconds()))
     response.delete_cookie("ga_next", path="/")
     return response
 

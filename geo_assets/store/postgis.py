@@ -65,7 +65,7 @@ from geo_assets.store.postgis_plans import PostGISPlans
 from geo_assets.store.postgis_sql import (
     ASSETS_COPY,
     ASSETS_COPY_TYPES,
-    BOX_SHARE,
+    BOX_ESTIMATE,
     BULK_ID_TAKEN,
     BULK_MERGE,
     BULK_ORG_MISSING,
@@ -742,12 +742,12 @@ def listings_in_box(
     if box is None:
         return None
     try:
-        row = conn.execute(BOX_SHARE, list(box)).fetchone()
+        row = conn.execute(BOX_ESTIMATE, [*box, listings]).fetchone()
     except psycopg.OperationalError:
         raise
     except psycopg.DatabaseError:  # no statistics for the index yet
         return None
-    return None if row is None or row[0] is None else float(row[0]) * listings
+    return None if row is None or row[0] is None else float(row[0])
 
 
 def _connection_died(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:

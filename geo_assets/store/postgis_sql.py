@@ -241,7 +241,7 @@ def one_walk_sql(
     antimeridian, where one box cannot hold the circle.
 
     ``listings``: the table's rows as ANALYZE last counted them (0: never analysed).
-    When known, the planner's estimate of the listings in the box (``BOX_SHARE``) is
+    When known, the planner's estimate of the listings in the box (``BOX_ESTIMATE``) is
     read first, and above ``most`` the walk does not start: it would read ``most + 1``
     listings, documents and all, only to find the box crowded (2-4 ms a batch at
     1,000,000 listings, where most towns' boxes are). The estimate, which comes back
@@ -263,15 +263,14 @@ def one_walk_sql(
         f"f{i} AS k{i}" if limit is None else f"(f{i} AND n{i} <= %s) AS k{i}"
         for i, (_, limit) in enumerate(queries)
     )
-    estimate, gated, gate_params = "NULL::float8", "", []
+    crowd, estimate, gated = "", "NULL::float8", ""
     if listings > 0:
-        # A one-time filter: the planner's estimate is read once, before any listing.
-        # No estimate (NULL) holds nothing back: the walk finds out for itself.
-        estimate = f"({_BOX_ESTIMATE})"
-        gated = f" AND (({_BOX_ESTIMATE}) <= %s) IS NOT FALSE"
-        gate_params = [*box, listings, most]
+        # Read once, before any listing: the gate is a one-time filter. No estimate
+        # (NULL) holds nothing back: the walk finds out for itself.
+        crowd, estimate = f"crowd AS ({BOX_ESTIMATE} AS listings), ", "(SELECT listings FROM crowd)"
+        gated = f" AND ({estimate} <= %s) IS NOT FALSE"
     query = (
-        f"WITH walk AS MATERIALIZED (SELECT id, geog, doc, {flags} FROM assets"
+        f"WITH {crowd}walk AS MATERIALIZED (SELECT id, geog, doc, {flags} FROM assets"
         f" WHERE ({kept_by_any}){_IN_BOX}{gated}"
         f" ORDER BY geog::geometry <-> {PLANAR_POINT} LIMIT %s),"
         f" walked AS (SELECT count(*) AS n, {estimate} AS estimate FROM walk) "
@@ -285,10 +284,10 @@ def one_walk_sql(
         f") hits ON {' OR '.join(f'hits.k{i}' for i in each)}"
         " ORDER BY hits.d, hits.id"
     )
-    params: list[Any] = [p for _, values in conditions for p in values]
+    params: list[Any] = [*box, listings] if listings > 0 else []
     params += [p for _, values in conditions for p in values]
-    params += [*box, *gate_params, lon, lat, most + 1]
-    params += [*box, listings] if listings > 0 else []
+    params += [p for _, values in conditions for p in values]
+    params += [*box, *([most] if listings > 0 else []), lon, lat, most + 1]
     params += [limit for _, limit in queries if limit is not None]
     params += [lon, lat, most, radius_m]
     return query, params
@@ -379,8 +378,8 @@ _BOX_SELECTIVITY = (
     "_postgis_selectivity('assets_geom_idx'::regclass, 'geog',"
     " ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
 )
-BOX_SHARE = f"SELECT {_BOX_SELECTIVITY}"
-_BOX_ESTIMATE = f"SELECT {_BOX_SELECTIVITY} * %s"
+# How many listings that is, given the table's (``listings_in_box``, the one walk's gate).
+BOX_ESTIMATE = f"SELECT {_BOX_SELECTIVITY} * %s"
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,6 @@ class SQLiteUsers:
         session_of: str | None = None,
     ) -> TokenRecord:
         created = utcnow()
-        expiry = None if expires_at is None else ts_text(expires_at)
         kind: TokenKind = "api" if session_of is None else "session"
         # One write transaction at a time: a revocation is wholly before or after this.
         with self._write() as conn:
@@ -207,8 +206,8 @@ class SQLiteUsers:
                 if problem := session_parent_problem(parent, user_id, created):
                     raise ConflictError(problem)
                 assert parent is not None
-                ends = session_end(parent, _time(expiry))
-                expiry = None if ends is None else ts_text(ends)
+                expires_at = session_end(parent, expires_at)
+            expiry = None if expires_at is None else ts_text(expires_at)
             try:
                 conn.execute(
                     f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
