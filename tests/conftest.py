@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from postgis_harness import throwaway_database
+from postgis_harness import empty_database, throwaway_database
 from pytest_postgresql import factories
 
 from geo_assets.store import Store, open_store
@@ -50,17 +50,6 @@ def postgis_db_url(postgis_server_url: str) -> Iterator[str]:
         yield url
 
 
-def _empty_postgis(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename NOT IN ('spatial_ref_sys', 'schema_migrations')"
-        ).fetchall()
-        if tables:
-            names = ", ".join(f'"{t[0]}"' for t in tables)
-            conn.execute(f"TRUNCATE {names} CASCADE")
-
-
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[Store]:
     store = open_store(f"sqlite:///{tmp_path / 'test.sqlite'}")
@@ -73,7 +62,7 @@ def sqlite_store(tmp_path) -> Iterator[Store]:
 def postgis_store(postgis_db_url: str) -> Iterator[Store]:
     store = open_store(postgis_db_url, min_size=1, max_size=4)
     store.upgrade()
-    _empty_postgis(postgis_db_url)
+    empty_database(postgis_db_url)
     yield store
     store.close()
 

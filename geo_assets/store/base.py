@@ -52,6 +52,7 @@ from geo_assets.model import (
     utcnow,
 )
 from geo_assets.plans import SavedPlan, plan_error
+from geo_assets.review import HeldChanges, hold_audit, merge_held
 from geo_assets.store.gazetteer import Place, PostcodePoint
 
 T = TypeVar("T")
@@ -337,7 +338,9 @@ class UpsertReport:
         return self.inserted + self.updated
 
 
-AuditAction = Literal["create", "update", "archive", "bulk_upsert", "revoke", "delete"]
+AuditAction = Literal[
+    "create", "update", "archive", "bulk_upsert", "revoke", "delete", "propose", "approve", "reject"
+]
 AuditEntity = Literal["asset", "organisation", "user", "plan"]
 # Fields every update changes; the audit row's own `at` says when.
 _AUDIT_SKIPPED = frozenset({"updated_at", "version"})
@@ -370,9 +373,12 @@ class RecordUpdates:
     read, ``apply_patch``, write, audit)."""
 
     # (id, changes, actor, action): the store's own transaction; assets also take
-    # the expected version.
+    # the expected version and the changes to hold for review.
     _update_organisation: Callable[[str, Mapping[str, Any], str | None, str], Organisation]
-    _update_asset: Callable[[str, Mapping[str, Any], str | None, str, int | None], Asset]
+    _update_asset: Callable[
+        [str, Mapping[str, Any], str | None, str, int | None, Mapping[str, Any] | None, int | None],
+        Asset,
+    ]
 
     def update_organisation(
         self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
@@ -389,12 +395,92 @@ class RecordUpdates:
         *,
         actor: str | None = None,
         expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Asset:
-        """``expected_version``: refuse (ConflictError) unless the asset is still at it."""
-        return self._update_asset(asset_id, changes, actor, "update", expected_version)
+        """``expected_version``: refuse (ConflictError) unless the asset is still at it.
+
+        ``hold``: reviewed fields and their proposed values (see ``geo_assets.review``),
+        merged into the asset's held changes in the same transaction, not applied.
+        ``held_revision``: refuse (ConflictError) unless those are still at this revision
+        (0: none held), as a proposal alone leaves the asset's version as it is."""
+        return self._update_asset(
+            asset_id, changes, actor, "update", expected_version, hold, held_revision
+        )
 
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
-        return self._update_asset(asset_id, {"status": "archived"}, actor, "archive", None)
+        archived = {"status": "archived"}
+        return self._update_asset(asset_id, archived, actor, "archive", None, None, None)
+
+
+class HeldChangeRules:
+    """What both stores do with held changes (``geo_assets.review``) inside their own
+    transactions; each store supplies reading and writing one listing's row of them."""
+
+    _load_held: Callable[[Any, str], HeldChanges | None]
+    _save_held: Callable[[Any, str, HeldChanges | None], None]
+    _audit: Callable[[Any, str, str, str, str | None, dict[str, Any]], None]
+
+    def _merge_hold(
+        self,
+        conn: Any,
+        current: Asset,
+        proposal: Mapping[str, Any] | None,
+        actor: str | None,
+        expected_revision: int | None = None,
+    ) -> None:
+        """Merge ``proposal`` into what ``current`` holds (pruning what the listing now
+        says anyway); audited as a proposal when there was one. With
+        ``expected_revision``, ConflictError unless what is held is still at it."""
+        existing = self._load_held(conn, current.id)
+        now_at = existing.revision if existing is not None else 0
+        if expected_revision is not None and expected_revision != now_at:
+            raise ConflictError(
+                f"the held changes of `{current.id}` are at revision {now_at}, not "
+                f"{expected_revision}: they changed meanwhile"
+            )
+        if existing is None and not proposal:
+            return
+        held = merge_held(current, existing, proposal or {}, actor)
+        if held is not None and proposal:
+            apply_patch(current, held.changes)  # what waits must make a valid listing
+        if held is not existing:
+            self._save_held(conn, current.id, held)
+        if proposal and actor is not None:
+            self._audit(conn, actor, "propose", "asset", current.id, hold_audit(held, proposal))
+
+    def _merge_holds(
+        self,
+        conn: Any,
+        holds: Mapping[str, Mapping[str, Any]] | None,
+        actor: str | None,
+        current_of: Callable[[Any, str], Asset],
+    ) -> None:
+        """``_merge_hold`` for each listing a bulk load holds changes on (by asset id)."""
+        for asset_id, proposal in (holds or {}).items():
+            self._merge_hold(conn, current_of(conn, asset_id), proposal, actor)
+
+    def _settle_held(
+        self, conn: Any, current: Asset, approve: bool, revision: int, actor: str | None
+    ) -> Asset:
+        """Approve (apply) or reject the held changes at ``revision``; returns the asset as
+        it must now be stored (``current`` itself when nothing changes)."""
+        held = self._load_held(conn, current.id)
+        if held is None:
+            raise NotFoundError("held changes for asset", current.id)
+        if held.revision != revision:
+            raise ConflictError(
+                f"the held changes of `{current.id}` are at revision {held.revision}, not "
+                f"{revision}: the organisation proposed more since; read them again"
+            )
+        updated: Asset = apply_patch(current, held.changes) if approve else current
+        self._save_held(conn, current.id, None)
+        if actor is not None:
+            audit: dict[str, Any] = {"revision": revision, "fields": held.fields()}
+            if approve:
+                audit["changes"] = audit_changes(current, updated)
+            self._audit(conn, actor, "approve" if approve else "reject", "asset", current.id, audit)
+        return updated
 
 
 @runtime_checkable
@@ -428,8 +514,25 @@ class Store(Protocol):
         *,
         actor: str | None = None,
         expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Asset: ...
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset: ...
+    def get_held_changes(self, asset_id: str) -> HeldChanges | None:
+        """The changes held for review on ``asset_id``, if any (NotFoundError: no asset)."""
+        ...
+
+    def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
+        """Every listing's held changes (or one organisation's listings'), oldest first."""
+        ...
+
+    def resolve_held_changes(
+        self, asset_id: str, *, approve: bool, revision: int, actor: str | None = None
+    ) -> Asset:
+        """Apply (``approve``) or drop the held changes at ``revision``, in one transaction;
+        returns the asset. ConflictError when more was proposed since ``revision``."""
+        ...
+
     def list_assets(
         self, filters: AssetFilters | None = None, *, page: int = 1, per_page: int = 50
     ) -> Page[Asset]: ...
@@ -451,8 +554,16 @@ class Store(Protocol):
 
     def within(self, bbox: BBox, filters: AssetFilters | None = None) -> list[Asset]: ...
     def bulk_upsert(
-        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
-    ) -> UpsertReport: ...
+        self,
+        records: Iterable[Asset | Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        holds: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> UpsertReport:
+        """``holds``: by asset id, reviewed fields to hold for review (as ``update_asset``'s
+        ``hold``), merged after the load in its transaction; each asset must exist then."""
+        ...
+
     def count_assets(self, filters: AssetFilters | None = None) -> int: ...
     def count_assets_by_organisation(
         self, filters: AssetFilters | None = None
@@ -695,7 +806,8 @@ def invalid_input(exc: ValidationError) -> InvalidInputError:
     """Our error for a pydantic one, naming the first failing field (``location.lat``)."""
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err["loc"]) or None
-    return InvalidInputError(f"`{name}`: {err['msg']}", field=name)
+    # A check across fields has no one place: its message names the fields itself.
+    return InvalidInputError(err["msg"] if name is None else f"`{name}`: {err['msg']}", field=name)
 
 
 @contextmanager

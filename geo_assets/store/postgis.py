@@ -61,6 +61,7 @@ from geo_assets.store.base import (
 from geo_assets.store.documents import DecodedCache, decode
 from geo_assets.store.migrations import migrations
 from geo_assets.store.postgis_gazetteer import PostGISGazetteer
+from geo_assets.store.postgis_held import PostGISHeldChanges
 from geo_assets.store.postgis_plans import PostGISPlans
 from geo_assets.store.postgis_sql import (
     ASSETS_COPY,
@@ -135,7 +136,7 @@ def _text_refused() -> Iterator[None]:
         raise
 
 
-class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
+class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans, PostGISGazetteer):
     """The Store protocol on PostgreSQL + PostGIS (see ``geo_assets.store.base.Store``).
 
     Parameters
@@ -367,16 +368,27 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
         actor: str | None,
         action: str,
         expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Asset:
         with self._connect() as conn, conn.transaction():
             current = self._get_asset(conn, asset_id, for_update=True)
             new: Asset = apply_patch(current, changes, expected_version)
-            with _asset_write_errors(new):
-                conn.execute(UPDATE_ASSET, [*asset_values(new), asset_id])
-            if actor is not None:
-                diff = audit_changes(current, new)
-                write_audit(conn, actor, action, "asset", asset_id, diff)
+            if changes or hold is None:  # a proposal alone leaves the listing as it is
+                self._write_asset(conn, new)
+                if actor is not None:
+                    diff = audit_changes(current, new)
+                    write_audit(conn, actor, action, "asset", asset_id, diff)
+            else:
+                new = current
+            self._merge_hold(conn, new, hold, actor, held_revision)
         return new
+
+    @staticmethod
+    def _write_asset(conn: psycopg.Connection[Any], asset: Asset) -> None:
+        """Overwrite the stored row of ``asset`` (its id) with it."""
+        with _asset_write_errors(asset):
+            conn.execute(UPDATE_ASSET, [*asset_values(asset), asset.id])
 
     # --- assets: queries --------------------------------------------------------------------
 
@@ -542,7 +554,11 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
     # --- assets: bulk -----------------------------------------------------------------------
 
     def bulk_upsert(
-        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
+        self,
+        records: Iterable[Asset | Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        holds: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
@@ -580,6 +596,9 @@ class PostGISStore(RecordUpdates, PostGISUsers, PostGISPlans, PostGISGazetteer):
                 report = batch.report()
                 if actor is not None:
                     write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(report))
+                self._merge_holds(
+                    conn, holds, actor, lambda c, i: self._get_asset(c, i, for_update=True)
+                )
         except pg_errors.IntegrityError as exc:  # a concurrent writer took a key or an id
             raise ConflictError(f"bulk load clashed with another write: {exc}") from exc
         return report

@@ -47,6 +47,7 @@ from geo_assets.store.migrations import migrations
 from geo_assets.store.sqlite_filters import GEODESIC_FUNCTION, filter_sql
 from geo_assets.store.sqlite_filters import fts_query as fts_query  # re-exported for tests
 from geo_assets.store.sqlite_gazetteer import SQLiteGazetteer
+from geo_assets.store.sqlite_held import SQLiteHeldChanges
 from geo_assets.store.sqlite_plans import SQLitePlans
 from geo_assets.store.sqlite_rows import (
     INSERT_ORG,
@@ -187,7 +188,7 @@ def _in_circle(
     return rows, dist_m, [i for i, d in enumerate(dist_m) if d <= radius_m]
 
 
-class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
+class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     """:class:`~geo_assets.store.base.Store` on one SQLite file (WAL, R*Tree, FTS5).
 
     Parameters
@@ -455,15 +456,22 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
         actor: str | None,
         action: str,
         expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Asset:
         with self._write() as conn:
             rid, current = self._asset_record(conn, asset_id)
             updated: Asset = apply_patch(current, changes, expected_version)
-            if updated.organisation_id != current.organisation_id:
-                self._check_organisation(conn, updated.organisation_id)
-            self._save_one(conn, updated, rid)
-            if actor is not None:
-                write_audit(conn, actor, action, "asset", asset_id, audit_changes(current, updated))
+            if changes or hold is None:  # a proposal alone leaves the listing as it is
+                if updated.organisation_id != current.organisation_id:
+                    self._check_organisation(conn, updated.organisation_id)
+                self._save_one(conn, updated, rid)
+                if actor is not None:
+                    diff = audit_changes(current, updated)
+                    write_audit(conn, actor, action, "asset", asset_id, diff)
+            else:
+                updated = current
+            self._merge_hold(conn, updated, hold, actor, held_revision)
         return updated
 
     # --- assets: queries ------------------------------------------------------------------
@@ -593,7 +601,11 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
     # --- assets: bulk ---------------------------------------------------------------------
 
     def bulk_upsert(
-        self, records: Iterable[Asset | Mapping[str, Any]], *, actor: str | None = None
+        self,
+        records: Iterable[Asset | Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        holds: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
@@ -618,6 +630,7 @@ class SQLiteStore(RecordUpdates, SQLiteUsers, SQLitePlans, SQLiteGazetteer):
             refresh_statistics(conn, loader.report.inserted + loader.report.updated)
             if actor is not None:
                 write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
+            self._merge_holds(conn, holds, actor, lambda c, i: self._asset_record(c, i)[1])
         return loader.report
 
 

@@ -1,0 +1,155 @@
+"""Changes to a published listing that wait for a moderator.
+
+Practitioners send people to a published listing because a moderator checked it: what
+it is called, what it is, where it meets, how to get in touch and who it is for. An
+organisation's change to any of those is held for review, and the listing goes on
+showing the checked version until a moderator approves the change (or rejects it), so a
+mistaken or hijacked account cannot send people somewhere else unseen. Everything else
+(meeting times, cost, access, languages, a "still running" confirmation...) goes live at
+once: keeping a listing current must never wait in a queue.
+
+A listing holds at most one set of held changes, a field and its proposed value each. A
+later proposal is merged into it field by field, and a field proposed back to its
+published value drops out, so an organisation can take back what it proposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from geo_assets.model import Asset, utcnow
+
+#: Asset fields an organisation's change to a published listing is held for review in.
+REVIEWED_FIELDS: tuple[str, ...] = (
+    "name",
+    "kind",
+    "description",
+    "categories",
+    "location",
+    "venue_id",
+    "contact",
+    "eligibility",
+)
+
+#: Plain names for the reviewed fields, for pages and messages.
+FIELD_LABELS: dict[str, str] = {
+    "name": "name",
+    "kind": "kind",
+    "description": "description",
+    "categories": "categories",
+    "location": "place",
+    "venue_id": "venue",
+    "contact": "contact details",
+    "eligibility": "who it is for",
+}
+
+
+class HeldChanges(BaseModel):
+    """An organisation's proposed changes to a published listing, awaiting a moderator.
+
+    ``revision`` goes up with each proposal merged in: a moderator approves or rejects
+    the revision they read, never a newer one they have not seen. ``proposed_at`` is
+    when the first of them was proposed (the queue's order); ``proposed_by``, who
+    proposed last.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset_id: str
+    changes: dict[str, Any] = Field(description="reviewed field -> proposed value (as JSON)")
+    proposed_by: str
+    proposed_at: datetime
+    revision: int = Field(ge=1)
+
+    def fields(self) -> list[str]:
+        """The held fields, in ``REVIEWED_FIELDS`` order."""
+        return [f for f in REVIEWED_FIELDS if f in self.changes]
+
+
+def needs_review(role: str, before: Asset) -> bool:
+    """Whether a change by a user of ``role`` to ``before`` has its reviewed fields held."""
+    return role == "organisation" and before.status == "published"
+
+
+def split_for_review(
+    role: str, before: Asset, after: Asset, changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``changes`` as (what to apply now, what to hold): the held part names each reviewed
+    field the change touches, with its whole value in ``after`` (so a partial change to
+    ``location`` holds the complete place), even where that is the published value,
+    which takes back an earlier proposal."""
+    if not needs_review(role, before):
+        return dict(changes), {}
+    proposed = after.model_dump(mode="json")
+    held = {f: proposed[f] for f in REVIEWED_FIELDS if f in changes}
+    live = {k: v for k, v in changes.items() if k not in held}
+    return live, held
+
+
+def proposals(before: Asset, held: HeldChanges | None, hold: Mapping[str, Any]) -> dict[str, Any]:
+    """Of ``hold`` (from ``split_for_review``), what proposes something: a field that
+    differs from the published listing, or takes back a change held now. For callers
+    that send every field (a form, a spreadsheet row), so that a save proposes, and the
+    audit log names, only what the organisation changed."""
+    published = before.model_dump(mode="json")
+    waiting = held.changes if held is not None else {}
+    return {f: v for f, v in hold.items() if v != published[f] or f in waiting}
+
+
+def proposed_fields(before: Asset, held: Mapping[str, Any]) -> list[str]:
+    """The fields of ``held`` (from ``split_for_review``) that propose something new:
+    the rest take a proposal back, or were never changed."""
+    published = before.model_dump(mode="json")
+    return [f for f in REVIEWED_FIELDS if f in held and held[f] != published[f]]
+
+
+def merge_held(
+    current: Asset,
+    existing: HeldChanges | None,
+    proposal: Mapping[str, Any],
+    actor: str | None,
+    now: datetime | None = None,
+) -> HeldChanges | None:
+    """What ``current`` holds after ``proposal`` is merged into ``existing``: fields that
+    equal the listing's value drop out (taken back, or since made by a moderator), and
+    nothing held at all is None. A proposal that changes nothing keeps ``existing``."""
+    unknown = sorted(set(proposal) - set(REVIEWED_FIELDS))
+    if unknown:
+        raise ValueError(f"not reviewed fields: {unknown}")
+    published = current.model_dump(mode="json")
+    merged = {**(existing.changes if existing else {}), **proposal}
+    kept = {f: v for f, v in merged.items() if v != published[f]}
+    if not kept:
+        return None
+    if existing is not None and kept == existing.changes:
+        return existing
+    if existing is None:
+        return HeldChanges(
+            asset_id=current.id,
+            changes=kept,
+            proposed_by=actor or "unknown",
+            proposed_at=now or utcnow(),
+            revision=1,
+        )
+    # The queue keeps its place from the first proposal; pruning alone (a moderator's
+    # edit) leaves who proposed as it was.
+    return existing.model_copy(
+        update={
+            "changes": kept,
+            "proposed_by": (actor or existing.proposed_by) if proposal else existing.proposed_by,
+            "revision": existing.revision + 1,
+        }
+    )
+
+
+def hold_audit(held: HeldChanges | None, proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """The audit row's changes for a proposal: the fields proposed, and what is now held."""
+    return {
+        "proposed": sorted(proposal),
+        "held": held.fields() if held else [],
+        "revision": held.revision if held else None,
+    }

@@ -1,0 +1,72 @@
+"""Changes held for review (``geo_assets.review``) in the SQLite store (mixed into
+SQLiteStore): one ``held_changes`` row per listing, written in the transaction of the
+update, load or decision that changes it."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from geo_assets.model import Asset
+from geo_assets.review import HeldChanges
+from geo_assets.store.base import HeldChangeRules
+from geo_assets.store.sqlite_rows import ts_text
+from geo_assets.store.sqlite_users import write_audit
+
+
+class SQLiteHeldChanges(HeldChangeRules):
+    """The held-changes part of :class:`~geo_assets.store.sqlite.SQLiteStore`."""
+
+    _audit = staticmethod(write_audit)
+
+    if TYPE_CHECKING:  # provided by SQLiteStore
+
+        def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _asset_record(self, conn: sqlite3.Connection, asset_id: str) -> tuple[int, Asset]: ...
+        def _save_one(self, conn: sqlite3.Connection, asset: Asset, rid: int | None) -> None: ...
+
+    @staticmethod
+    def _load_held(conn: sqlite3.Connection, asset_id: str) -> HeldChanges | None:
+        row = conn.execute(
+            "SELECT doc FROM held_changes WHERE asset_id = ?", (asset_id,)
+        ).fetchone()
+        return None if row is None else HeldChanges.model_validate_json(row[0])
+
+    @staticmethod
+    def _save_held(conn: sqlite3.Connection, asset_id: str, held: HeldChanges | None) -> None:
+        if held is None:
+            conn.execute("DELETE FROM held_changes WHERE asset_id = ?", (asset_id,))
+            return
+        conn.execute(
+            "INSERT INTO held_changes (asset_id, proposed_at, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (asset_id) DO UPDATE"
+            " SET proposed_at = excluded.proposed_at, doc = excluded.doc",
+            (asset_id, ts_text(held.proposed_at), held.model_dump_json()),
+        )
+
+    def get_held_changes(self, asset_id: str) -> HeldChanges | None:
+        with self._read() as conn:
+            self._asset_record(conn, asset_id)  # NotFoundError for no such listing
+            return self._load_held(conn, asset_id)
+
+    def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
+        sql = "SELECT h.doc FROM held_changes AS h"
+        params: tuple[str, ...] = ()
+        if organisation_id is not None:
+            sql += " JOIN assets AS a ON a.id = h.asset_id WHERE a.organisation_id = ?"
+            params = (organisation_id,)
+        with self._read() as conn:
+            rows = conn.execute(sql + " ORDER BY h.proposed_at, h.asset_id", params).fetchall()
+        return [HeldChanges.model_validate_json(r[0]) for r in rows]
+
+    def resolve_held_changes(
+        self, asset_id: str, *, approve: bool, revision: int, actor: str | None = None
+    ) -> Asset:
+        with self._write() as conn:
+            rid, current = self._asset_record(conn, asset_id)
+            updated = self._settle_held(conn, current, approve, revision, actor)
+            if updated is not current:
+                self._save_one(conn, updated, rid)
+        return updated

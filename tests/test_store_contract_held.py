@@ -1,0 +1,183 @@
+"""Store contract for changes held for review (``geo_assets.review``): both stores.
+
+An organisation's change to a reviewed field of a published listing is held, not
+applied; a later proposal merges in field by field; a moderator approves (applies) or
+rejects the revision they read; each step is audited and happens in one transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from geo_assets import review
+from geo_assets.errors import (
+    BulkValidationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
+from geo_assets.store import Store
+from tests.factories import make_asset, make_org
+
+ORG_USER = "user-org"
+ADMIN = "user-admin"
+
+
+@pytest.fixture
+def listing(store: Store):
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+    store.create_organisation(make_org(id="org-b", name="Org B"))
+    store.create_asset(make_asset(id="a1", name="Knit and Natter", organisation_id="org-a"))
+    store.create_asset(make_asset(id="b1", name="Chess Club", organisation_id="org-b"))
+    return store.get_asset("a1")
+
+
+def test_held_fields_are_not_applied(store: Store, listing) -> None:
+    after = store.update_asset(
+        "a1", {"group_size": 12}, actor=ORG_USER, hold={"name": "Knit, Natter and Cake"}
+    )
+    assert after.group_size == 12 and after.name == "Knit and Natter"
+    assert store.get_asset("a1").name == "Knit and Natter"
+    held = store.get_held_changes("a1")
+    assert held is not None
+    assert held.changes == {"name": "Knit, Natter and Cake"}
+    assert held.proposed_by == ORG_USER and held.revision == 1
+    assert store.get_held_changes("b1") is None
+
+
+def test_get_held_changes_of_unknown_listing(store: Store, listing) -> None:
+    with pytest.raises(NotFoundError):
+        store.get_held_changes("nope")
+
+
+def test_proposals_merge_field_by_field_and_can_be_taken_back(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "New name"})
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"description": "New words"})
+    held = store.get_held_changes("a1")
+    assert held is not None and held.revision == 2
+    assert held.changes == {"name": "New name", "description": "New words"}
+    # Proposing the published value takes the field back.
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit and Natter"})
+    held = store.get_held_changes("a1")
+    assert held is not None and held.changes == {"description": "New words"}
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"description": listing.description})
+    assert store.get_held_changes("a1") is None
+    assert store.list_held_changes() == []
+
+
+def test_approve_applies_the_held_changes(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    approved = store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
+    assert approved.name == "Knit Club"
+    assert approved.version == listing.version + 1
+    assert store.get_asset("a1") == approved
+    assert store.get_held_changes("a1") is None
+
+
+def test_reject_drops_them(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    kept = store.resolve_held_changes("a1", approve=False, revision=1, actor=ADMIN)
+    assert kept == listing
+    assert store.get_asset("a1") == listing
+    assert store.get_held_changes("a1") is None
+
+
+def test_a_newer_revision_is_not_decided_unseen(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Somewhere else"})
+    with pytest.raises(ConflictError, match="revision 2"):
+        store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
+    assert store.get_asset("a1") == listing
+    held = store.get_held_changes("a1")
+    assert held is not None and held.revision == 2
+
+
+def test_deciding_nothing_held_is_not_found(store: Store, listing) -> None:
+    with pytest.raises(NotFoundError, match="held changes"):
+        store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
+
+
+def test_a_proposal_must_make_a_valid_listing(store: Store, listing) -> None:
+    with pytest.raises(InvalidInputError, match="venue_id"):
+        store.update_asset("a1", {"group_size": 3}, actor=ORG_USER, hold={"venue_id": "a1"})
+    with pytest.raises(InvalidInputError, match="name"):
+        store.update_asset("a1", {}, actor=ORG_USER, hold={"name": ""})
+    assert store.get_asset("a1") == listing  # the live part was not made either
+    assert store.get_held_changes("a1") is None
+
+
+def test_the_queue_keeps_the_first_proposals_time(
+    store: Store, listing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = iter([datetime(2026, 5, 1, 9, tzinfo=UTC), datetime(2026, 5, 2, 9, tzinfo=UTC)])
+    monkeypatch.setattr(review, "utcnow", lambda: next(ticks))
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    store.update_asset("a1", {}, actor="user-org-2", hold={"description": "More"})
+    held = store.get_held_changes("a1")
+    assert held is not None
+    assert (held.proposed_at, held.proposed_by, held.revision) == (
+        datetime(2026, 5, 1, 9, tzinfo=UTC),
+        "user-org-2",
+        2,
+    )
+
+
+def test_a_moderators_edit_prunes_what_it_made_true(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club", "description": "d"})
+    store.update_asset("a1", {"name": "Knit Club"}, actor=ADMIN)
+    held = store.get_held_changes("a1")
+    assert held is not None and held.changes == {"description": "d"}
+    assert held.proposed_by == ORG_USER
+
+
+def test_list_is_oldest_first_and_by_organisation(
+    store: Store, listing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = iter([datetime(2026, 5, 1, 9, tzinfo=UTC), datetime(2026, 5, 1, 10, tzinfo=UTC)])
+    monkeypatch.setattr(review, "utcnow", lambda: next(ticks))
+    store.update_asset("b1", {}, actor="user-b", hold={"name": "Chess and Draughts"})
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    assert [h.asset_id for h in store.list_held_changes()] == ["b1", "a1"]
+    assert [h.asset_id for h in store.list_held_changes(organisation_id="org-a")] == ["a1"]
+
+
+def test_bulk_upsert_holds_in_its_transaction(store: Store, listing) -> None:
+    fresh = make_asset(id="c1", name="New Walk", source="s", source_id="1")
+    store.bulk_upsert([fresh], actor=ORG_USER, holds={"a1": {"name": "Knit Club"}})
+    held = store.get_held_changes("a1")
+    assert held is not None and held.changes == {"name": "Knit Club"}
+    # A failed load holds nothing.
+    bad = make_asset(id="c2", name="Other", source="s", source_id="2").model_dump()
+    bad["location"] = {"lat": 95, "lon": 0}
+    with pytest.raises(BulkValidationError):
+        store.bulk_upsert([bad], actor=ORG_USER, holds={"b1": {"name": "Chess Club 2"}})
+    assert store.get_held_changes("b1") is None
+
+
+def test_each_step_is_audited(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"description": "no"})
+    store.resolve_held_changes("a1", approve=False, revision=1, actor=ADMIN)
+    entries = [e for e in store.list_audit(entity_id="a1").items if e.action != "create"]
+    actions = [(e.actor, e.action) for e in entries]
+    assert ("user-org", "propose") in actions
+    assert ("user-admin", "approve") in actions and ("user-admin", "reject") in actions
+    approve = next(e for e in entries if e.action == "approve")
+    assert approve.changes["fields"] == ["name"]
+    assert approve.changes["changes"]["name"] == ["Knit and Natter", "Knit Club"]
+    json.dumps([e.changes for e in entries])  # plain JSON
+
+
+def test_a_proposal_can_insist_on_the_revision_it_read(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"}, held_revision=0)
+    with pytest.raises(ConflictError, match="revision 1, not 0"):
+        store.update_asset(
+            "a1", {"group_size": 4}, actor=ORG_USER, hold={"name": "Other"}, held_revision=0
+        )
+    assert store.get_asset("a1").group_size == listing.group_size  # nothing of it made
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Other"}, held_revision=1)
+    held = store.get_held_changes("a1")
+    assert held is not None and (held.changes, held.revision) == ({"name": "Other"}, 2)
