@@ -29,6 +29,7 @@ from api.routers import (
     coverage,
     geocode,
     health,
+    held_changes,
     hsds,
     match,
     organisations,
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)  # the probes take no parameters
     checked = [Depends(refuse_nul_parameters)]
-    for module in (assets, organisations, match, coverage, taxonomy, geocode):
+    for module in (assets, held_changes, organisations, match, coverage, taxonomy, geocode):
         app.include_router(module.router, dependencies=checked)
     hsds.install(app, dependencies=checked)
     pages.install(app, dependencies=checked)  # web pages and the map files under /static

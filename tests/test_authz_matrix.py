@@ -16,9 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from factories import LEEDS, make_asset, make_org, pick_terms
+from postgis_harness import empty_database
 
 from api.app import create_app
 from geo_assets.auth import User, issue_token
@@ -49,6 +49,9 @@ MATRIX: dict[str, tuple[str | int, ...]] = {
     #                       anon prac  own  other plan admin revoked garbage
     "create_asset":         (401, 403, OK,  403, 403, OK,  401, 401),
     "patch_asset":          (401, 403, OK,  403, 403, OK,  401, 401),
+    "rename_published":     (401, 403, OK,  403, 403, OK,  401, 401),
+    "approve_held":         (401, 403, 403, 403, 403, OK,  401, 401),
+    "reject_held":          (401, 403, 403, 403, 403, OK,  401, 401),
     "publish_asset":        (401, 403, 403, 403, 403, OK,  401, 401),
     "archive_asset":        (401, 403, OK,  403, 403, OK,  401, 401),
     "create_organisation":  (401, 403, 403, 403, 403, OK,  401, 401),
@@ -71,16 +74,6 @@ class World:
     users: dict[str, User]  # caller -> user (signed-in callers only)
 
 
-def _empty_postgis(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename NOT IN ('spatial_ref_sys', 'schema_migrations')"
-        ).fetchall()
-        if tables:
-            conn.execute("TRUNCATE " + ", ".join(f'"{t[0]}"' for t in tables) + " CASCADE")
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 )
@@ -94,7 +87,7 @@ def world(
     store = open_store(url)
     store.upgrade()
     if request.param == "postgis":
-        _empty_postgis(url)
+        empty_database(url)
     store.create_organisation(make_org(id=ORG_A, name="A Trust"))
     store.create_organisation(make_org(id=ORG_B, name="B Trust"))
     people = {
@@ -146,6 +139,9 @@ PROFILE = {
 }
 
 
+_NOBODY = User(name="nobody", role="practitioner")
+
+
 def _request(world: World, endpoint: str, caller: str) -> tuple[Any, str | None, str | None]:
     """Send one cell's request; returns (response, entity id targeted, expected action)."""
     http, headers = world.client, world.headers[caller]
@@ -155,6 +151,17 @@ def _request(world: World, endpoint: str, caller: str) -> tuple[Any, str | None,
         asset_id = _target_asset(world.store)
         body = {"name": "Renamed choir"}
         return http.patch(f"/assets/{asset_id}", json=body, headers=headers), asset_id, "update"
+    if endpoint == "rename_published":  # an organisation's rename waits for a moderator
+        asset_id = _target_asset(world.store, "published")
+        body = {"name": "Renamed choir"}
+        action = "propose" if world.users.get(caller, _NOBODY).role == "organisation" else "update"
+        return http.patch(f"/assets/{asset_id}", json=body, headers=headers), asset_id, action
+    if endpoint in ("approve_held", "reject_held"):
+        asset_id = _target_asset(world.store, "published")
+        world.store.update_asset(asset_id, {}, hold={"name": "Renamed choir"})
+        decision = endpoint.removesuffix("_held")
+        path = f"/assets/{asset_id}/held-changes/{decision}"
+        return http.post(path, json={"revision": 1}, headers=headers), asset_id, decision
     if endpoint == "publish_asset":
         asset_id = _target_asset(world.store, "pending")
         body = {"status": "published"}
@@ -209,8 +216,18 @@ def test_authorisation_matrix(
         # Organisation users' new assets wait for moderation, whatever status they sent.
         assert stored.status == ("published" if caller == "admin" else "pending")
         assert entry.changes["status"] == stored.status
-    if endpoint == "patch_asset":
+    if endpoint == "patch_asset" or (endpoint == "rename_published" and caller == "admin"):
         assert entry.changes["name"] == ["Test Group", "Renamed choir"]
+    if endpoint == "rename_published" and caller != "admin":
+        assert response.status_code == 202
+        assert world.store.get_asset(entity_id).name == "Test Group"
+        assert entry.changes["held"] == ["name"]
+    if endpoint == "approve_held":
+        assert world.store.get_asset(entity_id).name == "Renamed choir"
+        assert entry.changes["changes"]["name"] == ["Test Group", "Renamed choir"]
+    if endpoint == "reject_held":
+        assert world.store.get_asset(entity_id).name == "Test Group"
+        assert entry.changes["fields"] == ["name"]
     if endpoint == "publish_asset":
         assert entry.changes["status"] == ["pending", "published"]
     if endpoint == "archive_asset":

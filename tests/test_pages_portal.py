@@ -1,10 +1,10 @@
 """The organisation portal and the moderation queue over HTTP (no browser).
 
-Each test gets a small SQLite store: two organisations (A and B) with a listing or two
-each, and one user per role. Pages are signed in with the session cookie holding a
-token from ``issue_token``; form posts carry our own ``Origin`` unless the test is
-about forged ones. Checks read the store directly, so a page that only *says* it
-saved something fails.
+Each test gets a small SQLite store (``make_site`` takes a PostGIS URL too): two
+organisations (A and B) with a listing or two each, and one user per role. Pages are
+signed in with the session cookie holding a token from ``issue_token``; form posts carry
+our own ``Origin`` unless the test is about forged ones. Checks read the store directly,
+so a page that only *says* it saved something fails.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ class Site:
         return self.store.list_assets(AssetFilters(), per_page=1000).items
 
 
-def make_site(tmp_path: Path) -> Iterator[Site]:
-    """The app over a fresh store with organisations A and B, their listings and users."""
-    url = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+def make_site(tmp_path: Path, url: str | None = None) -> Iterator[Site]:
+    """The app over a fresh store with organisations A and B, their listings and users;
+    SQLite unless ``url`` names an empty database."""
+    url = url or f"sqlite:///{tmp_path / 'portal.sqlite'}"
     store = open_store(url)
     store.upgrade()
     store.create_organisation(make_org(id="org-a", name="A Trust"))
@@ -655,21 +656,26 @@ def test_add_another_session_shows_one_more_row(site: Site) -> None:
 
 
 def test_editing_keeps_the_status_and_records_the_change(site: Site) -> None:
+    """On a listing awaiting approval every change is made at once (the moderator has yet
+    to check any of it); a published one's are in the tests of held changes below."""
     site.as_role("organisation")
-    page = site.client.get("/portal/own-live/edit")
+    page = site.client.get("/portal/own-waiting/edit")
     assert page.status_code == 200
     found = elements(page.text)
-    assert found["name"]["attrs"]["value"] == "Allotment Club"
-    version = site.store.get_asset("own-live").version
-    assert found["listing-form"]["attrs"]["action"] == "/portal/own-live/edit"
-    form = listing_form(name="Allotment Club (Tuesdays)", version=str(version))
-    response = site.client.post("/portal/own-live/edit", data=form, headers=OURS)
+    assert found["name"]["attrs"]["value"] == "Knit and Natter"
+    assert "held-notice" not in found
+    version = site.store.get_asset("own-waiting").version
+    assert found["listing-form"]["attrs"]["action"] == "/portal/own-waiting/edit"
+    form = listing_form(name="Knit and Natter (Tuesdays)", version=str(version))
+    response = site.client.post("/portal/own-waiting/edit", data=form, headers=OURS)
     assert response.status_code == 303, response.text
-    after = site.store.get_asset("own-live")
-    assert after.name == "Allotment Club (Tuesdays)"
-    assert after.status == "published"
+    assert response.headers["location"] == "/portal?done=saved&asset=own-waiting"
+    after = site.store.get_asset("own-waiting")
+    assert after.name == "Knit and Natter (Tuesdays)"
+    assert after.status == "pending"
     assert after.version == version + 1
-    assert site.store.list_audit("own-live").items[-1].actor == site.users["organisation"].id
+    assert site.store.get_held_changes("own-waiting") is None
+    assert site.store.list_audit("own-waiting").items[-1].actor == site.users["organisation"].id
 
 
 def test_an_edit_of_a_listing_changed_meanwhile_is_refused_with_409(site: Site) -> None:
@@ -772,6 +778,228 @@ def test_saving_an_edit_form_unchanged_keeps_every_field(with_carers: bool) -> N
     assert check.asset.model_dump() == asset.model_dump()
 
 
+# --- changes held for review ----------------------------------------------------------------
+
+
+class _FormFields(HTMLParser):
+    """What a browser posts from the page's listing form: each field's value as shown,
+    ticked boxes only, each select's chosen option (else its first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, list[str]] = {}
+        self._in_form = False
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+        self._textarea: str | None = None
+        self._text = ""
+
+    def _add(self, name: str, value: str) -> None:
+        self.fields.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._in_form = a.get("id") == "listing-form"
+        elif not self._in_form:
+            return
+        elif tag == "input" and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self._add(a["name"], a.get("value", ""))
+        elif tag == "select":
+            self._select, self._options = a["name"], []
+        elif tag == "option" and self._select:
+            self._options.append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea":
+            self._textarea, self._text = a["name"], ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select" and self._select:
+            chosen = [value for value, selected in self._options if selected]
+            self._add(self._select, (chosen or [v for v, _ in self._options] or [""])[0])
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self._add(self._textarea, self._text)
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def opened_form(site: Site, asset_id: str) -> dict[str, list[str]]:
+    """The edit form of ``asset_id`` as its page fills it in, ready to post with "Save"."""
+    page = site.client.get(f"/portal/{asset_id}/edit")
+    assert page.status_code == 200, page.text
+    parser = _FormFields()
+    parser.feed(page.text)
+    return parser.fields | {"action": ["save"]}
+
+
+def save_form(site: Site, asset_id: str, form: dict[str, list[str]]) -> Any:
+    return site.client.post(f"/portal/{asset_id}/edit", data=form, headers=OURS)
+
+
+def said(html_text: str, element_id: str) -> str:
+    """The text of the element with ``element_id``, whitespace folded."""
+    return " ".join(elements(html_text)[element_id]["text"].split())
+
+
+HELD_NOTICE = (
+    "Your changes to “Allotment Club” are saved. Changes to its name wait for a moderator "
+    "to check them: until then, the directory shows the published version."
+)
+
+
+def test_a_new_name_for_a_published_listing_waits_for_a_moderator(site: Site) -> None:
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    version = site.store.get_asset("own-live").version
+    response = save_form(site, "own-live", form | {"name": ["Allotment Club (Tuesdays)"]})
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/portal?done=held&asset=own-live"
+    stored = site.store.get_asset("own-live")
+    assert (stored.name, stored.status) == ("Allotment Club", "published")
+    held = site.store.get_held_changes("own-live")
+    assert held is not None
+    # Only what the organisation changed is proposed, though the form sends every field.
+    assert held.changes == {"name": "Allotment Club (Tuesdays)"}
+    assert (held.proposed_by, held.revision) == (site.users["organisation"].id, 1)
+    (audit,) = [e for e in site.store.list_audit("own-live").items if e.action == "propose"]
+    assert audit.actor == site.users["organisation"].id
+    assert audit.changes["proposed"] == ["name"]
+    # What practitioners and the public see is still the checked listing.
+    site.as_role(None)
+    public = site.client.get("/listings/own-live")
+    assert public.status_code == 200
+    assert "<h1>Allotment Club</h1>" in public.text
+    assert "Allotment Club (Tuesdays)" not in public.text
+    # The organisation is told, in words, what waits and what shows meanwhile.
+    site.as_role("organisation")
+    listings = site.client.get(response.headers["location"])
+    assert said(listings.text, "notice") == HELD_NOTICE
+    row = listings.text[listings.text.index(">Allotment Club<") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge held">Changes awaiting review</span>' in row
+    assert "Changes to its name wait for a moderator" in row
+    other = listings.text[listings.text.index(">Knit and Natter<") :]
+    assert "Changes awaiting review" not in other[: other.index("</tr>")]
+    assert site.store.get_asset("own-live").version == version + 1  # the rest was saved
+
+
+def test_the_form_shows_the_proposal_so_saving_again_keeps_it(site: Site) -> None:
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    save_form(site, "own-live", form | {"name": ["Allotment Club (Tuesdays)"]})
+    page = site.client.get("/portal/own-live/edit")
+    found = elements(page.text)
+    assert found["name"]["attrs"]["value"] == "Allotment Club (Tuesdays)"
+    notice = said(page.text, "held-notice")
+    assert notice.startswith("Changes awaiting review. Your changes to its name wait for a")
+    assert "the directory shows the published version" in notice
+    # Saved again as shown, with a new contact too: the name stays proposed, one revision on.
+    form = opened_form(site, "own-live")
+    assert form["held_revision"] == ["1"]
+    response = save_form(site, "own-live", form | {"contact-phone": ["0113 496 0001"]})
+    assert response.headers["location"] == "/portal?done=held&asset=own-live"
+    held = site.store.get_held_changes("own-live")
+    assert held is not None and held.fields() == ["name", "contact"]
+    assert held.changes["name"] == "Allotment Club (Tuesdays)"
+    assert held.changes["contact"]["phone"] == "0113 496 0001"
+    listed = site.client.get(response.headers["location"])
+    assert "Changes to its name and contact details wait" in said(listed.text, "notice")
+    assert site.store.get_asset("own-live").name == "Allotment Club"
+    # Putting the published values back takes the proposals back.
+    form = opened_form(site, "own-live")
+    assert form["held_revision"] == ["2"]
+    form |= {"name": ["Allotment Club"], "contact-phone": [""]}
+    response = save_form(site, "own-live", form)
+    assert response.headers["location"] == "/portal?done=saved&asset=own-live"
+    assert site.store.get_held_changes("own-live") is None
+    assert "held-notice" not in elements(site.client.get("/portal/own-live/edit").text)
+
+
+def test_a_session_change_to_a_published_listing_goes_live_at_once(site: Site) -> None:
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    form |= {"s0-days": ["we"], "s0-start": ["18:00"], "s0-end": ["19:30"], "concessions": ["Free"]}
+    response = save_form(site, "own-live", form)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/portal?done=saved&asset=own-live"
+    stored = site.store.get_asset("own-live")
+    session = stored.sessions[0]
+    assert (session.weekdays, f"{session.start:%H:%M}") == (["we"], "18:00")
+    assert stored.cost.concessions == "Free"
+    assert site.store.get_held_changes("own-live") is None
+    listed = site.client.get(response.headers["location"])
+    assert said(listed.text, "notice") == "Your changes to “Allotment Club” are saved."
+    assert "Changes awaiting review" not in listed.text
+
+
+def test_a_session_change_goes_live_while_a_new_name_waits(site: Site) -> None:
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    form |= {"name": ["Allotment Club (Evenings)"], "s0-days": ["fr"], "s0-start": ["18:00"]}
+    form |= {"s0-end": ["20:00"]}
+    assert save_form(site, "own-live", form).status_code == 303
+    stored = site.store.get_asset("own-live")
+    assert (stored.name, stored.sessions[0].weekdays) == ("Allotment Club", ["fr"])
+    held = site.store.get_held_changes("own-live")
+    assert held is not None and held.changes == {"name": "Allotment Club (Evenings)"}
+
+
+def test_an_admin_editing_in_the_portal_is_never_held(site: Site) -> None:
+    site.store.update_asset(
+        "own-live", {}, actor=site.users["organisation"].id, hold={"name": "Proposed name"}
+    )
+    site.as_role("admin")
+    page = site.client.get("/portal/own-live/edit")
+    found = elements(page.text)
+    assert found["name"]["attrs"]["value"] == "Allotment Club"  # the published listing
+    notice = said(page.text, "held-notice")
+    assert "The organisation has proposed changes to its name" in notice
+    assert 'href="/admin#held-heading"' in page.text
+    form = opened_form(site, "own-live") | {"description": ["Checked by the council."]}
+    response = save_form(site, "own-live", form | {"contact-email": ["plots@example.org"]})
+    assert response.headers["location"] == "/portal?done=saved&asset=own-live"
+    stored = site.store.get_asset("own-live")
+    assert (stored.description, stored.contact.email) == (
+        "Checked by the council.",
+        "plots@example.org",
+    )
+    held = site.store.get_held_changes("own-live")  # the organisation's proposal still waits
+    assert held is not None and held.changes == {"name": "Proposed name"}
+
+
+@pytest.mark.parametrize("meanwhile", ["proposed", "rejected"])
+def test_a_form_opened_before_the_held_changes_changed_is_refused_with_409(
+    site: Site, meanwhile: str
+) -> None:
+    """A proposal alone leaves the listing's version as it is; saving a form opened before
+    it would take it back unseen (or, after a rejection, propose it again)."""
+    org_user = site.users["organisation"].id
+    if meanwhile == "rejected":
+        site.store.update_asset("own-live", {}, actor=org_user, hold={"name": "First idea"})
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    if meanwhile == "proposed":
+        site.store.update_asset("own-live", {}, actor=org_user, hold={"name": "Colleague's name"})
+    else:
+        site.store.resolve_held_changes("own-live", approve=False, revision=1)
+    response = save_form(site, "own-live", form | {"concessions": ["Free for carers"]})
+    assert response.status_code == 409
+    assert "Someone changed this listing after you opened it" in response.text
+    stored = site.store.get_asset("own-live")
+    assert (stored.name, stored.cost.concessions) == ("Allotment Club", None)
+    held = site.store.get_held_changes("own-live")
+    assert (held.changes if held else None) == (
+        {"name": "Colleague's name"} if meanwhile == "proposed" else None
+    )
+
+
 # --- still running --------------------------------------------------------------------------
 
 
@@ -866,13 +1094,31 @@ def test_an_upload_row_without_lat_lon_is_placed_by_its_postcode(site: Site) -> 
 
 
 def test_a_reupload_keeps_a_published_listings_status(site: Site) -> None:
+    """...and holds its new description for review, as the form does."""
     site.as_role("organisation")
     upload(site, [sheet_row("Upload One", source_id="u-1")])
     made = next(a for a in site.all_assets() if a.name == "Upload One")
     site.store.update_asset(made.id, {"status": "published"})
-    upload(site, [sheet_row("Upload One", source_id="u-1", description="new words")])
+    again = upload(
+        site, [sheet_row("Upload One", source_id="u-1", description="new words", cost="2.50")]
+    )
     after = site.store.get_asset(made.id)
-    assert (after.status, after.description) == ("published", "new words")
+    assert (after.status, after.description) == ("published", made.description)
+    assert after.cost.amount == 2.5  # the rest went live
+    held = site.store.get_held_changes(made.id)
+    assert held is not None and held.changes == {"description": "new words"}
+    assert (
+        "changes to the description of 1 published listing wait for a moderator; the "
+        "directory shows its published version until then"
+    ) in html.unescape(again.text)
+    # Only what the row changed was proposed, and so audited.
+    proposed = [e for e in site.store.list_audit(made.id).items if e.action == "propose"]
+    assert [e.changes["proposed"] for e in proposed] == [["description"]]
+    # The same sheet again proposes nothing new; the published words take the change back.
+    upload(site, [sheet_row("Upload One", source_id="u-1", description="new words")])
+    assert site.store.get_held_changes(made.id) == held
+    upload(site, [sheet_row("Upload One", source_id="u-1", description=made.description)])
+    assert site.store.get_held_changes(made.id) is None
 
 
 def test_organisations_sharing_a_row_reference_do_not_overwrite_each_other(site: Site) -> None:

@@ -41,6 +41,7 @@ from geo_assets.clock import local_now
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
+from geo_assets.review import proposed_fields, split_for_review
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import (
     MAX_AGE,
@@ -480,23 +481,51 @@ def create_asset(
     "/assets/{asset_id}",
     response_model=Asset,
     summary="Change some fields of an asset",
-    responses=problems(*WRITE_STATUSES, 404, 409),
+    responses={
+        202: {
+            "description": "Some changes wait for a moderator (`Held-For-Review` names the "
+            "fields; `Location` is where they are shown); the body is the asset as it now "
+            "stands, with the other changes made",
+            "model": Asset,
+            "headers": {
+                **location_header("the asset's held changes"),
+                "Held-For-Review": {
+                    "description": "the held fields, comma-separated",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        **problems(*WRITE_STATUSES, 404, 409),
+    },
 )
 def patch_asset(
     store: StoreDep,
     user: Writer,
     asset_id: AssetId,
     patch: Annotated[AssetPatch, Body()],  # type: ignore[valid-type]
+    response: Response,
 ) -> Asset:
     """Nested objects are merged one level deep (``{"location": {"lat": 53.8}}`` keeps
     the address). Organisation users may change their own organisation's assets but not
-    publish them or hand them to another organisation. An empty patch changes nothing."""
+    publish them or hand them to another organisation. An empty patch changes nothing.
+
+    An organisation's change to what a moderator checked on a published listing (its
+    name, kind, description, categories, place, venue, contact details or who it is for)
+    is held for review rather than made: the answer is then 202, and the listing keeps
+    its published values until an admin approves (``/assets/{id}/held-changes``)."""
     changes = changes_of(patch)
     before = store.get_asset(asset_id)
-    authorise_asset_write(user, before, apply_patch(before, changes))
+    after = authorise_asset_write(user, before, apply_patch(before, changes))
     if not changes:
         return before
-    return store.update_asset(asset_id, changes, actor=user.id)
+    live, held = split_for_review(user.role, before, after, changes)
+    stored = store.update_asset(asset_id, live, actor=user.id, hold=held or None)
+    waiting = proposed_fields(before, held)
+    if waiting:
+        response.status_code = 202
+        response.headers["Location"] = f"{asset_url(asset_id)}/held-changes"
+        response.headers["Held-For-Review"] = ", ".join(waiting)
+    return stored
 
 
 @router.delete(

@@ -7,6 +7,10 @@ runs the template import; these pages gather input and show outcomes. Admins may
 every page and see every organisation's listings. Every POST needs a same-origin
 ``Origin`` (:data:`api.web.SameOrigin`); after a change the browser is redirected (303),
 so reloading the page never repeats it.
+
+An organisation's changes to what a moderator checked on a published listing (its name,
+place, contact details...) are held for review (``geo_assets.review``): the portal says
+which wait, and its form shows them as proposed, so saving again keeps them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +26,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.deps import StoreDep
@@ -60,6 +66,13 @@ from geo_assets.ingest.organisation_upload import UPLOAD_FORMATS, import_upload
 from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, write_xlsx
 from geo_assets.ingest.template import COLUMN_NAMES, COLUMNS
 from geo_assets.model import Asset, utcnow
+from geo_assets.review import (
+    FIELD_LABELS,
+    HeldChanges,
+    needs_review,
+    proposals,
+    split_for_review,
+)
 from geo_assets.store import AssetFilters, Store
 from geo_assets.taxonomy import default_taxonomy
 from maps.assets import MapAssetsError, MapParts, render_parts, require_assets
@@ -76,6 +89,8 @@ NOTICES = {
     "created": "“{name}” is saved. It shows as awaiting approval until an administrator "
     "publishes it.",
     "saved": "Your changes to “{name}” are saved.",
+    "held": "Your changes to “{name}” are saved. Changes to its {fields} wait for a "
+    "moderator to check them: until then, the directory shows the published version.",
     "confirmed": "Thank you: “{name}” is confirmed as still running today.",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -128,8 +143,9 @@ class Done:
     asset: Annotated[str | None, Query(max_length=100)] = None
 
     def notice(self, store: Store, user: User, notices: dict[str, str]) -> str | None:
-        """The sentence for ``done``, naming a listing ``user`` may read; None for anything
-        else (the parameters only ever come from our own redirects)."""
+        """The sentence for ``done``, naming a listing ``user`` may read (and, where the
+        sentence asks, which of its changes wait for review); None for anything else (the
+        parameters only ever come from our own redirects)."""
         if self.done not in notices or not self.asset:
             return None
         try:
@@ -138,10 +154,44 @@ class Done:
             return None
         if not can_read_asset(user, asset):
             return None
-        return notices[self.done].format(name=asset.name)
+        sentence = notices[self.done]
+        if "{fields}" not in sentence:
+            return sentence.format(name=asset.name)
+        held = store.get_held_changes(asset.id)
+        if held is None:  # decided on since: nothing waits now
+            return NOTICES["saved"].format(name=asset.name)
+        return sentence.format(name=asset.name, fields=held_fields_text(held))
 
 
 DoneParams = Annotated[Done, Depends()]
+
+
+# --- changes held for review ------------------------------------------------------------------
+
+
+def plain_list(words: Sequence[str]) -> str:
+    """Words as a sentence lists them: "name", "name and place", "name, place and kind"."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def held_fields_text(held: HeldChanges) -> str:
+    """The held fields in plain words: "name and contact details"."""
+    return plain_list([FIELD_LABELS[f] for f in held.fields()])
+
+
+def with_proposals(asset: Asset, held: HeldChanges | None) -> Asset:
+    """``asset`` as its held changes would make it, for the organisation's form: shown
+    the published values, it would take its own proposals back on saving. The version
+    stays the published one, which the form saves against. ``asset`` itself when nothing
+    is held, or when the proposal no longer makes a valid listing."""
+    if held is None:
+        return asset
+    try:
+        return Asset.model_validate({**asset.model_dump(mode="json"), **held.changes})
+    except ValidationError:
+        return asset
 
 
 # --- the listings -----------------------------------------------------------------------------
@@ -210,6 +260,8 @@ def listings_page(
     else:
         result = store.list_assets(everything, page=page, per_page=PER_PAGE)
         listed, need_confirming = result.total, store.count_assets(unconfirmed)
+    # One read for every listing of theirs with changes awaiting review, whichever page.
+    held = store.list_held_changes(organisation_id=everything.organisation_id)
     context = {
         "title": f"Our listings — {whose}" if whose else "Our listings",
         "listings": [flag(store, asset, now) for asset in result.items],
@@ -220,6 +272,7 @@ def listings_page(
         "notice": notice,
         "error": error,
         "kind_labels": KIND_LABELS,
+        "held": {h.asset_id: held_fields_text(h) for h in held},
     }
     return render(request, "portal_listings.html", context, status_code=status_code)
 
@@ -313,8 +366,10 @@ def form_page(
     focus: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The add/edit form with ``values``; ``focus`` is the id the page puts focus on."""
+    """The add/edit form with ``values``; ``focus`` is the id the page puts focus on. A
+    listing with changes awaiting review says which."""
     errors = errors or {}
+    held = store.get_held_changes(asset.id) if asset else None
     context = {
         "title": f"Edit “{asset.name}”" if asset else "Add an activity",
         "asset": asset,
@@ -336,6 +391,10 @@ def form_page(
         "genders": GENDER_LABELS,
         "connection_choices": list(CONNECTION_LABELS.items()),
         "max_sessions": MAX_SESSIONS,
+        "held": held,
+        "held_fields": held_fields_text(held) if held else "",
+        # An organisation's form shows its proposals; an admin's, the published listing.
+        "proposing": asset is not None and needs_review(user.role, asset),
     }
     return render(request, "portal_form.html", context, status_code=status_code)
 
@@ -346,6 +405,8 @@ def submit_form(
     """Save a posted form, or show it again: with the point found ("Find" button), one
     more session row ("Add another session"), or the problems, nothing saved (422)."""
     values = read_form(form)
+    # Which held changes the form was opened on (0: none), kept if it is shown again.
+    values["held_revision"] = str(form.get("held_revision") or "0")
     action = form.get("action") or "save"
     if action == "add_session":
         focus = f"s{len(values['sessions']) - 1}-day-mo"
@@ -366,7 +427,10 @@ def submit_form(
             notice=notice,
             status_code=status,
         )
-    check = changes_of(values, before)
+    held = store.get_held_changes(before.id) if before is not None else None
+    proposing = before is not None and needs_review(user.role, before)
+    base = with_proposals(before, held) if before is not None and proposing else before
+    check = changes_of(values, base)
     errors = check.errors
     if location_errors:  # the point was not found: say why, not that lat/lon are empty
         errors = {k: v for k, v in errors.items() if k not in ("lat", "lon")} | location_errors
@@ -380,20 +444,35 @@ def submit_form(
         authorise_asset_write(user, before, check.asset)
     except PermissionDenied as exc:
         return refused(request, exc)
+    live, hold = split_for_review(user.role, before, check.asset, check.changes)
     try:
-        # The store refuses the write if the listing moved on since the form was opened.
+        # The store refuses the write if the listing moved on since the form was opened,
+        # or (a proposal alone leaves the listing's version as it is) if someone proposed
+        # more, or a moderator decided, since.
         store.update_asset(
-            before.id, check.changes, actor=user.id, expected_version=_form_version(values)
+            before.id,
+            live,
+            actor=user.id,
+            expected_version=_form_version(values),
+            hold=proposals(before, held, hold) or None,
+            held_revision=_form_number(values, "held_revision") if proposing else None,
         )
     except ConflictError:
         return _changed_meanwhile(request, store, user, values, before)
+    if proposing and store.get_held_changes(before.id) is not None:
+        return done_redirect("/portal", "held", before.id)
     return done_redirect("/portal", "saved", before.id)
+
+
+def _form_number(values: dict[str, Any], name: str) -> int:
+    """A whole number the form carries unseen (0, if garbled)."""
+    text = str(values.get(name) or "")
+    return int(text) if text.isdigit() else 0
 
 
 def _form_version(values: dict[str, Any]) -> int:
     """The listing's version when the form was opened (0, which no listing has, if garbled)."""
-    text = str(values.get("version") or "")
-    return int(text) if text.isdigit() else 0
+    return _form_number(values, "version")
 
 
 def _changed_meanwhile(
@@ -424,11 +503,15 @@ def create_listing(
 def edit_listing(
     request: Request, store: StoreDep, user: OrganisationUser, asset_id: str
 ) -> Response:
+    """The edit form; an organisation's shows the changes it proposed that await review."""
     try:
         asset = writable(store, user, asset_id)
     except (NotFoundError, PermissionDenied) as exc:
         return refused(request, exc)
-    return form_page(request, store, user, values_of(asset), asset=asset)
+    held = store.get_held_changes(asset.id)
+    shown = with_proposals(asset, held) if needs_review(user.role, asset) else asset
+    values = values_of(shown) | {"held_revision": str(held.revision if held else 0)}
+    return form_page(request, store, user, values, asset=asset)
 
 
 @router.post("/portal/{asset_id}/edit", dependencies=[SameOrigin])

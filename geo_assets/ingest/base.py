@@ -54,7 +54,9 @@ class ParsedFeed:
     ``provenance`` keeps source attributes the Asset model has no field for (e.g. the
     OSM tags of each feature), keyed by ``source_id``. ``precision_given`` is False for a
     file with no field for how its points were found (HSDS, a GeoJSON without
-    ``location_precision``): see :func:`read_postcode_centres`.
+    ``location_precision``): see :func:`read_postcode_centres`. ``holds`` are changes to
+    stored listings to hold for review rather than load, by asset id (an organisation's
+    upload: ``geo_assets.review``).
     """
 
     organisations: list[Organisation] = field(default_factory=list)
@@ -63,6 +65,7 @@ class ParsedFeed:
     warnings: list[str] = field(default_factory=list)
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     precision_given: bool = True
+    holds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -206,7 +209,7 @@ def _run_import(
     created = _create_organisations(store, [o for o in orgs if o.id in used], actor)
     report.organisations_created = len(created)
     try:
-        loaded = _load(store, good, report, actor, skip_invalid)
+        loaded = _load(store, good, report, actor, skip_invalid, feed.holds)
     except BaseException:
         report.warnings.extend(_undo_organisations(store, created))
         report.organisations_created = 0
@@ -345,8 +348,10 @@ def _load(
     report: ImportReport,
     actor: str | None,
     skip_invalid: bool,
+    holds: dict[str, dict[str, Any]],
 ) -> bool:
-    """bulk_upsert the valid records, renumbering the store's errors to source rows.
+    """bulk_upsert the valid records (holding ``holds`` of those loaded), renumbering the
+    store's errors to source rows.
 
     With ``skip_invalid``, rows the database refuses are dropped and the rest retried.
     Returns False when the store refused the load and nothing was written.
@@ -354,8 +359,10 @@ def _load(
     for _ in range(_MAX_DB_RETRIES):
         if not good:
             return True
+        loading = {a.id for _, a in good}
+        held = {i: h for i, h in holds.items() if i in loading}
         try:
-            result = store.bulk_upsert([a for _, a in good], actor=actor)
+            result = store.bulk_upsert([a for _, a in good], actor=actor, holds=held or None)
         except BulkValidationError as exc:
             rows = [r for r, _ in good]
             renumbered = [RowError(rows[e.row - 1], e.field, e.message) for e in exc.errors]

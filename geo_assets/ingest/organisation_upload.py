@@ -11,7 +11,10 @@ applied to each row first:
   so two organisations using the same ``source_id`` never overwrite each other, and
   uploading the same sheet again updates that organisation's listings;
 - a new listing starts ``pending`` (an admin publishes it); a row that updates a stored
-  listing keeps that listing's status, whatever the ``status`` column says.
+  listing keeps that listing's status, whatever the ``status`` column says;
+- on a published listing, a row's new name, description, place, contact details and
+  the rest of what a moderator checked are held for review (``geo_assets.review``), in
+  the load's own transaction; its other columns are loaded at once.
 
 Admins have no organisation: their upload is the plain import, as on the command line.
 """
@@ -32,6 +35,7 @@ from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
 from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx
 from geo_assets.model import Asset
+from geo_assets.review import FIELD_LABELS, REVIEWED_FIELDS, proposals, split_for_review
 from geo_assets.store.base import AssetFilters, Store, iter_assets, row_errors
 
 #: File name endings the upload accepts, and the parser each gets.
@@ -83,6 +87,8 @@ def import_upload(store: Store, user: User, filename: str, raw: bytes) -> Import
     if user.role != "admin":
         feed = _for_organisation(store, user, feed)
     report = run_import(store, feed, actor=user.id)
+    if feed.holds and (report.inserted or report.updated):
+        report.warnings.extend(_held_warnings(store, feed.holds))
     if report.ids:
         # The store-level duplicate check, as the command line runs it: warns, never blocks.
         from geo_assets.duplicates import import_duplicate_warnings
@@ -102,24 +108,35 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
         for a in iter_assets(store, AssetFilters(organisation_id=own))
         if a.source == source and a.source_id is not None
     }
+    waiting = {h.asset_id: h for h in store.list_held_changes(organisation_id=own)}
     records: list[tuple[int, Asset | dict[str, Any]]] = []
+    holds: dict[str, dict[str, Any]] = {}
     errors = list(feed.errors)
     for row, record in _as_assets(feed, errors):
         before = stored.get(record.source_id or "")
-        status = before.status if before is not None else record.status
-        after = record.model_copy(
-            update={"organisation_id": own, "source": source, "status": status}
-        )
+        kept: dict[str, Any] = {"status": (before or record).status}
+        if before is not None:
+            kept["id"] = before.id  # the row updates this listing
+        after = record.model_copy(update={"organisation_id": own, "source": source, **kept})
         try:
-            records.append((row, authorise_asset_write(user, before, after)))
+            after = authorise_asset_write(user, before, after)
         except PermissionDenied as exc:
             errors.append(RowError(row, "status", str(exc)))
+            continue
+        if before is not None:
+            # What a moderator checked stays as published; the sheet's new values wait.
+            _, held = split_for_review(user.role, before, after, dict.fromkeys(REVIEWED_FIELDS))
+            after = after.model_copy(update={f: getattr(before, f) for f in held})
+            proposed = proposals(before, waiting.get(before.id), held)
+            if proposed:
+                holds[before.id] = proposed
+        records.append((row, after))
     warnings = list(feed.warnings)
     if feed.organisations:
         warnings.append(
             "the `organisation` column is ignored: every row is listed under your organisation"
         )
-    return ParsedFeed(records=records, errors=errors, warnings=warnings)
+    return ParsedFeed(records=records, errors=errors, warnings=warnings, holds=holds)
 
 
 def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, Asset]]:
@@ -132,3 +149,17 @@ def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, 
             yield row, Asset.model_validate(record)
         except ValidationError as exc:
             errors.extend(row_errors(row, exc))
+
+
+def _held_warnings(store: Store, holds: dict[str, dict[str, Any]]) -> list[str]:
+    """What the upload's organisation must know of its changes held for review."""
+    waiting = [h for h in map(store.get_held_changes, holds) if h is not None]
+    if not waiting:
+        return []
+    fields = sorted({FIELD_LABELS[f] for h in waiting for f in h.fields()})
+    many = len(waiting) != 1
+    return [
+        f"changes to the {', '.join(fields)} of {len(waiting)} published "
+        f"listing{'s' if many else ''} wait for a moderator; the directory shows "
+        f"{'their' if many else 'its'} published version until then"
+    ]

@@ -1,10 +1,12 @@
 """The organisation portal and the moderation queue in headless Chromium.
 
 An organisation adds a listing, placing it with a click on the map; an admin then
-publishes it from the queue. Also: a spreadsheet upload with a bad row, axe-core on
-each page, and the form at phone width. The ``page`` fixture fails a test on a console
-error or a request leaving 127.0.0.1. The sample database is shared with the other
-browser tests: listings made here get unique names, and nothing counts listings.
+publishes it from the queue. An organisation renames a published listing; the new name
+waits until an admin approves it from the queue. Also: a spreadsheet upload with a bad
+row, axe-core on each page, and the form at phone width. The ``page`` fixture fails a
+test on a console error or a request leaving 127.0.0.1. The sample database is shared
+with the other browser tests: listings made here get unique names, and nothing counts
+listings.
 """
 
 from __future__ import annotations
@@ -471,3 +473,58 @@ def test_a_name_for_women_open_to_everyone_is_badged_until_who_can_come_agrees(
     row = page.locator("tbody tr", has_text=name)
     assert row.count() == 1
     assert row.locator(".badge.audience").count() == 0
+
+
+def test_a_new_name_for_a_published_listing_shows_once_an_admin_approves_it(
+    page, live_server, sign_in, accounts, sample_db_url, map_settings
+):
+    published, proposed = _unique("Browser Held Choir"), _unique("Browser Renamed Choir")
+    store = open_store(sample_db_url)
+    try:
+        listing = store.create_asset(
+            Asset.model_validate(
+                {
+                    "organisation_id": accounts["organisation"].user.organisation_id,
+                    "kind": "group",
+                    "name": published,
+                    "categories": ["arts.music.choirs"],
+                    "location": {"lat": 53.8012, "lon": -1.7634, "address": "1 Lumb Lane"},
+                    "sessions": [{"weekdays": ["mo"], "start": "19:00", "end": "21:00"}],
+                    "status": "published",
+                }
+            )
+        )
+    finally:
+        store.close()
+    public_page = f"{live_server.url}/listings/{quote(listing.id)}"
+
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal/{quote(listing.id)}/edit")
+    page.get_by_label("Name", exact=True).fill(proposed)
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url("**/portal?done=held*")
+    notice = page.locator("#notice").inner_text()
+    assert "Changes to its name wait for a moderator to check them" in notice
+    assert "the directory shows the published version" in notice
+    page.goto(f"{live_server.url}/portal/{quote(listing.id)}/edit")
+    assert page.get_by_label("Name", exact=True).input_value() == proposed
+    assert "Your changes to its name wait" in page.locator("#held-notice").inner_text()
+    page.goto(public_page)
+    assert page.locator("h1").inner_text() == published
+
+    sign_in("admin")
+    page.goto(f"{live_server.url}/admin")
+    held = page.locator("section.held-listing").filter(
+        has=page.get_by_role("heading", name=published)
+    )
+    row = held.get_by_role("row").filter(has_text="Name")
+    assert row.locator("td[data-label=Published]").inner_text() == published
+    assert row.locator("td[data-label=Proposed]").inner_text() == proposed
+    assert run_axe(page, map_settings.static_dir) == []
+    held.get_by_role("button", name=f"Approve the changes to {published}").click()
+    page.wait_for_url("**/admin?done=approved*")
+    assert f"Approved the changes to “{proposed}”" in page.locator("#notice").inner_text()
+    assert page.locator("section.held-listing", has_text=published).count() == 0
+
+    page.goto(public_page)
+    assert page.locator("h1").inner_text() == proposed
