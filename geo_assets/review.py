@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from geo_assets.model import Asset, utcnow
 
@@ -51,10 +51,11 @@ FIELD_LABELS: dict[str, str] = {
 class HeldChanges(BaseModel):
     """An organisation's proposed changes to a published listing, awaiting a moderator.
 
-    ``revision`` goes up with each proposal merged in: a moderator approves or rejects
-    the revision they read, never a newer one they have not seen. ``proposed_at`` is
-    when the first of them was proposed (the queue's order); ``proposed_by``, who
-    proposed last.
+    ``revision`` goes up with each proposal merged in, and is never used twice for one
+    listing: a moderator approves or rejects the revision they read, never another one
+    they have not seen. No ``changes``: nothing waits (all were decided or taken back).
+    ``proposed_at`` is when the first of them was proposed (the queue's order);
+    ``proposed_by``, who proposed last.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,10 +70,27 @@ class HeldChanges(BaseModel):
         """The held fields, in ``REVIEWED_FIELDS`` order."""
         return [f for f in REVIEWED_FIELDS if f in self.changes]
 
+    def waiting(self) -> HeldChanges | None:
+        """``self`` while something waits for a moderator, else None."""
+        return self if self.changes else None
+
 
 def needs_review(role: str, before: Asset) -> bool:
     """Whether a change by a user of ``role`` to ``before`` has its reviewed fields held."""
     return role == "organisation" and before.status == "published"
+
+
+def with_proposals(asset: Asset, held: HeldChanges | None) -> Asset:
+    """``asset`` as what waits would make it: what an organisation edits, so that a
+    change to part of a field (one contact detail) adds to its proposal rather than
+    taking the rest of it back. The version stays the published one. ``asset`` itself
+    when nothing waits, or when the proposal no longer makes a valid listing."""
+    if held is None or not held.changes:
+        return asset
+    try:
+        return Asset.model_validate({**asset.model_dump(mode="json"), **held.changes})
+    except ValidationError:
+        return asset
 
 
 def split_for_review(
@@ -115,35 +133,42 @@ def merge_held(
     now: datetime | None = None,
 ) -> HeldChanges | None:
     """What ``current`` holds after ``proposal`` is merged into ``existing``: fields that
-    equal the listing's value drop out (taken back, or since made by a moderator), and
-    nothing held at all is None. A proposal that changes nothing keeps ``existing``."""
+    equal the listing's value drop out (taken back, or since made by a moderator). A
+    proposal that changes nothing keeps ``existing``; None only while nothing was ever held.
+
+    Once a listing has held anything, its record stays, with no changes while nothing
+    waits: every later proposal then gets a revision never used before, so a decision on
+    one can never land on another that reuses its number.
+    """
     unknown = sorted(set(proposal) - set(REVIEWED_FIELDS))
     if unknown:
         raise ValueError(f"not reviewed fields: {unknown}")
     published = current.model_dump(mode="json")
-    merged = {**(existing.changes if existing else {}), **proposal}
-    kept = {f: v for f, v in merged.items() if v != published[f]}
-    if not kept:
+    before = existing.changes if existing is not None else {}
+    kept = {f: v for f, v in {**before, **proposal}.items() if v != published[f]}
+    if existing is None and not kept:
         return None
     if existing is not None and kept == existing.changes:
         return existing
-    if existing is None:
+    revision = existing.revision + 1 if existing is not None else 1
+    if existing is None or not existing.changes:
         return HeldChanges(
             asset_id=current.id,
             changes=kept,
             proposed_by=actor or "unknown",
             proposed_at=now or utcnow(),
-            revision=1,
+            revision=revision,
         )
     # The queue keeps its place from the first proposal; pruning alone (a moderator's
     # edit) leaves who proposed as it was.
-    return existing.model_copy(
-        update={
-            "changes": kept,
-            "proposed_by": (actor or existing.proposed_by) if proposal else existing.proposed_by,
-            "revision": existing.revision + 1,
-        }
-    )
+    by = (actor or existing.proposed_by) if proposal else existing.proposed_by
+    return existing.model_copy(update={"changes": kept, "proposed_by": by, "revision": revision})
+
+
+def decided(held: HeldChanges) -> HeldChanges:
+    """``held`` once a moderator has approved or rejected it: nothing waits, and the
+    revision stays used."""
+    return held.model_copy(update={"changes": {}})
 
 
 def hold_audit(held: HeldChanges | None, proposal: Mapping[str, Any]) -> dict[str, Any]:

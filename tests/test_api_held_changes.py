@@ -152,3 +152,41 @@ def test_bad_decisions_are_clear(site: Site, published: str) -> None:
         site.client.post(f"{path}/publish", json={"revision": 1}, headers=admin).status_code == 422
     )
     _problem(site.client.post(f"{path}/approve", json={"revision": 1}, headers=admin), 404, None)
+
+
+def test_part_of_a_field_adds_to_what_waits(site: Site, published: str) -> None:
+    org = site.auth["organisation"]
+    first = site.client.patch(
+        f"/assets/{published}", json={"contact": {"phone": "0113 000 0000"}}, headers=org
+    )
+    second = site.client.patch(
+        f"/assets/{published}", json={"contact": {"email": "hello@knit.example"}}, headers=org
+    )
+    assert (first.status_code, second.status_code) == (202, 202)
+    held = site.store.get_held_changes(published)
+    assert held is not None and held.revision == 2
+    contact = held.changes["contact"]
+    assert (contact["phone"], contact["email"]) == ("0113 000 0000", "hello@knit.example")
+
+
+def test_a_listing_published_after_it_was_read_is_not_changed_live(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The organisation's PATCH reads a pending listing (changed at once); an admin
+    publishes it before the write: the write must not land, unreviewed, on it."""
+    site.store.create_asset(make_asset(id="p-2", organisation_id="org-a", status="pending"))
+    app_store = site.client.app.state.store  # type: ignore[attr-defined]
+    read = app_store.get_asset
+
+    def read_then_publish(asset_id: str):
+        asset = read(asset_id)
+        site.store.update_asset(asset_id, {"status": "published"}, actor="admin-elsewhere")
+        return asset
+
+    monkeypatch.setattr(app_store, "get_asset", read_then_publish)
+    response = site.client.patch(
+        "/assets/p-2", json={"name": "Call 0900 000000"}, headers=site.auth["organisation"]
+    )
+    _problem(response, 409, None)
+    stored = site.store.get_asset("p-2")
+    assert (stored.status, stored.name) == ("published", "Test Group")

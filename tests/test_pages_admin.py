@@ -60,6 +60,22 @@ def test_publishing_from_the_queue_publishes_and_audits(site: Site) -> None:
     assert 'action="/admin/b-waiting/publish"' not in page.text
 
 
+def test_a_listing_changed_after_the_queue_was_shown_is_not_published_unseen(
+    site: Site,
+) -> None:
+    site.as_role("admin")
+    queue = site.client.get("/admin")
+    assert 'name="version" value="1"' in queue.text  # what the publish button sends
+    site.store.update_asset("b-waiting", {"name": "Harmony Choir (call 0900 000000)"})
+    response = site.client.post("/admin/b-waiting/publish", data={"version": "1"}, headers=OURS)
+    assert response.status_code == 409
+    assert "was changed after this page was shown" in html.unescape(response.text)
+    assert site.store.get_asset("b-waiting").status == "pending"
+    again = site.client.post("/admin/b-waiting/publish", data={"version": "2"}, headers=OURS)
+    assert again.status_code == 303
+    assert site.store.get_asset("b-waiting").status == "published"
+
+
 def test_archiving_from_the_queue_archives_and_audits(site: Site) -> None:
     site.as_role("admin")
     response = site.client.post("/admin/own-waiting/archive", headers=OURS)

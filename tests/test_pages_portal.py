@@ -1161,3 +1161,31 @@ def test_the_blank_templates_download(site: Site) -> None:
     assert tuple(header) == COLUMN_NAMES
     workbook = site.client.get("/portal/template.xlsx")
     assert workbook.status_code == 200 and workbook.content.startswith(b"PK")
+
+
+def test_what_waits_on_another_organisations_listing_is_not_shown(site: Site) -> None:
+    site.store.update_asset("b-live", {}, actor="someone", hold={"name": "Walking Netball"})
+    site.as_role("organisation")  # org-a
+    page = site.client.get("/portal?done=held&asset=b-live")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Changes to its name" not in text and "Walking Netball" not in text
+
+
+def test_a_reupload_keeps_what_the_template_cannot_say(site: Site) -> None:
+    site.as_role("organisation")
+    upload(site, [sheet_row("Park Run Club", source_id="u-2")])
+    made = next(a for a in site.all_assets() if a.name == "Park Run Club")
+    grounds = {
+        "type": "Polygon",
+        "coordinates": [[[-1.5, 53.8], [-1.49, 53.8], [-1.5, 53.81], [-1.5, 53.8]]],
+    }
+    location = made.location.model_dump(mode="json") | {"footprint": grounds}
+    site.store.update_asset(
+        made.id, {"status": "published", "venue_id": "own-live", "location": location}
+    )
+    upload(site, [sheet_row("Park Run Club", source_id="u-2", cost="3")])
+    after = site.store.get_asset(made.id)
+    assert after.venue_id == "own-live" and after.location.footprint == grounds
+    assert after.cost.amount == 3
+    assert site.store.get_held_changes(made.id) is None  # nothing was proposed

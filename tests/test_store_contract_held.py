@@ -160,7 +160,7 @@ def test_each_step_is_audited(store: Store, listing) -> None:
     store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
     store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
     store.update_asset("a1", {}, actor=ORG_USER, hold={"description": "no"})
-    store.resolve_held_changes("a1", approve=False, revision=1, actor=ADMIN)
+    store.resolve_held_changes("a1", approve=False, revision=2, actor=ADMIN)
     entries = [e for e in store.list_audit(entity_id="a1").items if e.action != "create"]
     actions = [(e.actor, e.action) for e in entries]
     assert ("user-org", "propose") in actions
@@ -181,3 +181,45 @@ def test_a_proposal_can_insist_on_the_revision_it_read(store: Store, listing) ->
     store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Other"}, held_revision=1)
     held = store.get_held_changes("a1")
     assert held is not None and (held.changes, held.revision) == ({"name": "Other"}, 2)
+
+
+def test_a_revision_number_is_never_used_twice(store: Store, listing) -> None:
+    """A moderator who read revision 1 (a harmless rename) must not approve what the
+    organisation proposed after taking that back, or after a decision."""
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": listing.name})  # taken back
+    assert store.get_held_changes("a1") is None
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"contact": {"phone": "0900 000000"}})
+    held = store.get_held_changes("a1")
+    assert held is not None and held.revision == 3
+    with pytest.raises(ConflictError):
+        store.resolve_held_changes("a1", approve=True, revision=1, actor=ADMIN)
+    store.resolve_held_changes("a1", approve=False, revision=3, actor=ADMIN)
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Again"})
+    again = store.get_held_changes("a1")
+    assert again is not None and again.revision == 4
+    with pytest.raises(ConflictError):
+        store.resolve_held_changes("a1", approve=True, revision=3, actor=ADMIN)
+    assert store.get_asset("a1") == listing
+    assert [h.asset_id for h in store.list_held_changes()] == ["a1"]
+
+
+def test_a_load_that_makes_a_proposal_true_prunes_it(store: Store, listing) -> None:
+    store.update_asset("a1", {"source": "feed", "source_id": "k1"}, actor=ADMIN)
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club", "description": "d"})
+    row = store.get_asset("a1").model_copy(update={"name": "Knit Club"})
+    store.bulk_upsert([row], actor=ADMIN)
+    held = store.get_held_changes("a1")
+    assert held is not None and held.changes == {"description": "d"}
+    store.bulk_upsert([row.model_copy(update={"description": "d"})], actor=ADMIN)
+    assert store.get_held_changes("a1") is None
+    assert store.list_held_changes() == []
+
+
+def test_a_load_whose_hold_is_refused_loads_nothing(store: Store, listing) -> None:
+    fresh = make_asset(id="c1", name="New Walk", source="s", source_id="1")
+    with pytest.raises(InvalidInputError):
+        store.bulk_upsert([fresh], actor=ORG_USER, holds={"a1": {"venue_id": "a1"}})
+    with pytest.raises(NotFoundError):
+        store.get_asset("c1")
+    assert store.get_held_changes("a1") is None

@@ -297,8 +297,13 @@ def moderation_queue(
 
 
 @router.post("/admin/{asset_id}/publish", dependencies=[SameOrigin])
-def publish(request: Request, store: StoreDep, user: AdminUser, asset_id: str) -> Response:
-    """Publish a listing that awaits approval; anything else is answered with a 409."""
+def publish(
+    request: Request, store: StoreDep, user: AdminUser, asset_id: str, form: PostedForm
+) -> Response:
+    """Publish a listing that awaits approval; anything else is answered with a 409. The
+    queue's button sends the version it showed: a listing its organisation changed since
+    is not published unseen (409)."""
+    version = str(form.get("version") or "")
     try:
         before = store.get_asset(asset_id)
         if before.status == "published":
@@ -309,9 +314,20 @@ def publish(request: Request, store: StoreDep, user: AdminUser, asset_id: str) -
             )
             return queue_page(request, store, 1, error=error, status_code=409)
         authorise_asset_write(user, before, before.model_copy(update={"status": "published"}))
-        store.update_asset(asset_id, {"status": "published"}, actor=user.id)
+        store.update_asset(
+            asset_id,
+            {"status": "published"},
+            actor=user.id,
+            expected_version=int(version) if version.isdigit() else None,
+        )
     except (NotFoundError, PermissionDenied) as exc:
         return refused(request, exc)
+    except ConflictError:
+        error = (
+            f"“{before.name}” was changed after this page was shown, so it was not "
+            "published: check it again below."
+        )
+        return queue_page(request, store, 1, error=error, status_code=409)
     return done_redirect("/admin", "published", asset_id)
 
 

@@ -41,7 +41,7 @@ from geo_assets.clock import local_now
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
-from geo_assets.review import proposed_fields, split_for_review
+from geo_assets.review import needs_review, proposed_fields, split_for_review, with_proposals
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import (
     MAX_AGE,
@@ -515,12 +515,24 @@ def patch_asset(
     its published values until an admin approves (``/assets/{id}/held-changes``)."""
     changes = changes_of(patch)
     before = store.get_asset(asset_id)
-    after = authorise_asset_write(user, before, apply_patch(before, changes))
+    proposing = needs_review(user.role, before)
+    # A change to part of a held field adds to what waits, not to the published value.
+    held = store.get_held_changes(asset_id) if proposing else None
+    after = authorise_asset_write(user, before, apply_patch(with_proposals(before, held), changes))
     if not changes:
         return before
-    live, held = split_for_review(user.role, before, after, changes)
-    stored = store.update_asset(asset_id, live, actor=user.id, hold=held or None)
-    waiting = proposed_fields(before, held)
+    live, hold = split_for_review(user.role, before, after, changes)
+    # Both reads above decided what is held: the write is refused (409) if the listing
+    # (say, published meanwhile) or what waits on it moved on since.
+    stored = store.update_asset(
+        asset_id,
+        live,
+        actor=user.id,
+        expected_version=before.version,
+        hold=hold or None,
+        held_revision=(held.revision if held else 0) if proposing else None,
+    )
+    waiting = proposed_fields(before, hold)
     if waiting:
         response.status_code = 202
         response.headers["Location"] = f"{asset_url(asset_id)}/held-changes"

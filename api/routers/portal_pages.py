@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.deps import StoreDep
@@ -72,6 +71,7 @@ from geo_assets.review import (
     needs_review,
     proposals,
     split_for_review,
+    with_proposals,
 )
 from geo_assets.store import AssetFilters, Store
 from geo_assets.taxonomy import default_taxonomy
@@ -157,8 +157,10 @@ class Done:
         sentence = notices[self.done]
         if "{fields}" not in sentence:
             return sentence.format(name=asset.name)
-        held = store.get_held_changes(asset.id)
-        if held is None:  # decided on since: nothing waits now
+        # What waits on a listing is for its own organisation (and admins) alone.
+        own = user.role == "admin" or asset.organisation_id == user.organisation_id
+        held = store.get_held_changes(asset.id) if own else None
+        if held is None:  # decided on since (or not theirs): nothing waits for them
             return NOTICES["saved"].format(name=asset.name)
         return sentence.format(name=asset.name, fields=held_fields_text(held))
 
@@ -179,19 +181,6 @@ def plain_list(words: Sequence[str]) -> str:
 def held_fields_text(held: HeldChanges) -> str:
     """The held fields in plain words: "name and contact details"."""
     return plain_list([FIELD_LABELS[f] for f in held.fields()])
-
-
-def with_proposals(asset: Asset, held: HeldChanges | None) -> Asset:
-    """``asset`` as its held changes would make it, for the organisation's form: shown
-    the published values, it would take its own proposals back on saving. The version
-    stays the published one, which the form saves against. ``asset`` itself when nothing
-    is held, or when the proposal no longer makes a valid listing."""
-    if held is None:
-        return asset
-    try:
-        return Asset.model_validate({**asset.model_dump(mode="json"), **held.changes})
-    except ValidationError:
-        return asset
 
 
 # --- the listings -----------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
         before = stored.get(record.source_id or "")
         kept: dict[str, Any] = {"status": (before or record).status}
         if before is not None:
-            kept["id"] = before.id  # the row updates this listing
+            kept |= _unwritable(before, record)
         after = record.model_copy(update={"organisation_id": own, "source": source, **kept})
         try:
             after = authorise_asset_write(user, before, after)
@@ -137,6 +137,21 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
             "the `organisation` column is ignored: every row is listed under your organisation"
         )
     return ParsedFeed(records=records, errors=errors, warnings=warnings, holds=holds)
+
+
+def _unwritable(before: Asset, record: Asset) -> dict[str, Any]:
+    """What a row that updates ``before`` keeps of it: its id, and what the template has
+    no column for (its venue, the shape of its grounds, its merge history), which the
+    row would otherwise clear."""
+    location = record.location
+    if location.footprint is None and before.location.footprint is not None:
+        location = location.model_copy(update={"footprint": before.location.footprint})
+    return {
+        "id": before.id,
+        "venue_id": before.venue_id,
+        "merged_from": before.merged_from,
+        "location": location,
+    }
 
 
 def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, Asset]]:

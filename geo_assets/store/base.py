@@ -52,7 +52,7 @@ from geo_assets.model import (
     utcnow,
 )
 from geo_assets.plans import SavedPlan, plan_error
-from geo_assets.review import HeldChanges, hold_audit, merge_held
+from geo_assets.review import HeldChanges, decided, hold_audit, merge_held
 from geo_assets.store.gazetteer import Place, PostcodePoint
 
 T = TypeVar("T")
@@ -417,8 +417,9 @@ class HeldChangeRules:
     """What both stores do with held changes (``geo_assets.review``) inside their own
     transactions; each store supplies reading and writing one listing's row of them."""
 
-    _load_held: Callable[[Any, str], HeldChanges | None]
-    _save_held: Callable[[Any, str, HeldChanges | None], None]
+    _load_held: Callable[[Any, str], HeldChanges | None]  # with no changes once decided
+    _save_held: Callable[[Any, str, HeldChanges], None]
+    _waiting_ids: Callable[[Any], set[str]]  # listings with changes waiting
     _audit: Callable[[Any, str, str, str, str | None, dict[str, Any]], None]
 
     def _merge_hold(
@@ -431,23 +432,25 @@ class HeldChangeRules:
     ) -> None:
         """Merge ``proposal`` into what ``current`` holds (pruning what the listing now
         says anyway); audited as a proposal when there was one. With
-        ``expected_revision``, ConflictError unless what is held is still at it."""
+        ``expected_revision``, ConflictError unless what waits is still at it (0: none)."""
         existing = self._load_held(conn, current.id)
-        now_at = existing.revision if existing is not None else 0
+        waiting = existing.waiting() if existing is not None else None
+        now_at = waiting.revision if waiting is not None else 0
         if expected_revision is not None and expected_revision != now_at:
             raise ConflictError(
                 f"the held changes of `{current.id}` are at revision {now_at}, not "
                 f"{expected_revision}: they changed meanwhile"
             )
-        if existing is None and not proposal:
+        if waiting is None and not proposal:
             return
         held = merge_held(current, existing, proposal or {}, actor)
-        if held is not None and proposal:
+        if held is not None and held.changes and proposal:
             apply_patch(current, held.changes)  # what waits must make a valid listing
-        if held is not existing:
+        if held is not None and held is not existing:
             self._save_held(conn, current.id, held)
         if proposal and actor is not None:
-            self._audit(conn, actor, "propose", "asset", current.id, hold_audit(held, proposal))
+            waits = held.waiting() if held is not None else None
+            self._audit(conn, actor, "propose", "asset", current.id, hold_audit(waits, proposal))
 
     def _merge_holds(
         self,
@@ -455,9 +458,15 @@ class HeldChangeRules:
         holds: Mapping[str, Mapping[str, Any]] | None,
         actor: str | None,
         current_of: Callable[[Any, str], Asset],
+        loaded: Iterable[str],
     ) -> None:
-        """``_merge_hold`` for each listing a bulk load holds changes on (by asset id)."""
-        for asset_id, proposal in (holds or {}).items():
+        """After a bulk load of ``loaded`` (asset ids): ``_merge_hold`` for each listing it
+        holds changes on, and pruning for the others with changes waiting (what the load
+        made true no longer waits)."""
+        proposals = dict(holds or {})
+        for asset_id in self._waiting_ids(conn).intersection(loaded):
+            proposals.setdefault(asset_id, {})
+        for asset_id, proposal in proposals.items():
             self._merge_hold(conn, current_of(conn, asset_id), proposal, actor)
 
     def _settle_held(
@@ -465,7 +474,8 @@ class HeldChangeRules:
     ) -> Asset:
         """Approve (apply) or reject the held changes at ``revision``; returns the asset as
         it must now be stored (``current`` itself when nothing changes)."""
-        held = self._load_held(conn, current.id)
+        stored = self._load_held(conn, current.id)
+        held = stored.waiting() if stored is not None else None
         if held is None:
             raise NotFoundError("held changes for asset", current.id)
         if held.revision != revision:
@@ -474,7 +484,7 @@ class HeldChangeRules:
                 f"{revision}: the organisation proposed more since; read them again"
             )
         updated: Asset = apply_patch(current, held.changes) if approve else current
-        self._save_held(conn, current.id, None)
+        self._save_held(conn, current.id, decided(held))
         if actor is not None:
             audit: dict[str, Any] = {"revision": revision, "fields": held.fields()}
             if approve:

@@ -597,7 +597,11 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
                 if actor is not None:
                     write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(report))
                 self._merge_holds(
-                    conn, holds, actor, lambda c, i: self._get_asset(c, i, for_update=True)
+                    conn,
+                    holds,
+                    actor,
+                    lambda c, i: self._get_asset(c, i, for_update=True),
+                    report.ids,
                 )
         except pg_errors.IntegrityError as exc:  # a concurrent writer took a key or an id
             raise ConflictError(f"bulk load clashed with another write: {exc}") from exc

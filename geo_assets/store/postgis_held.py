@@ -41,16 +41,18 @@ class PostGISHeldChanges(HeldChangeRules):
         return None if row is None else HeldChanges.model_validate_json(row[0])
 
     @staticmethod
-    def _save_held(conn: psycopg.Connection[Any], asset_id: str, held: HeldChanges | None) -> None:
-        if held is None:
-            conn.execute("DELETE FROM held_changes WHERE asset_id = %s", [asset_id])
-            return
+    def _save_held(conn: psycopg.Connection[Any], asset_id: str, held: HeldChanges) -> None:
         conn.execute(
             "INSERT INTO held_changes (asset_id, proposed_at, doc) VALUES (%s, %s, %s::jsonb)"
             " ON CONFLICT (asset_id) DO UPDATE"
             " SET proposed_at = excluded.proposed_at, doc = excluded.doc",
-            [asset_id, held.proposed_at, held.model_dump_json()],
+            [asset_id, held.proposed_at if held.changes else None, held.model_dump_json()],
         )
+
+    @staticmethod
+    def _waiting_ids(conn: psycopg.Connection[Any]) -> set[str]:
+        rows = conn.execute("SELECT asset_id FROM held_changes WHERE proposed_at IS NOT NULL")
+        return {r[0] for r in rows}
 
     def get_held_changes(self, asset_id: str) -> HeldChanges | None:
         def work(conn: psycopg.Connection[Any]) -> HeldChanges | None:
@@ -58,15 +60,16 @@ class PostGISHeldChanges(HeldChangeRules):
                 raise NotFoundError("asset", asset_id)
             return self._load_held(conn, asset_id)
 
-        return self._read(work)
+        held = self._read(work)
+        return held.waiting() if held is not None else None
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
         sql = "SELECT h.doc::text FROM held_changes AS h"
         params: list[str] = []
         if organisation_id is not None:
-            sql += " JOIN assets AS a ON a.id = h.asset_id WHERE a.organisation_id = %s"
+            sql += " JOIN assets AS a ON a.id = h.asset_id AND a.organisation_id = %s"
             params = [organisation_id]
-        sql += " ORDER BY h.proposed_at, h.asset_id"
+        sql += " WHERE h.proposed_at IS NOT NULL ORDER BY h.proposed_at, h.asset_id"
         rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
         return [HeldChanges.model_validate_json(r[0]) for r in rows]
 

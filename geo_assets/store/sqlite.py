@@ -630,7 +630,9 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
             refresh_statistics(conn, loader.report.inserted + loader.report.updated)
             if actor is not None:
                 write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
-            self._merge_holds(conn, holds, actor, lambda c, i: self._asset_record(c, i)[1])
+            self._merge_holds(
+                conn, holds, actor, lambda c, i: self._asset_record(c, i)[1], loader.report.ids
+            )
         return loader.report
 
 

@@ -35,30 +35,35 @@ class SQLiteHeldChanges(HeldChangeRules):
         return None if row is None else HeldChanges.model_validate_json(row[0])
 
     @staticmethod
-    def _save_held(conn: sqlite3.Connection, asset_id: str, held: HeldChanges | None) -> None:
-        if held is None:
-            conn.execute("DELETE FROM held_changes WHERE asset_id = ?", (asset_id,))
-            return
+    def _save_held(conn: sqlite3.Connection, asset_id: str, held: HeldChanges) -> None:
+        waiting = ts_text(held.proposed_at) if held.changes else None
         conn.execute(
             "INSERT INTO held_changes (asset_id, proposed_at, doc) VALUES (?, ?, ?)"
             " ON CONFLICT (asset_id) DO UPDATE"
             " SET proposed_at = excluded.proposed_at, doc = excluded.doc",
-            (asset_id, ts_text(held.proposed_at), held.model_dump_json()),
+            (asset_id, waiting, held.model_dump_json()),
         )
+
+    @staticmethod
+    def _waiting_ids(conn: sqlite3.Connection) -> set[str]:
+        rows = conn.execute("SELECT asset_id FROM held_changes WHERE proposed_at IS NOT NULL")
+        return {r[0] for r in rows}
 
     def get_held_changes(self, asset_id: str) -> HeldChanges | None:
         with self._read() as conn:
             self._asset_record(conn, asset_id)  # NotFoundError for no such listing
-            return self._load_held(conn, asset_id)
+            held = self._load_held(conn, asset_id)
+        return held.waiting() if held is not None else None
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
         sql = "SELECT h.doc FROM held_changes AS h"
         params: tuple[str, ...] = ()
         if organisation_id is not None:
-            sql += " JOIN assets AS a ON a.id = h.asset_id WHERE a.organisation_id = ?"
+            sql += " JOIN assets AS a ON a.id = h.asset_id AND a.organisation_id = ?"
             params = (organisation_id,)
+        sql += " WHERE h.proposed_at IS NOT NULL ORDER BY h.proposed_at, h.asset_id"
         with self._read() as conn:
-            rows = conn.execute(sql + " ORDER BY h.proposed_at, h.asset_id", params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         return [HeldChanges.model_validate_json(r[0]) for r in rows]
 
     def resolve_held_changes(

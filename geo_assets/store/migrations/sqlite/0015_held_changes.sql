@@ -1,12 +1,14 @@
 -- Changes an organisation proposed to a published listing, held for a moderator
 -- (geo_assets/review.py): at most one row per listing, its HeldChanges as JSON.
--- Approving applies them to the listing and deletes the row; rejecting deletes it.
+-- Approving applies them to the listing; approving or rejecting leaves the row with
+-- nothing waiting, so the listing's next proposal takes a revision never used before.
 CREATE TABLE held_changes (
     asset_id TEXT PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
-    proposed_at TEXT NOT NULL,        -- UTC, fixed-width ISO text
+    proposed_at TEXT,                 -- UTC, fixed-width ISO text; NULL: nothing waits
     doc TEXT NOT NULL
 );
-CREATE INDEX held_changes_age_idx ON held_changes (proposed_at, asset_id);
+CREATE INDEX held_changes_age_idx ON held_changes (proposed_at, asset_id)
+    WHERE proposed_at IS NOT NULL;
 
 -- The audit log records proposing, approving and rejecting them. SQLite cannot change a
 -- CHECK constraint in place: the table is rebuilt, keeping every row and its seq.
