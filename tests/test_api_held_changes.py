@@ -190,3 +190,22 @@ def test_a_listing_published_after_it_was_read_is_not_changed_live(
     _problem(response, 409, None)
     stored = site.store.get_asset("p-2")
     assert (stored.status, stored.name) == ("published", "Test Group")
+
+
+def test_a_live_change_does_not_wait_on_a_colleagues_proposal(
+    site: Site, published: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_store = site.client.app.state.store  # type: ignore[attr-defined]
+    read = app_store.get_held_changes
+
+    def read_then_colleague_proposes(asset_id: str):
+        held = read(asset_id)
+        site.store.update_asset(asset_id, {}, actor="colleague", hold={"name": "Knit Club"})
+        return held
+
+    monkeypatch.setattr(app_store, "get_held_changes", read_then_colleague_proposes)
+    response = site.client.patch(
+        f"/assets/{published}", json={"group_size": 9}, headers=site.auth["organisation"]
+    )
+    assert response.status_code == 200, response.text
+    assert site.store.get_asset(published).group_size == 9

@@ -51,7 +51,7 @@ def test_the_queue_lists_pending_listings_oldest_first(
 
 def test_publishing_from_the_queue_publishes_and_audits(site: Site) -> None:
     site.as_role("admin")
-    response = site.client.post("/admin/b-waiting/publish", headers=OURS)
+    response = site.client.post("/admin/b-waiting/publish", data={"version": "1"}, headers=OURS)
     assert response.status_code == 303
     assert site.store.get_asset("b-waiting").status == "published"
     assert site.store.list_audit("b-waiting").items[-1].actor == site.users["admin"].id
@@ -71,6 +71,8 @@ def test_a_listing_changed_after_the_queue_was_shown_is_not_published_unseen(
     assert response.status_code == 409
     assert "was changed after this page was shown" in html.unescape(response.text)
     assert site.store.get_asset("b-waiting").status == "pending"
+    unversioned = site.client.post("/admin/b-waiting/publish", headers=OURS)
+    assert unversioned.status_code == 409
     again = site.client.post("/admin/b-waiting/publish", data={"version": "2"}, headers=OURS)
     assert again.status_code == 303
     assert site.store.get_asset("b-waiting").status == "published"
@@ -88,7 +90,7 @@ def test_archiving_from_the_queue_archives_and_audits(site: Site) -> None:
 
 def test_only_admins_can_publish(site: Site) -> None:
     site.as_role("organisation")
-    response = site.client.post("/admin/own-waiting/publish", headers=OURS)
+    response = site.client.post("/admin/own-waiting/publish", data={"version": "1"}, headers=OURS)
     assert response.status_code == 403
     assert site.store.get_asset("own-waiting").status == "pending"
 

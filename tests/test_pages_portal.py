@@ -30,6 +30,7 @@ from api.listing_form import changes_of, read_form, values_of
 from api.routers import portal_pages
 from api.web import SESSION_COOKIE
 from geo_assets.auth import User, issue_token
+from geo_assets.ingest import organisation_upload
 from geo_assets.ingest.organisation_upload import organisation_source
 from geo_assets.ingest.spreadsheet import write_xlsx
 from geo_assets.ingest.template import COLUMN_NAMES
@@ -1184,8 +1185,42 @@ def test_a_reupload_keeps_what_the_template_cannot_say(site: Site) -> None:
     site.store.update_asset(
         made.id, {"status": "published", "venue_id": "own-live", "location": location}
     )
+    eligibility = made.eligibility.model_dump(mode="json") | {"notes": "Runners of any pace"}
+    sessions = [s.model_dump(mode="json") | {"notes": "Meet at the gate"} for s in made.sessions]
+    site.store.update_asset(made.id, {"eligibility": eligibility, "sessions": sessions})
     upload(site, [sheet_row("Park Run Club", source_id="u-2", cost="3")])
     after = site.store.get_asset(made.id)
     assert after.venue_id == "own-live" and after.location.footprint == grounds
+    assert after.eligibility.notes == "Runners of any pace"
+    assert [s.notes for s in after.sessions] == ["Meet at the gate"] * len(made.sessions)
+    assert after.merged_from == made.merged_from
     assert after.cost.amount == 3
     assert site.store.get_held_changes(made.id) is None  # nothing was proposed
+    # Moved elsewhere, it is no longer at that venue, nor on those grounds: that waits.
+    upload(site, [sheet_row("Park Run Club", source_id="u-2", cost="3", lat="53.7", lon="-1.6")])
+    held = site.store.get_held_changes(made.id)
+    assert held is not None and held.changes["venue_id"] is None
+    assert held.changes["location"]["footprint"] is None
+
+
+def test_an_upload_refuses_a_listing_a_moderator_changed_while_it_was_read(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.as_role("organisation")
+    upload(site, [sheet_row("Upload Two", source_id="u-3")])
+    made = next(a for a in site.all_assets() if a.name == "Upload Two")
+    site.store.update_asset(made.id, {"status": "published"})
+    decide = organisation_upload._for_organisation
+
+    def decide_then_moderator_edits(*args: Any, **kwargs: Any) -> Any:
+        feed = decide(*args, **kwargs)
+        site.store.update_asset(made.id, {"description": "Moderated words"}, actor="admin")
+        return feed
+
+    monkeypatch.setattr(organisation_upload, "_for_organisation", decide_then_moderator_edits)
+    response = upload(site, [sheet_row("Upload Two", source_id="u-3", description="Mine")])
+    assert response.status_code == 409
+    assert "Someone changed one of these listings" in html.unescape(response.text)
+    after = site.store.get_asset(made.id)
+    assert (after.description, after.status) == ("Moderated words", "published")
+    assert site.store.get_held_changes(made.id) is None

@@ -223,3 +223,29 @@ def test_a_load_whose_hold_is_refused_loads_nothing(store: Store, listing) -> No
     with pytest.raises(NotFoundError):
         store.get_asset("c1")
     assert store.get_held_changes("a1") is None
+
+
+def test_after_a_decision_nothing_waits_so_the_revision_read_is_0(store: Store, listing) -> None:
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Knit Club"})
+    store.resolve_held_changes("a1", approve=False, revision=1, actor=ADMIN)
+    with pytest.raises(ConflictError):
+        store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Other"}, held_revision=1)
+    store.update_asset("a1", {}, actor=ORG_USER, hold={"name": "Other"}, held_revision=0)
+    held = store.get_held_changes("a1")
+    assert held is not None and held.revision == 2
+
+
+def test_a_load_refuses_listings_changed_since_they_were_read(store: Store, listing) -> None:
+    store.update_asset("a1", {"source": "feed", "source_id": "k1"}, actor=ADMIN)
+    read = store.get_asset("a1")
+    store.update_asset("a1", {"description": "A moderator's words"}, actor=ADMIN)
+    fresh = make_asset(id="c1", name="New Walk", source="feed", source_id="k2")
+    row = read.model_copy(update={"group_size": 7})
+    with pytest.raises(ConflictError, match="changed after it was read"):
+        store.bulk_upsert([row, fresh], actor=ORG_USER, read_at={"a1": read.version})
+    assert store.get_asset("a1").description == "A moderator's words"
+    with pytest.raises(NotFoundError):
+        store.get_asset("c1")
+    now = store.get_asset("a1")
+    store.bulk_upsert([now.model_copy(update={"group_size": 7})], read_at={"a1": now.version})
+    assert store.get_asset("a1").group_size == 7

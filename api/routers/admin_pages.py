@@ -302,7 +302,7 @@ def publish(
 ) -> Response:
     """Publish a listing that awaits approval; anything else is answered with a 409. The
     queue's button sends the version it showed: a listing its organisation changed since
-    is not published unseen (409)."""
+    is not published unseen (409), nor one posted without a version."""
     version = str(form.get("version") or "")
     try:
         before = store.get_asset(asset_id)
@@ -318,7 +318,7 @@ def publish(
             asset_id,
             {"status": "published"},
             actor=user.id,
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version) if version.isdigit() else 0,  # 0: no version
         )
     except (NotFoundError, PermissionDenied) as exc:
         return refused(request, exc)

@@ -530,7 +530,7 @@ def patch_asset(
         actor=user.id,
         expected_version=before.version,
         hold=hold or None,
-        held_revision=(held.revision if held else 0) if proposing else None,
+        held_revision=(held.revision if held else 0) if proposing and hold else None,
     )
     waiting = proposed_fields(before, hold)
     if waiting:

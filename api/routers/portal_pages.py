@@ -553,7 +553,14 @@ def upload(
     raw = file.file.read() if file is not None else b""
     if file is None or not raw:
         return upload_page(request, error="Choose a CSV or Excel file to upload.", status_code=422)
-    report = import_upload(store, user, file.filename or "", raw)
+    try:
+        report = import_upload(store, user, file.filename or "", raw)
+    except ConflictError:  # a listing it updates changed while the sheet was checked
+        error = (
+            "Someone changed one of these listings while your file was being checked, so "
+            "nothing was saved. Upload the file again."
+        )
+        return upload_page(request, error=error, status_code=409)
     return upload_page(request, report=report, status_code=200 if report.ok else 422)
 
 

@@ -56,7 +56,7 @@ class ParsedFeed:
     file with no field for how its points were found (HSDS, a GeoJSON without
     ``location_precision``): see :func:`read_postcode_centres`. ``holds`` are changes to
     stored listings to hold for review rather than load, by asset id (an organisation's
-    upload: ``geo_assets.review``).
+    upload: ``geo_assets.review``), decided on the versions in ``read_at``.
     """
 
     organisations: list[Organisation] = field(default_factory=list)
@@ -66,6 +66,7 @@ class ParsedFeed:
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     precision_given: bool = True
     holds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    read_at: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -209,7 +210,7 @@ def _run_import(
     created = _create_organisations(store, [o for o in orgs if o.id in used], actor)
     report.organisations_created = len(created)
     try:
-        loaded = _load(store, good, report, actor, skip_invalid, feed.holds)
+        loaded = _load(store, good, report, actor, skip_invalid, feed)
     except BaseException:
         report.warnings.extend(_undo_organisations(store, created))
         report.organisations_created = 0
@@ -348,10 +349,10 @@ def _load(
     report: ImportReport,
     actor: str | None,
     skip_invalid: bool,
-    holds: dict[str, dict[str, Any]],
+    feed: ParsedFeed,
 ) -> bool:
-    """bulk_upsert the valid records (holding ``holds`` of those loaded), renumbering the
-    store's errors to source rows.
+    """bulk_upsert the valid records (holding the feed's ``holds`` of those loaded, as
+    read at its ``read_at``), renumbering the store's errors to source rows.
 
     With ``skip_invalid``, rows the database refuses are dropped and the rest retried.
     Returns False when the store refused the load and nothing was written.
@@ -360,9 +361,12 @@ def _load(
         if not good:
             return True
         loading = {a.id for _, a in good}
-        held = {i: h for i, h in holds.items() if i in loading}
+        held = {i: h for i, h in feed.holds.items() if i in loading}
+        read_at = {i: v for i, v in feed.read_at.items() if i in loading}
         try:
-            result = store.bulk_upsert([a for _, a in good], actor=actor, holds=held or None)
+            result = store.bulk_upsert(
+                [a for _, a in good], actor=actor, holds=held or None, read_at=read_at or None
+            )
         except BulkValidationError as exc:
             rows = [r for r, _ in good]
             renumbered = [RowError(rows[e.row - 1], e.field, e.message) for e in exc.errors]

@@ -34,7 +34,7 @@ from geo_assets.errors import PermissionDenied, RowError
 from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
 from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx
-from geo_assets.model import Asset
+from geo_assets.model import Asset, Session
 from geo_assets.review import FIELD_LABELS, REVIEWED_FIELDS, proposals, split_for_review
 from geo_assets.store.base import AssetFilters, Store, iter_assets, row_errors
 
@@ -111,6 +111,7 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
     waiting = {h.asset_id: h for h in store.list_held_changes(organisation_id=own)}
     records: list[tuple[int, Asset | dict[str, Any]]] = []
     holds: dict[str, dict[str, Any]] = {}
+    read_at: dict[str, int] = {}  # what was decided on: refused if it moves on before the load
     errors = list(feed.errors)
     for row, record in _as_assets(feed, errors):
         before = stored.get(record.source_id or "")
@@ -124,6 +125,7 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
             errors.append(RowError(row, "status", str(exc)))
             continue
         if before is not None:
+            read_at[before.id] = before.version
             # What a moderator checked stays as published; the sheet's new values wait.
             _, held = split_for_review(user.role, before, after, dict.fromkeys(REVIEWED_FIELDS))
             after = after.model_copy(update={f: getattr(before, f) for f in held})
@@ -136,22 +138,53 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
         warnings.append(
             "the `organisation` column is ignored: every row is listed under your organisation"
         )
-    return ParsedFeed(records=records, errors=errors, warnings=warnings, holds=holds)
+    return ParsedFeed(
+        records=records, errors=errors, warnings=warnings, holds=holds, read_at=read_at
+    )
 
 
 def _unwritable(before: Asset, record: Asset) -> dict[str, Any]:
-    """What a row that updates ``before`` keeps of it: its id, and what the template has
-    no column for (its venue, the shape of its grounds, its merge history), which the
-    row would otherwise clear."""
+    """What a row that updates ``before`` keeps of it: its id, its merge history, and
+    what the template has no column for, which the row would otherwise clear: notes on
+    who it is for; each session's dates and notes (a session the row still lists, by
+    day and time); and, while the point stays where it was, its venue and the shape of
+    its grounds."""
     location = record.location
-    if location.footprint is None and before.location.footprint is not None:
-        location = location.model_copy(update={"footprint": before.location.footprint})
-    return {
-        "id": before.id,
-        "venue_id": before.venue_id,
-        "merged_from": before.merged_from,
-        "location": location,
+    kept: dict[str, Any] = {"id": before.id, "merged_from": before.merged_from}
+    if (location.lat, location.lon) == (before.location.lat, before.location.lon):
+        kept["venue_id"] = record.venue_id or before.venue_id
+        if location.footprint is None and before.location.footprint is not None:
+            kept["location"] = location.model_copy(update={"footprint": before.location.footprint})
+    if record.eligibility.notes is None and before.eligibility.notes is not None:
+        kept["eligibility"] = record.eligibility.model_copy(
+            update={"notes": before.eligibility.notes}
+        )
+    stored = {_when(s): s for s in before.sessions}
+    kept["sessions"] = [_with_extras(s, stored.get(_when(s))) for s in record.sessions]
+    return kept
+
+
+def _when(session: Session) -> tuple[Any, ...]:
+    return (
+        tuple(session.weekdays),
+        session.start,
+        session.end,
+        session.frequency,
+        tuple(session.weeks_of_month or ()),
+    )
+
+
+def _with_extras(session: Session, stored: Session | None) -> Session:
+    """``session`` with the dates and notes of the ``stored`` one it repeats, where it
+    has none of its own."""
+    if stored is None:
+        return session
+    extras = {
+        k: getattr(stored, k)
+        for k in ("valid_from", "valid_to", "notes")
+        if getattr(session, k) is None
     }
+    return session.model_copy(update=extras)
 
 
 def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, Asset]]:

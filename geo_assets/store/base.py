@@ -459,10 +459,19 @@ class HeldChangeRules:
         actor: str | None,
         current_of: Callable[[Any, str], Asset],
         loaded: Iterable[str],
+        read_at: Mapping[str, int] | None = None,
     ) -> None:
-        """After a bulk load of ``loaded`` (asset ids): ``_merge_hold`` for each listing it
-        holds changes on, and pruning for the others with changes waiting (what the load
-        made true no longer waits)."""
+        """After a bulk load of ``loaded`` (asset ids): ConflictError if a listing in
+        ``read_at`` (id -> the version its caller read) had moved on before the load
+        updated it; then ``_merge_hold`` for each listing it holds changes on, and pruning
+        for the others with changes waiting (what the load made true no longer waits)."""
+        for asset_id, version in (read_at or {}).items():
+            now_at = current_of(conn, asset_id).version
+            if now_at != version + 1:  # this load's update made it version + 1
+                raise ConflictError(
+                    f"`{asset_id}` changed after it was read (version {now_at - 1}, not "
+                    f"{version}): nothing was loaded; load it again"
+                )
         proposals = dict(holds or {})
         for asset_id in self._waiting_ids(conn).intersection(loaded):
             proposals.setdefault(asset_id, {})
@@ -569,9 +578,12 @@ class Store(Protocol):
         *,
         actor: str | None = None,
         holds: Mapping[str, Mapping[str, Any]] | None = None,
+        read_at: Mapping[str, int] | None = None,
     ) -> UpsertReport:
         """``holds``: by asset id, reviewed fields to hold for review (as ``update_asset``'s
-        ``hold``), merged after the load in its transaction; each asset must exist then."""
+        ``hold``), merged after the load in its transaction; each asset must exist then.
+        ``read_at``: by asset id, the version the caller read a listing this load updates
+        at: ConflictError, and nothing loaded, if it had moved on since."""
         ...
 
     def count_assets(self, filters: AssetFilters | None = None) -> int: ...

@@ -559,6 +559,7 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
         *,
         actor: str | None = None,
         holds: Mapping[str, Mapping[str, Any]] | None = None,
+        read_at: Mapping[str, int] | None = None,
     ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
@@ -602,6 +603,7 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
                     actor,
                     lambda c, i: self._get_asset(c, i, for_update=True),
                     report.ids,
+                    read_at,
                 )
         except pg_errors.IntegrityError as exc:  # a concurrent writer took a key or an id
             raise ConflictError(f"bulk load clashed with another write: {exc}") from exc

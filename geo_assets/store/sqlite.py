@@ -606,6 +606,7 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
         *,
         actor: str | None = None,
         holds: Mapping[str, Mapping[str, Any]] | None = None,
+        read_at: Mapping[str, int] | None = None,
     ) -> UpsertReport:
         """Insert or update by (source, source_id) in one transaction; all or nothing.
 
@@ -631,7 +632,12 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
             if actor is not None:
                 write_audit(conn, actor, "bulk_upsert", "asset", None, bulk_audit(loader.report))
             self._merge_holds(
-                conn, holds, actor, lambda c, i: self._asset_record(c, i)[1], loader.report.ids
+                conn,
+                holds,
+                actor,
+                lambda c, i: self._asset_record(c, i)[1],
+                loader.report.ids,
+                read_at,
             )
         return loader.report
 
