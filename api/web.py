@@ -176,6 +176,13 @@ def first_value(values: Mapping[str, Sequence[str]], name: str) -> str:
     return got[0]
 
 
+def form_number(values: Mapping[str, Any], name: str) -> int:
+    """A whole number a form carries unseen (a version, a revision): 0, which none of
+    them is, if it is missing or garbled."""
+    text = str(values.get(name) or "")
+    return int(text) if text.isdigit() else 0
+
+
 def same_origin(request: Request) -> None:
     """Refuse a form POST whose ``Origin`` (or, failing that, ``Referer``) is another site.
 

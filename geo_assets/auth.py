@@ -355,15 +355,18 @@ def authorise_organisation_write(
     return after
 
 
+def owns_asset(user: User | None, asset: Asset) -> bool:
+    """Whether ``user`` answers for ``asset``: an admin, or a user of its organisation."""
+    if user is None:
+        return False
+    if user.role == "admin":
+        return True
+    return user.role == "organisation" and asset.organisation_id == user.organisation_id
+
+
 def can_read_asset(user: User | None, asset: Asset) -> bool:
     """Published assets are public; admins see all; organisations see all of their own."""
-    if asset.status == "published" or (user is not None and user.role == "admin"):
-        return True
-    return (
-        user is not None
-        and user.role == "organisation"
-        and asset.organisation_id == user.organisation_id
-    )
+    return asset.status == "published" or owns_asset(user, asset)
 
 
 def readable_filters(user: User | None, filters: AssetFilters) -> AssetFilters:

@@ -121,8 +121,8 @@ def proposals(before: Asset, held: HeldChanges | None, hold: Mapping[str, Any]) 
 def proposed_fields(before: Asset, held: Mapping[str, Any]) -> list[str]:
     """The fields of ``held`` (from ``split_for_review``) that propose something new:
     the rest take a proposal back, or were never changed."""
-    published = before.model_dump(mode="json")
-    return [f for f in REVIEWED_FIELDS if f in held and held[f] != published[f]]
+    proposing = proposals(before, None, held)
+    return [f for f in REVIEWED_FIELDS if f in proposing]
 
 
 def merge_held(

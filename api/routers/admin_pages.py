@@ -29,14 +29,15 @@ from api.routers.portal_pages import (
     done_redirect,
     refused,
 )
-from api.web import PostedForm, SameOrigin, page_role, render
+from api.routers.schemas import page_count
+from api.web import PostedForm, SameOrigin, form_number, page_role, render
 from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDenied
 from geo_assets.freshness import stale_days, stale_filters
 from geo_assets.model import Asset, Eligibility, Organisation, utcnow
 from geo_assets.review import FIELD_LABELS, HeldChanges
 from geo_assets.store import AssetFilters, Store
-from geo_assets.store.base import OrganisationLookup, apply_patch, iter_assets
+from geo_assets.store.base import OrganisationLookup, iter_assets
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
 from maps.popups import who_text
 
@@ -247,7 +248,7 @@ def queue_page(
     status_code: int = 200,
 ) -> Response:
     pending = pending_oldest_first(store)
-    pages = max(1, -(-len(pending) // PER_PAGE))
+    pages = page_count(len(pending), PER_PAGE)
     shown = pending[(page - 1) * PER_PAGE : page * PER_PAGE]
     taxonomy = default_taxonomy()
     orgs = OrganisationLookup(store)
@@ -264,7 +265,7 @@ def queue_page(
         for asset in shown
     ]
     held = store.list_held_changes()  # the longest-waiting first
-    held_pages = max(1, -(-len(held) // PER_PAGE))
+    held_pages = page_count(len(held), PER_PAGE)
     held_shown = held[(held_page - 1) * PER_PAGE : held_page * PER_PAGE]
     context = {
         "title": "Moderation",
@@ -303,7 +304,6 @@ def publish(
     """Publish a listing that awaits approval; anything else is answered with a 409. The
     queue's button sends the version it showed: a listing its organisation changed since
     is not published unseen (409), nor one posted without a version."""
-    version = str(form.get("version") or "")
     try:
         before = store.get_asset(asset_id)
         if before.status == "published":
@@ -318,7 +318,7 @@ def publish(
             asset_id,
             {"status": "published"},
             actor=user.id,
-            expected_version=int(version) if version.isdigit() else 0,  # 0: no version
+            expected_version=form_number(form, "version"),
         )
     except (NotFoundError, PermissionDenied) as exc:
         return refused(request, exc)
@@ -351,13 +351,12 @@ def decide_held_changes(
     """Approve (apply) or reject the held changes of a published listing, at the revision
     the admin read (``revision``); a newer one (the organisation proposed more since) is
     answered with a 409 and the queue as it is now."""
-    decision, revision = str(form.get("decision") or ""), str(form.get("revision") or "")
-    if decision not in ("approve", "reject") or not revision.isdigit():
+    decision, revision = str(form.get("decision") or ""), form_number(form, "revision")
+    if decision not in ("approve", "reject") or not revision:
         error = "Choose Approve or Reject on the changes you have read."
         return queue_page(request, store, 1, error=error, status_code=422)
     try:
         before = store.get_asset(asset_id)
-        held = store.get_held_changes(asset_id)
     except NotFoundError as exc:
         return refused(request, exc)
     gone = (
@@ -368,18 +367,14 @@ def decide_held_changes(
         f"The organisation proposed more changes to “{before.name}” after you opened the "
         "queue, so nothing was decided. Read the changes below again, then decide."
     )
-    if held is None:
-        return queue_page(request, store, 1, error=gone, status_code=409)
-    if held.revision != int(revision):  # the store checks again, in its transaction
-        return queue_page(request, store, 1, error=proposed_more, status_code=409)
     approve = decision == "approve"
     try:
-        after = apply_patch(before, held.changes) if approve else before
-        authorise_asset_write(user, before, after)
-        store.resolve_held_changes(asset_id, approve=approve, revision=int(revision), actor=user.id)
+        authorise_asset_write(user, before, before)
+        # The store checks, in its transaction, that the revision read is what waits.
+        store.resolve_held_changes(asset_id, approve=approve, revision=revision, actor=user.id)
     except PermissionDenied as exc:
         return refused(request, exc)
-    except NotFoundError:  # decided on by someone else a moment ago
+    except NotFoundError:  # nothing waits: decided on by someone else, say
         return queue_page(request, store, 1, error=gone, status_code=409)
     except ConflictError:
         return queue_page(request, store, 1, error=proposed_more, status_code=409)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,8 +50,14 @@ from api.listing_form import (
     read_form,
     values_of,
 )
-from api.web import PostedForm, SameOrigin, page_role, render
-from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
+from api.web import PostedForm, SameOrigin, form_number, page_role, render
+from geo_assets.auth import (
+    User,
+    authorise_asset_write,
+    can_read_asset,
+    owns_asset,
+    readable_filters,
+)
 from geo_assets.errors import ConflictError, NotFoundError, PermissionDenied
 from geo_assets.freshness import (
     confirm_still_running,
@@ -64,7 +69,7 @@ from geo_assets.ingest.base import ImportReport
 from geo_assets.ingest.organisation_upload import UPLOAD_FORMATS, import_upload
 from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, write_xlsx
 from geo_assets.ingest.template import COLUMN_NAMES, COLUMNS
-from geo_assets.model import Asset, utcnow
+from geo_assets.model import Asset, and_list, utcnow
 from geo_assets.review import (
     FIELD_LABELS,
     HeldChanges,
@@ -158,8 +163,7 @@ class Done:
         if "{fields}" not in sentence:
             return sentence.format(name=asset.name)
         # What waits on a listing is for its own organisation (and admins) alone.
-        own = user.role == "admin" or asset.organisation_id == user.organisation_id
-        held = store.get_held_changes(asset.id) if own else None
+        held = store.get_held_changes(asset.id) if owns_asset(user, asset) else None
         if held is None:  # decided on since (or not theirs): nothing waits for them
             return NOTICES["saved"].format(name=asset.name)
         return sentence.format(name=asset.name, fields=held_fields_text(held))
@@ -171,16 +175,9 @@ DoneParams = Annotated[Done, Depends()]
 # --- changes held for review ------------------------------------------------------------------
 
 
-def plain_list(words: Sequence[str]) -> str:
-    """Words as a sentence lists them: "name", "name and place", "name, place and kind"."""
-    if len(words) < 2:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"
-
-
 def held_fields_text(held: HeldChanges) -> str:
     """The held fields in plain words: "name and contact details"."""
-    return plain_list([FIELD_LABELS[f] for f in held.fields()])
+    return and_list([FIELD_LABELS[f] for f in held.fields()])
 
 
 # --- the listings -----------------------------------------------------------------------------
@@ -416,9 +413,9 @@ def submit_form(
             notice=notice,
             status_code=status,
         )
-    held = store.get_held_changes(before.id) if before is not None else None
     proposing = before is not None and needs_review(user.role, before)
-    base = with_proposals(before, held) if before is not None and proposing else before
+    held = store.get_held_changes(before.id) if before is not None and proposing else None
+    base = with_proposals(before, held) if before is not None else None
     check = changes_of(values, base)
     errors = check.errors
     if location_errors:  # the point was not found: say why, not that lat/lon are empty
@@ -442,26 +439,15 @@ def submit_form(
             before.id,
             live,
             actor=user.id,
-            expected_version=_form_version(values),
+            expected_version=form_number(values, "version"),
             hold=proposals(before, held, hold) or None,
-            held_revision=_form_number(values, "held_revision") if proposing else None,
+            held_revision=form_number(values, "held_revision") if proposing else None,
         )
     except ConflictError:
         return _changed_meanwhile(request, store, user, values, before)
     if proposing and store.get_held_changes(before.id) is not None:
         return done_redirect("/portal", "held", before.id)
     return done_redirect("/portal", "saved", before.id)
-
-
-def _form_number(values: dict[str, Any], name: str) -> int:
-    """A whole number the form carries unseen (0, if garbled)."""
-    text = str(values.get(name) or "")
-    return int(text) if text.isdigit() else 0
-
-
-def _form_version(values: dict[str, Any]) -> int:
-    """The listing's version when the form was opened (0, which no listing has, if garbled)."""
-    return _form_number(values, "version")
 
 
 def _changed_meanwhile(

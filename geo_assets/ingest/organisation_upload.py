@@ -88,7 +88,7 @@ def import_upload(store: Store, user: User, filename: str, raw: bytes) -> Import
         feed = _for_organisation(store, user, feed)
     report = run_import(store, feed, actor=user.id)
     if feed.holds and (report.inserted or report.updated):
-        report.warnings.extend(_held_warnings(store, feed.holds))
+        report.warnings.extend(_held_warnings(store, user, feed.holds))
     if report.ids:
         # The store-level duplicate check, as the command line runs it: warns, never blocks.
         from geo_assets.duplicates import import_duplicate_warnings
@@ -199,9 +199,10 @@ def _as_assets(feed: ParsedFeed, errors: list[RowError]) -> Iterator[tuple[int, 
             errors.extend(row_errors(row, exc))
 
 
-def _held_warnings(store: Store, holds: dict[str, dict[str, Any]]) -> list[str]:
+def _held_warnings(store: Store, user: User, holds: dict[str, dict[str, Any]]) -> list[str]:
     """What the upload's organisation must know of its changes held for review."""
-    waiting = [h for h in map(store.get_held_changes, holds) if h is not None]
+    held = store.list_held_changes(organisation_id=user.organisation_id)
+    waiting = [h for h in held if h.asset_id in holds]
     if not waiting:
         return []
     fields = sorted({FIELD_LABELS[f] for h in waiting for f in h.fields()})

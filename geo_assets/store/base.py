@@ -465,8 +465,9 @@ class HeldChangeRules:
         ``read_at`` (id -> the version its caller read) had moved on before the load
         updated it; then ``_merge_hold`` for each listing it holds changes on, and pruning
         for the others with changes waiting (what the load made true no longer waits)."""
+        current = {i: current_of(conn, i) for i in read_at or {}}
         for asset_id, version in (read_at or {}).items():
-            now_at = current_of(conn, asset_id).version
+            now_at = current[asset_id].version
             if now_at != version + 1:  # this load's update made it version + 1
                 raise ConflictError(
                     f"`{asset_id}` changed after it was read (version {now_at - 1}, not "
@@ -476,7 +477,9 @@ class HeldChangeRules:
         for asset_id in self._waiting_ids(conn).intersection(loaded):
             proposals.setdefault(asset_id, {})
         for asset_id, proposal in proposals.items():
-            self._merge_hold(conn, current_of(conn, asset_id), proposal, actor)
+            if asset_id not in current:
+                current[asset_id] = current_of(conn, asset_id)
+            self._merge_hold(conn, current[asset_id], proposal, actor)
 
     def _settle_held(
         self, conn: Any, current: Asset, approve: bool, revision: int, actor: str | None
@@ -500,6 +503,14 @@ class HeldChangeRules:
                 audit["changes"] = audit_changes(current, updated)
             self._audit(conn, actor, "approve" if approve else "reject", "asset", current.id, audit)
         return updated
+
+
+def held_of_row(row: Sequence[Any] | None, asset_id: str) -> HeldChanges | None:
+    """What waits on a listing, from a row of (listing id, held document or NULL);
+    NotFoundError when there is no row (no such listing)."""
+    if row is None:
+        raise NotFoundError("asset", asset_id)
+    return None if row[1] is None else HeldChanges.model_validate_json(row[1])
 
 
 @runtime_checkable

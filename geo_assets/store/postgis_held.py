@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
-from geo_assets.errors import NotFoundError
 from geo_assets.model import Asset
 from geo_assets.review import HeldChanges
-from geo_assets.store.base import HeldChangeRules
+from geo_assets.store.base import HeldChangeRules, held_of_row
 from geo_assets.store.postgis_users import write_audit
 
 T = TypeVar("T")
+# The listing (no row: no such listing) and what waits on it (NULL: nothing).
+_WAITING_ON_ASSET = (
+    "SELECT a.id, h.doc::text FROM assets AS a LEFT JOIN held_changes AS h"
+    " ON h.asset_id = a.id AND h.proposed_at IS NOT NULL WHERE a.id = %s"
+)
 
 
 class PostGISHeldChanges(HeldChangeRules):
@@ -55,13 +59,8 @@ class PostGISHeldChanges(HeldChangeRules):
         return {r[0] for r in rows}
 
     def get_held_changes(self, asset_id: str) -> HeldChanges | None:
-        def work(conn: psycopg.Connection[Any]) -> HeldChanges | None:
-            if conn.execute("SELECT 1 FROM assets WHERE id = %s", [asset_id]).fetchone() is None:
-                raise NotFoundError("asset", asset_id)
-            return self._load_held(conn, asset_id)
-
-        held = self._read(work)
-        return held.waiting() if held is not None else None
+        row = self._read(lambda conn: conn.execute(_WAITING_ON_ASSET, [asset_id]).fetchone())
+        return held_of_row(row, asset_id)
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
         sql = "SELECT h.doc::text FROM held_changes AS h"

@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING
 
 from geo_assets.model import Asset
 from geo_assets.review import HeldChanges
-from geo_assets.store.base import HeldChangeRules
+from geo_assets.store.base import HeldChangeRules, held_of_row
 from geo_assets.store.sqlite_rows import ts_text
 from geo_assets.store.sqlite_users import write_audit
+
+# The listing (no row: no such listing) and what waits on it (NULL: nothing).
+_WAITING_ON_ASSET = (
+    "SELECT a.id, h.doc FROM assets AS a LEFT JOIN held_changes AS h"
+    " ON h.asset_id = a.id AND h.proposed_at IS NOT NULL WHERE a.id = ?"
+)
 
 
 class SQLiteHeldChanges(HeldChangeRules):
@@ -51,9 +57,8 @@ class SQLiteHeldChanges(HeldChangeRules):
 
     def get_held_changes(self, asset_id: str) -> HeldChanges | None:
         with self._read() as conn:
-            self._asset_record(conn, asset_id)  # NotFoundError for no such listing
-            held = self._load_held(conn, asset_id)
-        return held.waiting() if held is not None else None
+            row = conn.execute(_WAITING_ON_ASSET, (asset_id,)).fetchone()
+        return held_of_row(row, asset_id)
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
         sql = "SELECT h.doc FROM held_changes AS h"
