@@ -21,6 +21,7 @@ from typing import Any, cast, get_args
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from api.web import form_text
 from geo_assets.errors import InvalidInputError
 from geo_assets.geocode import Geocoder, place_listing
 from geo_assets.languages import languages_in, languages_text
@@ -243,7 +244,7 @@ def read_form(form: FormData) -> dict[str, Any]:
     values = blank_values()
     for name, default in values.items():
         if isinstance(default, str):
-            values[name] = _text(form.get(name, default)).strip()
+            values[name] = form_text(form.get(name, default))
     values["category"] = [_text(c) for c in form.getlist("category")][:MAX_CATEGORIES]
     values["category"] += [""] * (CATEGORY_SELECTS - len(values["category"]))
     values["access"] = [f for f in form.getlist("access") if f in ACCESS_FEATURES]

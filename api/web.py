@@ -176,6 +176,12 @@ def first_value(values: Mapping[str, Sequence[str]], name: str) -> str:
     return got[0]
 
 
+def form_text(value: Any) -> str:
+    """A posted text value as stored text: browsers send a text box's line breaks as CR LF,
+    which would otherwise make an untouched multi-line description look changed."""
+    return "" if value is None else str(value).replace("\r\n", "\n").strip()
+
+
 def form_number(values: Mapping[str, Any], name: str) -> int:
     """A whole number a form carries unseen (a version, a revision): 0, which none of
     them is, if it is missing or garbled."""

@@ -1,4 +1,4 @@
-"""Changes to a published listing that wait for a moderator.
+"""Changes to a published listing, or to an organisation's record, that wait for a moderator.
 
 Practitioners send people to a published listing because a moderator checked it: what
 it is called, what it is, where it meets, how to get in touch and who it is for. An
@@ -8,7 +8,12 @@ mistaken or hijacked account cannot send people somewhere else unseen. Everythin
 (meeting times, cost, access, languages, a "still running" confirmation...) goes live at
 once: keeping a listing current must never wait in a queue.
 
-A listing holds at most one set of held changes, a field and its proposed value each. A
+An organisation's own record (its name, description, e-mail, phone and web site) was
+checked by the admin who created it, and shows beside every one of its listings ("Run
+by") and in the HSDS feed other directories copy: an organisation user's change to it
+is held the same way, whatever state its listings are in.
+
+A record holds at most one set of held changes, a field and its proposed value each. A
 later proposal is merged into it field by field, and a field proposed back to its
 published value drops out, so an organisation can take back what it proposed.
 """
@@ -17,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from geo_assets.model import Asset, utcnow
+from geo_assets.model import Asset, Organisation, utcnow
+
+R = TypeVar("R", Asset, Organisation)
 
 #: Asset fields an organisation's change to a published listing is held for review in.
 REVIEWED_FIELDS: tuple[str, ...] = (
@@ -35,6 +42,10 @@ REVIEWED_FIELDS: tuple[str, ...] = (
     "eligibility",
 )
 
+#: Organisation fields an organisation user's change to its own record is held in: all
+#: it may change but its provenance.
+ORGANISATION_REVIEWED_FIELDS: tuple[str, ...] = ("name", "description", "email", "phone", "url")
+
 #: Plain names for the reviewed fields, for pages and messages.
 FIELD_LABELS: dict[str, str] = {
     "name": "name",
@@ -45,14 +56,17 @@ FIELD_LABELS: dict[str, str] = {
     "venue_id": "venue",
     "contact": "contact details",
     "eligibility": "who it is for",
+    "email": "e-mail",
+    "phone": "phone",
+    "url": "web site",
 }
 
 
-class HeldChanges(BaseModel):
-    """An organisation's proposed changes to a published listing, awaiting a moderator.
+class _Held(BaseModel):
+    """Proposed changes to one record, awaiting a moderator.
 
     ``revision`` goes up with each proposal merged in, and is never used twice for one
-    listing: a moderator approves or rejects the revision they read, never another one
+    record: a moderator approves or rejects the revision they read, never another one
     they have not seen. No ``changes``: nothing waits (all were decided or taken back).
     ``proposed_at`` is when the first of them was proposed (the queue's order);
     ``proposed_by``, who proposed last.
@@ -60,27 +74,74 @@ class HeldChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    asset_id: str
+    #: The record's fields that can be held, in the order pages list them.
+    reviewed: ClassVar[tuple[str, ...]] = ()
+
     changes: dict[str, Any] = Field(description="reviewed field -> proposed value (as JSON)")
     proposed_by: str
     proposed_at: datetime
     revision: int = Field(ge=1)
 
     def fields(self) -> list[str]:
-        """The held fields, in ``REVIEWED_FIELDS`` order."""
-        return [f for f in REVIEWED_FIELDS if f in self.changes]
+        """The held fields, in ``reviewed`` order."""
+        return [f for f in self.reviewed if f in self.changes]
+
+
+class HeldChanges(_Held):
+    """An organisation's proposed changes to a published listing."""
+
+    reviewed: ClassVar[tuple[str, ...]] = REVIEWED_FIELDS
+
+    asset_id: str
+
+    @property
+    def record_id(self) -> str:
+        return self.asset_id
 
     def waiting(self) -> HeldChanges | None:
         """``self`` while something waits for a moderator, else None."""
         return self if self.changes else None
 
 
-def needs_review(role: str, before: Asset) -> bool:
-    """Whether a change by a user of ``role`` to ``before`` has its reviewed fields held."""
+class HeldOrganisationChanges(_Held):
+    """An organisation user's proposed changes to its organisation's record."""
+
+    reviewed: ClassVar[tuple[str, ...]] = ORGANISATION_REVIEWED_FIELDS
+
+    organisation_id: str
+
+    @property
+    def record_id(self) -> str:
+        return self.organisation_id
+
+    def waiting(self) -> HeldOrganisationChanges | None:
+        """``self`` while something waits for a moderator, else None."""
+        return self if self.changes else None
+
+
+AnyHeld = HeldChanges | HeldOrganisationChanges
+
+
+def held_type(record: Asset | Organisation) -> type[HeldChanges] | type[HeldOrganisationChanges]:
+    """The kind of held changes ``record`` can have."""
+    return HeldChanges if isinstance(record, Asset) else HeldOrganisationChanges
+
+
+def _held_for(record: Asset | Organisation, **values: Any) -> AnyHeld:
+    if isinstance(record, Asset):
+        return HeldChanges(asset_id=record.id, **values)
+    return HeldOrganisationChanges(organisation_id=record.id, **values)
+
+
+def needs_review(role: str, before: Asset | Organisation) -> bool:
+    """Whether a change by a user of ``role`` to ``before`` has its reviewed fields held:
+    an organisation's to a published listing, or to its own record."""
+    if isinstance(before, Organisation):
+        return role == "organisation"
     return role == "organisation" and before.status == "published"
 
 
-def with_proposals(asset: Asset, held: HeldChanges | None) -> Asset:
+def with_proposals(asset: R, held: AnyHeld | None) -> R:
     """``asset`` as what waits would make it: what an organisation edits, so that a
     change to part of a field (one contact detail) adds to its proposal rather than
     taking the rest of it back. The version stays the published one. ``asset`` itself
@@ -88,13 +149,13 @@ def with_proposals(asset: Asset, held: HeldChanges | None) -> Asset:
     if held is None or not held.changes:
         return asset
     try:
-        return Asset.model_validate({**asset.model_dump(mode="json"), **held.changes})
+        return type(asset).model_validate({**asset.model_dump(mode="json"), **held.changes})
     except ValidationError:
         return asset
 
 
 def split_for_review(
-    role: str, before: Asset, after: Asset, changes: Mapping[str, Any]
+    role: str, before: R, after: R, changes: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``changes`` as (what to apply now, what to hold): the held part names each reviewed
     field the change touches, with its whole value in ``after`` (so a partial change to
@@ -103,12 +164,14 @@ def split_for_review(
     if not needs_review(role, before):
         return dict(changes), {}
     proposed = after.model_dump(mode="json")
-    held = {f: proposed[f] for f in REVIEWED_FIELDS if f in changes}
+    held = {f: proposed[f] for f in held_type(before).reviewed if f in changes}
     live = {k: v for k, v in changes.items() if k not in held}
     return live, held
 
 
-def proposals(before: Asset, held: HeldChanges | None, hold: Mapping[str, Any]) -> dict[str, Any]:
+def proposals(
+    before: Asset | Organisation, held: AnyHeld | None, hold: Mapping[str, Any]
+) -> dict[str, Any]:
     """Of ``hold`` (from ``split_for_review``), what proposes something: a field that
     differs from the published listing, or takes back a change held now. For callers
     that send every field (a form, a spreadsheet row), so that a save proposes, and the
@@ -118,29 +181,29 @@ def proposals(before: Asset, held: HeldChanges | None, hold: Mapping[str, Any]) 
     return {f: v for f, v in hold.items() if v != published[f] or f in waiting}
 
 
-def proposed_fields(before: Asset, held: Mapping[str, Any]) -> list[str]:
+def proposed_fields(before: Asset | Organisation, held: Mapping[str, Any]) -> list[str]:
     """The fields of ``held`` (from ``split_for_review``) that propose something new:
     the rest take a proposal back, or were never changed."""
     proposing = proposals(before, None, held)
-    return [f for f in REVIEWED_FIELDS if f in proposing]
+    return [f for f in held_type(before).reviewed if f in proposing]
 
 
 def merge_held(
-    current: Asset,
-    existing: HeldChanges | None,
+    current: Asset | Organisation,
+    existing: AnyHeld | None,
     proposal: Mapping[str, Any],
     actor: str | None,
     now: datetime | None = None,
-) -> HeldChanges | None:
+) -> AnyHeld | None:
     """What ``current`` holds after ``proposal`` is merged into ``existing``: fields that
     equal the listing's value drop out (taken back, or since made by a moderator). A
     proposal that changes nothing keeps ``existing``; None only while nothing was ever held.
 
-    Once a listing has held anything, its record stays, with no changes while nothing
+    Once a record has held anything, its held changes stay, with no changes while nothing
     waits: every later proposal then gets a revision never used before, so a decision on
     one can never land on another that reuses its number.
     """
-    unknown = sorted(set(proposal) - set(REVIEWED_FIELDS))
+    unknown = sorted(set(proposal) - set(held_type(current).reviewed))
     if unknown:
         raise ValueError(f"not reviewed fields: {unknown}")
     published = current.model_dump(mode="json")
@@ -152,8 +215,8 @@ def merge_held(
         return existing
     revision = existing.revision + 1 if existing is not None else 1
     if existing is None or not existing.changes:
-        return HeldChanges(
-            asset_id=current.id,
+        return _held_for(
+            current,
             changes=kept,
             proposed_by=actor or "unknown",
             proposed_at=now or utcnow(),
@@ -165,13 +228,13 @@ def merge_held(
     return existing.model_copy(update={"changes": kept, "proposed_by": by, "revision": revision})
 
 
-def decided(held: HeldChanges) -> HeldChanges:
+def decided(held: AnyHeld) -> AnyHeld:
     """``held`` once a moderator has approved or rejected it: nothing waits, and the
     revision stays used."""
     return held.model_copy(update={"changes": {}})
 
 
-def hold_audit(held: HeldChanges | None, proposal: Mapping[str, Any]) -> dict[str, Any]:
+def hold_audit(held: AnyHeld | None, proposal: Mapping[str, Any]) -> dict[str, Any]:
     """The audit row's changes for a proposal: the fields proposed, and what is now held."""
     return {
         "proposed": sorted(proposal),

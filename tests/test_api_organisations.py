@@ -138,7 +138,7 @@ def test_get_one_and_not_found(site: Site) -> None:
 def test_patch(site: Site) -> None:
     own = f"/organisations/{site.ids[0]}"
     response = site.client.patch(
-        own, json={"description": "Now bigger"}, headers=site.auth["organisation"]
+        own, json={"description": "Now bigger"}, headers=site.auth["admin"]
     )
     assert response.status_code == 200, response.text
     assert (response.json()["description"], response.json()["version"]) == ("Now bigger", 2)

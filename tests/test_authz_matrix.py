@@ -56,6 +56,8 @@ MATRIX: dict[str, tuple[str | int, ...]] = {
     "archive_asset":        (401, 403, OK,  403, 403, OK,  401, 401),
     "create_organisation":  (401, 403, 403, 403, 403, OK,  401, 401),
     "patch_organisation":   (401, 403, OK,  403, 403, OK,  401, 401),
+    "approve_org_held":     (401, 403, 403, 403, 403, OK,  401, 401),
+    "reject_org_held":      (401, 403, 403, 403, 403, OK,  401, 401),
     "match":                (401, OK,  403, 403, 403, OK,  401, 401),
 }
 # fmt: on
@@ -72,6 +74,7 @@ class World:
     store: Store
     headers: dict[str, dict[str, str]]  # caller -> request headers
     users: dict[str, User]  # caller -> user (signed-in callers only)
+    proposed_phone: str = ""  # the phone number last proposed for ORG_A
 
 
 @pytest.fixture(
@@ -172,9 +175,20 @@ def _request(world: World, endpoint: str, caller: str) -> tuple[Any, str | None,
     if endpoint == "create_organisation":
         body = {"name": f"New org {uuid.uuid4().hex[:6]}"}
         return http.post("/organisations", json=body, headers=headers), None, "create"
-    if endpoint == "patch_organisation":
+    if endpoint == "patch_organisation":  # an organisation's edit waits for a moderator
         body = {"description": f"Edited {uuid.uuid4().hex[:6]}"}
-        return http.patch(f"/organisations/{ORG_A}", json=body, headers=headers), ORG_A, "update"
+        action = "propose" if world.users.get(caller, _NOBODY).role == "organisation" else "update"
+        return http.patch(f"/organisations/{ORG_A}", json=body, headers=headers), ORG_A, action
+    if endpoint in ("approve_org_held", "reject_org_held"):
+        # The world is shared: other cells may have proposed to ORG_A (or decided) before.
+        world.proposed_phone = f"0113 496 {uuid.uuid4().int % 10_000:04d}"
+        world.store.update_organisation(ORG_A, {}, hold={"phone": world.proposed_phone})
+        held = world.store.get_held_organisation_changes(ORG_A)
+        assert held is not None
+        decision = endpoint.removesuffix("_org_held")
+        path = f"/organisations/{ORG_A}/held-changes/{decision}"
+        body = {"revision": held.revision}
+        return http.post(path, json=body, headers=headers), ORG_A, decision
     if endpoint == "match":
         return http.post("/match", json=PROFILE, headers=headers), None, None
     raise AssertionError(endpoint)
@@ -196,6 +210,10 @@ def test_authorisation_matrix(
         assert world.store.list_audit(per_page=1).total == audit_before
         if entity_id is not None and entity_id not in (ORG_A, ORG_B):
             assert world.store.get_asset(entity_id).version == 1
+        if endpoint in ("approve_org_held", "reject_org_held"):  # still waits, undecided
+            held = world.store.get_held_organisation_changes(ORG_A)
+            assert held is not None and held.changes.get("phone") == world.proposed_phone
+            assert world.store.get_organisation(ORG_A).phone != world.proposed_phone
         return
     assert 200 <= response.status_code < 300, response.text
     if action is None:  # POST /match writes nothing
@@ -228,6 +246,18 @@ def test_authorisation_matrix(
     if endpoint == "reject_held":
         assert world.store.get_asset(entity_id).name == "Test Group"
         assert entry.changes["fields"] == ["name"]
+    if endpoint == "patch_organisation":
+        description = world.store.get_organisation(ORG_A).description
+        if caller == "admin":
+            assert description.startswith("Edited")
+        else:
+            assert response.status_code == 202 and not description.startswith("Edited")
+            assert "description" in entry.changes["held"]
+    if endpoint == "approve_org_held":
+        assert world.store.get_organisation(ORG_A).phone == world.proposed_phone
+    if endpoint == "reject_org_held":
+        assert world.store.get_organisation(ORG_A).phone != world.proposed_phone
+        assert "phone" in entry.changes["fields"]
     if endpoint == "publish_asset":
         assert entry.changes["status"] == ["pending", "published"]
     if endpoint == "archive_asset":

@@ -362,7 +362,7 @@ def _hold_unchecked(site: Site, asset_id: str, **changes: Any) -> None:
         revision=1,
     )
     with site.store._write() as conn:  # type: ignore[attr-defined]  # SQLite's own
-        site.store._save_held(conn, asset_id, held)  # type: ignore[attr-defined]
+        site.store._save_held(conn, "asset", held)  # type: ignore[attr-defined]
 
 
 def test_changes_that_no_longer_make_a_valid_listing_are_not_approved(site: Site) -> None:

@@ -1224,3 +1224,17 @@ def test_an_upload_refuses_a_listing_a_moderator_changed_while_it_was_read(
     after = site.store.get_asset(made.id)
     assert (after.description, after.status) == ("Moderated words", "published")
     assert site.store.get_held_changes(made.id) is None
+
+
+def test_an_untouched_description_of_several_lines_is_not_proposed(site: Site) -> None:
+    """Browsers send a text box's line breaks as CR LF: the stored description (LF) must
+    not look changed, or each save would propose it for review again."""
+    site.store.update_asset("own-live", {"description": "Plots to share.\nTea on Sundays."})
+    site.as_role("organisation")
+    form = opened_form(site, "own-live")
+    form["description"] = [form["description"][0].replace("\n", "\r\n")]
+    assert "\r\n" in form["description"][0]
+    form["name"] = ["Allotment Club (Tuesdays)"]
+    assert save_form(site, "own-live", form).status_code == 303
+    held = site.store.get_held_changes("own-live")
+    assert held is not None and held.fields() == ["name"]

@@ -1321,3 +1321,22 @@ def test_a_revocation_as_a_session_starts_ends_the_session_too(
         assert not isinstance(outcome, Exception), outcome
         session = token_store.find_token("aaaaaaaaaaaaaab1")
         assert session is not None and session.revoked_at is not None
+
+
+def test_held_changes_key_their_records_bytewise_as_the_records_do(postgis_db_url: str) -> None:
+    """Each id column compares as the records' ids do (COLLATE "C"): joins use the keys'
+    indexes, and ties sort as on SQLite."""
+    PostGISStore(postgis_db_url, max_size=1).upgrade()
+    with psycopg.connect(postgis_db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+            " WHERE (table_name, column_name) IN (('held_changes', 'asset_id'),"
+            " ('held_organisation_changes', 'organisation_id'), ('assets', 'id'),"
+            " ('organisations', 'id'))"
+        ).fetchall()
+    assert {(t, c): coll for t, c, coll in rows} == {
+        ("assets", "id"): "C",
+        ("organisations", "id"): "C",
+        ("held_changes", "asset_id"): "C",
+        ("held_organisation_changes", "organisation_id"): "C",
+    }

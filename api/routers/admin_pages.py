@@ -1,7 +1,7 @@
 """The moderation queue: listings awaiting approval, oldest first, to publish or archive;
-organisations' changes to published listings held for review (``geo_assets.review``),
-oldest first, to approve or reject; and under them, the organisations to remind of
-listings nobody has confirmed lately.
+organisations' changes to published listings and to their own records held for review
+(``geo_assets.review``), oldest first, to approve or reject; and under them, the
+organisations to remind of listings nobody has confirmed lately.
 
 Publishing, archiving and deciding on held changes are store writes with the admin as
 ``actor``, so the audit log records who did what; ``authorise_asset_write`` is asked
@@ -11,18 +11,21 @@ read, so nothing the organisation proposed since is approved unseen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import StoreDep
 from api.listing_flags import flag
 from api.listing_form import KIND_LABELS
 from api.routers.portal_pages import (
+    Done,
     DoneParams,
     ListingsView,
     PageNumber,
@@ -35,7 +38,7 @@ from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDenied
 from geo_assets.freshness import stale_days, stale_filters
 from geo_assets.model import Asset, Eligibility, Organisation, utcnow
-from geo_assets.review import FIELD_LABELS, HeldChanges
+from geo_assets.review import FIELD_LABELS, AnyHeld, HeldChanges, HeldOrganisationChanges
 from geo_assets.store import AssetFilters, Store
 from geo_assets.store.base import OrganisationLookup, iter_assets
 from geo_assets.taxonomy import Taxonomy, default_taxonomy
@@ -52,6 +55,11 @@ NOTICES = {
     "archived": "Archived “{name}”: it is kept, but no longer shown to anyone.",
     "approved": "Approved the changes to “{name}”: the directory now shows them.",
     "rejected": "Rejected the changes to “{name}”: the directory goes on showing it as published.",
+}
+ORGANISATION_NOTICES = {
+    "approved": "Approved the changes to the details of “{name}”: its listings and the "
+    "directory's feed now show them.",
+    "rejected": "Rejected the changes to the details of “{name}”: they stay as they were.",
 }
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 HeldPage = Annotated[int, Query(ge=1, le=10_000, description="page of the held changes")]
@@ -207,33 +215,73 @@ class HeldEntry:
     rows: list[HeldRow]
 
 
+@dataclass(frozen=True)
+class HeldOrganisationEntry:
+    """An organisation's held changes to its own record as the queue shows them."""
+
+    held: HeldOrganisationChanges
+    org: Organisation
+    proposer: str
+    rows: list[HeldRow]
+
+
+class HeldWords:
+    """Held changes in words, field by field, with their proposers named (each read once)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.taxonomy = default_taxonomy()
+        self.names: dict[str, str] = {}
+
+    def proposer(self, held: AnyHeld) -> str:
+        user_id = held.proposed_by
+        if user_id not in self.names:
+            try:
+                self.names[user_id] = self.store.get_user(user_id).name
+            except NotFoundError:
+                self.names[user_id] = f"unknown ({user_id})"
+        return self.names[user_id]
+
+    def rows(self, held: AnyHeld, record: Asset | Organisation) -> list[HeldRow]:
+        published = record.model_dump(mode="json")
+        return [
+            HeldRow(
+                FIELD_LABELS[f].capitalize(),
+                value_lines(f, published[f], self.taxonomy, self.store),
+                value_lines(f, held.changes[f], self.taxonomy, self.store),
+            )
+            for f in held.fields()
+        ]
+
+
 def held_entries(
-    store: Store, held: list[HeldChanges], orgs: OrganisationLookup, taxonomy: Taxonomy
+    store: Store, held: list[HeldChanges], orgs: OrganisationLookup
 ) -> list[HeldEntry]:
     """``held`` with the listings, organisations and proposers named, field by field."""
-    names: dict[str, str] = {}
+    words = HeldWords(store)
     out = []
     for changes in held:
         try:
             asset = store.get_asset(changes.asset_id)
         except NotFoundError:  # deleted since the list was read
             continue
-        if changes.proposed_by not in names:
-            try:
-                names[changes.proposed_by] = store.get_user(changes.proposed_by).name
-            except NotFoundError:
-                names[changes.proposed_by] = f"unknown ({changes.proposed_by})"
-        published = asset.model_dump(mode="json")
-        rows = [
-            HeldRow(
-                FIELD_LABELS[f].capitalize(),
-                value_lines(f, published[f], taxonomy, store),
-                value_lines(f, changes.changes[f], taxonomy, store),
-            )
-            for f in changes.fields()
-        ]
         org = organisation_label(asset.organisation_id, orgs.get(asset.organisation_id))
-        out.append(HeldEntry(changes, asset, org, names[changes.proposed_by], rows))
+        rows = words.rows(changes, asset)
+        out.append(HeldEntry(changes, asset, org, words.proposer(changes), rows))
+    return out
+
+
+def held_organisation_entries(
+    store: Store, orgs: OrganisationLookup
+) -> list[HeldOrganisationEntry]:
+    """Every organisation's held changes to its record, the longest-waiting first."""
+    words = HeldWords(store)
+    out = []
+    for changes in store.list_held_organisation_changes():
+        org = orgs.get(changes.organisation_id)
+        if org is not None:
+            rows = words.rows(changes, org)
+            out.append(HeldOrganisationEntry(changes, org, words.proposer(changes), rows))
     return out
 
 
@@ -273,7 +321,8 @@ def queue_page(
         "total": len(pending),
         "page": page,
         "pages": pages,
-        "held": held_entries(store, held_shown, orgs, taxonomy),
+        "held": held_entries(store, held_shown, orgs),
+        "held_organisations": held_organisation_entries(store, orgs),
         "held_total": len(held),
         "held_page": held_page,
         "held_pages": held_pages,
@@ -293,8 +342,20 @@ def moderation_queue(
     page: PageNumber = 1,
     held_page: HeldPage = 1,
 ) -> Response:
-    notice = done.notice(store, user, NOTICES)
+    notice = done.notice(store, user, NOTICES) or organisation_notice(store, done)
     return queue_page(request, store, page, held_page=held_page, notice=notice)
+
+
+def organisation_notice(store: Store, done: Done) -> str | None:
+    """The sentence after a decision on an organisation's held changes, if that is what
+    ``done`` says happened."""
+    if done.done not in ORGANISATION_NOTICES or not done.organisation:
+        return None
+    try:
+        org = store.get_organisation(done.organisation)
+    except NotFoundError:
+        return None
+    return ORGANISATION_NOTICES[done.done].format(name=org.name)
 
 
 @router.post("/admin/{asset_id}/publish", dependencies=[SameOrigin])
@@ -344,41 +405,81 @@ def archive(request: Request, store: StoreDep, user: AdminUser, asset_id: str) -
     return done_redirect("/admin", "archived", asset_id)
 
 
-@router.post("/admin/{asset_id}/held-changes", dependencies=[SameOrigin])
-def decide_held_changes(
-    request: Request, store: StoreDep, user: AdminUser, asset_id: str, form: PostedForm
+def _decide(
+    request: Request,
+    store: Store,
+    form: Any,
+    name: str,
+    resolve: Callable[[bool, int], object],
+    done: Callable[[str], Response],
 ) -> Response:
-    """Approve (apply) or reject the held changes of a published listing, at the revision
-    the admin read (``revision``); a newer one (the organisation proposed more since) is
-    answered with a 409 and the queue as it is now."""
+    """Approve or reject the held changes of the record called ``name`` at the revision
+    the admin read (``revision``): ``resolve(approve, revision)``, then ``done(decision)``.
+    A revision no longer waiting (decided on by another moderator, or added to by the
+    organisation) is answered with a 409 and the queue as it is now."""
     decision, revision = str(form.get("decision") or ""), form_number(form, "revision")
     if decision not in ("approve", "reject") or not revision:
         error = "Choose Approve or Reject on the changes you have read."
         return queue_page(request, store, 1, error=error, status_code=422)
     try:
-        before = store.get_asset(asset_id)
-    except NotFoundError as exc:
-        return refused(request, exc)
-    gone = (
-        f"No changes to “{before.name}” await review now: another moderator may have "
-        "decided on them already."
-    )
-    proposed_more = (
-        f"The organisation proposed more changes to “{before.name}” after you opened the "
-        "queue, so nothing was decided. Read the changes below again, then decide."
-    )
-    approve = decision == "approve"
-    try:
-        authorise_asset_write(user, before, before)
         # The store checks, in its transaction, that the revision read is what waits.
-        store.resolve_held_changes(asset_id, approve=approve, revision=revision, actor=user.id)
-    except PermissionDenied as exc:
-        return refused(request, exc)
+        resolve(decision == "approve", revision)
     except NotFoundError:  # nothing waits: decided on by someone else, say
-        return queue_page(request, store, 1, error=gone, status_code=409)
+        error = (
+            f"No changes to “{name}” await review now: another moderator may have "
+            "decided on them already."
+        )
+        return queue_page(request, store, 1, error=error, status_code=409)
     except ConflictError:
-        return queue_page(request, store, 1, error=proposed_more, status_code=409)
+        error = (
+            f"The organisation proposed more changes to “{name}” after you opened the "
+            "queue, so nothing was decided. Read the changes below again, then decide."
+        )
+        return queue_page(request, store, 1, error=error, status_code=409)
     except InvalidInputError as exc:
-        error = f"The changes to “{before.name}” cannot be approved: {exc}"
+        error = f"The changes to “{name}” cannot be approved: {exc}"
         return queue_page(request, store, 1, error=error, status_code=422)
-    return done_redirect("/admin", "approved" if approve else "rejected", asset_id)
+    return done("approved" if decision == "approve" else "rejected")
+
+
+@router.post("/admin/{asset_id}/held-changes", dependencies=[SameOrigin])
+def decide_held_changes(
+    request: Request, store: StoreDep, user: AdminUser, asset_id: str, form: PostedForm
+) -> Response:
+    """Approve (apply) or reject the held changes of a published listing."""
+    try:
+        before = store.get_asset(asset_id)
+        authorise_asset_write(user, before, before)
+    except (NotFoundError, PermissionDenied) as exc:
+        return refused(request, exc)
+
+    def resolve(approve: bool, revision: int) -> object:
+        return store.resolve_held_changes(
+            asset_id, approve=approve, revision=revision, actor=user.id
+        )
+
+    return _decide(
+        request, store, form, before.name, resolve, lambda d: done_redirect("/admin", d, asset_id)
+    )
+
+
+@router.post("/admin/organisations/{org_id}/held-changes", dependencies=[SameOrigin])
+def decide_held_organisation_changes(
+    request: Request, store: StoreDep, user: AdminUser, org_id: str, form: PostedForm
+) -> Response:
+    """Approve (apply) or reject the held changes to an organisation's record."""
+    try:
+        before = store.get_organisation(org_id)
+    except NotFoundError as exc:
+        return refused(request, exc, "organisation")
+
+    def resolve(approve: bool, revision: int) -> object:
+        return store.resolve_held_organisation_changes(
+            org_id, approve=approve, revision=revision, actor=user.id
+        )
+
+    def done(decision: str) -> Response:
+        query = urlencode({"done": decision, "organisation": org_id})
+        return RedirectResponse(f"/admin?{query}#held-organisations-heading", 303)
+
+    return _decide(request, store, form, before.name, resolve, done)

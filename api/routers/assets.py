@@ -31,7 +31,9 @@ from api.routers.geojson import (
 from api.routers.schemas import (
     WRITE_STATUSES,
     changes_of,
+    held_response,
     location_header,
+    mark_held,
     page_count,
     partial_model,
     problems,
@@ -482,19 +484,7 @@ def create_asset(
     response_model=Asset,
     summary="Change some fields of an asset",
     responses={
-        202: {
-            "description": "Some changes wait for a moderator (`Held-For-Review` names the "
-            "fields; `Location` is where they are shown); the body is the asset as it now "
-            "stands, with the other changes made",
-            "model": Asset,
-            "headers": {
-                **location_header("the asset's held changes"),
-                "Held-For-Review": {
-                    "description": "the held fields, comma-separated",
-                    "schema": {"type": "string"},
-                },
-            },
-        },
+        202: held_response(Asset, "asset"),
         **problems(*WRITE_STATUSES, 404, 409),
     },
 )
@@ -532,11 +522,7 @@ def patch_asset(
         hold=hold or None,
         held_revision=(held.revision if held else 0) if proposing and hold else None,
     )
-    waiting = proposed_fields(before, hold)
-    if waiting:
-        response.status_code = 202
-        response.headers["Location"] = f"{asset_url(asset_id)}/held-changes"
-        response.headers["Held-For-Review"] = ", ".join(waiting)
+    mark_held(response, asset_url(asset_id), proposed_fields(before, hold))
     return stored
 
 

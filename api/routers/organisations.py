@@ -1,8 +1,9 @@
 """Organisations: who runs the assets (read by anyone; written by admins and their own users).
 
 Admins create organisations; an organisation user may edit its own record except its
-``status`` (``geo_assets.auth.authorise_organisation_write``). Every write is audited
-with the caller's user id.
+``status`` (``geo_assets.auth.authorise_organisation_write``), and its changes to what
+an admin checked (name, description, e-mail, phone, web site) are held for review
+(``geo_assets.review``). Every write is audited with the caller's user id.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from api.deps import StoreDep, require_roles
 from api.routers.schemas import (
     WRITE_STATUSES,
     changes_of,
+    held_response,
     location_header,
+    mark_held,
     page_count,
     partial_model,
     problems,
 )
 from geo_assets.auth import User, authorise_organisation_write
 from geo_assets.model import Organisation
+from geo_assets.review import proposed_fields, split_for_review
 from geo_assets.store.base import MAX_PAGE, MAX_PER_PAGE, apply_patch
 
 router = APIRouter(tags=["organisations"])
@@ -120,19 +124,34 @@ def get_organisation(store: StoreDep, org_id: OrganisationId) -> Organisation:
     "/organisations/{org_id}",
     response_model=Organisation,
     summary="Change some fields of an organisation",
-    responses=problems(*WRITE_STATUSES, 404, 409),
+    responses={
+        202: held_response(Organisation, "organisation"),
+        **problems(*WRITE_STATUSES, 404, 409),
+    },
 )
 def patch_organisation(
     store: StoreDep,
     user: Writer,
     org_id: OrganisationId,
     patch: Annotated[OrganisationPatch, Body()],  # type: ignore[valid-type]
+    response: Response,
 ) -> Organisation:
     """Admins may change anything but the store's own fields; an organisation user only
-    its own organisation, and never its ``status``. An empty patch changes nothing."""
+    its own organisation, and never its ``status``. An empty patch changes nothing.
+
+    An organisation user's change to its name, description, e-mail, phone or web site is
+    held for review rather than made: the answer is then 202, and the record keeps its
+    checked values until an admin approves (``/organisations/{id}/held-changes``)."""
     changes = changes_of(patch)
     before = store.get_organisation(org_id)
-    authorise_organisation_write(user, before, apply_patch(before, changes))
+    after = authorise_organisation_write(user, before, apply_patch(before, changes))
     if not changes:
         return before
-    return store.update_organisation(org_id, changes, actor=user.id)
+    live, hold = split_for_review(user.role, before, after, changes)
+    # The write is refused (409) if the record moved on since the read the rules above
+    # were checked on (say, an admin archived it meanwhile).
+    stored = store.update_organisation(
+        org_id, live, actor=user.id, expected_version=before.version, hold=hold or None
+    )
+    mark_held(response, organisation_url(org_id), proposed_fields(before, hold))
+    return stored

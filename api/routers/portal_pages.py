@@ -142,10 +142,12 @@ def done_redirect(
 
 @dataclass
 class Done:
-    """What a redirect after a change says happened (``done``) and to which listing."""
+    """What a redirect after a change says happened (``done``) and to which listing (or,
+    on the moderation queue, to which organisation's details)."""
 
     done: Annotated[str | None, Query(max_length=20)] = None
     asset: Annotated[str | None, Query(max_length=100)] = None
+    organisation: Annotated[str | None, Query(max_length=100)] = None
 
     def notice(self, store: Store, user: User, notices: dict[str, str]) -> str | None:
         """The sentence for ``done``, naming a listing ``user`` may read (and, where the
@@ -259,8 +261,19 @@ def listings_page(
         "error": error,
         "kind_labels": KIND_LABELS,
         "held": {h.asset_id: held_fields_text(h) for h in held},
+        "details_href": details_href(user, everything.organisation_id),
     }
     return render(request, "portal_listings.html", context, status_code=status_code)
+
+
+def details_href(user: User, org_id: str | None) -> str | None:
+    """Where to edit the details of the organisation whose listings are shown (None: every
+    organisation's are)."""
+    if org_id is None:
+        return None
+    if user.role == "admin":
+        return f"/portal/organisation?{urlencode({'organisation': org_id})}"
+    return "/portal/organisation"
 
 
 @router.get("/portal")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.errors import PROBLEM_JSON
@@ -58,6 +59,31 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def location_header(description: str) -> dict[str, Any]:
     """The ``headers`` entry of a 201 response carrying ``Location``."""
     return {"Location": {"description": description, "schema": {"type": "string"}}}
+
+
+def held_response(model: type[BaseModel], what: str) -> dict[str, Any]:
+    """The 202 response of a ``PATCH`` some of whose changes wait for a moderator."""
+    return {
+        "description": "Some changes wait for a moderator (`Held-For-Review` names the "
+        f"fields; `Location` is where they are shown); the body is the {what} as it now "
+        "stands, with the other changes made",
+        "model": model,
+        "headers": {
+            **location_header(f"the {what}'s held changes"),
+            "Held-For-Review": {
+                "description": "the held fields, comma-separated",
+                "schema": {"type": "string"},
+            },
+        },
+    }
+
+
+def mark_held(response: Response, url: str, fields: list[str]) -> None:
+    """Answer 202 when ``fields`` wait for review: where to see them, and which they are."""
+    if fields:
+        response.status_code = 202
+        response.headers["Location"] = f"{url}/held-changes"
+        response.headers["Held-For-Review"] = ", ".join(fields)
 
 
 def page_count(total: int, per_page: int) -> int:

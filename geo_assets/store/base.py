@@ -52,10 +52,18 @@ from geo_assets.model import (
     utcnow,
 )
 from geo_assets.plans import SavedPlan, plan_error
-from geo_assets.review import HeldChanges, decided, hold_audit, merge_held
+from geo_assets.review import (
+    AnyHeld,
+    HeldChanges,
+    HeldOrganisationChanges,
+    decided,
+    hold_audit,
+    merge_held,
+)
 from geo_assets.store.gazetteer import Place, PostcodePoint
 
 T = TypeVar("T")
+R = TypeVar("R", Asset, Organisation)
 
 MAX_PER_PAGE = 1000
 # A billion listings at the largest page size: far beyond any store, and it keeps each
@@ -372,21 +380,37 @@ class RecordUpdates:
     writes only the transaction behind them (``_update_organisation``, ``_update_asset``:
     read, ``apply_patch``, write, audit)."""
 
-    # (id, changes, actor, action): the store's own transaction; assets also take
-    # the expected version and the changes to hold for review.
-    _update_organisation: Callable[[str, Mapping[str, Any], str | None, str], Organisation]
+    # (id, changes, actor, action, expected version, changes to hold for review, held
+    # revision): the store's own transaction.
+    _update_organisation: Callable[
+        [str, Mapping[str, Any], str | None, str, int | None, Mapping[str, Any] | None, int | None],
+        Organisation,
+    ]
     _update_asset: Callable[
         [str, Mapping[str, Any], str | None, str, int | None, Mapping[str, Any] | None, int | None],
         Asset,
     ]
 
     def update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+        self,
+        org_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Organisation:
-        return self._update_organisation(org_id, changes, actor, "update")
+        """As ``update_asset``: ``hold`` is merged into the organisation's held changes
+        (``geo_assets.review``), not applied; with nothing else to change, the record
+        itself is not written."""
+        return self._update_organisation(
+            org_id, changes, actor, "update", expected_version, hold, held_revision
+        )
 
     def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
-        return self._update_organisation(org_id, {"status": "archived"}, actor, "archive")
+        archived = {"status": "archived"}
+        return self._update_organisation(org_id, archived, actor, "archive", None, None, None)
 
     def update_asset(
         self,
@@ -413,27 +437,41 @@ class RecordUpdates:
         return self._update_asset(asset_id, archived, actor, "archive", None, None, None)
 
 
+#: Each kind of record that can hold changes: its held changes' table, key column and model.
+HELD_TABLES: dict[str, tuple[str, str, type[HeldChanges] | type[HeldOrganisationChanges]]] = {
+    "asset": ("held_changes", "asset_id", HeldChanges),
+    "organisation": ("held_organisation_changes", "organisation_id", HeldOrganisationChanges),
+}
+
+
+def entity_of(record: Asset | Organisation) -> str:
+    """The audit log's (and ``HELD_TABLES``') name for ``record``'s kind."""
+    return "asset" if isinstance(record, Asset) else "organisation"
+
+
 class HeldChangeRules:
     """What both stores do with held changes (``geo_assets.review``) inside their own
-    transactions; each store supplies reading and writing one listing's row of them."""
+    transactions; each store supplies reading and writing one record's row of them
+    (by entity: see ``HELD_TABLES``)."""
 
-    _load_held: Callable[[Any, str], HeldChanges | None]  # with no changes once decided
-    _save_held: Callable[[Any, str, HeldChanges], None]
+    _load_held: Callable[[Any, str, str], AnyHeld | None]  # with no changes once decided
+    _save_held: Callable[[Any, str, AnyHeld], None]
     _waiting_ids: Callable[[Any], set[str]]  # listings with changes waiting
     _audit: Callable[[Any, str, str, str, str | None, dict[str, Any]], None]
 
     def _merge_hold(
         self,
         conn: Any,
-        current: Asset,
+        current: Asset | Organisation,
         proposal: Mapping[str, Any] | None,
         actor: str | None,
         expected_revision: int | None = None,
     ) -> None:
-        """Merge ``proposal`` into what ``current`` holds (pruning what the listing now
+        """Merge ``proposal`` into what ``current`` holds (pruning what the record now
         says anyway); audited as a proposal when there was one. With
         ``expected_revision``, ConflictError unless what waits is still at it (0: none)."""
-        existing = self._load_held(conn, current.id)
+        entity = entity_of(current)
+        existing = self._load_held(conn, entity, current.id)
         waiting = existing.waiting() if existing is not None else None
         now_at = waiting.revision if waiting is not None else 0
         if expected_revision is not None and expected_revision != now_at:
@@ -445,12 +483,12 @@ class HeldChangeRules:
             return
         held = merge_held(current, existing, proposal or {}, actor)
         if held is not None and held.changes and proposal:
-            apply_patch(current, held.changes)  # what waits must make a valid listing
+            apply_patch(current, held.changes)  # what waits must make a valid record
         if held is not None and held is not existing:
-            self._save_held(conn, current.id, held)
+            self._save_held(conn, entity, held)
         if proposal and actor is not None:
             waits = held.waiting() if held is not None else None
-            self._audit(conn, actor, "propose", "asset", current.id, hold_audit(waits, proposal))
+            self._audit(conn, actor, "propose", entity, current.id, hold_audit(waits, proposal))
 
     def _merge_holds(
         self,
@@ -482,35 +520,36 @@ class HeldChangeRules:
             self._merge_hold(conn, current[asset_id], proposal, actor)
 
     def _settle_held(
-        self, conn: Any, current: Asset, approve: bool, revision: int, actor: str | None
-    ) -> Asset:
-        """Approve (apply) or reject the held changes at ``revision``; returns the asset as
-        it must now be stored (``current`` itself when nothing changes)."""
-        stored = self._load_held(conn, current.id)
+        self, conn: Any, current: R, approve: bool, revision: int, actor: str | None
+    ) -> R:
+        """Approve (apply) or reject the held changes at ``revision``; returns the record
+        as it must now be stored (``current`` itself when nothing changes)."""
+        entity = entity_of(current)
+        stored = self._load_held(conn, entity, current.id)
         held = stored.waiting() if stored is not None else None
         if held is None:
-            raise NotFoundError("held changes for asset", current.id)
+            raise NotFoundError(f"held changes for {entity}", current.id)
         if held.revision != revision:
             raise ConflictError(
                 f"the held changes of `{current.id}` are at revision {held.revision}, not "
                 f"{revision}: the organisation proposed more since; read them again"
             )
-        updated: Asset = apply_patch(current, held.changes) if approve else current
-        self._save_held(conn, current.id, decided(held))
+        updated: R = apply_patch(current, held.changes) if approve else current
+        self._save_held(conn, entity, decided(held))
         if actor is not None:
             audit: dict[str, Any] = {"revision": revision, "fields": held.fields()}
             if approve:
                 audit["changes"] = audit_changes(current, updated)
-            self._audit(conn, actor, "approve" if approve else "reject", "asset", current.id, audit)
+            self._audit(conn, actor, "approve" if approve else "reject", entity, current.id, audit)
         return updated
 
 
-def held_of_row(row: Sequence[Any] | None, asset_id: str) -> HeldChanges | None:
-    """What waits on a listing, from a row of (listing id, held document or NULL);
-    NotFoundError when there is no row (no such listing)."""
+def held_of_row(row: Sequence[Any] | None, entity: str, record_id: str) -> Any:
+    """What waits on a record, from a row of (record id, held document or NULL);
+    NotFoundError when there is no row (no such record)."""
     if row is None:
-        raise NotFoundError("asset", asset_id)
-    return None if row[1] is None else HeldChanges.model_validate_json(row[1])
+        raise NotFoundError(entity, record_id)
+    return None if row[1] is None else HELD_TABLES[entity][2].model_validate_json(row[1])
 
 
 @runtime_checkable
@@ -530,7 +569,14 @@ class Store(Protocol):
     ) -> Organisation: ...
     def get_organisation(self, org_id: str) -> Organisation: ...
     def update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], *, actor: str | None = None
+        self,
+        org_id: str,
+        changes: Mapping[str, Any],
+        *,
+        actor: str | None = None,
+        expected_version: int | None = None,
+        hold: Mapping[str, Any] | None = None,
+        held_revision: int | None = None,
     ) -> Organisation: ...
     def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation: ...
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]: ...
@@ -561,6 +607,21 @@ class Store(Protocol):
     ) -> Asset:
         """Apply (``approve``) or drop the held changes at ``revision``, in one transaction;
         returns the asset. ConflictError when more was proposed since ``revision``."""
+        ...
+
+    def get_held_organisation_changes(self, org_id: str) -> HeldOrganisationChanges | None:
+        """The changes to an organisation's record held for review, if any
+        (NotFoundError: no such organisation)."""
+        ...
+
+    def list_held_organisation_changes(self) -> list[HeldOrganisationChanges]:
+        """Every organisation's held changes, oldest first."""
+        ...
+
+    def resolve_held_organisation_changes(
+        self, org_id: str, *, approve: bool, revision: int, actor: str | None = None
+    ) -> Organisation:
+        """``resolve_held_changes`` for an organisation's record."""
         ...
 
     def list_assets(

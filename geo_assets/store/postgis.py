@@ -310,21 +310,40 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
     def get_organisation(self, org_id: str) -> Organisation:
         return self._read(lambda conn: _get_org(conn, org_id))
 
+    @staticmethod
+    def _lock_organisation(conn: psycopg.Connection[Any], org_id: str) -> Organisation:
+        return _get_org(conn, org_id, for_update=True)
+
+    @staticmethod
+    def _write_organisation(conn: psycopg.Connection[Any], org: Organisation) -> None:
+        conn.execute(
+            "UPDATE organisations SET name = %s, sort_name = %s, status = %s, source = %s,"
+            " source_id = %s, created_at = %s, updated_at = %s, version = %s,"
+            " doc = %s::json WHERE id = %s",
+            [*org_values(org), org.id],
+        )
+
     def _update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+        self,
+        org_id: str,
+        changes: Mapping[str, Any],
+        actor: str | None,
+        action: str,
+        expected_version: int | None,
+        hold: Mapping[str, Any] | None,
+        held_revision: int | None,
     ) -> Organisation:
         with self._connect() as conn, conn.transaction():
-            current = _get_org(conn, org_id, for_update=True)
-            new: Organisation = apply_patch(current, changes)
-            conn.execute(
-                "UPDATE organisations SET name = %s, sort_name = %s, status = %s, source = %s,"
-                " source_id = %s, created_at = %s, updated_at = %s, version = %s,"
-                " doc = %s::json WHERE id = %s",
-                [*org_values(new), org_id],
-            )
-            if actor is not None:
-                diff = audit_changes(current, new)
-                write_audit(conn, actor, action, "organisation", org_id, diff)
+            current = self._lock_organisation(conn, org_id)
+            new: Organisation = apply_patch(current, changes, expected_version)
+            if changes or hold is None:  # a proposal alone leaves the record as it is
+                self._write_organisation(conn, new)
+                if actor is not None:
+                    diff = audit_changes(current, new)
+                    write_audit(conn, actor, action, "organisation", org_id, diff)
+            else:
+                new = current
+            self._merge_hold(conn, new, hold, actor, held_revision)
         return new
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:

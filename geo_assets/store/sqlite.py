@@ -378,16 +378,31 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
         with self._using() as conn:
             return self._org_record(conn, org_id)[1]
 
+    @staticmethod
+    def _write_organisation(conn: sqlite3.Connection, rid: int, org: Organisation) -> None:
+        conn.execute(UPDATE_ORG, (*org_values(org), rid))
+
     def _update_organisation(
-        self, org_id: str, changes: Mapping[str, Any], actor: str | None, action: str
+        self,
+        org_id: str,
+        changes: Mapping[str, Any],
+        actor: str | None,
+        action: str,
+        expected_version: int | None,
+        hold: Mapping[str, Any] | None,
+        held_revision: int | None,
     ) -> Organisation:
         with self._write() as conn:
             rid, current = self._org_record(conn, org_id)
-            updated: Organisation = apply_patch(current, changes)
-            conn.execute(UPDATE_ORG, (*org_values(updated), rid))
-            if actor is not None:
-                diff = audit_changes(current, updated)
-                write_audit(conn, actor, action, "organisation", org_id, diff)
+            updated: Organisation = apply_patch(current, changes, expected_version)
+            if changes or hold is None:  # a proposal alone leaves the record as it is
+                self._write_organisation(conn, rid, updated)
+                if actor is not None:
+                    diff = audit_changes(current, updated)
+                    write_audit(conn, actor, action, "organisation", org_id, diff)
+            else:
+                updated = current
+            self._merge_hold(conn, updated, hold, actor, held_revision)
         return updated
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:

@@ -2,7 +2,8 @@
 
 An organisation adds a listing, placing it with a click on the map; an admin then
 publishes it from the queue. An organisation renames a published listing; the new name
-waits until an admin approves it from the queue. Also: a spreadsheet upload with a bad
+waits until an admin approves it from the queue, as does a new phone number for the
+organisation itself. Also: a spreadsheet upload with a bad
 row, axe-core on each page, and the form at phone width. The ``page`` fixture fails a
 test on a console error or a request leaving 127.0.0.1. The sample database is shared
 with the other browser tests: listings made here get unique names, and nothing counts
@@ -323,6 +324,7 @@ def test_an_upload_with_a_bad_row_shows_the_row_report(
         ("organisation", "/portal"),
         ("organisation", "/portal?needs_confirming=true"),
         ("organisation", "/portal/new"),
+        ("organisation", "/portal/organisation"),
         ("admin", "/admin"),
     ],
 )
@@ -349,7 +351,9 @@ def test_the_form_with_errors_has_no_serious_accessibility_violations(
     assert violations == [], violations
 
 
-@pytest.mark.parametrize("path", ["/portal/new", "/portal", "/portal/upload"])
+@pytest.mark.parametrize(
+    "path", ["/portal/new", "/portal", "/portal/upload", "/portal/organisation"]
+)
 def test_portal_pages_fit_a_phone_screen(page, live_server, sign_in, path):
     sign_in("organisation")
     page.set_viewport_size({"width": 375, "height": 740})
@@ -528,3 +532,38 @@ def test_a_new_name_for_a_published_listing_shows_once_an_admin_approves_it(
 
     page.goto(public_page)
     assert page.locator("h1").inner_text() == proposed
+
+
+def test_an_organisations_new_phone_number_goes_out_once_an_admin_approves_it(
+    page, live_server, sign_in, accounts, map_settings
+):
+    org_id = accounts["organisation"].user.organisation_id
+    number = f"0113 496 {uuid.uuid4().int % 10_000:04d}"
+    record = f"{live_server.url}/organisations/{quote(org_id)}"
+    checked = page.request.get(record).json()
+
+    sign_in("organisation")
+    page.goto(f"{live_server.url}/portal")
+    page.get_by_role("link", name="Your organisation’s details").click()
+    page.get_by_label("Phone number").fill(number)
+    page.get_by_role("button", name="Save details").click()
+    page.wait_for_url("**/portal/organisation?done=held*")
+    assert "Changes to its phone wait for a moderator" in page.locator("#notice").inner_text()
+    assert page.get_by_label("Phone number").input_value() == number
+    assert run_axe(page, map_settings.static_dir) == []
+    assert page.request.get(record).json()["phone"] == checked["phone"]
+
+    sign_in("admin")
+    page.goto(f"{live_server.url}/admin")
+    held = page.locator("section.held-organisation").filter(
+        has=page.get_by_role("heading", name=checked["name"], exact=True)
+    )
+    row = held.get_by_role("row").filter(has_text="Phone")
+    assert row.locator("td[data-label=Proposed]").inner_text() == number
+    assert run_axe(page, map_settings.static_dir) == []
+    held.get_by_role(
+        "button", name=f"Approve the changes to the details of {checked['name']}"
+    ).click()
+    page.wait_for_url("**/admin?done=approved*")
+    assert "Approved the changes to the details of" in page.locator("#notice").inner_text()
+    assert page.request.get(record).json()["phone"] == number
