@@ -785,3 +785,8 @@ for _fmt in _FORMAT_HELP:
 from geo_assets.quality_cli import register as _register_quality  # noqa: E402
 
 _register_quality(app, import_app, _reported)
+
+# Changes held for review: list, show, approve, reject.
+from geo_assets.review_cli import register as _register_review  # noqa: E402
+
+_register_review(app, _reported)
