@@ -672,6 +672,12 @@ class Asset(_Provenance):
     )
     contact: Contact = Field(default_factory=Contact)
     status: AssetStatus = "draft"
+    moderated: bool = Field(
+        default=False,
+        description="set by the store: a moderator has published this listing (it may have "
+        "been taken off the directory since). An organisation's changes to what was checked "
+        "then wait for review whatever its status (see geo_assets.review)",
+    )
     last_verified_at: UtcDatetime | None = None
     merged_from: list[MergedRecord] = Field(
         default_factory=list, description="duplicate listings merged into this one"

@@ -6,7 +6,9 @@ organisation's change to any of those is held for review, and the listing goes o
 showing the checked version until a moderator approves the change (or rejects it), so a
 mistaken or hijacked account cannot send people somewhere else unseen. Everything else
 (meeting times, cost, access, languages, a "still running" confirmation...) goes live at
-once: keeping a listing current must never wait in a queue.
+once: keeping a listing current must never wait in a queue. A listing a moderator has
+published stays under this rule if it is taken off the directory (``Asset.moderated``),
+so it cannot be unpublished, changed and sent back to the queue as if it were checked.
 
 An organisation's own record (its name, description, e-mail, phone and web site) was
 checked by the admin who created it, and shows beside every one of its listings ("Run
@@ -135,10 +137,13 @@ def _held_for(record: Asset | Organisation, **values: Any) -> AnyHeld:
 
 def needs_review(role: str, before: Asset | Organisation) -> bool:
     """Whether a change by a user of ``role`` to ``before`` has its reviewed fields held:
-    an organisation's to a published listing, or to its own record."""
+    an organisation's to a listing a moderator has published (``Asset.moderated``: it
+    may be pending, draft or archived since), or to its own record."""
     if isinstance(before, Organisation):
         return role == "organisation"
-    return role == "organisation" and before.status == "published"
+    # Taken off the directory and edited, a listing would otherwise come back to the
+    # queue with changes nobody compared with what was checked.
+    return role == "organisation" and (before.status == "published" or before.moderated)
 
 
 def with_proposals(asset: R, held: AnyHeld | None) -> R:

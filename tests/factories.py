@@ -29,7 +29,7 @@ GEOD = Geod(ellps="WGS84")
 EDGE_TOL_M = 0.01  # a point this close to a radius may fall on either side of it
 DIST_TOL_M = 0.5  # reported distances must agree with the reference (or each other) to this
 # Fields a store sets itself; everything else must round-trip unchanged.
-STORE_OWNED = ("created_at", "updated_at", "version")
+STORE_OWNED = ("created_at", "updated_at", "version", "moderated")
 
 LEEDS = (53.7997, -1.5492)  # (lat, lon) degrees
 BRISTOL = (51.4545, -2.5879)

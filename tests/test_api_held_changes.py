@@ -209,3 +209,25 @@ def test_a_live_change_does_not_wait_on_a_colleagues_proposal(
     )
     assert response.status_code == 200, response.text
     assert site.store.get_asset(published).group_size == 9
+
+
+def test_a_listing_taken_off_the_directory_and_renamed_comes_back_checked(
+    site: Site, published: str
+) -> None:
+    """Pending again, a published listing's rename still waits: publishing it again
+    brings back the checked name, and the rename only with a moderator's approval."""
+    org, admin = site.auth["organisation"], site.auth["admin"]
+    taken_off = site.client.patch(f"/assets/{published}", json={"status": "pending"}, headers=org)
+    assert taken_off.status_code == 200 and taken_off.json()["moderated"] is True
+    renamed = site.client.patch(
+        f"/assets/{published}", json={"name": "Call 0900 000000"}, headers=org
+    )
+    assert renamed.status_code == 202, renamed.text
+    assert renamed.headers["held-for-review"] == "name"
+    back = site.client.patch(f"/assets/{published}", json={"status": "published"}, headers=admin)
+    assert back.status_code == 200 and back.json()["name"] == "Knit and Natter"
+    assert site.client.get(f"/assets/{published}").json()["name"] == "Knit and Natter"
+    held = site.client.get(f"/assets/{published}/held-changes", headers=admin).json()
+    assert held["changes"] == {"name": "Call 0900 000000"}
+    refused = site.client.patch(f"/assets/{published}", json={"moderated": False}, headers=admin)
+    _problem(refused, 422, "moderated")

@@ -21,7 +21,7 @@ from geo_assets.ingest.spreadsheet import EXAMPLE_CSV, parse_csv
 from geo_assets.model import Asset
 from geo_assets.store.base import Store
 
-_OWNED = {"id", "created_at", "updated_at", "version"}
+_OWNED = {"id", "created_at", "updated_at", "version", "moderated"}
 
 
 def _content(assets: list[Asset]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from geo_assets.ingest.template import COLUMNS
 from geo_assets.model import Asset
 from geo_assets.store.base import AssetFilters, Store
 
-_OWNED = {"id", "created_at", "updated_at", "version", "organisation_id"}
+_OWNED = {"id", "created_at", "updated_at", "version", "moderated", "organisation_id"}
 
 
 def _content(assets: list[Asset]) -> list[dict[str, Any]]:

@@ -438,3 +438,22 @@ def test_the_held_changes_page_through_oldest_first(
     second = site.client.get("/admin?held_page=2")
     assert _said(second.text, "held-1-name") == "Walking Football"
     assert "Allotment Club" not in second.text[second.text.index('id="held-heading"') :]
+
+
+def test_a_listing_published_before_says_so_in_the_queue(site: Site) -> None:
+    site.store.update_asset("own-live", {"status": "pending"})  # taken off the directory
+    site.as_role("admin")
+
+    def rows() -> dict[str, str]:
+        text = site.client.get("/admin").text
+        found = re.findall(r"<tr>.*?</tr>", text[text.index('id="queue"') :], flags=re.S)
+        ids = ("own-live", "own-waiting")
+        return {
+            a: " ".join(next(r for r in found if f"/admin/{a}/publish" in r).split()) for a in ids
+        }
+
+    first = rows()
+    assert "Published before</span>" in first["own-live"]
+    assert "Published before" not in first["own-waiting"]  # pending, never published
+    propose(site, "own-live", name="Allotment Club (Tuesdays)")
+    assert "Published before: changes to what was checked wait below" in rows()["own-live"]

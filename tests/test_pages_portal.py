@@ -851,7 +851,7 @@ def said(html_text: str, element_id: str) -> str:
 
 HELD_NOTICE = (
     "Your changes to “Allotment Club” are saved. Changes to its name wait for a moderator "
-    "to check them: until then, the directory shows the published version."
+    "to check them: until then, the listing keeps the version a moderator checked."
 )
 
 
@@ -900,7 +900,7 @@ def test_the_form_shows_the_proposal_so_saving_again_keeps_it(site: Site) -> Non
     assert found["name"]["attrs"]["value"] == "Allotment Club (Tuesdays)"
     notice = said(page.text, "held-notice")
     assert notice.startswith("Changes awaiting review. Your changes to its name wait for a")
-    assert "the directory shows the published version" in notice
+    assert "the listing keeps the version a moderator checked" in notice
     # Saved again as shown, with a new contact too: the name stays proposed, one revision on.
     form = opened_form(site, "own-live")
     assert form["held_revision"] == ["1"]
@@ -1109,8 +1109,8 @@ def test_a_reupload_keeps_a_published_listings_status(site: Site) -> None:
     held = site.store.get_held_changes(made.id)
     assert held is not None and held.changes == {"description": "new words"}
     assert (
-        "changes to the description of 1 published listing wait for a moderator; the "
-        "directory shows its published version until then"
+        "changes to the description of 1 listing a moderator checked wait for a moderator; "
+        "it keeps its checked version until then"
     ) in html.unescape(again.text)
     # Only what the row changed was proposed, and so audited.
     proposed = [e for e in site.store.list_audit(made.id).items if e.action == "propose"]

@@ -7,8 +7,14 @@ rejects the revision they read; each step is audited and happens in one transact
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from geo_assets import review
@@ -18,7 +24,8 @@ from geo_assets.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from geo_assets.store import Store
+from geo_assets.store import Store, open_store
+from geo_assets.store.sqlite import db_path
 from tests.factories import make_asset, make_org
 
 ORG_USER = "user-org"
@@ -249,3 +256,166 @@ def test_a_load_refuses_listings_changed_since_they_were_read(store: Store, list
     now = store.get_asset("a1")
     store.bulk_upsert([now.model_copy(update={"group_size": 7})], read_at={"a1": now.version})
     assert store.get_asset("a1").group_size == 7
+
+
+# --- listings a moderator has published stay under review --------------------------------------
+
+
+def test_a_listing_is_moderated_once_published_and_stays_so(store: Store) -> None:
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+    live = store.create_asset(make_asset(id="m1", organisation_id="org-a", moderated=False))
+    assert live.moderated  # created published: the store decides, whatever was sent
+    waiting = store.create_asset(
+        make_asset(id="m2", organisation_id="org-a", status="pending", moderated=True)
+    )
+    assert not waiting.moderated
+    assert not store.update_asset("m2", {"name": "Still waiting"}).moderated
+    assert store.update_asset("m2", {"status": "published"}).moderated
+    for status in ("pending", "draft", "archived"):
+        assert store.update_asset("m1", {"status": status}).moderated
+        assert store.get_asset("m1").moderated
+    with pytest.raises(InvalidInputError, match="moderated"):
+        store.update_asset("m1", {"moderated": False})
+
+
+def test_a_bulk_load_keeps_a_listing_moderated(store: Store) -> None:
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+
+    def row(source_id: str, status: str, **extra: object) -> dict[str, object]:
+        asset = make_asset(
+            source="sheet", source_id=source_id, organisation_id="org-a", status=status
+        )
+        return {**asset.model_dump(mode="json"), **extra}
+
+    store.bulk_upsert([row("r1", "published"), row("r2", "pending", moderated=True)])
+    first = {a.source_id: a for a in store.list_assets(per_page=10).items}
+    assert (first["r1"].moderated, first["r2"].moderated) == (True, False)
+    # Taken off the directory by a later load: still moderated. Published by one: so.
+    store.bulk_upsert([row("r1", "pending", moderated=False), row("r2", "published")])
+    second = {a.source_id: a for a in store.list_assets(per_page=10).items}
+    assert (second["r1"].moderated, second["r2"].moderated) == (True, True)
+    assert second["r1"].status == "pending"
+    # Loaded again while off the directory: it remembers, not only the status it had.
+    store.bulk_upsert([row("r1", "draft")])
+    third = {a.source_id: a for a in store.list_assets(per_page=10).items}
+    assert (third["r1"].status, third["r1"].moderated) == ("draft", True)
+
+
+def test_a_moderated_listing_taken_off_the_directory_still_holds_changes(store: Store) -> None:
+    """An organisation's rename of a listing it took back to pending waits as on a
+    published one: it cannot come back to the queue changed but looking checked."""
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+    store.create_asset(make_asset(id="m1", name="Knit and Natter", organisation_id="org-a"))
+    before = store.update_asset("m1", {"status": "pending"}, actor=ORG_USER)
+    assert review.needs_review("organisation", before)
+    assert not review.needs_review("admin", before)
+    store.update_asset("m1", {}, actor=ORG_USER, hold={"name": "Call 0900 000000"})
+    assert store.get_asset("m1").name == "Knit and Natter"
+    store.update_asset("m1", {"status": "published"}, actor=ADMIN)
+    assert store.get_asset("m1").name == "Knit and Natter"  # published again as checked
+    held = store.get_held_changes("m1")
+    assert held is not None and held.changes == {"name": "Call 0900 000000"}
+    fresh = store.create_asset(make_asset(id="m2", organisation_id="org-a", status="pending"))
+    assert not review.needs_review("organisation", fresh)  # never checked: changed at once
+
+
+# Listings stored before `moderated` existed have no such key in their documents.
+_SQL = {
+    "sqlite": {
+        "forget": "UPDATE assets SET doc = json_remove(doc, '$.moderated')",
+        "unpublish": "UPDATE assets SET status = 'pending',"
+        " doc = json_set(doc, '$.status', 'pending') WHERE id = ?",
+    },
+    "postgis": {
+        "forget": "UPDATE assets SET doc = (doc::jsonb - 'moderated')::json",
+        "unpublish": "UPDATE assets SET status = 'pending',"
+        ' doc = (doc::jsonb || \'{"status": "pending"}\'::jsonb)::json WHERE id = %s',
+    },
+}
+_MIGRATIONS = Path(__file__).parents[1] / "geo_assets" / "store" / "migrations"
+
+
+def _dialect(store: Store) -> str:
+    return "sqlite" if store.url.startswith("sqlite") else "postgis"
+
+
+@contextmanager
+def _raw(store: Store) -> Iterator[Any]:
+    """A connection of the store's database, outside the store (committed on leaving)."""
+    if _dialect(store) == "sqlite":
+        conn = sqlite3.connect(db_path(store.url))
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            yield conn
+
+
+def _as_before_moderated(store: Store, unpublish: tuple[str, ...] = ()) -> Store:
+    """The store's listings as a version without `moderated` left them (``unpublish``:
+    taken off the directory then), read through a new store (no cached documents)."""
+    sql = _SQL[_dialect(store)]
+    with _raw(store) as conn:
+        conn.execute(sql["forget"])
+        for asset_id in unpublish:
+            conn.execute(sql["unpublish"], (asset_id,))
+    return open_store(store.url)
+
+
+def test_a_listing_stored_before_moderated_existed_is_marked_when_taken_off(
+    store: Store,
+) -> None:
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+    for i in (1, 2):
+        store.create_asset(
+            make_asset(id=f"old{i}", organisation_id="org-a", source="sheet", source_id=f"r{i}")
+        )
+    older = _as_before_moderated(store)
+    try:
+        assert not older.get_asset("old1").moderated  # published: its status covers it
+        assert older.update_asset("old1", {"status": "pending"}).moderated
+        row = {**older.get_asset("old2").model_dump(mode="json"), "status": "pending"}
+        older.bulk_upsert([row])
+        assert older.get_asset("old2").moderated
+    finally:
+        older.close()
+
+
+def test_the_migration_marks_listings_published_before_it(store: Store) -> None:
+    """0017 marks what is published now, what had changes held, and what the audit log
+    shows created or updated as published; not a listing never published."""
+    store.create_organisation(make_org(id="org-a", name="Org A"))
+    store.create_asset(make_asset(id="live", organisation_id="org-a"))
+    store.create_asset(make_asset(id="created-live", organisation_id="org-a"), actor=ADMIN)
+    store.create_asset(make_asset(id="published-later", organisation_id="org-a", status="pending"))
+    store.update_asset("published-later", {"status": "published"}, actor=ADMIN)
+    store.create_asset(make_asset(id="held", organisation_id="org-a"))
+    store.update_asset("held", {}, actor=ORG_USER, hold={"name": "Renamed"})
+    store.create_asset(make_asset(id="never", organisation_id="org-a", status="pending"))
+    taken_off = ("created-live", "published-later", "held")
+    older = _as_before_moderated(store, unpublish=taken_off)
+    try:
+        assert not any(older.get_asset(i).moderated for i in (*taken_off, "live", "never"))
+        migration = _MIGRATIONS / _dialect(store) / "0017_moderated.sql"
+        with _raw(store) as conn:
+            if _dialect(store) == "sqlite":
+                conn.executescript(migration.read_text())
+            else:
+                conn.execute(migration.read_text())
+    finally:
+        older.close()
+    migrated = open_store(store.url)
+    try:
+        marked = {i: migrated.get_asset(i).moderated for i in (*taken_off, "live", "never")}
+    finally:
+        migrated.close()
+    assert marked == {
+        "created-live": True,
+        "published-later": True,
+        "held": True,
+        "live": True,
+        "never": False,
+    }

@@ -54,7 +54,7 @@ NOTICES = {
     "published": "Published “{name}”: it now shows in searches and on the map.",
     "archived": "Archived “{name}”: it is kept, but no longer shown to anyone.",
     "approved": "Approved the changes to “{name}”: the directory now shows them.",
-    "rejected": "Rejected the changes to “{name}”: the directory goes on showing it as published.",
+    "rejected": "Rejected the changes to “{name}”: it keeps the version a moderator checked.",
 }
 ORGANISATION_NOTICES = {
     "approved": "Approved the changes to the details of “{name}”: its listings and the "
@@ -323,6 +323,7 @@ def queue_page(
         "pages": pages,
         "held": held_entries(store, held_shown, orgs),
         "held_organisations": held_organisation_entries(store, orgs),
+        "held_ids": {h.asset_id for h in held},
         "held_total": len(held),
         "held_page": held_page,
         "held_pages": held_pages,

@@ -68,7 +68,9 @@ _PARAM_FOR_FILTER = {
     "precisions": "location_precision",
 }
 # Fields the store owns, and the merge history that only `geo-assets merge` writes.
-_NOT_PATCHABLE = frozenset({"id", "created_at", "updated_at", "version", "merged_from"})
+_NOT_PATCHABLE = frozenset(
+    {"id", "created_at", "updated_at", "version", "moderated", "merged_from"}
+)
 
 router = APIRouter(tags=["assets"])
 
@@ -499,10 +501,11 @@ def patch_asset(
     the address). Organisation users may change their own organisation's assets but not
     publish them or hand them to another organisation. An empty patch changes nothing.
 
-    An organisation's change to what a moderator checked on a published listing (its
-    name, kind, description, categories, place, venue, contact details or who it is for)
-    is held for review rather than made: the answer is then 202, and the listing keeps
-    its published values until an admin approves (``/assets/{id}/held-changes``)."""
+    An organisation's change to what a moderator checked on a listing a moderator has
+    published (``moderated``: its name, kind, description, categories, place, venue,
+    contact details or who it is for) is held for review rather than made, even after
+    the listing was taken off the directory: the answer is then 202, and the listing
+    keeps its checked values until an admin approves (``/assets/{id}/held-changes``)."""
     changes = changes_of(patch)
     before = store.get_asset(asset_id)
     proposing = needs_review(user.role, before)

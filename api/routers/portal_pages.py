@@ -95,7 +95,7 @@ NOTICES = {
     "publishes it.",
     "saved": "Your changes to “{name}” are saved.",
     "held": "Your changes to “{name}” are saved. Changes to its {fields} wait for a "
-    "moderator to check them: until then, the directory shows the published version.",
+    "moderator to check them: until then, the listing keeps the version a moderator checked.",
     "confirmed": "Thank you: “{name}” is confirmed as still running today.",
 }
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

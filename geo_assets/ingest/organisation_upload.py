@@ -208,7 +208,7 @@ def _held_warnings(store: Store, user: User, holds: dict[str, dict[str, Any]]) -
     fields = sorted({FIELD_LABELS[f] for h in waiting for f in h.fields()})
     many = len(waiting) != 1
     return [
-        f"changes to the {', '.join(fields)} of {len(waiting)} published "
-        f"listing{'s' if many else ''} wait for a moderator; the directory shows "
-        f"{'their' if many else 'its'} published version until then"
+        f"changes to the {', '.join(fields)} of {len(waiting)} "
+        f"listing{'s' if many else ''} a moderator checked wait for a moderator; "
+        f"{'they keep their' if many else 'it keeps its'} checked version until then"
     ]

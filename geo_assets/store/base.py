@@ -72,7 +72,7 @@ MAX_PAGE = 1_000_000
 MAX_RADIUS_M = 500_000.0
 MAX_AGE = 120  # years; the most any eligibility bound may say
 # Fields a caller may never set through a patch: the store owns them.
-_STORE_OWNED = frozenset({"id", "created_at", "updated_at", "version"})
+_STORE_OWNED = frozenset({"id", "created_at", "updated_at", "version", "moderated"})
 
 
 class NearQuery(BaseModel):
@@ -842,10 +842,20 @@ def sort_name(name: str) -> str:
 
 
 def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
-    """A copy ready to insert: timestamps set, version 1."""
+    """A copy ready to insert: timestamps set, version 1 (and, for a listing, whether it
+    is moderated: whatever the caller said, only if it goes in published)."""
     now = now or utcnow()
+    stamp: dict[str, Any] = {"created_at": now, "updated_at": now, "version": 1}
+    if isinstance(model, Asset):
+        stamp["moderated"] = model.status == "published"
     # Shallow: the stored document is serialised from the copy, nothing mutates it.
-    return model.model_copy(update={"created_at": now, "updated_at": now, "version": 1})
+    return model.model_copy(update=stamp)
+
+
+def moderated_after(stored_moderated: bool, stored_status: str, new_status: str) -> bool:
+    """Whether a listing is moderated after a write: once a moderator has published it,
+    it stays so (``Asset.moderated``)."""
+    return stored_moderated or "published" in (stored_status, new_status)
 
 
 def apply_patch(
@@ -886,6 +896,8 @@ def apply_patch(
             data[key] = value
     data["updated_at"] = utcnow().isoformat()
     data["version"] = current.version + 1
+    if isinstance(current, Asset):
+        data["moderated"] = moderated_after(current.moderated, current.status, data["status"])
     try:
         return type(current).model_validate(data)
     except ValidationError as exc:

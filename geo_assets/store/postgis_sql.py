@@ -134,7 +134,10 @@ BULK_MERGE = (
     " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search, "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in FILTER_COLUMN_NAMES)
     + ", doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
-    "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1))::json"
+    "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1,"
+    # Once a moderator published a listing, it stays moderated (base.moderated_after).
+    " 'moderated', a.status = 'published' OR EXCLUDED.status = 'published'"
+    " OR coalesce((a.doc ->> 'moderated')::boolean, false)))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
 )
 

@@ -158,7 +158,8 @@ def save_assets(
 AssetKey = tuple[int, str, int, str]  # (rid, id, version, updated_at) of a stored asset
 
 
-_Existing = dict[tuple[str, str], tuple[int, str, datetime, int]]
+# (source, source_id) -> (rid, id, created_at, version, moderated: stored or published)
+_Existing = dict[tuple[str, str], tuple[int, str, datetime, int, bool]]
 
 
 class BulkLoader:
@@ -184,16 +185,22 @@ class BulkLoader:
             # Shallow copies (stamp_new deep-copies, ~20x slower): each one is only
             # serialised below and then dropped, so sharing nested parts is safe.
             if hit is None:
-                stamp = {"created_at": self.now, "updated_at": self.now, "version": 1}
+                stamp = {
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                    "version": 1,
+                    "moderated": asset.status == "published",
+                }
                 new.append(asset.model_copy(update=stamp))
                 self.report.ids.append(asset.id)
             else:
-                rid, stored_id, created_at, version = hit
+                rid, stored_id, created_at, version, moderated = hit
                 stamp = {
                     "id": stored_id,
                     "created_at": created_at,
                     "updated_at": self.now,
                     "version": version + 1,
+                    "moderated": moderated or asset.status == "published",
                 }
                 changed.append((rid, asset.model_copy(update=stamp)))
                 self.report.ids.append(stored_id)
@@ -237,7 +244,8 @@ class BulkLoader:
 
 
 def _existing_keys(conn: sqlite3.Connection, assets: list[Asset]) -> _Existing:
-    """Stored (rid, id, created_at, version) for each (source, source_id) already present."""
+    """Stored (rid, id, created_at, version, moderated) for each (source, source_id)
+    already present; moderated counts a listing published now (``moderated_after``)."""
     by_source: dict[str, list[str]] = {}
     for asset in assets:
         by_source.setdefault(asset.source or "", []).append(asset.source_id or "")
@@ -245,11 +253,14 @@ def _existing_keys(conn: sqlite3.Connection, assets: list[Asset]) -> _Existing:
     for source, source_ids in by_source.items():
         for chunk in chunks(source_ids):
             rows = conn.execute(
-                "SELECT source_id, rid, id, created_at, version FROM assets"
+                "SELECT source_id, rid, id, created_at, version,"
+                # CASE, not OR: only a listing off the directory has its document parsed.
+                " CASE WHEN status = 'published' THEN 1"
+                " ELSE coalesce(json_extract(doc, '$.moderated'), 0) END FROM assets"
                 f" WHERE source = ? AND source_id IN ({marks(len(chunk))})",
                 [source, *chunk],
             )
-            for source_id, rid, asset_id, created, version in rows:
+            for source_id, rid, asset_id, created, version, moderated in rows:
                 created_at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-                found[(source, source_id)] = (rid, asset_id, created_at, version)
+                found[(source, source_id)] = (rid, asset_id, created_at, version, bool(moderated))
     return found

@@ -509,7 +509,7 @@ def test_a_new_name_for_a_published_listing_shows_once_an_admin_approves_it(
     page.wait_for_url("**/portal?done=held*")
     notice = page.locator("#notice").inner_text()
     assert "Changes to its name wait for a moderator to check them" in notice
-    assert "the directory shows the published version" in notice
+    assert "the listing keeps the version a moderator checked" in notice
     page.goto(f"{live_server.url}/portal/{quote(listing.id)}/edit")
     assert page.get_by_label("Name", exact=True).input_value() == proposed
     assert "Your changes to its name wait" in page.locator("#held-notice").inner_text()

@@ -1,0 +1,19 @@
+-- geo-assets PostGIS schema, version 0017: `moderated` (Asset.moderated), a listing a
+-- moderator has published stays under review (geo_assets/review.py) even once taken off
+-- the directory. The store sets it with every write from now on; listings stored before
+-- are marked here when they are published now, have had changes held (only ever on a
+-- published listing), or their audit log shows them created or updated as published. A
+-- listing published and taken off before any of that was recorded (a bulk load's audit
+-- names no listing) stays unmarked.
+
+-- rewrites: assets
+UPDATE assets SET doc = (doc::jsonb || '{"moderated": true}'::jsonb)::json
+WHERE NOT coalesce((doc ->> 'moderated')::boolean, false)
+  AND (status = 'published'
+       OR id IN (SELECT asset_id FROM held_changes)
+       OR id IN (SELECT entity_id FROM audit_log
+                 WHERE entity = 'asset'
+                   AND ((action = 'create' AND changes ->> 'status' = 'published')
+                        OR (action <> 'create'
+                            AND json_typeof(changes -> 'status') = 'array'
+                            AND changes -> 'status' ->> 1 = 'published'))));
