@@ -457,3 +457,27 @@ def test_a_listing_published_before_says_so_in_the_queue(site: Site) -> None:
     assert "Published before" not in first["own-waiting"]  # pending, never published
     propose(site, "own-live", name="Allotment Club (Tuesdays)")
     assert "Published before: changes to what was checked wait below" in rows()["own-live"]
+
+
+def test_the_queue_shows_whom_people_will_contact_and_who_can_come(site: Site) -> None:
+    site.store.update_asset(
+        "b-waiting",
+        {
+            "contact": {"name": "Sam", "phone": "0113 496 0100"},
+            "eligibility": {"gender": "women", "min_age": 18},
+        },
+    )
+    site.as_role("admin")
+    text = site.client.get("/admin").text
+    cells = re.findall(
+        r'<td data-label="Contact and who can come">(.*?)</td>',
+        text[text.index('id="queue"') :],
+        flags=re.S,
+    )
+    lines = [html.unescape(c).split("<br>") for c in cells]
+    assert [
+        "Who to ask: Sam",
+        "Phone: 0113 496 0100",
+        "Who can come: Women only; aged 18 and over",
+    ] in lines
+    assert ["No contact details", "Who can come: Everyone"] in lines  # own-waiting

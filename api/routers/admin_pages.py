@@ -195,6 +195,14 @@ def value_lines(field: str, value: Any, taxonomy: Taxonomy, store: Store) -> lis
     return [str(value)]
 
 
+def checks(asset: Asset, taxonomy: Taxonomy, store: Store) -> list[str]:
+    """What people will ring or write to, and who may come, in the words the held
+    changes use: a new listing is checked for them as a change to one is."""
+    contact = value_lines("contact", asset.contact.model_dump(mode="json"), taxonomy, store)
+    who = value_lines("eligibility", asset.eligibility.model_dump(mode="json"), taxonomy, store)
+    return (["No contact details"] if contact == ["None"] else contact) + who
+
+
 @dataclass(frozen=True)
 class HeldRow:
     """One held field: its plain name, and its published and proposed values in words."""
@@ -309,6 +317,7 @@ def queue_page(
             ),
             "categories": [taxonomy.get(c).name for c in asset.categories if c in taxonomy],
             "where": where(asset),
+            "checks": checks(asset, taxonomy, store),
         }
         for asset in shown
     ]
