@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -88,6 +88,10 @@ class _Held(BaseModel):
         """The held fields, in ``reviewed`` order."""
         return [f for f in self.reviewed if f in self.changes]
 
+    def waiting(self) -> Self | None:
+        """``self`` while something waits for a moderator, else None."""
+        return self if self.changes else None
+
 
 class HeldChanges(_Held):
     """An organisation's proposed changes to a published listing."""
@@ -100,10 +104,6 @@ class HeldChanges(_Held):
     def record_id(self) -> str:
         return self.asset_id
 
-    def waiting(self) -> HeldChanges | None:
-        """``self`` while something waits for a moderator, else None."""
-        return self if self.changes else None
-
 
 class HeldOrganisationChanges(_Held):
     """An organisation user's proposed changes to its organisation's record."""
@@ -115,10 +115,6 @@ class HeldOrganisationChanges(_Held):
     @property
     def record_id(self) -> str:
         return self.organisation_id
-
-    def waiting(self) -> HeldOrganisationChanges | None:
-        """``self`` while something waits for a moderator, else None."""
-        return self if self.changes else None
 
 
 AnyHeld = HeldChanges | HeldOrganisationChanges

@@ -236,9 +236,9 @@ class HeldOrganisationEntry:
 class HeldWords:
     """Held changes in words, field by field, with their proposers named (each read once)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, taxonomy: Taxonomy) -> None:
         self.store = store
-        self.taxonomy = default_taxonomy()
+        self.taxonomy = taxonomy
         self.names: dict[str, str] = {}
 
     def proposer(self, held: AnyHeld) -> str:
@@ -263,10 +263,9 @@ class HeldWords:
 
 
 def held_entries(
-    store: Store, held: list[HeldChanges], orgs: OrganisationLookup
+    store: Store, held: list[HeldChanges], orgs: OrganisationLookup, words: HeldWords
 ) -> list[HeldEntry]:
     """``held`` with the listings, organisations and proposers named, field by field."""
-    words = HeldWords(store)
     out = []
     for changes in held:
         try:
@@ -280,10 +279,9 @@ def held_entries(
 
 
 def held_organisation_entries(
-    store: Store, orgs: OrganisationLookup
+    store: Store, orgs: OrganisationLookup, words: HeldWords
 ) -> list[HeldOrganisationEntry]:
     """Every organisation's held changes to its record, the longest-waiting first."""
-    words = HeldWords(store)
     out = []
     for changes in store.list_held_organisation_changes():
         org = orgs.get(changes.organisation_id)
@@ -308,6 +306,7 @@ def queue_page(
     shown = pending[(page - 1) * PER_PAGE : page * PER_PAGE]
     taxonomy = default_taxonomy()
     orgs = OrganisationLookup(store)
+    words = HeldWords(store, taxonomy)  # proposers named once for both sections
     now = utcnow()
     rows = [
         {
@@ -330,8 +329,8 @@ def queue_page(
         "total": len(pending),
         "page": page,
         "pages": pages,
-        "held": held_entries(store, held_shown, orgs),
-        "held_organisations": held_organisation_entries(store, orgs),
+        "held": held_entries(store, held_shown, orgs, words),
+        "held_organisations": held_organisation_entries(store, orgs, words),
         "held_ids": {h.asset_id for h in held},
         "held_total": len(held),
         "held_page": held_page,

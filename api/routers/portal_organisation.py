@@ -10,13 +10,18 @@ admin edits any organisation's details (``?organisation=ID``), and those go live
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import StoreDep
-from api.routers.portal_pages import OrganisationParam, OrganisationUser, refused
+from api.routers.portal_pages import (
+    DETAILS_PATH,
+    OrganisationParam,
+    OrganisationUser,
+    details_href,
+    refused,
+)
 from api.web import PostedForm, SameOrigin, form_number, form_text, render
 from geo_assets.auth import User, authorise_organisation_write
 from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDenied
@@ -35,7 +40,6 @@ from geo_assets.store.base import apply_patch
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
-PATH = "/portal/organisation"
 FIELDS = ORGANISATION_REVIEWED_FIELDS
 LABELS = {
     "name": "Name",
@@ -109,12 +113,12 @@ def details_page(
         "proposing": proposing,
         "version": version,
         "held_revision": held_revision,
-        "action": PATH if user.role != "admin" else f"{PATH}?{urlencode({'organisation': org.id})}",
+        "action": details_href(user, org.id),
     }
     return render(request, "portal_organisation.html", context, status_code=status_code)
 
 
-@router.get(PATH)
+@router.get(DETAILS_PATH)
 def organisation_details(
     request: Request,
     store: StoreDep,
@@ -150,7 +154,7 @@ def _changes(shown: Organisation, values: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@router.post(PATH, dependencies=[SameOrigin])
+@router.post(DETAILS_PATH, dependencies=[SameOrigin])
 def save_organisation_details(
     request: Request,
     store: StoreDep,
@@ -206,7 +210,5 @@ def save_organisation_details(
         )
         now = store.get_organisation(before.id)
         return details_page(request, store, user, now, errors={"": message}, status_code=409)
-    query: dict[str, str] = {"organisation": before.id} if user.role == "admin" else {}
     waits = proposing and store.get_held_organisation_changes(before.id) is not None
-    query["done"] = "held" if waits else "saved"
-    return RedirectResponse(f"{PATH}?{urlencode(query)}", 303)
+    return RedirectResponse(details_href(user, before.id, done="held" if waits else "saved"), 303)

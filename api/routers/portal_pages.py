@@ -101,6 +101,8 @@ NOTICES = {
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The spreadsheet upload page; its body limit is `max_upload_bytes` (api.limits).
 UPLOAD_PATH = "/portal/upload"
+# An organisation's own details (api.routers.portal_organisation).
+DETAILS_PATH = "/portal/organisation"
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -261,19 +263,21 @@ def listings_page(
         "error": error,
         "kind_labels": KIND_LABELS,
         "held": {h.asset_id: held_fields_text(h) for h in held},
-        "details_href": details_href(user, everything.organisation_id),
+        # Where to edit the details of the organisation shown (none: every one is).
+        "details_href": (
+            details_href(user, everything.organisation_id)
+            if everything.organisation_id is not None
+            else None
+        ),
     }
     return render(request, "portal_listings.html", context, status_code=status_code)
 
 
-def details_href(user: User, org_id: str | None) -> str | None:
-    """Where to edit the details of the organisation whose listings are shown (None: every
-    organisation's are)."""
-    if org_id is None:
-        return None
-    if user.role == "admin":
-        return f"/portal/organisation?{urlencode({'organisation': org_id})}"
-    return "/portal/organisation"
+def details_href(user: User, org_id: str, **query: str) -> str:
+    """The page of ``org_id``'s own details as ``user`` reaches it (an organisation user
+    only ever its own; an admin names the organisation), with ``query`` added."""
+    params = ({"organisation": org_id} if user.role == "admin" else {}) | query
+    return f"{DETAILS_PATH}?{urlencode(params)}" if params else DETAILS_PATH
 
 
 @router.get("/portal")

@@ -375,21 +375,28 @@ class AuditEntry:
     changes: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RecordUpdate:
+    """One update (or archive) of a record, as ``RecordUpdates`` hands it to a store:
+    ``changes`` to make, refused unless the record is at ``expected_version``; ``hold``,
+    reviewed fields to merge into its held changes instead, refused unless those are at
+    ``held_revision`` (0: none held). ``action`` names the write in the audit log."""
+
+    changes: Mapping[str, Any]
+    actor: str | None
+    action: str = "update"
+    expected_version: int | None = None
+    hold: Mapping[str, Any] | None = None
+    held_revision: int | None = None
+
+
 class RecordUpdates:
     """The update and archive methods of ``Store``, the same on every store: each store
     writes only the transaction behind them (``_update_organisation``, ``_update_asset``:
-    read, ``apply_patch``, write, audit)."""
+    read and lock the record, then ``HeldChangeRules._apply_update``)."""
 
-    # (id, changes, actor, action, expected version, changes to hold for review, held
-    # revision): the store's own transaction.
-    _update_organisation: Callable[
-        [str, Mapping[str, Any], str | None, str, int | None, Mapping[str, Any] | None, int | None],
-        Organisation,
-    ]
-    _update_asset: Callable[
-        [str, Mapping[str, Any], str | None, str, int | None, Mapping[str, Any] | None, int | None],
-        Asset,
-    ]
+    _update_organisation: Callable[[str, RecordUpdate], Organisation]
+    _update_asset: Callable[[str, RecordUpdate], Asset]
 
     def update_organisation(
         self,
@@ -404,13 +411,13 @@ class RecordUpdates:
         """As ``update_asset``: ``hold`` is merged into the organisation's held changes
         (``geo_assets.review``), not applied; with nothing else to change, the record
         itself is not written."""
-        return self._update_organisation(
-            org_id, changes, actor, "update", expected_version, hold, held_revision
-        )
+        update = RecordUpdate(changes, actor, "update", expected_version, hold, held_revision)
+        return self._update_organisation(org_id, update)
 
     def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation:
-        archived = {"status": "archived"}
-        return self._update_organisation(org_id, archived, actor, "archive", None, None, None)
+        return self._update_organisation(
+            org_id, RecordUpdate({"status": "archived"}, actor, "archive")
+        )
 
     def update_asset(
         self,
@@ -428,13 +435,11 @@ class RecordUpdates:
         merged into the asset's held changes in the same transaction, not applied.
         ``held_revision``: refuse (ConflictError) unless those are still at this revision
         (0: none held), as a proposal alone leaves the asset's version as it is."""
-        return self._update_asset(
-            asset_id, changes, actor, "update", expected_version, hold, held_revision
-        )
+        update = RecordUpdate(changes, actor, "update", expected_version, hold, held_revision)
+        return self._update_asset(asset_id, update)
 
     def archive_asset(self, asset_id: str, *, actor: str | None = None) -> Asset:
-        archived = {"status": "archived"}
-        return self._update_asset(asset_id, archived, actor, "archive", None, None, None)
+        return self._update_asset(asset_id, RecordUpdate({"status": "archived"}, actor, "archive"))
 
 
 #: Each kind of record that can hold changes: its held changes' table, key column and model.
@@ -458,6 +463,24 @@ class HeldChangeRules:
     _save_held: Callable[[Any, str, AnyHeld], None]
     _waiting_ids: Callable[[Any], set[str]]  # listings with changes waiting
     _audit: Callable[[Any, str, str, str, str | None, dict[str, Any]], None]
+
+    def _apply_update(
+        self, conn: Any, current: R, update: RecordUpdate, write: Callable[[R], None]
+    ) -> R:
+        """The body of every update's transaction, on ``current`` as read (and locked) in
+        it: make the changes (``apply_patch``), ``write`` them with their audit row, and
+        merge what ``update`` holds into what waits. A proposal alone leaves the record
+        as it is (no new version)."""
+        updated: R = apply_patch(current, update.changes, update.expected_version)
+        if update.changes or update.hold is None:
+            write(updated)
+            if update.actor is not None:
+                diff = audit_changes(current, updated)
+                self._audit(conn, update.actor, update.action, entity_of(current), current.id, diff)
+        else:
+            updated = current
+        self._merge_hold(conn, updated, update.hold, update.actor, update.held_revision)
+        return updated
 
     def _merge_hold(
         self,

@@ -47,10 +47,9 @@ from geo_assets.store.base import (
     NearbyQuery,
     NearQuery,
     Page,
+    RecordUpdate,
     RecordUpdates,
     UpsertReport,
-    apply_patch,
-    audit_changes,
     bulk_audit,
     check_nearby_each,
     check_page,
@@ -323,28 +322,12 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
             [*org_values(org), org.id],
         )
 
-    def _update_organisation(
-        self,
-        org_id: str,
-        changes: Mapping[str, Any],
-        actor: str | None,
-        action: str,
-        expected_version: int | None,
-        hold: Mapping[str, Any] | None,
-        held_revision: int | None,
-    ) -> Organisation:
+    def _update_organisation(self, org_id: str, update: RecordUpdate) -> Organisation:
         with self._connect() as conn, conn.transaction():
             current = self._lock_organisation(conn, org_id)
-            new: Organisation = apply_patch(current, changes, expected_version)
-            if changes or hold is None:  # a proposal alone leaves the record as it is
-                self._write_organisation(conn, new)
-                if actor is not None:
-                    diff = audit_changes(current, new)
-                    write_audit(conn, actor, action, "organisation", org_id, diff)
-            else:
-                new = current
-            self._merge_hold(conn, new, hold, actor, held_revision)
-        return new
+            return self._apply_update(
+                conn, current, update, lambda org: self._write_organisation(conn, org)
+            )
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
         limit, offset = check_page(page, per_page)
@@ -380,28 +363,12 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
             raise NotFoundError("asset", asset_id)
         return self._decoded.decode(Asset, row[0])
 
-    def _update_asset(
-        self,
-        asset_id: str,
-        changes: Mapping[str, Any],
-        actor: str | None,
-        action: str,
-        expected_version: int | None = None,
-        hold: Mapping[str, Any] | None = None,
-        held_revision: int | None = None,
-    ) -> Asset:
+    def _update_asset(self, asset_id: str, update: RecordUpdate) -> Asset:
         with self._connect() as conn, conn.transaction():
             current = self._get_asset(conn, asset_id, for_update=True)
-            new: Asset = apply_patch(current, changes, expected_version)
-            if changes or hold is None:  # a proposal alone leaves the listing as it is
-                self._write_asset(conn, new)
-                if actor is not None:
-                    diff = audit_changes(current, new)
-                    write_audit(conn, actor, action, "asset", asset_id, diff)
-            else:
-                new = current
-            self._merge_hold(conn, new, hold, actor, held_revision)
-        return new
+            return self._apply_update(
+                conn, current, update, lambda asset: self._write_asset(conn, asset)
+            )
 
     @staticmethod
     def _write_asset(conn: psycopg.Connection[Any], asset: Asset) -> None:

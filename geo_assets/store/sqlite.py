@@ -28,10 +28,9 @@ from geo_assets.store.base import (
     NearbyHit,
     NearbyQuery,
     Page,
+    RecordUpdate,
     RecordUpdates,
     UpsertReport,
-    apply_patch,
-    audit_changes,
     bulk_audit,
     check_limit,
     check_near,
@@ -382,28 +381,12 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
     def _write_organisation(conn: sqlite3.Connection, rid: int, org: Organisation) -> None:
         conn.execute(UPDATE_ORG, (*org_values(org), rid))
 
-    def _update_organisation(
-        self,
-        org_id: str,
-        changes: Mapping[str, Any],
-        actor: str | None,
-        action: str,
-        expected_version: int | None,
-        hold: Mapping[str, Any] | None,
-        held_revision: int | None,
-    ) -> Organisation:
+    def _update_organisation(self, org_id: str, update: RecordUpdate) -> Organisation:
         with self._write() as conn:
             rid, current = self._org_record(conn, org_id)
-            updated: Organisation = apply_patch(current, changes, expected_version)
-            if changes or hold is None:  # a proposal alone leaves the record as it is
-                self._write_organisation(conn, rid, updated)
-                if actor is not None:
-                    diff = audit_changes(current, updated)
-                    write_audit(conn, actor, action, "organisation", org_id, diff)
-            else:
-                updated = current
-            self._merge_hold(conn, updated, hold, actor, held_revision)
-        return updated
+            return self._apply_update(
+                conn, current, update, lambda org: self._write_organisation(conn, rid, org)
+            )
 
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]:
         limit, offset = check_page(page, per_page)
@@ -464,30 +447,16 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
         with self._using() as conn:
             return self._asset_record(conn, asset_id)[1]
 
-    def _update_asset(
-        self,
-        asset_id: str,
-        changes: Mapping[str, Any],
-        actor: str | None,
-        action: str,
-        expected_version: int | None = None,
-        hold: Mapping[str, Any] | None = None,
-        held_revision: int | None = None,
-    ) -> Asset:
+    def _update_asset(self, asset_id: str, update: RecordUpdate) -> Asset:
         with self._write() as conn:
             rid, current = self._asset_record(conn, asset_id)
-            updated: Asset = apply_patch(current, changes, expected_version)
-            if changes or hold is None:  # a proposal alone leaves the listing as it is
+
+            def write(updated: Asset) -> None:
                 if updated.organisation_id != current.organisation_id:
                     self._check_organisation(conn, updated.organisation_id)
                 self._save_one(conn, updated, rid)
-                if actor is not None:
-                    diff = audit_changes(current, updated)
-                    write_audit(conn, actor, action, "asset", asset_id, diff)
-            else:
-                updated = current
-            self._merge_hold(conn, updated, hold, actor, held_revision)
-        return updated
+
+            return self._apply_update(conn, current, update, write)
 
     # --- assets: queries ------------------------------------------------------------------
 
