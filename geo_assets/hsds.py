@@ -67,6 +67,7 @@ from geo_assets.hsds_validate import validate_hsds as validate_hsds
 from geo_assets.languages import language_name
 from geo_assets.model import (
     FORTNIGHT_ANCHOR,
+    NEW_ID,
     WEEKDAY_NAMES,
     Asset,
     Cost,
@@ -131,6 +132,17 @@ def our_id_from_hsds(text: str) -> str | None:
         return uuid.UUID(text.strip()).hex
     except ValueError:
         return None
+
+
+def our_id_for(hid: str) -> str:
+    """Our id for a record a feed calls ``hid``: the 32 hex digits of a UUID; else ``hid``
+    itself where it may be a new record's id (``NEW_ID``); else an id derived from it,
+    the same on every import."""
+    if (ours := our_id_from_hsds(hid)) is not None:
+        return ours
+    if NEW_ID.fullmatch(hid):
+        return hid
+    return uuid.uuid5(HSDS_NAMESPACE, f"feed-id:{hid}").hex
 
 
 def is_derived_id(text: str) -> bool:

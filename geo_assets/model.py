@@ -146,6 +146,20 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+#: What an id given to a new listing or organisation may hold. Ids go into web addresses
+#: as they are: one with `/`, `?` or `#` got a `Location` that led nowhere, and `.` or
+#: `..` alone would be read as a step in the path. Older records keep whatever id they have.
+NEW_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
+NEW_ID_RULE = "may hold only letters, digits and - . _ ~, starting with a letter or digit"
+
+
+def check_new_id(value: str) -> str:
+    """``value`` if it may be a new record's id, else InvalidInputError naming ``id``."""
+    if NEW_ID.fullmatch(value) is None:
+        raise InvalidInputError(f"`id` {NEW_ID_RULE}, not {value!r}", field="id")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
 

@@ -422,6 +422,14 @@ def test_admin_creates_an_asset(small: Site) -> None:
     assert small.store.list_audit(body["id"]).items[0].action == "create"
 
 
+def test_a_listing_created_with_an_id_of_its_own_is_found_at_its_location(small: Site) -> None:
+    for given in ["knit-club_2.b~c", "K9"]:
+        response = small.client.post("/assets", json=_body(id=given), headers=small.auth["admin"])
+        assert response.status_code == 201, response.text
+        assert response.headers["location"] == f"/assets/{given}"
+        assert small.client.get(response.headers["location"]).json()["id"] == given
+
+
 def test_a_created_listing_starts_confirmed_unless_it_says_otherwise(small: Site) -> None:
     """The portal's rule too: whoever adds a listing vouches that it runs."""
     before = utcnow().replace(microsecond=0)
@@ -533,6 +541,7 @@ def test_create_refusals(small: Site) -> None:
         "categories",
     )
     _problem(small.client.post("/assets", json=_body(colour="red"), headers=admin), 422, "colour")
+    _problem(small.client.post("/assets", json=_body(id="a/b?c#d"), headers=admin), 422, "id")
     _problem(small.client.post("/assets", json=_body()), 401, None)
 
 

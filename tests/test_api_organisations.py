@@ -94,10 +94,11 @@ def test_admin_creates_with_location(site: Site) -> None:
     fetched = site.client.get(response.headers["location"])
     assert fetched.status_code == 200 and fetched.json() == created
     assert site.store.list_audit(created["id"]).items[0].action == "create"
-    quoted = site.client.post(
-        "/organisations", json={"id": "a b/c", "name": "Odd"}, headers=site.auth["admin"]
+    given = site.client.post(
+        "/organisations", json={"id": "trust-2.b_c~d", "name": "Odd"}, headers=site.auth["admin"]
     )
-    assert quoted.headers["location"] == "/organisations/a%20b%2Fc"
+    assert given.headers["location"] == "/organisations/trust-2.b_c~d"
+    assert site.client.get(given.headers["location"]).json()["name"] == "Odd"
 
 
 def test_create_refusals(site: Site) -> None:
@@ -116,6 +117,11 @@ def test_create_refusals(site: Site) -> None:
         409,
     )
     _problem(site.client.post("/organisations", json={"name": ""}, headers=admin), 422, "name")
+    _problem(
+        site.client.post("/organisations", json={"id": "a b/c", "name": "X"}, headers=admin),
+        422,
+        "id",
+    )
     _problem(
         site.client.post("/organisations", json={"name": "X", "email": "nope"}, headers=admin),
         422,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -469,6 +470,28 @@ def test_unmapped_terms_are_an_error_or_the_fallback() -> None:
     assert not assets and errors[0].field == "$[0].attributes" and "'Qwzzyx'" in errors[0].message
     (asset,), errors = _read(_service(attributes=attrs), fallback_category="social")
     assert not errors and asset.categories == ["social"]
+
+
+def test_a_feeds_organisation_ids_become_ids_that_suit_a_web_address(sqlite_store: Store) -> None:
+    uuid_id, plain, awkward = "5A9C1D1E-0F3B-4C4B-9B0E-1D2C3B4A5F60", "org-7", "Leeds Mind / north"
+    services = [
+        _service(
+            id=f"00000000-0000-4000-8000-00000000000{i}", organization={"id": org, "name": org}
+        )
+        for i, org in enumerate([uuid_id, plain, awkward], start=1)
+    ]
+    feed = parse_hsds_document(services, ReadOptions())
+    assert not feed.errors, feed.errors
+    ids = [o.id for o in feed.organisations]
+    assert ids[:2] == ["5a9c1d1e0f3b4c4b9b0e1d2c3b4a5f60", "org-7"]
+    assert re.fullmatch("[0-9a-f]{32}", ids[2])
+    assert [o.source_id for o in feed.organisations] == [uuid_id, plain, awkward]
+    load(sqlite_store, feed)
+    again = parse_hsds_document(services, ReadOptions())
+    assert [o.id for o in again.organisations] == ids  # the same on every import
+    load(sqlite_store, again)
+    assert sorted(a.organisation_id or "" for a in stored(sqlite_store)) == sorted(ids)
+    assert sqlite_store.list_organisations().total == 3
 
 
 def test_one_asset_per_service_at_location() -> None:

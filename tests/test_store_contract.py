@@ -226,6 +226,27 @@ def test_asset_create_conflicts_and_bad_organisation(store: Store) -> None:
     assert nf.value.kind == "asset" and nf.value.ident == "a3"
 
 
+@pytest.mark.parametrize("bad", ["a/b", "a?b", "a#b", "a%2Fb", "a b", ".", "..", "-a", "café"])
+def test_a_new_record_whose_id_would_break_its_address_is_refused(store: Store, bad: str) -> None:
+    with pytest.raises(InvalidInputError) as org_exc:
+        store.create_organisation(make_org(id=bad))
+    with pytest.raises(InvalidInputError) as asset_exc:
+        store.create_asset(make_asset(id=bad))
+    assert org_exc.value.field == asset_exc.value.field == "id"
+    assert repr(bad) in str(asset_exc.value)
+    assert store.count_assets() == 0
+    assert store.list_organisations().total == 0
+
+
+def test_ids_made_of_letters_digits_and_unreserved_marks_are_kept(store: Store) -> None:
+    for i, good in enumerate(["A", "7", "knit-001", "club_2.b~c", "x.." + "y" * 97]):
+        org = store.create_organisation(make_org(id=good))
+        asset = store.create_asset(make_asset(id=good, organisation_id=org.id))
+        assert (org.id, asset.id) == (good, good)
+        assert store.get_asset(good).organisation_id == good
+        assert store.count_assets() == i + 1
+
+
 def test_asset_patch_nested_field_keeps_the_rest_and_moves_the_point(store: Store) -> None:
     created = store.create_asset(rich_asset())
     old_lat, old_lon = created.point

@@ -29,6 +29,7 @@ from api.routers.geojson import (
     wants_geojson,
 )
 from api.routers.schemas import (
+    ID_OPTIONAL,
     WRITE_STATUSES,
     changes_of,
     held_response,
@@ -466,7 +467,7 @@ def create_asset(
     store: StoreDep,
     user: Writer,
     response: Response,
-    asset: Annotated[Asset, Body(description="`id` is optional (one is made up)")],
+    asset: Annotated[Asset, Body(description=ID_OPTIONAL)],
 ) -> AssetCreated:
     """Organisation users create assets of their own organisation only (one without
     ``organisation_id`` gets theirs), and these start ``pending`` whatever ``status``

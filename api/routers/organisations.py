@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import StoreDep, require_roles
 from api.routers.schemas import (
+    ID_OPTIONAL,
     WRITE_STATUSES,
     changes_of,
     held_response,
@@ -101,7 +102,7 @@ def create_organisation(
     store: StoreDep,
     user: Writer,
     response: Response,
-    org: Annotated[Organisation, Body(description="`id` is optional (one is made up)")],
+    org: Annotated[Organisation, Body(description=ID_OPTIONAL)],
 ) -> Organisation:
     """The store sets ``created_at``, ``updated_at`` and ``version`` whatever the body says."""
     org = authorise_organisation_write(user, None, org)

@@ -13,6 +13,7 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.errors import PROBLEM_JSON
+from geo_assets.model import NEW_ID_RULE
 
 
 class Problem(BaseModel):
@@ -43,6 +44,8 @@ _PROBLEM_TEXT = {
 _SCHEMA = Problem.model_json_schema()
 # Statuses every write (and POST /match) may see besides its own.
 WRITE_STATUSES = (400, 401, 403, 413, 422, 429, 503)
+# How a create's body may name the new record.
+ID_OPTIONAL = f"`id` is optional (one is made up); one given {NEW_ID_RULE}"
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

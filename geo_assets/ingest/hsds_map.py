@@ -50,7 +50,7 @@ from pydantic import ValidationError
 
 from geo_assets.errors import RowError
 from geo_assets.geocode import GeocodeResult, ListingPlacer
-from geo_assets.hsds import our_id_from_hsds, term_from_hsds
+from geo_assets.hsds import our_id_for, term_from_hsds
 from geo_assets.ingest.hsds_fields import (
     MAX_ERRORS,
     SRC_KEY,
@@ -143,7 +143,7 @@ class ServiceReader:
         if hid is None:
             rec.fail(field_at(node, path, "id"), "an organization needs an `id`")
             return None, rec.errors
-        our = our_id_from_hsds(hid) or hid
+        our = our_id_for(hid)
         if our in self.organisations:
             return our, rec.errors
         phones = rec.items(node, path, "phones")
@@ -274,7 +274,7 @@ class ServiceReader:
             rec.errors.extend(errors)
             return our
         # Not in this feed: it may be in the store already (the store reports it if not).
-        return our_id_from_hsds(hid) or hid
+        return our_id_for(hid)
 
     def _places(
         self,

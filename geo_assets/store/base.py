@@ -48,6 +48,7 @@ from geo_assets.model import (
     Organisation,
     UtcDatetime,
     Weekday,
+    check_new_id,
     features_meeting,
     utcnow,
 )
@@ -873,6 +874,13 @@ def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
         stamp["moderated"] = model.status == "published"
     # Shallow: the stored document is serialised from the copy, nothing mutates it.
     return model.model_copy(update=stamp)
+
+
+def stamp_created(model: Asset | Organisation) -> Any:
+    """``stamp_new`` for a record created on its own (not by a bulk load, whose rows may
+    update stored records under their old ids): its id must suit a web address."""
+    check_new_id(model.id)
+    return stamp_new(model)
 
 
 def moderated_after(stored_moderated: bool, stored_status: str, new_status: str) -> bool:

@@ -54,6 +54,7 @@ from geo_assets.store.base import (
     check_nearby_each,
     check_page,
     paused_gc,
+    stamp_created,
     stamp_new,
     validated_rows,
 )
@@ -291,7 +292,7 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
     # --- organisations ----------------------------------------------------------------------
 
     def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
-        new: Organisation = stamp_new(org)
+        new: Organisation = stamp_created(org)
         try:
             with self._connect() as conn, conn.transaction():
                 conn.execute(
@@ -344,7 +345,7 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
     # --- assets: single records -------------------------------------------------------------
 
     def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset:
-        new: Asset = stamp_new(asset)
+        new: Asset = stamp_created(asset)
         with self._connect() as conn, _asset_write_errors(new), conn.transaction():
             conn.execute(INSERT_ASSET, [new.id, *asset_values(new)])
             if actor is not None:

@@ -38,7 +38,7 @@ from geo_assets.store.base import (
     check_page,
     degree_box,
     paused_gc,
-    stamp_new,
+    stamp_created,
     validated_rows,
 )
 from geo_assets.store.documents import DecodedCache, decode
@@ -356,7 +356,7 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
     # --- organisations --------------------------------------------------------------------
 
     def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
-        stored: Organisation = stamp_new(org)
+        stored: Organisation = stamp_created(org)
         with self._write() as conn:
             try:
                 conn.execute(INSERT_ORG, org_values(stored))
@@ -427,7 +427,7 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
             raise ConflictError(f"asset `{asset.id}` clashes with stored data: {exc}") from exc
 
     def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset:
-        stored: Asset = stamp_new(asset)
+        stored: Asset = stamp_created(asset)
         with self._write() as conn:
             self._check_organisation(conn, stored.organisation_id)
             self._save_one(conn, stored, None)
