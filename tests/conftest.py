@@ -9,13 +9,17 @@ session gets its own database with ``CREATE EXTENSION postgis``, dropped at the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
 
 import psycopg
 import pytest
 from postgis_harness import empty_database, throwaway_database
 from pytest_postgresql import factories
 
+from geo_assets.sample import load_sample
 from geo_assets.store import Store, open_store
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -71,3 +75,26 @@ def postgis_store(postgis_db_url: str) -> Iterator[Store]:
 def store(request: pytest.FixtureRequest) -> Store:
     """Each contract test runs once per store implementation."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture(scope="session")
+def sample_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
+    """Makes stores holding the sample data: ``sample_sqlite(folder)`` is the URL of a new
+    SQLite file in ``folder``, up to date and loaded. The data is loaded once per worker
+    process (seconds) and copied for each store (milliseconds), by SQLite's backup, so
+    what the first file's write-ahead log holds comes too."""
+    template = tmp_path_factory.mktemp("sample") / "sample.sqlite"
+    store = open_store(f"sqlite:///{template}")
+    try:
+        store.upgrade()
+        load_sample(store)
+    finally:
+        store.close()
+
+    def copy(folder: Path) -> str:
+        path = folder / "sample.sqlite"
+        with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+        return f"sqlite:///{path}"
+
+    return copy

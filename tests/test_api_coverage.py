@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from geo_assets.coverage import (
 )
 from geo_assets.coverage import service as coverage_service
 from geo_assets.errors import GeoAssetsError
-from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.taxonomy import default_taxonomy
@@ -68,11 +67,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url = f"sqlite:///{Path(tmp_path_factory.mktemp('coverage_api')) / 'sample.sqlite'}"
+def site(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> Iterator[Site]:
+    url = sample_sqlite(tmp_path_factory.mktemp("coverage_api"))
     store = open_store(url)
-    store.upgrade()
-    load_sample(store)
     auth: dict[str, dict[str, str]] = {}
     tokens: dict[str, str] = {}
     for role in ("practitioner", "planner", "admin"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from api.app import create_app
 from geo_assets.auth import User, issue_token
 from geo_assets.matching import DEFAULT_WEIGHTS, match
 from geo_assets.model import Profile
-from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.widen import InterestSplit, notes_on
@@ -46,11 +45,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url = f"sqlite:///{Path(tmp_path_factory.mktemp('match')) / 'sample.sqlite'}"
+def site(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> Iterator[Site]:
+    url = sample_sqlite(tmp_path_factory.mktemp("match"))
     store = open_store(url)
-    store.upgrade()
-    load_sample(store)
     auth: dict[str, dict[str, str]] = {}
     for role in ("practitioner", "admin", "planner"):
         user = store.create_user(User(name=role.title(), role=role))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,12 +177,10 @@ def test_sample_load_from_a_missing_folder_is_one_line(sqlite_url: str, tmp_path
 
 
 @pytest.fixture
-def loaded_db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'match.sqlite'}"
-    runner = CliRunner()
-    assert runner.invoke(app, ["--database-url", url, "db", "upgrade"]).exit_code == 0
-    assert runner.invoke(app, ["--database-url", url, "sample", "load"]).exit_code == 0
-    return url
+def loaded_db(tmp_path: Path, sample_sqlite: Callable[[Path], str]) -> str:
+    """A store loaded as `db upgrade` then `sample load` leave it (those commands' own
+    tests run them)."""
+    return sample_sqlite(tmp_path)
 
 
 def test_match_prints_json_with_the_documented_keys(loaded_db):

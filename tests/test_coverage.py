@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -586,16 +587,10 @@ def test_candidate_venues_exclude_those_already_offering_the_category() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from geo_assets.sample import load_sample
-    from geo_assets.store import open_store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('coverage') / 'cov.sqlite'}"
-    store = open_store(url)
-    store.upgrade()
-    load_sample(store)
-    store.close()
-    return url
+def sample_db(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> str:
+    return sample_sqlite(tmp_path_factory.mktemp("coverage"))
 
 
 def test_cli_writes_files_that_read_back(sample_db: str, tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import socket
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ from geo_assets.model import (
 )
 from geo_assets.sample import load_sample, read_sample
 from geo_assets.settings import Settings
-from geo_assets.store import Store, open_store
+from geo_assets.store import Store
 from geo_assets.store.gazetteer import PostcodePoint, normalise_postcode
 from geo_assets.taxonomy import default_taxonomy
 
@@ -290,15 +291,10 @@ def test_validation_never_uses_the_network(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.fixture(scope="module")
-def sample_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('hsds') / 'sample.sqlite'}"
-    store = open_store(url)
-    try:
-        store.upgrade()
-        load_sample(store)
-    finally:
-        store.close()
-    return url
+def sample_url(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> str:
+    return sample_sqlite(tmp_path_factory.mktemp("hsds"))
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.web import SESSION_COOKIE
 from geo_assets.auth import User, issue_token
-from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from maps.assets import MapSettings, missing_files
@@ -42,14 +42,14 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> Iterator[Site]:
     """The app over a sample store; a client signed in as each of these users."""
     if missing_files(MapSettings().static_dir):
         pytest.skip("map assets missing: run scripts/ensure_assets.sh")
-    url = f"sqlite:///{tmp_path_factory.mktemp('plans') / 'sample.sqlite'}"
+    url = sample_sqlite(tmp_path_factory.mktemp("plans"))
     store = open_store(url)
-    store.upgrade()
-    load_sample(store)
     org = store.list_organisations(per_page=1).items[0]
     users, tokens = {}, {}
     for name, role in (

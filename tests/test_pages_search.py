@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +19,6 @@ from geo_assets.auth import User, authenticate, issue_token, parse_token
 from geo_assets.errors import AuthenticationRequired
 from geo_assets.matching import match
 from geo_assets.model import Profile, utcnow
-from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import AssetFilters, Store, open_store
 from geo_assets.widen import InterestSplit, SearchAgain, reasons_under_summary
@@ -40,14 +40,14 @@ PLAN_ID = re.compile(r'name="plan_asset" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Store, dict]]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, sample_sqlite: Callable[[Path], str]
+) -> Iterator[tuple[TestClient, Store, dict]]:
     """The app over a sample store, that store, and a token per role."""
     if missing_files(MapSettings().static_dir):
         pytest.skip("map assets missing: run scripts/ensure_assets.sh")
-    url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'sample.sqlite'}"
+    url = sample_sqlite(tmp_path_factory.mktemp("pages"))
     store = open_store(url)
-    store.upgrade()
-    load_sample(store)
     org = store.list_organisations(per_page=1).items[0]
     tokens = {}
     for role in ("practitioner", "organisation", "planner", "admin"):

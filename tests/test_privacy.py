@@ -15,7 +15,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -27,7 +27,6 @@ from uvicorn.logging import TRACE_LOG_LEVEL
 
 from api.app import create_app
 from geo_assets.auth import User, issue_token
-from geo_assets.sample import load_sample
 from geo_assets.settings import Settings
 from geo_assets.store import open_store
 
@@ -64,13 +63,11 @@ def _profile() -> dict[str, object]:
 
 
 @pytest.fixture
-def sample_settings(tmp_path: Path) -> tuple[Settings, str]:
+def sample_settings(tmp_path: Path, sample_sqlite: Callable[[Path], str]) -> tuple[Settings, str]:
     """Settings for a sample-loaded SQLite store, and a practitioner's token."""
-    url = f"sqlite:///{tmp_path / 'privacy.sqlite'}"
+    url = sample_sqlite(tmp_path)
     store = open_store(url)
     try:
-        store.upgrade()
-        load_sample(store)
         user = store.create_user(User(name="Privacy practitioner", role="practitioner"))
         token = issue_token(store, user.id)
     finally:
