@@ -21,7 +21,7 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from types import MappingProxyType
 
 import numpy as np
@@ -426,15 +426,45 @@ def session_fit(session: Session, windows: Sequence[Availability]) -> float:
     return max(fit_by_day(session, windows).values(), default=0.0)
 
 
-def schedule_score(asset: Asset, windows: Sequence[Availability]) -> tuple[float, Session | None]:
-    """How well the sessions fit when the person is free, and the best-fitting session."""
-    if not asset.sessions:
+def running_sessions(asset: Asset, today: date | None) -> list[Session]:
+    """The listing's sessions that have not ended by ``today`` (all of them when None):
+    one whose ``valid_to`` has passed neither ranks nor explains a listing."""
+    if today is None:
+        return list(asset.sessions)
+    return [s for s in asset.sessions if s.valid_to is None or s.valid_to >= today]
+
+
+def schedule_score(
+    asset: Asset, windows: Sequence[Availability], today: date | None = None
+) -> tuple[float, Session | None]:
+    """How well the sessions still running on ``today`` fit when the person is free,
+    and the best-fitting one (the first listed, among equals). A listing whose every
+    session has ended scores as one that lists no times."""
+    sessions = running_sessions(asset, today)
+    if not sessions:
         return (0.6 if not windows else 0.5), None
     if not windows:
-        return 1.0, asset.sessions[0]
-    fits = [(session_fit(s, windows), i) for i, s in enumerate(asset.sessions)]
+        return 1.0, sessions[0]
+    fits = [(session_fit(s, windows), i) for i, s in enumerate(sessions)]
     score, index = max(fits, key=lambda f: (f[0], -f[1]))
-    return score, asset.sessions[index]
+    return score, sessions[index]
+
+
+def soonest_session(
+    asset: Asset, windows: Sequence[Availability], now: datetime
+) -> tuple[datetime, Session] | None:
+    """The first start after ``now``, over all the listing's running sessions, that falls
+    in one of the windows (any start when there are none), and its session."""
+    sessions = running_sessions(asset, now.date())
+    starts = [
+        (start, i)
+        for i, session in enumerate(sessions)
+        if (start := next_session_after(session, windows, now)) is not None
+    ]
+    if not starts:
+        return None
+    start, index = min(starts)
+    return start, sessions[index]
 
 
 def cost_score(asset: Asset, profile: Profile) -> float:
@@ -701,6 +731,8 @@ def explain(
             reasons.append(f"{when} - {free_then(session, profile.availability)}")
     elif not asset.sessions:
         reasons.append("no regular session times listed")
+    elif not running_sessions(asset, now.date()):
+        reasons.append("its listed sessions have ended - check what runs now")
     cost = asset.cost
     if cost.amount == 0:
         reasons.append("free")
@@ -726,12 +758,15 @@ def explain(
     if spoken := [code for code in asset.languages if code in profile.languages and code != "en"]:
         reasons.append("in " + and_list([language_name(code) for code in spoken]))
     who = asset.eligibility
-    if who.gender == "women":
-        reasons.append("women only")
+    if who.gender != "any":  # said whatever the person's sex: it may be a reason not to go
+        reasons.append(f"{who.gender} only")
     if who.with_carers:
         reasons.append(
             f"for {who.with_carers_text(groups=True)}{_children_who_fit(asset, profile)}"
         )
+    elif profile.age is None and (ages := who.ages_text()):
+        # With an age given, only listings of its ages are here at all.
+        reasons.append(f"for people {ages}")
     if groups := who.groups_text():
         reasons.append(groups)
     if profile.connection_goals and c["connection"] > 0:
@@ -751,8 +786,11 @@ def explain(
     if prefs.drop_in_only:  # whether it is met, since it only lowers the rank when not
         reasons.append(_JOINING_WORDS[asset.attendance])
     if match.stale:
-        when = asset.last_verified_at.strftime("%B %Y") if asset.last_verified_at else "ever"
-        reasons.append(f"not confirmed since {when} - check it is still running")
+        if asset.last_verified_at:
+            when = asset.last_verified_at.strftime("%B %Y")
+            reasons.append(f"not confirmed since {when} - check it is still running")
+        else:
+            reasons.append("never confirmed - check it is still running")
     return reasons
 
 
@@ -781,6 +819,7 @@ def match(
         now, now_utc = local_now(), utcnow()
     else:
         now_utc = now if now.tzinfo else now.replace(tzinfo=utcnow().tzinfo)
+    today = now.date()
     interests = resolve_interests(profile, resolver)
     said = person_words(profile, interests, resolver)
     brings_children = bool(profile.children_ages)
@@ -798,7 +837,7 @@ def match(
         if mode is None or violations(asset, profile):
             continue
         interest, matched, nearest = interest_score(asset, interests, resolver, finder)
-        schedule, session = schedule_score(asset, profile.availability)
+        schedule, session = schedule_score(asset, profile.availability, today)
         components = {
             "interest": interest,
             "travel": travel_score(float(mins)),
@@ -829,7 +868,8 @@ def match(
         m.stale = is_stale(m.asset, now_utc)
         m.other_modes = other_modes(profile, travel_rows[m.asset.id], m.mode)
         session = sessions[m.asset.id]
-        if session is not None:
-            m.next_session = next_session_after(session, profile.availability, now)
+        if session is not None and (soonest := soonest_session(m.asset, profile.availability, now)):
+            # The reason names the session the next date belongs to.
+            m.next_session, session = soonest
         m.reasons = explain(m, profile, interests, session, now, others_matched=any_matched)
     return ranked

@@ -782,6 +782,71 @@ def test_word_finder_finds_what_whole_words_and_five_letter_starts_say(text, sai
     assert WordFinder(words).found_in(text) == expected
 
 
+@pytest.mark.parametrize("free", [[], ["mon 09:00-13:00", "thu 09:00-13:00"]])
+def test_the_next_session_is_the_soonest_of_all_the_listings_sessions(small_store, free):
+    """Mondays and Thursdays, asked on a Tuesday: Thursday comes first, whichever session
+    is listed first, and the reason names the session it belongs to."""
+    tuesday = datetime(2026, 11, 3, 9, 0)
+    listing = near_home(
+        "mon-thu",
+        "nature.gardening",
+        sessions=[
+            {"weekdays": ["mo"], "start": "10:00", "end": "12:00"},
+            {"weekdays": ["th"], "start": "10:00", "end": "12:00"},
+        ],
+    )
+    small_store.bulk_upsert([listing])
+    p = profile(interests=["gardening"], availability=free)
+    found = {m.asset.id: m for m in match(small_store, p, now=tuesday)}["mon-thu"]
+    assert found.next_session == datetime(2026, 11, 5, 10, 0)
+    said = [r for r in found.reasons if r.startswith(("Mondays", "Thursdays"))]
+    assert said == [f"Thursdays 10:00-12:00{' - you are free then' if free else ''}"]
+
+
+def test_a_session_that_has_ended_neither_ranks_nor_explains_a_listing(small_store):
+    ended = {"weekdays": ["tu"], "start": "10:00", "end": "12:00", "valid_to": "2026-10-31"}
+    running = {"weekdays": ["th"], "start": "14:00", "end": "16:00"}
+    small_store.bulk_upsert(
+        [
+            near_home("half-ended", "nature.gardening", sessions=[ended, running]),
+            near_home("all-ended", "nature.gardening", sessions=[ended]),
+        ]
+    )
+    p = profile(interests=["gardening"], availability=["tue", "thu"])
+    found = {m.asset.id: m for m in match(small_store, p, now=NOW)}
+    half, gone = found["half-ended"], found["all-ended"]
+    assert half.next_session == datetime(2026, 11, 5, 14, 0)
+    assert "Thursdays 14:00-16:00 - you are free then" in half.reasons
+    assert not any(r.startswith("Tuesdays") for r in half.reasons)
+    assert gone.next_session is None
+    assert "its listed sessions have ended - check what runs now" in gone.reasons
+    assert (
+        gone.components["schedule"] == schedule_score(near_home("x", "social"), p.availability)[0]
+    )
+
+
+@pytest.mark.parametrize("age", [None, 70])
+def test_who_may_come_is_said_when_the_person_did_not_say_who_they_are(small_store, age):
+    """Not given, a man and a woman both see men's and women's groups, each marked, and
+    a group's ages are named; with an age given, only groups of that age are found."""
+    small_store.bulk_upsert(
+        [
+            near_home("men", "hobbies", eligibility={"gender": "men"}),
+            near_home("women", "hobbies", eligibility={"gender": "women"}),
+            near_home("over-65", "hobbies", eligibility={"min_age": 65}),
+        ]
+    )
+    found = {m.asset.id: m for m in match(small_store, profile(interests=["crafts"], age=age))}
+    assert "men only" in found["men"].reasons and "women only" in found["women"].reasons
+    assert ("for people aged 65 and over" in found["over-65"].reasons) is (age is None)
+
+
+def test_a_listing_never_confirmed_says_so(small_store):
+    small_store.bulk_upsert([near_home("unconfirmed", "nature.gardening")])
+    found = {m.asset.id: m for m in match(small_store, profile(interests=["gardening"]))}
+    assert "never confirmed - check it is still running" in found["unconfirmed"].reasons
+
+
 def test_diversity_keeps_the_top_ten_varied(big_store):
     p = profile(travel=[{"mode": "public_transport", "max_minutes": 40}])
     top = match(big_store, p, now=NOW, limit=10)
