@@ -4,7 +4,8 @@ Shared by the search pages (``/search/plan``) and the saved plans (``/plans``). 
 is always rebuilt from the search run again on the server (the browser sends back
 only the search profile and the chosen listing ids), so travel times and session
 dates are never taken from the browser. Saving keeps only a :class:`SavedPlan`:
-the reference code, and per activity its id, name, when and the travel time.
+the reference code, and per activity its id, name, when and the travel time in bands
+(``geo_assets.plans.journey_band``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from geo_assets.clock import local_today
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.freshness import is_stale
 from geo_assets.ical import sessions_to_come
-from geo_assets.matching import Match, match
+from geo_assets.matching import Match, match, travel_reason
 from geo_assets.model import Asset, Organisation, Profile, utcnow
-from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan
+from geo_assets.plans import MAX_PLAN_ITEMS, PlanItem, SavedPlan, journey_band
 from geo_assets.store import Store
 from geo_assets.travel import TravelModel
 from maps.popups import listing_facts, travel_text, when_text
@@ -80,14 +81,14 @@ def chosen_matches(store: Store, choice: PlanChoice, travel: TravelModel) -> lis
 
 
 def saved_items(matches: list[Match]) -> list[PlanItem]:
-    """What a saved plan keeps of each match: no distance, nothing about the person."""
+    """What a saved plan keeps of each match: journeys in bands, no distance, nothing
+    about the person."""
     return [
         PlanItem(
             asset_id=m.asset.id,
             name=m.asset.name,
             when=when_text(m.asset, m.next_session),
-            travel=travel_text(m, distance=False),
-            minutes=round(m.minutes, 1),
+            travel=travel_reason(m, journey_band),
             mode=m.mode,
         )
         for m in matches

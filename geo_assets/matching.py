@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from types import MappingProxyType
@@ -650,15 +650,19 @@ _JOINING_WORDS = {
 _UNAIDED_MODES = frozenset({"walk", "wheelchair", "cycle"})
 
 
-def travel_reason(match: Match) -> str:
+def exact_minutes(minutes: float) -> str:
+    return f"{minutes:.0f} min"
+
+
+def travel_reason(match: Match, minutes_text: Callable[[float], str] = exact_minutes) -> str:
     """The quickest way and, when that is a bus or a car, the person's own ways of
     getting there within their limits, which cost nothing and may suit them better:
     "13 min by bus or train, or 16 min walk" ("about ..." when the listing's point is
-    only a postcode's or an area's centre)."""
+    only a postcode's or an area's centre). ``minutes_text`` says each time."""
     ways = [(match.mode, match.minutes)]
     if match.mode not in _UNAIDED_MODES:
         ways += [way for way in match.other_modes if way[0] in _UNAIDED_MODES]
-    said = ", or ".join(f"{minutes:.0f} min {MODE_WORDS[mode]}" for mode, minutes in ways)
+    said = ", or ".join(f"{minutes_text(minutes)} {MODE_WORDS[mode]}" for mode, minutes in ways)
     # A pin at a postcode's or an area's centre gives a time to there, not to the door.
     return f"about {said}" if match.asset.location.approximate else said
 

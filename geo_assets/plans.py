@@ -3,8 +3,12 @@
 A client's location, interests, access needs, age and name are special-category data
 that are never stored. When a practitioner explicitly saves a plan, what is kept is
 only what the plan says about the activities: a reference code the practitioner
-chose (never the person's details), which activities, when they meet, and how long
-the journey takes. No origin, no distance, no interests, no name.
+chose (never the person's details), which activities, when they meet, and roughly how
+long the journey takes. No origin, no distance, no interests, no name.
+
+Journey times are kept in bands (``journey_band``: "15-30 min walk"), never to the
+minute: the listings' places are public, and three exact times from one home to three
+of them (straight-line times follow distance exactly) put that home within metres.
 """
 
 from __future__ import annotations
@@ -59,8 +63,24 @@ def check_reference(value: str) -> str:
     return text
 
 
+# Upper ends of the journey bands a saved plan keeps, in minutes, and how each is said.
+JOURNEY_BANDS = ((15, "under 15 min"), (30, "15–30 min"), (45, "30–45 min"), (60, "45–60 min"))
+LONGEST_BAND = (120, "1–2 hours")
+BEYOND_BANDS = "over 2 hours"
+
+
+def journey_band(minutes: float) -> str:
+    """How long a journey takes, as a saved plan keeps it: a band, never the minute."""
+    for upper, said in (*JOURNEY_BANDS, LONGEST_BAND):
+        if minutes < upper:
+            return said
+    return BEYOND_BANDS
+
+
 class PlanItem(BaseModel):
-    """One activity of a saved plan, as the plan described it when it was saved."""
+    """One activity of a saved plan, as the plan described it when it was saved.
+
+    ``travel`` is in bands (``journey_band``); the quickest way is ``mode``."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -68,7 +88,6 @@ class PlanItem(BaseModel):
     name: str = Field(min_length=1, max_length=300)
     when: str = Field(max_length=300)
     travel: str = Field(max_length=100)
-    minutes: float = Field(ge=0, allow_inf_nan=False)
     mode: str = Field(min_length=1, max_length=40)
 
 

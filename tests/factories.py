@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 from hypothesis import strategies as st
 from pyproj import Geod
 
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import ASSET_KINDS, Asset, BBox, Organisation, Session
 from geo_assets.store.base import AssetFilters, NearbyHit, Store, sort_name
+from geo_assets.store.sqlite import db_path
 from geo_assets.taxonomy import default_taxonomy
 
 GEOD = Geod(ellps="WGS84")
@@ -516,3 +521,38 @@ def recurring_sessions(draw: st.DrawFn, *, max_span_days: int = 120) -> Session:
         if span_days is None
         else (valid_from or date(2026, 3, 1)) + timedelta(days=span_days),
     )
+
+
+# --- a store's database, under the store ------------------------------------------------------
+
+MIGRATIONS = Path(__file__).parents[1] / "geo_assets" / "store" / "migrations"
+
+
+def store_dialect(store: Store) -> str:
+    return "sqlite" if store.url.startswith("sqlite") else "postgis"
+
+
+@contextmanager
+def raw_connection(store: Store) -> Iterator[Any]:
+    """A connection of the store's database, outside the store (committed on leaving)."""
+    if store_dialect(store) == "sqlite":
+        conn = sqlite3.connect(db_path(store.url))
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            yield conn
+
+
+def run_migration(store: Store, name: str) -> None:
+    """Run one migration file of the store's dialect again, as its upgrade ran it: to see
+    what it does to rows written as an older version wrote them."""
+    sql = (MIGRATIONS / store_dialect(store) / name).read_text(encoding="utf-8")
+    with raw_connection(store) as conn:
+        if store_dialect(store) == "sqlite":
+            conn.executescript(sql)
+        else:
+            conn.execute(sql)

@@ -49,8 +49,7 @@ def _fill(store: Store) -> str:
         asset_id="a-1",
         name="Allotment club",
         when="Tuesdays",
-        travel="12 min walk",
-        minutes=12.0,
+        travel="under 15 min walk",
         mode="walk",
     )
     store.save_plan(new_plan("AB-0427", user.id, [item]))

@@ -154,7 +154,10 @@ def test_saving_stores_exactly_the_chosen_items_in_order(site: Site) -> None:
     assert [i.asset_id for i in plan.items] == chosen
     assert [i.name for i in plan.items] == [site.store.get_asset(a).name for a in chosen]
     for item in plan.items:
-        assert item.travel.startswith(f"{item.minutes:.0f} min ") and "km" not in item.travel
+        # Bands only ("15–30 min walk"): times to the minute would place the person's home.
+        assert set(re.findall(r"\d+", item.travel)) <= {"15", "30", "45", "60", "1", "2"}
+        assert " min " in item.travel or "hours" in item.travel
+        assert "km" not in item.travel and "minutes" not in item.model_dump()
     shown = client.get(f"/plans/{plan_id}")
     assert shown.status_code == 200
     assert "<h1>Connection plan AB-0427</h1>" in shown.text
@@ -276,7 +279,7 @@ def test_the_pages_say_how_long_a_plan_is_kept(site: Site) -> None:
     client = site.client_for("ann")
     form, _ = _plan_form(client)
     page = client.post("/search/plan", data=form, headers=SAME_SITE)
-    assert "the travel time are kept, for 365 days" in page.text
+    assert "how long the journey takes, in rough bands, are kept for 365 days" in page.text
     plan_id = _save(client, "KEPT-1")
     listing = client.get("/plans").text
     assert "A plan is deleted 365 days\nafter it was saved." in listing

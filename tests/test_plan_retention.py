@@ -33,8 +33,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 runner = CliRunner()
-ITEM = PlanItem(asset_id="a-1", name="Allotment club", when="Tue", travel="10 min", minutes=10,
-                mode="walk")  # fmt: skip
+ITEM = PlanItem(
+    asset_id="a-1", name="Allotment club", when="Tue", travel="under 15 min walk", mode="walk"
+)
 
 
 def _plan(owner: str, reference: str, days_old: float) -> SavedPlan:

@@ -7,14 +7,8 @@ rejects the revision they read; each step is audited and happens in one transact
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
 from geo_assets import review
@@ -25,8 +19,7 @@ from geo_assets.errors import (
     NotFoundError,
 )
 from geo_assets.store import Store, open_store
-from geo_assets.store.sqlite import db_path
-from tests.factories import make_asset, make_org
+from tests.factories import make_asset, make_org, raw_connection, run_migration, store_dialect
 
 ORG_USER = "user-org"
 ADMIN = "user-admin"
@@ -332,33 +325,13 @@ _SQL = {
         ' doc = (doc::jsonb || \'{"status": "pending"}\'::jsonb)::json WHERE id = %s',
     },
 }
-_MIGRATIONS = Path(__file__).parents[1] / "geo_assets" / "store" / "migrations"
-
-
-def _dialect(store: Store) -> str:
-    return "sqlite" if store.url.startswith("sqlite") else "postgis"
-
-
-@contextmanager
-def _raw(store: Store) -> Iterator[Any]:
-    """A connection of the store's database, outside the store (committed on leaving)."""
-    if _dialect(store) == "sqlite":
-        conn = sqlite3.connect(db_path(store.url))
-        try:
-            with conn:
-                yield conn
-        finally:
-            conn.close()
-    else:
-        with psycopg.connect(store.url, autocommit=True) as conn:
-            yield conn
 
 
 def _as_before_moderated(store: Store, unpublish: tuple[str, ...] = ()) -> Store:
     """The store's listings as a version without `moderated` left them (``unpublish``:
     taken off the directory then), read through a new store (no cached documents)."""
-    sql = _SQL[_dialect(store)]
-    with _raw(store) as conn:
+    sql = _SQL[store_dialect(store)]
+    with raw_connection(store) as conn:
         conn.execute(sql["forget"])
         for asset_id in unpublish:
             conn.execute(sql["unpublish"], (asset_id,))
@@ -399,12 +372,7 @@ def test_the_migration_marks_listings_published_before_it(store: Store) -> None:
     older = _as_before_moderated(store, unpublish=taken_off)
     try:
         assert not any(older.get_asset(i).moderated for i in (*taken_off, "live", "never"))
-        migration = _MIGRATIONS / _dialect(store) / "0017_moderated.sql"
-        with _raw(store) as conn:
-            if _dialect(store) == "sqlite":
-                conn.executescript(migration.read_text())
-            else:
-                conn.execute(migration.read_text())
+        run_migration(store, "0017_moderated.sql")
     finally:
         older.close()
     migrated = open_store(store.url)

@@ -14,8 +14,9 @@ import pytest
 from geo_assets.auth import User
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.model import utcnow
-from geo_assets.plans import PlanItem, SavedPlan, new_plan
-from geo_assets.store import Store
+from geo_assets.plans import PlanItem, SavedPlan, journey_band, new_plan
+from geo_assets.store import Store, open_store
+from tests.factories import raw_connection, run_migration, store_dialect
 
 ACTOR = "user-admin"
 
@@ -26,8 +27,7 @@ def _items(*names: str) -> list[PlanItem]:
             asset_id=f"asset-{i}",
             name=name,
             when="Tuesdays 10:00-12:00",
-            travel=f"{10 + i} min walk",
-            minutes=10.0 + i,
+            travel="under 15 min walk",
             mode="walk",
         )
         for i, name in enumerate(names, start=1)
@@ -48,7 +48,7 @@ def test_plan_round_trip(store: Store, owners: tuple[str, str]) -> None:
     got = store.get_plan(plan.id)
     assert got == plan
     assert [i.name for i in got.items] == ["Allotment club", "Community choir"]
-    assert got.items[1].minutes == 12.0 and got.items[1].travel == "12 min walk"
+    assert got.items[1].travel == "under 15 min walk" and got.items[1].mode == "walk"
     assert got.created_at.tzinfo is not None
 
 
@@ -215,3 +215,65 @@ def test_purge_refuses_to_delete_everything(store: Store, owners: tuple[str, str
     with pytest.raises(InvalidInputError):
         store.purge_plans(before=(utcnow() - timedelta(days=1)).replace(tzinfo=None))
     assert store.get_plan(plan.id) == plan
+
+
+def test_plans_saved_with_journeys_to_the_minute_keep_them_in_bands_after_upgrade(
+    store: Store, owners: tuple[str, str]
+) -> None:
+    """Migration 0018: a plan saved before bands kept minutes, which put the person's home
+    within metres. Its travel is said again in bands, the minutes go, the rest stays."""
+    older = [
+        ("a1", "First", "14 min walk", 14.9, "walk"),
+        ("a2", "Second", "about 15 min by bike", 15.0, "cycle"),
+        ("a3", "Third", "13 min by bus or train, or 16 min walk", 44.2, "public_transport"),
+        ("a4", "Fourth", "61 min by car", 61.0, "car"),
+        ("a5", "Fifth", "130 min by wheelchair", 130.0, "wheelchair"),
+    ]
+    plan = new_plan("AB-0427", owners[0], _items("X"))
+    store.save_plan(plan)
+    items = [
+        {"asset_id": i, "name": n, "when": "Tuesdays", "travel": t, "minutes": m, "mode": mode}
+        for i, n, t, m, mode in older
+    ]
+    doc = json.dumps(plan.model_dump(mode="json") | {"items": items})
+    banded = new_plan("CD-1", owners[0], _items("Y"))
+    store.save_plan(banded)
+    with raw_connection(store) as conn:
+        cast = "?" if store_dialect(store) == "sqlite" else "%s::jsonb"
+        mark = "?" if store_dialect(store) == "sqlite" else "%s"
+        conn.execute(f"UPDATE plans SET doc = {cast} WHERE id = {mark}", (doc, plan.id))
+    run_migration(store, "0018_plan_journey_bands.sql")
+    again = open_store(store.url)  # reads the rows afresh
+    try:
+        got = again.get_plan(plan.id)
+        untouched = again.get_plan(banded.id)
+    finally:
+        again.close()
+    assert [(i.asset_id, i.name, i.when, i.mode) for i in got.items] == [
+        (i, n, "Tuesdays", mode) for i, n, _, _, mode in older
+    ]
+    assert [i.travel for i in got.items] == [
+        "under 15 min walk",
+        "about 15–30 min by bike",
+        "30–45 min by bus or train",
+        "1–2 hours by car",
+        "over 2 hours by wheelchair",
+    ]
+    assert untouched == banded
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [
+        (0, "under 15 min"),
+        (14.99, "under 15 min"),
+        (15, "15–30 min"),
+        (59.9, "45–60 min"),
+        (60, "1–2 hours"),
+        (119.9, "1–2 hours"),
+        (120, "over 2 hours"),
+        (240, "over 2 hours"),
+    ],
+)
+def test_journeys_are_kept_in_bands(minutes: float, said: str) -> None:
+    assert journey_band(minutes) == said
