@@ -17,6 +17,7 @@ where the store offers it; otherwise the report says which ones remain.
 
 from __future__ import annotations
 
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from geo_assets.audience import audience_hints
 from geo_assets.errors import BulkValidationError, NotFoundError, RowError
 from geo_assets.geodesy import WGS84
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import BulkCollector, Store, paused_gc, row_errors
+from geo_assets.store.base import BulkCollector, Store, iter_pages, paused_gc, row_errors
 from geo_assets.store.gazetteer import normalise_postcode
 
 #: ``progress(done, total)``: records handled so far and the total (None when unknown).
@@ -167,7 +168,9 @@ def _run_import(
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run, warnings=list(feed.warnings))
     errors = list(feed.errors)
-    orgs = [_with_source(o, source) for o in feed.organisations]
+    orgs, moved = _settle_organisations(
+        store, [_with_source(o, source) for o in feed.organisations]
+    )
     org_ids = {o.id for o in orgs}
     known_orgs: dict[str, bool] = {}
     records = list(feed.records)
@@ -177,6 +180,8 @@ def _run_import(
     bad_rows = {e.row for e in errors}
     for i, (row, record) in enumerate(records, start=1):
         asset, problems = _validate(row, record, source)
+        if asset is not None and asset.organisation_id in moved:
+            asset = asset.model_copy(update={"organisation_id": moved[asset.organisation_id]})
         if asset is not None:
             org_id = asset.organisation_id
             if org_id is not None and org_id not in org_ids:
@@ -299,6 +304,42 @@ def _with_source(org: Organisation, source: str | None) -> Organisation:
     if source is None or org.source_id is None:
         return org
     return org.model_copy(update={"source": source})
+
+
+# Ids derived for a feed's organisations whose own id a stored organisation of another
+# provenance already has.
+_ORG_NAMESPACE = uuid.UUID("0b7c6f4e-2d1a-5f3e-8c9b-7a6d5e4f3a21")
+
+
+def _settle_organisations(
+    store: Store, orgs: list[Organisation]
+) -> tuple[list[Organisation], dict[str, str]]:
+    """The feed's organisations under the ids they have in the store, and the ids moved.
+
+    An organisation a feed names is the stored one of the same (source, source_id): what
+    an earlier import of that feed made, whatever id it was given. A feed's id that a
+    different organisation already has (two councils' feeds both numbering from 1; a
+    feed naming an organisation of the portal's) is not that organisation: it gets an id
+    of its own, derived from source and source_id, so the same on every import."""
+    keyed = [o for o in orgs if o.source is not None and o.source_id is not None]
+    if not keyed:
+        return orgs, {}
+    stored = list(iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n)))
+    by_key = {(o.source, o.source_id): o.id for o in stored}
+    taken = {o.id: (o.source, o.source_id) for o in stored}
+    moved: dict[str, str] = {}
+    for org in keyed:
+        key = (org.source, org.source_id)
+        if key in by_key:
+            ours = by_key[key]
+        elif org.id not in taken:
+            continue
+        else:
+            ours = uuid.uuid5(_ORG_NAMESPACE, f"{org.source}\x1f{org.source_id}").hex
+        if ours != org.id:
+            moved[org.id] = ours
+    settled = [o.model_copy(update={"id": moved[o.id]}) if o.id in moved else o for o in orgs]
+    return settled, moved
 
 
 def _org_exists(store: Store, org_id: str) -> bool:

@@ -1,0 +1,69 @@
+"""Which stored organisation a feed's organisation is: by provenance, never by id alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from geo_assets.ingest.base import run_import
+from geo_assets.ingest.hsds import parse_hsds_document
+from geo_assets.ingest.hsds_map import ReadOptions
+from geo_assets.store.base import AssetFilters, Store, iter_assets
+from tests.factories import make_org
+
+
+def _feed(org_id: str, org_name: str, service: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": service,
+            "name": f"{org_name} lunch club",
+            "status": "active",
+            "organization": {"id": org_id, "name": org_name},
+            "attributes": [{"id": "a1", "taxonomy_term": {"id": "t1", "code": "social"}}],
+            "service_at_locations": [
+                {"id": "sal", "location": {"id": "loc", "latitude": 53.8, "longitude": -1.75}}
+            ],
+        }
+    ]
+
+
+def _import(store: Store, doc: list[dict[str, Any]], source: str) -> None:
+    report = run_import(store, parse_hsds_document(doc, ReadOptions()), source=source)
+    assert report.ok, report.errors
+
+
+def _owners(store: Store) -> dict[str, str]:
+    """Each listing's name -> the name of the organisation it is listed under."""
+    return {
+        a.name: store.get_organisation(a.organisation_id).name
+        for a in iter_assets(store, AssetFilters())
+        if a.organisation_id
+    }
+
+
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True
+)
+def test_two_feeds_numbering_their_organisations_alike_keep_them_apart(store: Store) -> None:
+    _import(store, _feed("1", "Scouts", "svc-a"), source="council-a")
+    _import(store, _feed("1", "Age UK", "svc-b"), source="council-b")
+    assert _owners(store) == {"Scouts lunch club": "Scouts", "Age UK lunch club": "Age UK"}
+    assert store.list_organisations().total == 2
+    first = {o.name: o.id for o in store.list_organisations().items}
+    # Imported again, each feed finds its own organisation: nothing new, nothing moved.
+    _import(store, _feed("1", "Age UK", "svc-b"), source="council-b")
+    _import(store, _feed("1", "Scouts", "svc-a"), source="council-a")
+    assert {o.name: o.id for o in store.list_organisations().items} == first
+    assert first["Scouts"] == "1"  # the first feed kept its own id
+    assert _owners(store)["Age UK lunch club"] == "Age UK"
+
+
+def test_a_feed_naming_a_portal_organisations_id_gets_its_own_organisation(
+    sqlite_store: Store,
+) -> None:
+    """Its listings must not fall to the portal organisation's users to edit."""
+    sqlite_store.create_organisation(make_org(id="org-a", name="Portal Trust"))
+    _import(sqlite_store, _feed("org-a", "Feed Trust", "svc-1"), source="feed")
+    assert _owners(sqlite_store) == {"Feed Trust lunch club": "Feed Trust"}
+    assert sqlite_store.get_organisation("org-a").name == "Portal Trust"
