@@ -47,6 +47,7 @@ from factories import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo_assets.duplicates import merge
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import Asset, BBox
 from geo_assets.store.base import (
@@ -831,6 +832,29 @@ def test_bulk_insert_then_update_by_source_key(store: Store) -> None:
     assert store.count_assets(AssetFilters(text="v1")) == 0
     assert store.count_assets(AssetFilters(text="v2")) == 60
     assert ids(store.nearby(51.0, 0.5, 10)) == [first.ids[5]]
+
+
+def test_a_bulk_load_does_not_undo_what_the_directory_decided(store: Store) -> None:
+    """A listing archived (a duplicate merged into another) stays archived when its feed
+    is loaded again, and the one it went into keeps its record of the merge; the feed's
+    new values still load."""
+    first = store.bulk_upsert(bulk_records(3))
+    keep, drop, other = first.ids
+    merge(store, keep, drop)
+    store.archive_asset(other)
+    before = {i: store.get_asset(i) for i in first.ids}
+    assert before[keep].merged_from and before[drop].status == "archived"
+    again = bulk_records(3, tag="v2")  # every row says published, none names a merge
+    assert store.bulk_upsert(again).updated == 3
+    after = {i: store.get_asset(i) for i in first.ids}
+    assert [after[i].status for i in first.ids] == ["published", "archived", "archived"]
+    assert after[keep].merged_from == before[keep].merged_from
+    assert all(a.name.startswith("Bulk v2") for a in after.values())
+    assert [after[i].moderated for i in first.ids] == [before[i].moderated for i in first.ids]
+    listed = store.list_assets(AssetFilters(statuses=["archived"]), per_page=10).items
+    assert sorted(a.id for a in listed) == sorted([drop, other])
+    published = AssetFilters(statuses=["published"])
+    assert ids(store.nearby(*LEEDS, 1_000, published)) == [keep]  # column agrees with doc
 
 
 def test_bulk_mixed_inserts_updates_and_models(store: Store) -> None:

@@ -7,6 +7,7 @@ category expansion, stable ordering) lives here once, above both stores.
 from __future__ import annotations
 
 import gc
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ from geo_assets.model import (
     Latitude,
     LocationPrecision,
     Longitude,
+    MergedRecord,
     Organisation,
     UtcDatetime,
     Weekday,
@@ -881,6 +883,22 @@ def stamp_created(model: Asset | Organisation) -> Any:
     update stored records under their old ids): its id must suit a web address."""
     check_new_id(model.id)
     return stamp_new(model)
+
+
+def bulk_kept(asset: Asset, archived: bool, merged_from: str | None) -> dict[str, Any]:
+    """What a bulk load keeps of a stored listing it updates, whatever the feed says.
+
+    A listing the directory archived (a duplicate merged into another, a closure an
+    admin recorded) stays archived, and the listings merged into one stay recorded on
+    it (``merged_from``, as JSON, when any): a feed knows nothing of either, and
+    importing it again must not undo them. The PostGIS store's merge (``BULK_MERGE``)
+    keeps the same in SQL."""
+    kept: dict[str, Any] = {}
+    if archived:
+        kept["status"] = "archived"
+    if merged_from and not asset.merged_from:
+        kept["merged_from"] = [MergedRecord.model_validate(r) for r in json.loads(merged_from)]
+    return kept
 
 
 def moderated_after(stored_moderated: bool, stored_status: str, new_status: str) -> bool:

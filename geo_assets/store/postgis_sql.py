@@ -129,15 +129,23 @@ BULK_MERGE = (
     f" array_to_tsvector(string_to_array(words, ' ')), doc, {_FILTERS} FROM geo_assets_bulk"
     " ON CONFLICT (source, source_id) DO UPDATE SET"
     " organisation_id = EXCLUDED.organisation_id, kind = EXCLUDED.kind,"
-    " status = EXCLUDED.status, name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
+    # A listing the directory archived stays so, whatever the feed says (base.bulk_kept).
+    " status = CASE WHEN a.status = 'archived' THEN a.status ELSE EXCLUDED.status END,"
+    " name = EXCLUDED.name, sort_name = EXCLUDED.sort_name,"
     " categories = EXCLUDED.categories, updated_at = EXCLUDED.updated_at,"
     " version = a.version + 1, geog = EXCLUDED.geog, search = EXCLUDED.search, "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in FILTER_COLUMN_NAMES)
     + ", doc = (EXCLUDED.doc::jsonb || jsonb_build_object("
     "'id', a.id, 'created_at', a.doc -> 'created_at', 'version', a.version + 1,"
     # Once a moderator published a listing, it stays moderated (base.moderated_after).
-    " 'moderated', a.status = 'published' OR EXCLUDED.status = 'published'"
-    " OR coalesce((a.doc ->> 'moderated')::boolean, false)))::json"
+    " 'moderated', a.status = 'published'"
+    " OR (EXCLUDED.status = 'published' AND a.status <> 'archived')"
+    " OR coalesce((a.doc ->> 'moderated')::boolean, false),"
+    " 'status', CASE WHEN a.status = 'archived' THEN a.status ELSE EXCLUDED.status END,"
+    # The listings merged into it stay recorded, unless the load names some itself.
+    " 'merged_from', CASE WHEN coalesce(json_array_length(EXCLUDED.doc -> 'merged_from'), 0) = 0"
+    " THEN coalesce(a.doc -> 'merged_from', '[]') ELSE EXCLUDED.doc -> 'merged_from' END"
+    "))::json"
     " RETURNING a.id, a.source, a.source_id, (a.xmax = 0) AS inserted"
 )
 

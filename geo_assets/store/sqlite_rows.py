@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from geo_assets.errors import ConflictError, RowError
 from geo_assets.model import Asset, Organisation
@@ -20,6 +20,7 @@ from geo_assets.store.base import (
     BulkCollector,
     FilterColumns,
     UpsertReport,
+    bulk_kept,
     sort_name,
 )
 
@@ -159,7 +160,19 @@ AssetKey = tuple[int, str, int, str]  # (rid, id, version, updated_at) of a stor
 
 
 # (source, source_id) -> (rid, id, created_at, version, moderated: stored or published)
-_Existing = dict[tuple[str, str], tuple[int, str, datetime, int, bool]]
+_Existing = dict[tuple[str, str], "_Stored"]
+
+
+class _Stored(NamedTuple):
+    """What a bulk load keeps of a stored listing it updates (``bulk_kept``)."""
+
+    rid: int
+    id: str
+    created_at: datetime
+    version: int
+    moderated: bool
+    archived: bool
+    merged_from: str | None  # JSON, when any listing was merged into it
 
 
 class BulkLoader:
@@ -194,16 +207,17 @@ class BulkLoader:
                 new.append(asset.model_copy(update=stamp))
                 self.report.ids.append(asset.id)
             else:
-                rid, stored_id, created_at, version, moderated = hit
                 stamp = {
-                    "id": stored_id,
-                    "created_at": created_at,
+                    "id": hit.id,
+                    "created_at": hit.created_at,
                     "updated_at": self.now,
-                    "version": version + 1,
-                    "moderated": moderated or asset.status == "published",
+                    "version": hit.version + 1,
+                    "moderated": hit.moderated
+                    or (asset.status == "published" and not hit.archived),
+                    **bulk_kept(asset, hit.archived, hit.merged_from),
                 }
-                changed.append((rid, asset.model_copy(update=stamp)))
-                self.report.ids.append(stored_id)
+                changed.append((hit.rid, asset.model_copy(update=stamp)))
+                self.report.ids.append(hit.id)
         try:
             save_assets(conn, new, changed)
         except sqlite3.IntegrityError as exc:
@@ -244,8 +258,8 @@ class BulkLoader:
 
 
 def _existing_keys(conn: sqlite3.Connection, assets: list[Asset]) -> _Existing:
-    """Stored (rid, id, created_at, version, moderated) for each (source, source_id)
-    already present; moderated counts a listing published now (``moderated_after``)."""
+    """What is stored (``_Stored``) for each (source, source_id) already present;
+    moderated counts a listing published now (``moderated_after``)."""
     by_source: dict[str, list[str]] = {}
     for asset in assets:
         by_source.setdefault(asset.source or "", []).append(asset.source_id or "")
@@ -256,11 +270,16 @@ def _existing_keys(conn: sqlite3.Connection, assets: list[Asset]) -> _Existing:
                 "SELECT source_id, rid, id, created_at, version,"
                 # CASE, not OR: only a listing off the directory has its document parsed.
                 " CASE WHEN status = 'published' THEN 1"
-                " ELSE coalesce(json_extract(doc, '$.moderated'), 0) END FROM assets"
+                " ELSE coalesce(json_extract(doc, '$.moderated'), 0) END,"
+                " status = 'archived',"
+                " CASE WHEN json_array_length(doc, '$.merged_from') > 0"
+                " THEN json_extract(doc, '$.merged_from') END FROM assets"
                 f" WHERE source = ? AND source_id IN ({marks(len(chunk))})",
                 [source, *chunk],
             )
-            for source_id, rid, asset_id, created, version, moderated in rows:
+            for source_id, rid, asset_id, created, version, moderated, archived, merged in rows:
                 created_at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-                found[(source, source_id)] = (rid, asset_id, created_at, version, bool(moderated))
+                found[(source, source_id)] = _Stored(
+                    rid, asset_id, created_at, version, bool(moderated), bool(archived), merged
+                )
     return found
