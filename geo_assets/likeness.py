@@ -99,7 +99,8 @@ _STOPWORDS = frozenset(["the", "of", "and", "a", "an", "for", "in", "at", "on", 
 _GENERIC = frozenset(
     ["group", "club", "society", "association", "session", "meeting", "meetup", "team"]
 )
-_WORD_RE = re.compile(r"[a-z0-9]+")
+# Letters and digits of any script: names in Nepali or Urdu are words too.
+_WORD_RE = re.compile(r"[^\W_]+")
 # Words that say whom a listing is for or at what level (canonical spellings), each with
 # its kind and the audience it names: two names with words of one kind that name
 # different audiences are different listings ("Ladies Darts", "Men's Darts"; "Junior

@@ -84,10 +84,17 @@ def _asset(
         ("Bradford Knit and Natter Group", "Knit and Natter"),  # place and generic words
         ("St Luke's Craft Circle", "Saint Lukes Craft Circle"),
         ("Café Chat", "cafe chat"),
+        ("योग कक्षा", "योग  कक्षा"),  # names in any script are words (Nepali)
+        ("خواتین کا سلائی گروپ", "خواتین کا سلائی گروپ"),  # Urdu
+        ("太极拳班", "太极拳班"),
     ],
 )
 def test_names_that_are_the_same(a: str, b: str) -> None:
     assert name_similarity(a, b, ["Bradford", "Keighley"]) == 1.0
+
+
+def test_names_in_another_script_differ_as_they_read() -> None:
+    assert name_similarity("योग कक्षा", "गीत समूह") < 0.5
 
 
 def test_acronym_of_the_other_name() -> None:
