@@ -445,8 +445,25 @@ _FILLABLE = (
 )
 
 
+# Parts of a nested object that only mean something together: filled all at once, when
+# the kept listing's first one is empty ("not stated" £? per ?), never one by one (an
+# amount of €10 a month must not become £10 a session).
+_TOGETHER = {"cost": ("amount", "currency", "per")}
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def _filled(name: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What of ``new`` fills the empty parts of ``old`` (both one nested object)."""
+    together = _TOGETHER.get(name, ())
+    filled = {
+        k: v for k, v in new.items() if k not in together and _empty(old.get(k)) and not _empty(v)
+    }
+    if together and _empty(old.get(together[0])) and not _empty(new.get(together[0])):
+        filled |= {k: new.get(k) for k in together}
+    return filled
 
 
 def merged_changes(keep: Asset, drop: Asset, *, now: datetime | None = None) -> dict[str, Any]:
@@ -458,8 +475,7 @@ def merged_changes(keep: Asset, drop: Asset, *, now: datetime | None = None) -> 
     for name in _FILLABLE:
         old, new = mine.get(name), theirs.get(name)
         if isinstance(old, dict) and isinstance(new, dict):
-            filled = {k: v for k, v in new.items() if _empty(old.get(k)) and not _empty(v)}
-            if filled:
+            if filled := _filled(name, old, new):
                 changes[name] = filled
         elif _empty(old) and not _empty(new):
             changes[name] = new

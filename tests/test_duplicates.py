@@ -381,6 +381,16 @@ def test_merged_changes_fill_only_empty_fields() -> None:
     assert changes["last_verified_at"] == datetime(2026, 5, 1, tzinfo=UTC)
 
 
+def test_a_cost_not_stated_is_filled_whole_never_part_by_part() -> None:
+    monthly = {"amount": 10, "currency": "EUR", "per": "month", "concessions": "half price"}
+    drop = _asset("d", "Knit & Natter", cost=monthly)
+    unstated = merged_changes(_asset("k", "Knit and Natter", cost={"amount": None}), drop)
+    assert unstated["cost"] == monthly
+    keep = _asset("k", "Knit and Natter", cost={"amount": 2, "per": "session"})
+    stated = merged_changes(keep, drop)
+    assert stated["cost"] == {"concessions": "half price"}  # the kept price stands
+
+
 def test_merge_keeps_provenance_of_both(store: Store) -> None:
     org = store.create_organisation(make_org(name="Knitters"))
     _load(
