@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from api.deps import StoreDep
 from geo_assets.auth import ROLES, User, authenticate, require_role
+from geo_assets.clock import local_time
 from geo_assets.errors import AuthenticationRequired, PermissionDenied
 from geo_assets.store import Store
 from maps.assets import MapSettings
@@ -49,6 +50,7 @@ def thousands(n: int) -> str:
 templates.env.filters["megabytes"] = megabytes
 templates.env.filters["thousands"] = thousands
 templates.env.filters["listing_url"] = asset_link
+templates.env.filters["local"] = local_time
 templates.env.globals["rough_place"] = rough_place_text
 
 SESSION_COOKIE = "ga_session"

@@ -44,3 +44,12 @@ def local_now() -> datetime:
 
 def local_today() -> date:
     return local_now().date()
+
+
+def local_time(instant: datetime) -> datetime:
+    """A stored instant (UTC) on the local clock, without a zone: what people read as
+    when a plan was saved, not the UTC date, which is a day out after midnight in
+    Auckland and an hour out all summer in London."""
+    if _zone is None:
+        return instant.astimezone().replace(tzinfo=None)
+    return instant.astimezone(_zone).replace(tzinfo=None)

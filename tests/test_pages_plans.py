@@ -7,7 +7,7 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.web import SESSION_COOKIE
+from geo_assets import clock
 from geo_assets.auth import User, issue_token
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -417,3 +418,20 @@ def test_a_saved_plans_calendar_is_its_owners(site: Site) -> None:
     assert b"CAL-0001" not in got.content
     assert site.client_for("bob").get(f"/plans/{plan_id}/calendar.ics").status_code == 404
     assert site.client_for("admin").get(f"/plans/{plan_id}/calendar.ics").status_code == 200
+
+
+def test_when_a_plan_was_saved_is_read_on_the_local_clock(site: Site) -> None:
+    """Saved at 20:30 UTC on 30 November is 09:30 on 1 December in Auckland."""
+    plan_id = _save(site.client_for("ann"), "TZ-1")
+    plan = site.store.get_plan(plan_id)
+    site.store.delete_plan(plan_id, actor=plan.owner_id)
+    evening = plan.model_copy(update={"created_at": datetime(2026, 11, 30, 20, 30, tzinfo=UTC)})
+    site.store.save_plan(evening)
+    clock.set_time_zone("Pacific/Auckland")
+    try:
+        client = site.client_for("ann")
+        assert "1 Dec 2026, 09:30" in client.get("/plans").text
+        assert "Saved on 1 December 2026" in client.get(f"/plans/{plan_id}").text
+    finally:
+        clock.set_time_zone(None)
+        site.store.delete_plan(plan_id, actor=plan.owner_id)

@@ -31,7 +31,7 @@ from api.plan_view import (
 )
 from api.web import FormValues, SameOrigin, first_value, page_role, render
 from geo_assets.auth import User
-from geo_assets.clock import local_today
+from geo_assets.clock import local_time, local_today
 from geo_assets.errors import InvalidInputError, NotFoundError
 from geo_assets.ical import sessions_to_come
 from geo_assets.plans import SavedPlan, kept_until, new_plan
@@ -137,9 +137,9 @@ def view_plan(
         "items": rows,
         "to_come": sessions_to_come(listed, local_today()),
         "missing": 0,
-        "made_on": plan.created_at.date(),
+        "made_on": local_time(plan.created_at).date(),
         "made_by": made_by,
-        "kept_until": kept_until(plan, retention_days(request)).date(),
+        "kept_until": local_time(kept_until(plan, retention_days(request))).date(),
     }
     return render(request, "plan.html", context)
 
