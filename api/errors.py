@@ -28,6 +28,7 @@ from geo_assets.errors import (
     PermissionDenied,
     RateLimited,
     StoreUnavailableError,
+    error_message,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -153,7 +154,7 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_name(err.get("loc", ())), "message": str(err.get("msg", "invalid"))}
+        {"field": _field_name(err.get("loc", ())), "message": error_message(err)}
         for err in exc.errors()
     ]
     first = errors[0] if errors else {"field": "(request)", "message": "invalid request"}

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.web import form_text
-from geo_assets.errors import InvalidInputError
+from geo_assets.errors import InvalidInputError, error_message
 from geo_assets.geocode import Geocoder, place_listing
 from geo_assets.languages import languages_in, languages_text
 from geo_assets.model import (
@@ -506,7 +506,7 @@ def message_of(err: Mapping[str, Any]) -> str:
         return "Enter an email address such as name@example.org"
     if kind == "string_pattern_mismatch" and loc[-1:] == ("url",):
         return "Enter a web address starting with https:// or http://"
-    message = str(err.get("msg", "")).removeprefix("Value error, ").replace("`", "")
+    message = error_message(err).replace("`", "")
     return message.replace("Input should be", "Must be")
 
 

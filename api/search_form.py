@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from api.web import first_value
-from geo_assets.errors import InvalidInputError
+from geo_assets.errors import InvalidInputError, error_message
 from geo_assets.geocode import Geocoder
 from geo_assets.languages import split_languages
 from geo_assets.model import ADULT_AGE, MAX_CHILDREN, Availability, Profile
@@ -249,9 +249,40 @@ def _children_ages(text: str, errors: dict[str, str]) -> list[int]:
     return ages
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    text = str(error.get("msg", "is not valid"))
-    return text.removeprefix("Value error, ")
+# What the page calls each part of a Profile, for messages that must say which field
+# they are about: the summary at the top lists them apart from their fields.
+_LABELS = {
+    "origin": "Where the person lives",
+    "interests": "What they enjoy or care about",
+    "connection_goals": "What kind of connection",
+    "travel": "How they get about",
+    "availability": "When they are free",
+    "budget": "Most per session",
+    "access_needs": "Access needs",
+    "age": "Age",
+    "gender": "Gender",
+    "languages": "Languages they speak",
+    "circumstances": "Groups they belong to",
+    "children_ages": "Ages of children",
+    "preferences": "Preferences",
+}
+_MODE_LABELS = {mode: label for mode, label, _ in MODES}
+
+
+def _message(error: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
+    """The profile's message for a field, naming it as the page does: "Walking minutes:
+    input should be greater than 0", not the bare "Input should be greater than 0"."""
+    loc = [str(p) for p in error.get("loc", ())]
+    text = error_message(error)
+    label = _LABELS.get(loc[0], "This field") if loc else "The form"
+    if loc[:1] == ["origin"] and loc[1:2] in (["lat"], ["lon"]):
+        label = "Latitude" if loc[1] == "lat" else "Longitude"
+    elif loc[:1] == ["travel"] and len(loc) > 1 and loc[1].isdigit():
+        mode = raw["travel"][int(loc[1])]["mode"]
+        label = f"{_MODE_LABELS.get(mode, mode)} minutes"
+    if error.get("type") == "extra_forbidden":
+        return f"{label}: {loc[-1]!r} is not one of the choices"
+    return f"{label}: {text[:1].lower()}{text[1:]}"
 
 
 def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) -> SearchForm:
@@ -285,7 +316,7 @@ def read_search_form(values: Mapping[str, Sequence[str]], geocoder: Geocoder) ->
     except ValidationError as exc:
         for error in exc.errors():
             name = _FIELD_OF.get(str(error["loc"][0]) if error["loc"] else "", "form")
-            errors.setdefault(name, _message(error))
+            errors.setdefault(name, _message(error, raw))
     else:
         if not errors:
             form.profile = profile

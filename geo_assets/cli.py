@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from geo_assets.auth import MAX_TOKEN_DAYS
 from geo_assets.clock import set_time_zone
-from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError
+from geo_assets.errors import BulkValidationError, GeoAssetsError, InvalidInputError, error_message
 from geo_assets.model import MAX_MATCH_LIMIT, utcnow
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
@@ -70,7 +70,7 @@ def _fail(exc: Exception) -> typer.Exit:
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     """Where the first error is (``children_ages.0``; "" for the model itself) and what it says."""
     err = exc.errors()[0]
-    return ".".join(str(p) for p in err["loc"]), err["msg"]
+    return ".".join(str(p) for p in err["loc"]), error_message(err)
 
 
 def _reported(fn: F) -> F:

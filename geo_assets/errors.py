@@ -6,7 +6,9 @@ never knows about HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class GeoAssetsError(Exception):
@@ -60,6 +62,12 @@ class RateLimited(GeoAssetsError):
     def __init__(self, retry_after_s: int, message: str | None = None) -> None:
         super().__init__(message or f"too many requests; retry after {retry_after_s} s")
         self.retry_after_s = retry_after_s
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """A pydantic error's message as people should read it: without the "Value error, "
+    pydantic puts before the words of a ValueError one of our checks raised."""
+    return str(err.get("msg", "is not valid")).removeprefix("Value error, ")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from geo_assets.errors import InvalidInputError
+from geo_assets.errors import InvalidInputError, error_message
 from geo_assets.model import RefusesNul, UtcDatetime, new_id, utcnow
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def plan_error(exc: ValidationError) -> InvalidInputError:
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err["loc"]) or None
     cause = (err.get("ctx") or {}).get("error")
-    message = f" {cause}" if isinstance(cause, ValueError) else f": {err['msg']}"
+    message = f" {cause}" if isinstance(cause, ValueError) else f": {error_message(err)}"
     return InvalidInputError(f"`{name}`{message}", field=name)
 
 

@@ -536,11 +536,13 @@ def test_create_refusals(small: Site) -> None:
     )
     bad_point = _body(location={"lat": 91, "lon": 0})
     _problem(small.client.post("/assets", json=bad_point, headers=admin), 422, "location.lat")
-    _problem(
+    unknown = _problem(
         small.client.post("/assets", json=_body(categories=["nope"]), headers=admin),
         422,
         "categories",
     )
+    # Our check's own words, without pydantic's "Value error, " before them.
+    assert unknown["detail"].startswith("`categories`: unknown category id 'nope'")
     _problem(small.client.post("/assets", json=_body(colour="red"), headers=admin), 422, "colour")
     _problem(small.client.post("/assets", json=_body(id="a/b?c#d"), headers=admin), 422, "id")
     _problem(small.client.post("/assets", json=_body()), 401, None)

@@ -313,6 +313,29 @@ def test_bad_input_is_named_beside_its_field(site, change, field, words) -> None
     assert not PLAN_ID.findall(response.text)
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"minutes_walk": "0"}, "Walking minutes: input should be greater than 0"),
+        ({"mode": ["walk", "car"], "minutes_car": "0"}, "By car (driven) minutes:"),
+        ({"budget": "max", "max_cost": "-3"}, "Most per session: input should be greater"),
+        ({"age": "-1"}, "Age: input should be greater than or equal to 0"),
+        ({"where": "", "lat": "91", "lon": "-1.7"}, "Latitude: input should be less than"),
+        ({"gender": "other"}, "Gender: input should be 'women' or 'men'"),
+        ({"pref": "x"}, "Preferences: 'x' is not one of the choices"),
+    ],
+)
+def test_the_summary_says_which_field_each_message_is_about(site, change, said) -> None:
+    """The summary at the top lists messages apart from their fields: each must name its
+    own ("Age: ...", not an "Input should be ..." that could be about anything)."""
+    client = _signed_in(site, "practitioner")
+    response = client.post("/search", data={**FORM, **change}, headers=SAME_SITE)
+    assert response.status_code == 422
+    summary = re.search(r'id="error-summary-title">.*?</ul>', response.text, re.S)
+    assert summary, response.text[:2000]
+    assert said in html.unescape(summary.group(0))
+
+
 def test_every_wrong_field_is_named_at_once_in_page_order(site) -> None:
     """The profile's own limits (an age over 120) are reported together with the
     form's (an unknown place, minutes that are not a number), not one per try."""

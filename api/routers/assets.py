@@ -41,7 +41,7 @@ from api.routers.schemas import (
 )
 from geo_assets.auth import User, authorise_asset_write, can_read_asset, readable_filters
 from geo_assets.clock import local_now
-from geo_assets.errors import InvalidInputError, NotFoundError
+from geo_assets.errors import InvalidInputError, NotFoundError, error_message
 from geo_assets.freshness import confirmed_on_creation
 from geo_assets.model import Asset, AssetKind, AssetStatus, BBox, LocationPrecision, Weekday
 from geo_assets.review import needs_review, proposed_fields, split_for_review, with_proposals
@@ -159,7 +159,7 @@ def parse_bbox(text: str) -> BBox:
     try:
         return BBox.parse(text)
     except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        message = error_message(exc.errors()[0])
         raise InvalidInputError(
             f"`bbox` must be west,south,east,north in degrees (longitudes -180..180, "
             f"latitudes -90..90, south <= north): {message}",
@@ -174,7 +174,7 @@ def build_filters(**values: Any) -> AssetFilters:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = _PARAM_FOR_FILTER.get(str(err["loc"][0]), str(err["loc"][0]))
-        raise InvalidInputError(f"`{name}`: {err['msg']}", field=name) from exc
+        raise InvalidInputError(f"`{name}`: {error_message(err)}", field=name) from exc
 
 
 def asset_url(asset_id: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from geo_assets.errors import InvalidInputError, RowError
+from geo_assets.errors import InvalidInputError, RowError, error_message
 from geo_assets.geocode import Geocoder
 from geo_assets.hsds import (
     _ACCESS_TEXT,  # noqa: PLC2701 - the sentences our export writes; read back here
@@ -177,7 +177,7 @@ def message(key: str, err: Any) -> str:
     last = key.rsplit(".", 1)[-1]
     if err["type"] == "string_pattern_mismatch" and last in _PATTERN_TEXT:
         return f"{err['input']!r} is not {_PATTERN_TEXT[last]}"
-    return str(err["msg"])
+    return error_message(err)
 
 
 class Record:

@@ -33,6 +33,7 @@ from geo_assets.errors import (
     InvalidInputError,
     NotFoundError,
     RowError,
+    error_message,
 )
 from geo_assets.model import (
     ADULT_AGE,
@@ -843,7 +844,7 @@ def check_near(lat: float, lon: float, radius_m: float) -> NearQuery:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0])
-        raise InvalidInputError(f"`{name}`: {err['msg']}", field=name) from exc
+        raise InvalidInputError(f"`{name}`: {error_message(err)}", field=name) from exc
 
 
 def check_limit(limit: int | None) -> int | None:
@@ -962,7 +963,8 @@ def invalid_input(exc: ValidationError) -> InvalidInputError:
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err["loc"]) or None
     # A check across fields has no one place: its message names the fields itself.
-    return InvalidInputError(err["msg"] if name is None else f"`{name}`: {err['msg']}", field=name)
+    message = error_message(err)
+    return InvalidInputError(message if name is None else f"`{name}`: {message}", field=name)
 
 
 @contextmanager
@@ -1007,7 +1009,7 @@ def row_errors(row: int, exc: ValidationError) -> list[RowError]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(record)"
-        out.append(RowError(row, loc, err["msg"]))
+        out.append(RowError(row, loc, error_message(err)))
     return out
 
 
