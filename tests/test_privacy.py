@@ -240,3 +240,18 @@ def test_a_saved_plan_keeps_nothing_personal(sample_settings: tuple[Settings, st
         leaks = [s for s in [*SECRETS, ", ".join(INTERESTS)] if s.lower() in text.lower()]
         assert not leaks, f"personal data stored with the plan: {leaks}"
     assert REFERENCE not in audit
+
+
+def test_what_is_typed_about_a_person_is_not_remembered_between_searches() -> None:
+    """The interest resolver remembers its own vocabulary's words ("gardening"), never
+    the rest of what was typed: that stays in no cache once the search is over."""
+    from geo_assets.interests import InterestResolver, default_resolver
+
+    resolver = default_resolver()
+    remembered = InterestResolver._resolve_known
+    before = remembered.cache_info().currsize
+    said = "recovering from a breakdown, used to play guitar"
+    assert resolver.resolve(said)  # it is read: guitar
+    assert remembered.cache_info().currsize == before
+    assert resolver.resolve("gardening") and remembered.cache_info().currsize <= before + 1
+    assert resolver.resolve(said) == resolver.resolve(said)
