@@ -66,6 +66,8 @@ def test_schema_is_migrated_before_the_api_starts(compose: dict) -> None:
     assert migrate["command"] == ["geo-assets", "db", "upgrade"]
     assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
     assert migrate["environment"] == compose["services"]["api"]["environment"]
+    # The container's clock is UTC: the service must be told the zone sessions are read in.
+    assert compose["services"]["api"]["environment"]["GEO_ASSETS_TIME_ZONE"]
     api = compose["services"]["api"]
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
