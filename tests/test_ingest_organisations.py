@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from geo_assets.errors import ConflictError
 from geo_assets.ingest.base import run_import
 from geo_assets.ingest.hsds import parse_hsds_document
 from geo_assets.ingest.hsds_map import ReadOptions
@@ -67,3 +68,21 @@ def test_a_feed_naming_a_portal_organisations_id_gets_its_own_organisation(
     _import(sqlite_store, _feed("org-a", "Feed Trust", "svc-1"), source="feed")
     assert _owners(sqlite_store) == {"Feed Trust lunch club": "Feed Trust"}
     assert sqlite_store.get_organisation("org-a").name == "Portal Trust"
+
+
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True
+)
+def test_an_import_whose_load_fails_leaves_none_of_its_organisations(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Organisations go in before the listings' one transaction: when that fails (a
+    clash only the database sees, another writer), they are taken out again."""
+
+    def clash(*_: Any, **__: Any) -> None:
+        raise ConflictError("bulk load clashes with stored data")
+
+    monkeypatch.setattr(store, "bulk_upsert", clash)
+    with pytest.raises(ConflictError):
+        run_import(store, parse_hsds_document(_feed("7", "Lost Trust", "svc"), ReadOptions()))
+    assert store.list_organisations().total == 0

@@ -47,6 +47,7 @@ from factories import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geo_assets.auth import User
 from geo_assets.duplicates import merge
 from geo_assets.errors import BulkValidationError, ConflictError, InvalidInputError, NotFoundError
 from geo_assets.model import Asset, BBox
@@ -150,6 +151,24 @@ def test_organisation_patch_and_archive(store: Store) -> None:
     assert archived.status == "archived" and archived.version == 3
     assert store.get_organisation("org-1") == archived
     assert ids(store.list_organisations().items) == ["org-1"]  # archived ones are still listed
+
+
+def test_an_organisation_nothing_names_can_be_deleted(store: Store) -> None:
+    store.create_organisation(make_org(id="unused"))
+    store.create_organisation(make_org(id="listed"))
+    store.create_asset(make_asset(organisation_id="listed"))
+    store.create_organisation(make_org(id="staffed"))
+    store.create_user(User(name="Olu", role="organisation", organisation_id="staffed"))
+    store.delete_organisation("unused", actor="import")
+    with pytest.raises(NotFoundError):
+        store.get_organisation("unused")
+    assert [e.action for e in store.list_audit("unused").items] == ["delete"]
+    for named in ("listed", "staffed"):
+        with pytest.raises(ConflictError, match="archive it instead"):
+            store.delete_organisation(named)
+        assert store.get_organisation(named).id == named
+    with pytest.raises(NotFoundError):
+        store.delete_organisation("unused")
 
 
 def test_organisation_list_order_and_paging(store: Store) -> None:

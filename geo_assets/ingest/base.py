@@ -367,18 +367,10 @@ def _create_organisations(store: Store, orgs: list[Organisation], actor: str | N
 
 def _undo_organisations(store: Store, created: list[str]) -> list[str]:
     """Remove organisations this import created; warnings for any that must remain."""
-    delete = getattr(store, "delete_organisation", None)
-    if not created:
-        return []
-    if delete is None:
-        return [
-            f"the asset load failed after {len(created)} organisation(s) were created and this "
-            f"store cannot delete them: {', '.join(created[:20])}"
-        ]
     left = []
     for org_id in created:
         try:
-            delete(org_id)
+            store.delete_organisation(org_id)
         except Exception:  # best effort: report rather than hide the original failure
             left.append(org_id)
     return [f"could not remove organisation {org_id!r} created by this import" for org_id in left]

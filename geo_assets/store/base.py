@@ -606,6 +606,11 @@ class Store(Protocol):
         held_revision: int | None = None,
     ) -> Organisation: ...
     def archive_organisation(self, org_id: str, *, actor: str | None = None) -> Organisation: ...
+    def delete_organisation(self, org_id: str, *, actor: str | None = None) -> None:
+        """Remove an organisation nothing refers to (an import's own, when its load
+        failed); ConflictError while a listing or a user names it: archive it instead."""
+        ...
+
     def list_organisations(self, *, page: int = 1, per_page: int = 50) -> Page[Organisation]: ...
 
     def create_asset(self, asset: Asset, *, actor: str | None = None) -> Asset: ...
@@ -877,6 +882,17 @@ def stamp_new(model: Asset | Organisation, now: datetime | None = None) -> Any:
         stamp["moderated"] = model.status == "published"
     # Shallow: the stored document is serialised from the copy, nothing mutates it.
     return model.model_copy(update=stamp)
+
+
+# An organisation that a listing or a user still names, which delete_organisation refuses.
+ORGANISATION_IN_USE = (
+    "SELECT EXISTS (SELECT 1 FROM assets WHERE organisation_id = {p})"
+    " OR EXISTS (SELECT 1 FROM users WHERE organisation_id = {p})"
+)
+
+
+def organisation_in_use(org_id: str) -> ConflictError:
+    return ConflictError(f"organisation `{org_id}` still has listings or users: archive it instead")
 
 
 def stamp_created(model: Asset | Organisation) -> Any:

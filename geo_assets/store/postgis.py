@@ -41,6 +41,7 @@ from geo_assets.errors import (
 )
 from geo_assets.model import NUL_REFUSED, Asset, BBox, Organisation, utcnow
 from geo_assets.store.base import (
+    ORGANISATION_IN_USE,
     AssetFilters,
     BulkCollector,
     NearbyHit,
@@ -53,6 +54,7 @@ from geo_assets.store.base import (
     bulk_audit,
     check_nearby_each,
     check_page,
+    organisation_in_use,
     paused_gc,
     stamp_created,
     stamp_new,
@@ -290,6 +292,20 @@ class PostGISStore(RecordUpdates, PostGISHeldChanges, PostGISUsers, PostGISPlans
         return applied
 
     # --- organisations ----------------------------------------------------------------------
+
+    def delete_organisation(self, org_id: str, *, actor: str | None = None) -> None:
+        with self._connect() as conn, conn.transaction():
+            found = conn.execute(
+                "SELECT 1 FROM organisations WHERE id = %s FOR UPDATE", [org_id]
+            ).fetchone()
+            if found is None:
+                raise NotFoundError("organisation", org_id)
+            in_use = conn.execute(ORGANISATION_IN_USE.format(p="%s"), [org_id, org_id]).fetchone()
+            if in_use is not None and in_use[0]:
+                raise organisation_in_use(org_id)
+            conn.execute("DELETE FROM organisations WHERE id = %s", [org_id])
+            if actor is not None:
+                write_audit(conn, actor, "delete", "organisation", org_id, {})
 
     def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
         new: Organisation = stamp_created(org)

@@ -24,6 +24,7 @@ from geo_assets.errors import ConflictError, InvalidInputError, NotFoundError, S
 from geo_assets.geodesy import geodesics_from, point_geodesic_m
 from geo_assets.model import Asset, BBox, Organisation, utcnow
 from geo_assets.store.base import (
+    ORGANISATION_IN_USE,
     AssetFilters,
     NearbyHit,
     NearbyQuery,
@@ -37,6 +38,7 @@ from geo_assets.store.base import (
     check_nearby_each,
     check_page,
     degree_box,
+    organisation_in_use,
     paused_gc,
     stamp_created,
     validated_rows,
@@ -354,6 +356,19 @@ class SQLiteStore(RecordUpdates, SQLiteHeldChanges, SQLiteUsers, SQLitePlans, SQ
         return applied
 
     # --- organisations --------------------------------------------------------------------
+
+    def delete_organisation(self, org_id: str, *, actor: str | None = None) -> None:
+        with self._write() as conn:
+            if (
+                conn.execute("SELECT 1 FROM organisations WHERE id = ?", (org_id,)).fetchone()
+                is None
+            ):
+                raise NotFoundError("organisation", org_id)
+            if conn.execute(ORGANISATION_IN_USE.format(p="?"), (org_id, org_id)).fetchone()[0]:
+                raise organisation_in_use(org_id)
+            conn.execute("DELETE FROM organisations WHERE id = ?", (org_id,))
+            if actor is not None:
+                write_audit(conn, actor, "delete", "organisation", org_id, {})
 
     def create_organisation(self, org: Organisation, *, actor: str | None = None) -> Organisation:
         stored: Organisation = stamp_created(org)
