@@ -29,7 +29,7 @@ from geo_assets.coverage import (
     suggest_sites,
 )
 from geo_assets.coverage import service as coverage_service
-from geo_assets.errors import GeoAssetsError
+from geo_assets.errors import GeoAssetsError, InvalidInputError
 from geo_assets.settings import Settings
 from geo_assets.store import Store, open_store
 from geo_assets.taxonomy import default_taxonomy
@@ -493,5 +493,91 @@ def test_a_missing_or_broken_demand_file_stops_the_start(site: Site, tmp_path: P
     with (
         pytest.raises(GeoAssetsError, match=r"coverage_demand_file .*broken\.csv"),
         TestClient(app),
+    ):
+        pass
+
+
+def test_an_empty_demand_file_gives_the_page_and_files_with_no_one(
+    site: Site, tmp_path: Path
+) -> None:
+    import pyogrio
+
+    empty = tmp_path / "empty.csv"
+    _write_areas(empty, [])
+    settings = Settings(
+        database_url=site.url,
+        rate_limit_per_minute=0,
+        read_rate_limit_per_minute=0,
+        coverage_demand_file=empty,
+        coverage_population_column="people",
+    )
+    with TestClient(create_app(settings)) as client:
+        headers = site.auth["planner"]
+        for path in ENDPOINTS:
+            assert client.get(path, params=NATURE, headers=headers).status_code == 200, path
+        sites = client.get("/coverage/sites", params=NATURE, headers=headers).json()
+        assert sites["sites"] == [] and sites["population"] == 0
+        gpkg = tmp_path / "empty.gpkg"
+        gpkg.write_bytes(
+            client.get("/coverage/export.gpkg", params=NATURE, headers=headers).content
+        )
+        assert "sites" not in dict(pyogrio.list_layers(gpkg))
+        client.cookies.set("ga_session", site.tokens["planner"])
+        page = client.get("/planner", params=NATURE)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "No new site would bring anyone more within reach." in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "link"), [("minutes", 'href="#choice-minutes"'), ("candidates", None)]
+)
+def test_planner_page_explains_a_run_it_cannot_make(
+    site: Site, monkeypatch: pytest.MonkeyPatch, field: str, link: str | None
+) -> None:
+    """A run refused as asked (too many pairs for the minutes, say) is said on the page."""
+    from api.routers import planner_pages
+
+    def refuse(*_args: Any) -> Any:
+        raise InvalidInputError(f"cannot measure that: check `{field}`", field=field)
+
+    monkeypatch.setattr(planner_pages, "run_for", refuse)
+    response = _page(site, "/planner", "planner", **NATURE)
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in response.text and f"check `{field}`" in response.text
+    assert "folium-map" not in response.text
+    invalid = 'aria-invalid="true" aria-describedby'  # a form field marked
+    if link is None:
+        assert 'href="#choice-' not in response.text and invalid not in response.text
+    else:
+        assert link in response.text and invalid in response.text
+
+
+def test_planner_map_gives_no_access_a_colour_of_its_own(site: Site) -> None:
+    """Instrument lessons: most cells have no listing within reach, the rest one; the two
+    must not share a colour, and the legend must not say "0 to 1"."""
+    import re
+    from collections import Counter
+
+    query = {**NATURE, "category": "arts.music.instruments", "measure": "cumulative"}
+    cells = site.get("/coverage/cells", **query).json()["features"]
+    counts = Counter(f["properties"]["access"] for f in cells)
+    assert set(counts) == {0.0, 1.0}
+    html = _page(site, "/planner", "planner", **query).text
+    fills = Counter(re.findall(r'"_ga_fill": "(#[0-9a-fA-F]{6})"', html))
+    assert sorted(fills.values()) == sorted(counts.values())
+    assert "0 to 1" not in html
+
+
+def test_a_demand_file_with_a_bad_number_stops_the_start_naming_it(
+    site: Site, tmp_path: Path
+) -> None:
+    areas = tmp_path / "areas.csv"
+    areas.write_text('code,lat,lon,people\nA,53.79,-1.75,"1,234"\n', encoding="utf-8")
+    settings = Settings(
+        database_url=site.url, coverage_demand_file=areas, coverage_population_column="people"
+    )
+    with (
+        pytest.raises(GeoAssetsError, match=r"areas\.csv: `population` .* row 2 has '1,234'"),
+        TestClient(create_app(settings)),
     ):
         pass

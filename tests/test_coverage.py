@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from factories import make_asset
 from typer.testing import CliRunner
 
 from geo_assets.coverage import (
@@ -26,6 +27,7 @@ from geo_assets.coverage import (
     read_demand,
     resample_cells,
     suggest_sites,
+    write_result,
 )
 from geo_assets.coverage import measures as m
 from geo_assets.coverage.costs import ecef_m
@@ -37,6 +39,7 @@ from geo_assets.coverage.population import (
     population_csv,
     sample_population,
 )
+from geo_assets.coverage.service import run_coverage
 from geo_assets.coverage.sites import (
     candidates_from_cells,
     candidates_from_venues,
@@ -44,6 +47,7 @@ from geo_assets.coverage.sites import (
     greedy_max_cover,
 )
 from geo_assets.errors import InvalidInputError
+from geo_assets.store import Store
 from geo_assets.travel import StraightLineTravel
 
 BRADFORD = (53.795, -1.752)
@@ -666,3 +670,55 @@ def test_cli_with_user_polygons_and_venue_candidates(sample_db: str, tmp_path: P
     assert result.exit_code == 0, result.output
     cells = pyogrio.read_dataframe(out, layer="coverage")
     assert len(cells) > 2 and abs(cells["population"].sum() - 1500) < 1e-3
+
+
+NEAR = {"lat": 53.80, "lon": -1.75}
+FAR = {"lat": 53.90, "lon": -1.95}
+
+
+def test_venue_candidates_are_every_published_venue_whatever_its_categories(
+    sqlite_store: Store,
+) -> None:
+    """A sports hall filed under sport (as the OSM importer files them) can host a group."""
+    hall = sqlite_store.create_asset(
+        make_asset(kind="venue", name="Sports Hall", categories=["sport"], location=NEAR)
+    )
+    sqlite_store.create_asset(
+        make_asset(
+            kind="venue", name="Closed Hall", categories=["sport"], location=NEAR, status="draft"
+        )
+    )
+    sqlite_store.create_asset(
+        make_asset(kind="group", name="Walkers", categories=["nature"], location=FAR)
+    )
+    demand = Demand.from_points([53.80, 53.90], [-1.75, -1.95], [1000, 10], ids=["near", "far"])
+    run = run_coverage(
+        sqlite_store, CoverageParams(categories=("nature",)), demand=demand, candidates="venues"
+    )
+    table = run.suggest(2).table
+    assert table["id"].tolist() == [hall.id] and table["new_population"].tolist() == [1000.0]
+
+
+def test_csv_export_guards_text_that_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    demand = Demand.from_points(
+        [53.79, 53.95, 53.80],
+        [-1.75, -2.0, -1.76],
+        [100, 50, 10],
+        ids=['=HYPERLINK("http://evil")', "+SUM(1)", "-5"],
+    )
+    result = analyse(demand, _sample_supply(), CoverageParams())
+    out = tmp_path / "coverage.csv"
+    write_result(result, out)
+    ids = pd.read_csv(out, dtype={"id": str})["id"].tolist()
+    assert ids == ['\'=HYPERLINK("http://evil")', "'+SUM(1)", "-5"]  # a number stays one
+
+
+def test_cli_says_when_no_new_site_would_help(sample_db: str) -> None:
+    from geo_assets.cli import app
+
+    args = ["--database-url", sample_db, "coverage", "--category", "nature", "--mode", "car"]
+    result = CliRunner().invoke(app, [*args, "--minutes", "240", "--sites", "2", "--top", "0"])
+    assert result.exit_code == 0, result.output
+    assert "100.0% of 550,000 people" in result.output
+    assert "No new site would bring anyone more within reach." in result.output
+    assert "Suggested new sites" not in result.output

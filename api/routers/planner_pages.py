@@ -47,6 +47,8 @@ PlannerUser = Annotated[User, page_role("planner")]
 
 TOP_GAPS = 10
 TOP_SITES = 5
+# The form's fields: an error about one of them is shown against it.
+FORM_FIELDS = ("category", "mode", "minutes", "measure")
 MODE_LABELS = {
     "walk": "Walking",
     "cycle": "Cycling",
@@ -156,18 +158,6 @@ def _map(request: Request, run: CoverageRun) -> MapParts:
     return parts
 
 
-def _breaks(values: np.ndarray) -> list[float] | None:
-    """Class edges with the zeros (no access) as a class of their own, when there are
-    zeros; else None (the map's own quantile classes). Quantiles over all the values
-    would merge every class below the share of zeros into one."""
-    finite = values[np.isfinite(values)]
-    positive = finite[finite > 0]
-    if len(positive) == len(finite) or len(positive) < 4:
-        return None
-    edges = np.quantile(positive, [0.0, 0.25, 0.5, 0.75, 1.0])
-    return [float(e) for e in np.unique([0.0, *edges])]
-
-
 def _draw(run: CoverageRun, settings: MapSettings) -> MapParts:
     layer, value = _map_layer(run)
     measure = run.params.measure
@@ -176,10 +166,11 @@ def _draw(run: CoverageRun, settings: MapSettings) -> MapParts:
         value,
         label=_what(measure)[:1].upper() + _what(measure)[1:],
         gap_column="worst gap",
-        bins=_breaks(layer[value].to_numpy(dtype=float, na_value=np.nan)),
         value_format=VALUE_FORMATS.get(measure, "{:.2f}"),
         tooltip_columns=("people", "minutes to nearest"),
         higher_is_better=measure != "nearest",
+        # No listing in reach (0) never shares a colour with some access, however little.
+        zero_class=measure != "nearest",
         settings=settings,
     )
     return render_parts(m, settings)
@@ -214,13 +205,14 @@ def planner_page(request: Request, store: StoreDep, user: PlannerUser) -> Respon
     }
     try:
         params = choices.params()
-    except InvalidInputError as exc:
-        context["error"] = {"field": exc.field or "category", "message": str(exc)}
+        run = run_for(request, store, params)
+        suggestion = run.suggest(TOP_SITES)
+    except InvalidInputError as exc:  # the page says what is wrong, beside the form
+        field = exc.field or "category"
+        context["error"] = {"field": field if field in FORM_FIELDS else None, "message": str(exc)}
         return render(request, "planner.html", context, status_code=422)
-    run = run_for(request, store, params)
     summary = run.result.summary
     category_name = dict(context["categories"]).get(choices.category, choices.category)
-    suggestion = run.suggest(TOP_SITES)
     context.update(
         {
             "map": _map(request, run),

@@ -205,7 +205,8 @@ def write_result(
 
     ``.gpkg``: layers ``coverage`` (every unit), ``gaps`` (ranked), ``assets`` and, when
     given, ``sites`` (suggested sites as points). ``.geojson``: the coverage layer.
-    ``.csv``: the per-unit table with lat/lon and no geometry.
+    ``.csv``: the per-unit table with lat/lon and no geometry; its text (unit ids from a
+    planner's own file) guarded against running as a spreadsheet formula.
     """
     target = Path(path)
     suffix = target.suffix.lower()
@@ -215,7 +216,15 @@ def write_result(
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        result.cells.replace([np.inf], np.nan).to_csv(target, index=False)
+        import pandas as pd
+
+        from geo_assets.ingest.spreadsheet import guarded
+
+        table = result.cells.replace([np.inf], np.nan)
+        for column in table.columns:
+            if not pd.api.types.is_numeric_dtype(table[column]):
+                table[column] = table[column].map(guarded)
+        table.to_csv(target, index=False)
         return ["coverage"]
     layer = to_layer(result)
     if suffix in (".geojson", ".json"):

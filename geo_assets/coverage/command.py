@@ -41,7 +41,7 @@ def coverage(
             min=0,
             max=15,
             help="H3 resolution of the demand cells (default 8); with --demand polygons, "
-            "spread their population over cells of this resolution.",
+            "spread their population over cells of this resolution (points stay points).",
         ),
     ] = None,
     demand: Annotated[
@@ -204,7 +204,9 @@ def _report(
                 f"{row.gap_score:,.0f}",
             )
         console.print(table)
-    if suggestion is not None:
+    if suggestion is not None and not len(suggestion.table):
+        console.print("No new site would bring anyone more within reach.")
+    elif suggestion is not None:
         table = Table(title="Suggested new sites (greedy maximal covering)")
         for column in ("#", "site", "lat", "lon", "new people", "new people x need"):
             table.add_column(column, justify="right")

@@ -32,6 +32,8 @@ WGS84_CRS = "EPSG:4326"
 # Columns looked for when a file does not name them.
 POPULATION_COLUMNS = ("population", "pop", "usual_residents", "people")
 CSV_GEOMETRY_COLUMNS = ("wkt", "geometry", "geom")
+# A CSV's first record is row 2 as a spreadsheet shows it (the header is row 1).
+CSV_FIRST_ROW = 2
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,7 @@ class Demand:
         geometry: np.ndarray | None = None,
         resolution: int | None = None,
     ) -> Demand:
-        lat_a = np.asarray(lat, dtype=float).ravel()
-        lon_a = np.asarray(lon, dtype=float).ravel()
+        lat_a, lon_a = check_coordinates(lat, lon)
         n = len(lat_a)
         ids_a = np.asarray(
             list(ids) if ids is not None else [str(k) for k in range(n)], dtype=object
@@ -142,16 +143,16 @@ class Demand:
         """Polygons of a GeoDataFrame as the units, each starting at its centroid."""
         gdf = _to_wgs84(frame)
         pop_col = _population_column(gdf, population)
-        geom = np.asarray(gdf.geometry.values, dtype=object)
-        if np.any(shapely.is_missing(geom)) or np.any(shapely.is_empty(geom)):
-            raise InvalidInputError("every demand unit needs a geometry", field="geometry")
+        geom = _geometries(gdf)
         centre = shapely.centroid(geom)
         ids = gdf[id_column].astype(str).to_numpy() if id_column else _default_ids(gdf)
         return cls.from_points(
             shapely.get_y(centre),
             shapely.get_x(centre),
-            gdf[pop_col].to_numpy(dtype=float),
-            None if need is None else gdf[_column(gdf, need, "need")].to_numpy(dtype=float),
+            _check_values(gdf[pop_col], len(gdf), "population"),
+            None
+            if need is None
+            else _check_values(gdf[_column(gdf, need, "need")], len(gdf), "need"),
             ids=ids,
             geometry=None if np.all(shapely.get_type_id(geom) == 0) else geom,
         )
@@ -171,13 +172,87 @@ class Demand:
         )
 
 
-def _check_values(values: Sequence[float] | np.ndarray, n: int, field: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float).ravel()
+def _check_values(
+    values: Sequence[float] | np.ndarray, n: int, field: str, *, first_row: int = 1
+) -> np.ndarray:
+    """``values`` as floats; a bad one fails naming ``field``, its column and its row
+    (``first_row`` is the first value's row: a planner must find it in their file)."""
+    arr = _numbers(values, field, first_row=first_row)
     if len(arr) != n:
         raise InvalidInputError(f"`{field}` needs one value per unit ({n})", field=field)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise InvalidInputError(f"`{field}` must be finite and not negative", field=field)
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise InvalidInputError(
+            f"{_named(field, values)} must be a finite number, not negative; "
+            f"{_row_has(values, int(np.argmax(bad)), first_row)}",
+            field=field,
+        )
     return arr
+
+
+def check_coordinates(
+    lat: Sequence[float] | np.ndarray,
+    lon: Sequence[float] | np.ndarray,
+    *,
+    field: str | None = None,
+    first_row: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) degrees as floats; a value that is missing, not a number or out of range
+    fails naming the column and row, and ``field`` (default: the column) for the caller."""
+    out = []
+    for name, values, limit in (("lat", lat, 90), ("lon", lon, 180)):
+        arr = _numbers(values, name, field=field, first_row=first_row)
+        bad = ~(np.abs(arr) <= limit)  # also nan
+        if bad.any():
+            raise InvalidInputError(
+                f"{'' if field is None else f'`{field}`: '}`{name}` must be degrees from "
+                f"-{limit} to {limit}; {_row_has(values, int(np.argmax(bad)), first_row)}",
+                field=field or name,
+            )
+        out.append(arr)
+    if len(out[0]) != len(out[1]):
+        raise InvalidInputError("`lat` and `lon` need one value per unit", field=field or "lon")
+    return out[0], out[1]
+
+
+def _numbers(values: Any, name: str, *, field: str | None = None, first_row: int = 1) -> np.ndarray:
+    """``values`` as floats; text that is no number ("1,234") fails naming its row."""
+    try:
+        return np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        pass
+    items = np.asarray(values, dtype=object).ravel()
+    for k, value in enumerate(items):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            where = "" if field is None or field == name else f"`{field}`: "
+            raise InvalidInputError(
+                f"{where}{_named(name, values)} must be a number; {_row_has(values, k, first_row)}",
+                field=field or name,
+            ) from None
+    return np.array([float(v) for v in items], dtype=float)
+
+
+def _named(field: str, values: Any) -> str:
+    """``population``, or ``population`` (column ``people``) when the column says otherwise."""
+    column = getattr(values, "name", None)
+    return (
+        f"`{field}`" if column is None or str(column) == field else f"`{field}` (column `{column}`)"
+    )
+
+
+def _row_has(values: Any, k: int, first_row: int) -> str:
+    import pandas as pd
+
+    value = np.asarray(values, dtype=object).ravel()[k]
+    missing = bool(pd.isna(value)) or str(value).strip() == ""
+    shown = "no value" if missing else repr(_plain(value))
+    return f"row {k + first_row} has {shown}"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_resolution(resolution: int) -> int:
@@ -245,10 +320,20 @@ def resample_cells(demand: Demand, resolution: int) -> Demand:
             need.extend([w] * len(children))
         return Demand.from_cells(ids, pop, need)
     parents = np.array([h3.cell_to_parent(c, resolution) for c in demand.ids], dtype=object)
-    keys, inverse = np.unique(parents, return_inverse=True)
-    pop_sum = np.bincount(inverse, weights=demand.population, minlength=len(keys))
-    weighted = np.bincount(inverse, weights=demand.weight, minlength=len(keys))
-    plain = np.bincount(inverse, weights=demand.need, minlength=len(keys)) / np.bincount(inverse)
+    return _sum_by_cell(parents, demand.population, demand.need, resolution)
+
+
+def _sum_by_cell(
+    cells: np.ndarray, population: np.ndarray, need: np.ndarray, resolution: int
+) -> Demand:
+    """One unit per distinct cell: population summed, need as a population-weighted mean
+    (the plain mean where nobody lives)."""
+    if len(cells) == 0:
+        return Demand.from_points([], [], [], ids=[], resolution=resolution)
+    keys, inverse = np.unique(np.asarray(cells, dtype=object), return_inverse=True)
+    pop_sum = np.bincount(inverse, weights=population, minlength=len(keys))
+    weighted = np.bincount(inverse, weights=population * need, minlength=len(keys))
+    plain = np.bincount(inverse, weights=need, minlength=len(keys)) / np.bincount(inverse)
     need_mean = np.divide(weighted, pop_sum, out=plain.copy(), where=pop_sum > 0)
     return Demand.from_cells(keys.tolist(), pop_sum, need_mean)
 
@@ -265,49 +350,109 @@ def polygons_to_cells(
     Population is extensive (split by the share of each polygon's area in each cell); need is
     intensive (the area-weighted mean of the polygons a cell overlaps). Cells that touch the
     polygons only at their edges, or not at all, are dropped. Areas are measured in a Lambert
-    azimuthal equal-area projection centred on the polygons.
+    azimuthal equal-area projection centred on the polygons. Points (and any other shape
+    without area) put their people in the cell they lie in: no one is lost.
     """
-    from tobler.area_weighted import area_interpolate
-
     check_resolution(resolution)
     gdf = _to_wgs84(frame)
     pop_col = _population_column(gdf, population)
-    need_col = None if need is None else _column(gdf, need, "need")
-    union = shapely.union_all(gdf.geometry.values)
-    cells: set[str] = set()
-    for part in getattr(union, "geoms", [union]):
-        if part.geom_type == "Polygon":
-            cells.update(h3.geo_to_cells(part, resolution))
-    # Cells whose centres fall outside but which still overlap the edge.
-    seeds = cells or {h3.latlng_to_cell(union.centroid.y, union.centroid.x, resolution)}
-    ring = {n for c in seeds for n in h3.grid_disk(c, 1)}
-    if not cells:  # tiny polygons: grow until they are covered
-        while not shapely.covers(shapely.union_all(cell_polygons(sorted(ring))), union):
-            ring = {n for c in ring for n in h3.grid_disk(c, 1)}
-    ids = sorted(cells | ring)
+    geom = _geometries(gdf)
+    pop = _check_values(gdf[pop_col], len(gdf), "population")
+    needs = (
+        np.ones(len(gdf))
+        if need is None
+        else _check_values(gdf[_column(gdf, need, "need")], len(gdf), "need")
+    )
+    areal = shapely.area(geom) > 0
+    cells, people, weights = _spread_by_area(
+        geom[areal], pop[areal], None if need is None else needs[areal], resolution
+    )
+    spots = shapely.get_coordinates(shapely.point_on_surface(geom[~areal]))
+    at = np.array([h3.latlng_to_cell(lat, lon, resolution) for lon, lat in spots], dtype=object)
+    return _sum_by_cell(
+        np.concatenate([cells, at]),
+        np.concatenate([people, pop[~areal]]),
+        np.concatenate([weights, needs[~areal]]),
+        resolution,
+    )
 
+
+def _spread_by_area(
+    geom: np.ndarray, pop: np.ndarray, need: np.ndarray | None, resolution: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cells, population, need) of polygons spread over the cells they overlap; need 1
+    where not given."""
+    if len(geom) == 0:
+        return np.array([], dtype=object), np.zeros(0), np.zeros(0)
     import geopandas as gpd
+    from tobler.area_weighted import area_interpolate
 
+    union = shapely.union_all(geom)
+    ids = covering_cells(union, resolution)
     target = gpd.GeoDataFrame({"h3": ids}, geometry=list(cell_polygons(ids)), crs=WGS84_CRS)
     centre = union.centroid
     equal_area = f"+proj=laea +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m +no_defs"
-    source = gdf[[pop_col, *([need_col] if need_col else []), "geometry"]].to_crs(equal_area)
+    values = {"population": pop} if need is None else {"population": pop, "need": need}
+    source = gpd.GeoDataFrame(values, geometry=list(geom), crs=WGS84_CRS).to_crs(equal_area)
+    target = target.to_crs(equal_area)
     out = area_interpolate(
         source,
-        target.to_crs(equal_area),
-        extensive_variables=[pop_col],
-        intensive_variables=[need_col] if need_col else None,
+        target,
+        extensive_variables=["population"],
+        intensive_variables=None if need is None else ["need"],
     )
     overlap = shapely.area(
         shapely.intersection(
-            np.asarray(target.to_crs(equal_area).geometry.values, dtype=object),
+            np.asarray(target.geometry.values, dtype=object),
             shapely.union_all(np.asarray(source.geometry.values, dtype=object)),
         )
     )
     keep = overlap > 0
-    pops = out[pop_col].to_numpy(dtype=float)[keep]
-    needs = out[need_col].to_numpy(dtype=float)[keep] if need_col else None
-    return Demand.from_cells(np.asarray(ids, dtype=object)[keep].tolist(), pops, needs)
+    return (
+        np.asarray(ids, dtype=object)[keep],
+        out["population"].to_numpy(dtype=float)[keep],
+        np.ones(int(keep.sum())) if need is None else out["need"].to_numpy(dtype=float)[keep],
+    )
+
+
+def covering_cells(area: Any, resolution: int) -> list[str]:
+    """Sorted H3 cells that together cover ``area`` (polygons, lon/lat).
+
+    The cells whose centres lie in it, the cell of a point inside each part (a part can be
+    smaller than a cell, with no centre inside), a ring around them all for the edges, and
+    then cells around whatever is still left out until nothing is: a cell missing under a
+    polygon would lose the people who live there.
+    """
+    parts = [p for p in getattr(area, "geoms", [area]) if p.area > 0]
+    seeds: set[str] = set()
+    for part in parts:
+        seeds.update(h3.geo_to_cells(part, resolution))
+        inside = part.representative_point()
+        seeds.add(h3.latlng_to_cell(inside.y, inside.x, resolution))
+    cells = {n for c in seeds for n in h3.grid_disk(c, 1)}
+    while cells:
+        covered = shapely.geometry.shape(h3.cells_to_h3shape(sorted(cells)))
+        missing = shapely.difference(area, covered)
+        more: set[str] = set()
+        for piece in getattr(missing, "geoms", [missing]):
+            if piece.area > 0:
+                inside = piece.representative_point()
+                more.update(h3.grid_disk(h3.latlng_to_cell(inside.y, inside.x, resolution), 1))
+        if more <= cells:  # only rounding slivers along the cells' shared edges are left
+            break
+        cells |= more
+    return sorted(cells)
+
+
+def _geometries(gdf: Any) -> np.ndarray:
+    geom = np.asarray(gdf.geometry.values, dtype=object)
+    bad = shapely.is_missing(geom) | shapely.is_empty(geom)
+    if bad.any():
+        raise InvalidInputError(
+            f"every demand unit needs a geometry; row {int(np.argmax(bad)) + 1} has none",
+            field="geometry",
+        )
+    return geom
 
 
 def read_demand(
@@ -326,46 +471,89 @@ def read_demand(
     by ``population`` (default: the first of population, pop, usual_residents, people);
     ``need`` names an optional need column. Files without a CRS are taken as WGS84.
     """
+    units = _read_units(path, population=population, need=need, id_column=id_column, layer=layer)
+    if isinstance(units, Demand):
+        return units
+    return Demand.from_polygons(units, population=population, need=need, id_column=id_column)
+
+
+def _read_units(
+    path: str | Path,
+    *,
+    population: str | None,
+    need: str | None,
+    id_column: str | None = None,
+    layer: str | None = None,
+) -> Any:
+    """A file's H3 cells or points as :class:`Demand`, or its shapes as a GeoDataFrame
+    (numbers checked) for the caller to use as they are or spread over cells."""
     import geopandas as gpd
-    import pandas as pd
 
     file = Path(path)
     if not file.exists():
         raise InvalidInputError(f"demand file {str(file)!r} does not exist", field="demand")
-    if file.suffix.lower() in (".csv", ".txt"):
-        table = pd.read_csv(file)
-        columns = {c.lower(): c for c in table.columns}
-        pop_col = _population_column(table, population)
-        need_values = None if need is None else table[_column(table, need, "need")]
-        if "h3" in columns:
-            return Demand.from_cells(
-                table[columns["h3"]].astype(str).tolist(), table[pop_col], need_values
-            )
-        if "lat" in columns and "lon" in columns:
-            ids = table[id_column].astype(str) if id_column else _default_ids(table)
-            return Demand.from_points(
-                table[columns["lat"]], table[columns["lon"]], table[pop_col], need_values, ids=ids
-            )
-        wkt = next((columns[c] for c in CSV_GEOMETRY_COLUMNS if c in columns), None)
-        if wkt is None:
+    if file.suffix.lower() not in (".csv", ".txt"):
+        try:
+            refuse_linked_crs(Path(file), "demand")
+            return gpd.read_file(file, layer=layer, engine="pyogrio")
+        except Exception as exc:  # pyogrio raises several unrelated classes
             raise InvalidInputError(
-                "a demand CSV needs an `h3` column, `lat` and `lon` columns, or a `wkt` column",
-                field="demand",
-            )
-        frame = gpd.GeoDataFrame(
-            table.drop(columns=[wkt]),
-            geometry=gpd.GeoSeries.from_wkt(table[wkt]),
-            crs=WGS84_CRS,
+                f"cannot read demand file {str(file)!r}: {exc}", field="demand"
+            ) from exc
+    table = read_csv(file, "demand")
+    columns = {str(c).lower(): c for c in table.columns}
+    pop_col = _population_column(table, population)
+    n = len(table)
+    # Rows counted as a spreadsheet shows them, so a bad value can be found.
+    table[pop_col] = _check_values(table[pop_col], n, "population", first_row=CSV_FIRST_ROW)
+    need_col = None if need is None else _column(table, need, "need")
+    if need_col is not None:
+        table[need_col] = _check_values(table[need_col], n, "need", first_row=CSV_FIRST_ROW)
+    need_values = None if need_col is None else table[need_col]
+    if "h3" in columns:
+        return Demand.from_cells(
+            table[columns["h3"]].astype(str).tolist(), table[pop_col], need_values
         )
-        return Demand.from_polygons(frame, population=pop_col, need=need, id_column=id_column)
-    try:
-        refuse_linked_crs(Path(file), "demand")
-        frame = gpd.read_file(file, layer=layer, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several unrelated classes
+    if "lat" in columns and "lon" in columns:
+        lat, lon = check_coordinates(
+            table[columns["lat"]], table[columns["lon"]], first_row=CSV_FIRST_ROW
+        )
+        ids = table[id_column].astype(str) if id_column else _default_ids(table)
+        return Demand.from_points(lat, lon, table[pop_col], need_values, ids=ids)
+    wkt = next((columns[c] for c in CSV_GEOMETRY_COLUMNS if c in columns), None)
+    if wkt is None:
         raise InvalidInputError(
-            f"cannot read demand file {str(file)!r}: {exc}", field="demand"
+            "a demand CSV needs an `h3` column, `lat` and `lon` columns, or a `wkt` column",
+            field="demand",
+        )
+    return gpd.GeoDataFrame(
+        table.drop(columns=[wkt]), geometry=_from_wkt(table[wkt]), crs=WGS84_CRS
+    )
+
+
+def read_csv(path: Path, field: str) -> Any:
+    """A CSV file as a pandas frame; one that cannot be parsed fails naming ``field``."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"cannot read {field} file {str(path)!r}: {exc}", field=field
         ) from exc
-    return Demand.from_polygons(frame, population=population, need=need, id_column=id_column)
+
+
+def _from_wkt(values: Any) -> np.ndarray:
+    text = np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+    geom = shapely.from_wkt(text, on_invalid="ignore")
+    bad = shapely.is_missing(geom)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InvalidInputError(
+            f"`{values.name}` must be a WKT geometry; {_row_has(values, k, CSV_FIRST_ROW)}",
+            field=str(values.name),
+        )
+    return np.asarray(geom, dtype=object)
 
 
 def _to_wgs84(frame: Any) -> Any:
@@ -427,19 +615,18 @@ def load_demand(
 ) -> Demand | None:
     """The demand units of a planner's file, or None for the default (the sample population).
 
-    With ``resolution``, polygons are spread over H3 cells of that size and H3 cells are
-    resampled to it (the sample population too); points stay points."""
+    With ``resolution``, polygons are spread over H3 cells of that size (from any file
+    type; points among them go to the cell they lie in) and H3 cells are resampled to it
+    (the sample population too); a file of points only stays points, CSV or not."""
     from geo_assets.coverage.population import sample_population
 
     if path is None:
         return None if resolution is None else sample_population(resolution)
-    if resolution is not None and path.suffix.lower() != ".csv":
-        import geopandas as gpd
-
-        refuse_linked_crs(Path(path), "demand")
-        frame = gpd.read_file(path, engine="pyogrio")
-        return polygons_to_cells(frame, resolution, population=population, need=need)
-    units = read_demand(path, population=population, need=need)
-    if resolution is not None and units.is_h3:
-        units = resample_cells(units, resolution)
-    return units
+    units = _read_units(path, population=population, need=need)
+    if isinstance(units, Demand):
+        return (
+            resample_cells(units, resolution) if resolution is not None and units.is_h3 else units
+        )
+    if resolution is not None and bool((shapely.area(_geometries(units)) > 0).any()):
+        return polygons_to_cells(units, resolution, population=population, need=need)
+    return Demand.from_polygons(units, population=population, need=need)

@@ -171,16 +171,27 @@ def candidate_pool(
     candidates: str, demand: Demand, venues: Sequence[Asset], categories: Sequence[str]
 ) -> Supply:
     """Candidate sites: ``cells`` (every unit's centre), ``venues`` (published venues not
-    offering the categories) or a file path (see :func:`~.sites.read_candidates`)."""
+    offering the categories) or a file path (see :func:`~.sites.read_candidates`).
+
+    Cells run out only with no demand units, where no site could reach anyone: that is an
+    answer (no site helps), not a fault; venues or a file with none are the caller's."""
     if candidates == "cells":
-        pool = candidates_from_cells(demand)
-    elif candidates == "venues":
+        return candidates_from_cells(demand)
+    if candidates == "venues":
         pool = candidates_from_venues(venues, categories)
     else:
         pool = read_candidates(candidates)
     if len(pool) == 0:
         raise InvalidInputError("no candidate sites to choose from", field="candidates")
     return pool
+
+
+def published_venues(store: Any) -> list[Asset]:
+    """Every published listing of kind venue, whatever its categories: a sports hall
+    filed under sport can host a music group as well as a venue filed under venues."""
+    from geo_assets.store.base import AssetFilters, iter_assets
+
+    return list(iter_assets(store, AssetFilters(kinds=["venue"], statuses=["published"])))
 
 
 class CoverageRun:
@@ -299,7 +310,7 @@ def run_coverage(
     check_categories(params.categories)
     if published is None:
         published = Published.read(store, params.categories)
-    venues = published_assets(store, ["venues"]) if candidates == "venues" else []
+    venues = published_venues(store) if candidates == "venues" else []
     units = demand if demand is not None else default_demand()
     say("travel times")
     result = analyse(

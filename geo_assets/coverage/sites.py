@@ -22,7 +22,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from geo_assets.coverage.costs import Progress, Supply, build_cost_table
-from geo_assets.coverage.demand import Demand
+from geo_assets.coverage.demand import CSV_FIRST_ROW, Demand, check_coordinates, read_csv
 from geo_assets.errors import InvalidInputError
 from geo_assets.ingest.geo import refuse_linked_crs
 from geo_assets.model import Asset
@@ -55,6 +55,8 @@ def greedy_max_cover(
     if covered is not None:
         uncovered[np.asarray(covered, dtype=bool)] = 0.0
     picks: list[tuple[int, float]] = []
+    if N.shape[0] == 0:  # no candidates (no demand units to put them at)
+        return picks
     chosen = np.zeros(N.shape[0], dtype=bool)
     for _ in range(p):
         gain = N @ uncovered
@@ -191,21 +193,21 @@ def read_candidates(path: str | Path) -> Supply:
     Geo files (GeoJSON, GeoPackage, ...) may hold points or polygons (their centroids).
     """
     import geopandas as gpd
-    import pandas as pd
     import shapely
 
     file = Path(path)
     if not file.exists():
         raise InvalidInputError(f"candidate file {str(file)!r} does not exist", field="candidates")
     if file.suffix.lower() in (".csv", ".txt"):
-        table = pd.read_csv(file)
+        table = read_csv(file, "candidates")
         cols = {str(c).lower(): c for c in table.columns}
         if "lat" not in cols or "lon" not in cols:
             raise InvalidInputError(
                 "a candidate CSV needs `lat` and `lon` columns", field="candidates"
             )
-        lat = table[cols["lat"]].to_numpy(float)
-        lon = table[cols["lon"]].to_numpy(float)
+        lat, lon = check_coordinates(
+            table[cols["lat"]], table[cols["lon"]], field="candidates", first_row=CSV_FIRST_ROW
+        )
     else:
         refuse_linked_crs(Path(file), "candidates")
         table = gpd.read_file(file, engine="pyogrio")
@@ -213,7 +215,9 @@ def read_candidates(path: str | Path) -> Supply:
             table = table.to_crs("EPSG:4326")
         cols = {str(c).lower(): c for c in table.columns}
         centre = shapely.centroid(np.asarray(table.geometry.values, dtype=object))
-        lat, lon = shapely.get_y(centre), shapely.get_x(centre)
+        lat, lon = check_coordinates(
+            shapely.get_y(centre), shapely.get_x(centre), field="candidates"
+        )
     ids = table[cols["id"]].astype(str).tolist() if "id" in cols else None
     names = table[cols["name"]].astype(str).tolist() if "name" in cols else ids
     return Supply.from_points(lat, lon, ids=ids, names=names)
