@@ -792,3 +792,41 @@ def test_a_number_of_thousands_of_digits_is_a_file_error(tmp_path: Path) -> None
     feed = parse_hsds(path)
     assert [(e.row, e.field) for e in feed.errors] == [(0, FILE_FIELD)]
     assert "not usable JSON" in feed.errors[0].message
+
+
+def test_tabular_export_writes_formulas_as_text_and_reads_them_back(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """As the spreadsheet export does: a cell Excel would run gets an apostrophe first,
+    and the import takes it off again. Numbers (a longitude) are left alone."""
+    from tests.factories import LEEDS
+
+    org = sqlite_store.create_organisation(Organisation(name="-Minus Trust", phone="+44 113 000"))
+    sqlite_store.create_asset(
+        make_asset(
+            name="@SUM(1+1)",
+            description='=HYPERLINK("http://x.example","Click")',
+            organisation_id=org.id,
+            contact={"phone": "+44 1274 000000", "email": "a@example.org"},
+        )
+    )
+    out = tmp_path / "package"
+    assert export_hsds_csv(sqlite_store, out) == 1
+    cells = [
+        cell
+        for table in out.glob("*.csv")
+        for row in csv.reader(table.open(encoding="utf-8", newline=""))
+        for cell in row
+    ]
+    assert '\'=HYPERLINK("http://x.example","Click")' in cells and "'@SUM(1+1)" in cells
+    assert "'+44 1274 000000" in cells and "'-Minus Trust" in cells
+    assert [c for c in cells if c[:1] in ("=", "+", "-", "@")] == [str(LEEDS[1])]
+    feed = parse_hsds_csv(out)
+    assert feed.errors == []
+    ((_, asset),) = feed.records
+    assert (asset.name, asset.description, asset.contact.phone) == (
+        "@SUM(1+1)",
+        '=HYPERLINK("http://x.example","Click")',
+        "+44 1274 000000",
+    )
+    assert [(o.name, o.phone) for o in feed.organisations] == [("-Minus Trust", "+44 113 000")]

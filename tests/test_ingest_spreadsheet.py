@@ -524,3 +524,63 @@ def test_formulas_in_listings_are_exported_as_text_and_read_back_as_written(
         assert any(c.startswith("-1.") for c in cells)  # a longitude, not guarded
     feed = (parse_csv if fmt == "csv" else parse_xlsx)(path)
     assert _content(_assets(feed)) == before
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused(tmp_path: Path) -> None:
+    """ "Knit club" with a comma in its times, unquoted: lat 53 and lon 8 were stored."""
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "name,categories,sessions,lat,lon\n"
+        "Knit club,knitting,Tuesdays 10-12,53,8,-1.76\n"
+        "Darts,knitting,Fridays 7pm-9pm,53.8,-1.76,,\n",  # trailing blank cells are no cells
+        "utf-8",
+    )
+    feed = parse_csv(path)
+    assert [(e.row, e.field) for e in feed.errors] == [(2, "(row)")]
+    assert feed.errors[0].message.startswith("row 2 has 6 cells, the header has 5: ")
+    assert [a.name for _, a in feed.records] == ["Darts"]
+
+
+def test_a_sheet_row_with_cells_past_the_header_is_refused(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["name", "categories", "lat", "lon", None])
+    sheet.append(["Knit club", "knitting", 53.8, -1.76, None, None, "checked by Sue"])
+    sheet.append(["Darts", "knitting", 53.8, -1.76])
+    book.save(tmp_path / "a.xlsx")
+    feed = parse_xlsx(tmp_path / "a.xlsx")
+    assert [(e.row, e.field) for e in feed.errors] == [(2, "(row)")]
+    assert "row 2 has 7 cells, the header has 4: clear column E onwards" in feed.errors[0].message
+    assert [a.name for _, a in feed.records] == ["Darts"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_session_note_with_a_semicolon_survives_export_then_import(
+    fmt: str, sqlite_store: Store, tmp_path: Path
+) -> None:
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    first = sqlite_store.list_assets().items[0]
+    sessions = [
+        {"weekdays": ["we"], "start": "12:00", "end": "14:00", "notes": "bring a plate; tea"},
+        {"weekdays": ["fr"], "start": "10:00", "end": "12:00", "notes": "1st floor;\nroom 2"},
+    ]
+    sqlite_store.update_asset(first.id, {"sessions": sessions})
+    before = _content(sqlite_store.list_assets().items)
+    path = tmp_path / f"out.{fmt}"
+    (export_csv if fmt == "csv" else export_xlsx)(sqlite_store, path)
+    feed = (parse_csv if fmt == "csv" else parse_xlsx)(path)
+    assert _content(_assets(feed)) == before
+
+
+def test_control_characters_do_not_stop_an_excel_export(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """openpyxl refuses them (IllegalCharacterError), which ended the whole export."""
+    run_import(sqlite_store, parse_csv(EXAMPLE_CSV))
+    first = sqlite_store.list_assets().items[0]
+    sqlite_store.update_asset(first.id, {"description": "Tea\u000band\u0001 cake\u001f"})
+    assert export_xlsx(sqlite_store, tmp_path / "out.xlsx") == 5
+    (back,) = [a for a in _assets(parse_xlsx(tmp_path / "out.xlsx")) if a.name == first.name]
+    assert back.description == "Tea and  cake"

@@ -1238,3 +1238,54 @@ def test_an_untouched_description_of_several_lines_is_not_proposed(site: Site) -
     assert save_form(site, "own-live", form).status_code == 303
     held = site.store.get_held_changes("own-live")
     assert held is not None and held.fields() == ["name"]
+
+
+def test_the_ignored_organisation_column_does_not_key_an_uploaded_row(site: Site) -> None:
+    """ "Knit Club" under "A Trust", then "", then "A Trust Ltd" made three listings: the
+    column nobody reads still made each row's key."""
+    site.as_role("organisation")
+    for i, organisation in enumerate(["A Trust", "", "A Trust Ltd"]):
+        response = upload(site, [sheet_row("Knit Club", organisation=organisation)])
+        assert response.status_code == 200, response.text
+        assert ("1 new listing" if i == 0 else "1 updated") in response.text
+    (made,) = [a for a in site.all_assets() if a.name == "Knit Club"]
+    assert (made.organisation_id, made.source_id) == ("org-a", "/knit-club/")
+
+
+def test_a_listing_an_older_upload_keyed_with_the_organisation_is_still_updated(
+    site: Site,
+) -> None:
+    old = make_asset(
+        name="Knit Club",
+        organisation_id="org-a",
+        source=organisation_source("org-a"),
+        source_id="someone-else-entirely/knit-club/",
+        status="pending",
+    )
+    site.store.create_asset(old)
+    site.as_role("organisation")
+    response = upload(site, [sheet_row("Knit Club", organisation="A Trust", cost="£2")])
+    assert response.status_code == 200, response.text
+    (made,) = [a for a in site.all_assets() if a.name == "Knit Club"]
+    assert (made.id, made.source_id, made.cost.amount) == (old.id, old.source_id, 2.0)
+
+
+def test_an_admins_upload_lists_rows_under_the_stored_organisation_they_name(
+    site: Site,
+) -> None:
+    """The organisations the site made have ids of their own, not the one an import makes
+    from the name, so a row naming "A Trust" made a second "A Trust"."""
+    site.as_role("admin")
+    before = site.store.list_organisations().total
+    response = upload(
+        site,
+        [
+            sheet_row("Harvest Supper", organisation="a  trust"),
+            sheet_row("Choir Night", organisation="C Trust"),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    made = {a.name: a.organisation_id for a in site.all_assets()}
+    assert made["Harvest Supper"] == "org-a"
+    assert made["Choir Night"] not in ("org-a", "org-b")
+    assert site.store.list_organisations().total == before + 1

@@ -6,6 +6,9 @@ from datetime import date, time
 from itertools import combinations
 
 import pytest
+from factories import recurring_sessions
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo_assets.ingest.sessions import (
     SessionTextError,
@@ -149,3 +152,36 @@ def test_every_set_of_days_reads_back_from_its_description(frequency: str) -> No
                 weeks_of_month=[1, -1] if frequency == "monthly" else None,
             )
             assert parse_sessions(session.describe()) == [session], session.describe()
+
+
+def test_a_note_keeps_the_separators_it_holds() -> None:
+    """An export writes notes as they are: "(bring a plate; tea provided)" was two parts."""
+    (lunch, choir) = parse_sessions(
+        "Wednesdays 12:00-14:00 (bring a plate; tea provided); Fri 7pm-9pm (hall 2\nupstairs)"
+    )
+    assert lunch.notes == "bring a plate; tea provided"
+    assert (choir.weekdays, choir.notes) == (["fr"], "hall 2\nupstairs")
+    # A bracket never closed is no note: what follows is still the next session.
+    with pytest.raises(SessionTextError, match=r"^'Mon 10-12 \(no': did not understand"):
+        parse_sessions("Mon 10-12 (no; Tue 2pm-4pm")
+
+
+# Notes as people write them, separators and words that read as times often included;
+# brackets aside (the export writes them as [ ]) and no blank at either end (read trimmed).
+_NOTES = st.lists(
+    st.sampled_from([";", "\n", ",", " ", "-", "10-12", "Tue", "from 2026-03-02", "tea"])
+    | st.text(st.characters(exclude_characters="()", exclude_categories=["Cs"]), max_size=3)
+).map(lambda parts: "".join(parts).strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(recurring_sessions(), st.none() | _NOTES.filter(bool)), min_size=1, max_size=3
+    )
+)
+def test_formatted_sessions_with_any_notes_read_back_the_same(
+    drawn: list[tuple[Session, str | None]],
+) -> None:
+    sessions = [s.model_copy(update={"notes": notes}) for s, notes in drawn]
+    assert parse_sessions(format_sessions(sessions)) == sessions

@@ -6,6 +6,7 @@ Kept out of ``cli.py`` so the command module stays small and imports stay lazy.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -50,9 +51,13 @@ def import_file(
     console = console or Console(stderr=True)
     with paused_gc():
         parse, _ = _format(fmt)
-        options = {}
+        options: dict[str, Any] = {}
         if fmt in GEOCODED_FORMATS:
             options["geocoder"] = Geocoder(postcodes=store, places=store)
+        if fmt in ("csv", "xlsx"):  # a sheet names organisations: the stored ones first
+            from geo_assets.ingest.spreadsheet import stored_organisations
+
+            options["known_organisations"] = stored_organisations(store)
         with console.status(f"reading {path}"):
             feed = parse(path, **options)
         records = list(feed.records)

@@ -9,21 +9,24 @@ applied to each row first:
   column is ignored, with a warning) and no organisation is created;
 - rows are keyed under a ``source`` of the organisation's own (:func:`organisation_source`),
   so two organisations using the same ``source_id`` never overwrite each other, and
-  uploading the same sheet again updates that organisation's listings;
+  uploading the same sheet again updates that organisation's listings; a blank
+  ``source_id`` is made from name and postcode alone, whatever the ignored column says
+  (a listing keyed by an older upload, with the organisation, is still found by them);
 - a new listing starts ``pending`` (an admin publishes it); a row that updates a stored
   listing keeps that listing's status, whatever the ``status`` column says;
 - on a published listing, a row's new name, description, place, contact details and
   the rest of what a moderator checked are held for review (``geo_assets.review``), in
   the load's own transaction; its other columns are loaded at once.
 
-Admins have no organisation: their upload is the plain import, as on the command line.
+Admins have no organisation: their upload is the plain import, as on the command line,
+whose rows go under the stored organisation they name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ from geo_assets.auth import User, authorise_asset_write
 from geo_assets.errors import PermissionDenied, RowError
 from geo_assets.geocode import Geocoder
 from geo_assets.ingest.base import ImportReport, ParsedFeed, run_import
-from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx
+from geo_assets.ingest.spreadsheet import parse_csv, parse_xlsx, stored_organisations
 from geo_assets.model import Asset, Session
 from geo_assets.review import FIELD_LABELS, REVIEWED_FIELDS, proposals, split_for_review
 from geo_assets.store.base import AssetFilters, Store, iter_assets, row_errors
@@ -56,9 +59,17 @@ def organisation_source(organisation_id: str) -> str:
     return _SOURCE_PREFIX + hashlib.sha256(organisation_id.encode("utf-8")).hexdigest()[:40]
 
 
-def parse_upload(filename: str, raw: bytes, geocoder: Geocoder | None = None) -> ParsedFeed:
+def parse_upload(
+    filename: str,
+    raw: bytes,
+    geocoder: Geocoder | None = None,
+    *,
+    known_organisations: Mapping[str, str] | None = None,
+    key_by_organisation: bool = True,
+) -> ParsedFeed:
     """Parse an uploaded template by its name's ending (a workbook named .csv is still read
-    as one); an unknown ending is a file-level problem naming the allowed ones."""
+    as one); an unknown ending is a file-level problem naming the allowed ones. The
+    keywords are the parsers' (:func:`geo_assets.ingest.spreadsheet.parse_csv`)."""
     suffix = Path(filename or "").suffix.casefold()
     if raw.startswith(_ZIP_MAGIC):
         suffix = ".xlsx"
@@ -72,7 +83,13 @@ def parse_upload(filename: str, raw: bytes, geocoder: Geocoder | None = None) ->
     with tempfile.TemporaryDirectory(prefix="ga-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(raw)
-        feed = parse(path, geocoder=geocoder, max_rows=MAX_UPLOAD_ROWS)
+        feed = parse(
+            path,
+            geocoder=geocoder,
+            max_rows=MAX_UPLOAD_ROWS,
+            known_organisations=known_organisations,
+            key_by_organisation=key_by_organisation,
+        )
         feed.records = list(feed.records)  # read everything before the file goes
     return feed
 
@@ -83,8 +100,15 @@ def import_upload(store: Store, user: User, filename: str, raw: bytes) -> Import
     Organisation users get their own listings only (see the module docstring); the
     report's errors name the spreadsheet row (the header is row 1) and column.
     """
-    feed = parse_upload(filename, raw, Geocoder(postcodes=store, places=store))
-    if user.role != "admin":
+    admin = user.role == "admin"
+    feed = parse_upload(
+        filename,
+        raw,
+        Geocoder(postcodes=store, places=store),
+        known_organisations=stored_organisations(store) if admin else None,
+        key_by_organisation=admin,  # else the column is ignored: it must key no row either
+    )
+    if not admin:
         feed = _for_organisation(store, user, feed)
     report = run_import(store, feed, actor=user.id)
     if feed.holds and (report.inserted or report.updated):
@@ -108,16 +132,17 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
         for a in iter_assets(store, AssetFilters(organisation_id=own))
         if a.source == source and a.source_id is not None
     }
+    keyed_before = _by_name_and_postcode(stored)
     waiting = {h.asset_id: h for h in store.list_held_changes(organisation_id=own)}
     records: list[tuple[int, Asset | dict[str, Any]]] = []
     holds: dict[str, dict[str, Any]] = {}
     read_at: dict[str, int] = {}  # what was decided on: refused if it moves on before the load
     errors = list(feed.errors)
     for row, record in _as_assets(feed, errors):
-        before = stored.get(record.source_id or "")
+        before = stored.get(record.source_id or "") or keyed_before.get(record.source_id or "")
         kept: dict[str, Any] = {"status": (before or record).status}
         if before is not None:
-            kept |= _unwritable(before, record)
+            kept |= _unwritable(before, record) | {"source_id": before.source_id}
         after = record.model_copy(update={"organisation_id": own, "source": source, **kept})
         try:
             after = authorise_asset_write(user, before, after)
@@ -141,6 +166,18 @@ def _for_organisation(store: Store, user: User, feed: ParsedFeed) -> ParsedFeed:
     return ParsedFeed(
         records=records, errors=errors, warnings=warnings, holds=holds, read_at=read_at
     )
+
+
+def _by_name_and_postcode(stored: dict[str, Asset]) -> dict[str, Asset]:
+    """Listings whose made-up key has an organisation's name first ("a-trust/knit/"), as
+    uploads made it before the column was ignored, by the key an upload makes now
+    ("/knit/"); a key two listings would share is left out (which one is it?)."""
+    found: dict[str, list[Asset]] = {}
+    for key, asset in stored.items():
+        organisation, _, rest = key.partition("/")
+        if organisation and rest.count("/") == 1:
+            found.setdefault("/" + rest, []).append(asset)
+    return {key: assets[0] for key, assets in found.items() if len(assets) == 1}
 
 
 def _unwritable(before: Asset, record: Asset) -> dict[str, Any]:

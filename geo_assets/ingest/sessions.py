@@ -1,6 +1,6 @@
 """Session times written the way people write them, read into :class:`Session` objects.
 
-Understood (case-insensitive; several sessions separated by ``;``):
+Understood (case-insensitive; several sessions separated by ``;``, but for one in a note):
 
 ===============================================  ======================================
 Text                                             Session
@@ -111,10 +111,28 @@ def parse_sessions(text: str) -> list[Session]:
     """All sessions in ``text``: parts separated by ``;`` or new lines, each by
     :func:`parse_session_part`. Empty text gives no sessions."""
     out: list[Session] = []
-    for part in re.split(r"[;\n]", text or ""):
+    for part in _parts(text or ""):
         if part.strip():
             out.extend(parse_session_part(part))
     return out
+
+
+def _parts(text: str) -> list[str]:
+    """``text`` split at ``;`` and new lines, but not inside a bracketed note: a note is
+    exported as written ("(bring a plate; tea provided)") and must read back whole. A
+    bracket is a note's, as in :func:`parse_session_part`, when a ``)`` follows it."""
+    parts, start, in_note = [], 0, False
+    last_close = text.rfind(")")
+    for i, char in enumerate(text):
+        if in_note:
+            in_note = char != ")"
+        elif char == "(" and i < last_close:
+            in_note = True
+        elif char in ";\n":
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 def parse_session(text: str) -> Session:
@@ -126,7 +144,8 @@ def parse_session(text: str) -> Session:
 
 
 def parse_session_part(text: str) -> list[Session]:
-    """One ``;``-free piece; several time ranges give several sessions (days carry over)."""
+    """One piece with no ``;`` outside its notes; several time ranges give several
+    sessions (days carry over)."""
     original = text.strip()
     notes = " ".join(n.strip() for n in re.findall(r"\(([^)]*)\)", original)) or None
     body = re.sub(r"\([^)]*\)", " ", original).casefold()

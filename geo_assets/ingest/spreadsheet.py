@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,10 @@ from geo_assets.ingest.template import (
     asset_row,
     column_letter,
     normalise_header,
+    organisations_by_name,
 )
 from geo_assets.model import Asset
-from geo_assets.store.base import AssetFilters, Store, iter_assets
+from geo_assets.store.base import AssetFilters, Store, iter_assets, iter_pages
 from geo_assets.taxonomy import DATA_DIR
 
 # How much of a file is sniffed for binary content before parsing.
@@ -110,10 +111,14 @@ def parse_csv(
     source: str | None = None,
     geocoder: Geocoder | None = None,
     max_rows: int | None = None,
+    known_organisations: Mapping[str, str] | None = None,
+    key_by_organisation: bool = True,
 ) -> ParsedFeed:
     """Read the template from a CSV file (see the module docstring for encodings).
 
-    With a ``geocoder``, rows with no lat/lon are placed by postcode, place or address."""
+    With a ``geocoder``, rows with no lat/lon are placed by postcode, place or address.
+    With ``known_organisations`` (``stored_organisations``), a row naming a stored
+    organisation goes under it; ``key_by_organisation`` is ``RowReader``'s."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -129,7 +134,14 @@ def parse_csv(
         row if isinstance(row, RowError) else [unguarded(cell) for cell in row]
         for row in _safe_csv(rows)
     )
-    feed = _parse_rows(cells, source=source, geocoder=geocoder, max_rows=max_rows)
+    feed = _parse_rows(
+        cells,
+        source=source,
+        geocoder=geocoder,
+        max_rows=max_rows,
+        known_organisations=known_organisations,
+        key_by_organisation=key_by_organisation,
+    )
     feed.warnings[:0] = warnings
     return feed
 
@@ -156,9 +168,11 @@ def parse_xlsx(
     geocoder: Geocoder | None = None,
     max_rows: int | None = None,
     max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+    known_organisations: Mapping[str, str] | None = None,
+    key_by_organisation: bool = True,
 ) -> ParsedFeed:
     """Read the template from the first sheet (or the sheet named "activities"); rows
-    with no lat/lon are placed as ``parse_csv`` places them.
+    with no lat/lon are placed, and organisations matched, as ``parse_csv`` does.
 
     The sheet's own claim of its size is not believed (openpyxl would pad every row to
     it: a 5 KB workbook claiming 16,384 columns by 100,000 rows took minutes), and a
@@ -180,7 +194,14 @@ def parse_xlsx(
         return _file_error(f"the workbook cannot be read ({type(exc).__name__}: {exc})")
     try:
         sheet = book[SHEET_NAME] if SHEET_NAME in book.sheetnames else book.worksheets[0]
-        return _parse_rows(sheet_rows(sheet), source=source, geocoder=geocoder, max_rows=max_rows)
+        return _parse_rows(
+            sheet_rows(sheet),
+            source=source,
+            geocoder=geocoder,
+            max_rows=max_rows,
+            known_organisations=known_organisations,
+            key_by_organisation=key_by_organisation,
+        )
     finally:
         book.close()
 
@@ -192,15 +213,26 @@ def sheet_rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
     return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)  # type: ignore[no-any-return]
 
 
+def stored_organisations(store: Store) -> dict[str, str]:
+    """The parsers' ``known_organisations``: the store's, by name (``organisations_by_name``)."""
+    return organisations_by_name(
+        iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n))
+    )
+
+
 def _parse_rows(
     rows: Iterable[Sequence[Any] | RowError],
     *,
     source: str | None = None,
     geocoder: Geocoder | None = None,
     max_rows: int | None = None,
+    known_organisations: Mapping[str, str] | None = None,
+    key_by_organisation: bool = True,
 ) -> ParsedFeed:
     """Header then data rows -> a feed; problems are collected per row, never raised.
-    Rows past ``max_rows`` (blank or not) are a problem of the file, and reading stops."""
+    Rows past ``max_rows`` (blank or not) are a problem of the file, and reading stops.
+    A row with cells past the header's last column is refused: in a CSV file that is a
+    cell holding the delimiter unquoted, and the row's later cells sit in the wrong columns."""
     iterator = iter(rows)
     header: Sequence[Any] | RowError | None = None
     for header in iterator:
@@ -232,7 +264,13 @@ def _parse_rows(
     if ignored:
         feed.warnings.append(f"ignored unknown column(s): {', '.join(ignored[:20])}")
     index = {n: i for i, n in enumerate(names) if n in COLUMN_NAMES}
-    reader = RowReader(source=source or DEFAULT_SOURCE, geocoder=geocoder)
+    width = _width(header)
+    reader = RowReader(
+        source=source or DEFAULT_SOURCE,
+        geocoder=geocoder,
+        known_organisations=known_organisations,
+        key_by_organisation=key_by_organisation,
+    )
     records: list[tuple[int, Asset | dict[str, Any]]] = []
     header_row = 1
     for row_no, row in enumerate(iterator, start=header_row + 1):
@@ -250,7 +288,19 @@ def _parse_rows(
                 )
             )
             break
-        if not any(_filled(c) for c in row):
+        used = _width(row)
+        if not used:
+            continue
+        if used > width:
+            feed.errors.append(
+                RowError(
+                    row_no,
+                    "(row)",
+                    f"row {row_no} has {used} cells, the header has {width}: clear column "
+                    f"{column_letter(width)} onwards or give it a header (in a CSV file, a "
+                    "cell holding the delimiter needs double quotes round it)",
+                )
+            )
             continue
         cells = {n: (row[i] if i < len(row) else None) for n, i in index.items()}
 
@@ -277,6 +327,11 @@ def _parse_rows(
 
 def _filled(value: Any) -> bool:
     return value is not None and str(value).strip() != ""
+
+
+def _width(cells: Sequence[Any]) -> int:
+    """Cells up to the last filled one (a sheet's blank cells after it are no column)."""
+    return next((i + 1 for i in range(len(cells) - 1, -1, -1) if _filled(cells[i])), 0)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -364,9 +419,14 @@ def write_xlsx(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    """The cell for one value; text starting with '=' stays text, never a formula."""
+    """The cell for one value; text starting with '=' stays text, never a formula. Control
+    characters a workbook cannot hold (openpyxl refuses them, and with them the whole
+    export) become spaces."""
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
     if value is None or value == "":
         return None
     if isinstance(value, str) and value.startswith("="):

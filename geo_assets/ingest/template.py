@@ -9,14 +9,17 @@ Identity: a row is keyed by (``source``, ``source_id``). ``source`` defaults to
 "spreadsheet"; a blank ``source_id`` is derived from organisation, name and postcode, so
 re-importing the same sheet updates rather than duplicates (give your own ``source_id``
 if you rename activities). Organisations are matched by name: the same name, in any
-file, is the same organisation.
+file, is the same organisation, and the stored one of that name when the reader is
+given the store's (``organisations_by_name``), so a re-imported export stays under the
+organisations it came from.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, get_args
@@ -164,12 +167,45 @@ def column_letter(index: int) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    """A part of a derived ``source_id``. Latin-script text keeps the ASCII letters and
+    digits it always kept (stored keys must still match on re-import); text in another
+    script keeps every letter, mark and digit, else "योग कक्षा" and "गीत समूह" both gave ""."""
+    if not any(map(_other_script, text)):
+        return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
+    return "-".join(kept.split())
+
+
+def _other_script(char: str) -> bool:
+    """A letter or digit of a script other than Latin (ª, º and full-width digits count as
+    Latin; a modifier letter such as ʼ, written as an apostrophe, as no letter)."""
+    if char.isascii() or not (char.isdecimal() or char.isalpha()):
+        return False
+    return (
+        unicodedata.category(char) != "Lm"
+        and "LATIN" not in unicodedata.name(char, "")
+        and not unicodedata.normalize("NFKC", char).isascii()
+    )
+
+
+def organisation_key(name: str) -> str:
+    """What organisation names are matched by: case and spacing ignored."""
+    return " ".join(name.casefold().split())
 
 
 def organisation_id(name: str) -> str:
     """The id an organisation named ``name`` gets (case and spacing ignored)."""
-    return uuid.uuid5(_ORG_NAMESPACE, " ".join(name.casefold().split())).hex
+    return uuid.uuid5(_ORG_NAMESPACE, organisation_key(name)).hex
+
+
+def organisations_by_name(organisations: Iterable[Organisation]) -> dict[str, str]:
+    """``RowReader``'s ``known_organisations``: ids by ``organisation_key`` of the name, for
+    the names only one of them has (of two, which one a row means is a guess)."""
+    ids: dict[str, set[str]] = {}
+    for org in organisations:
+        ids.setdefault(organisation_key(org.name), set()).add(org.id)
+    return {key: found.pop() for key, found in ids.items() if len(found) == 1}
 
 
 class _CellError(Exception):
@@ -179,7 +215,12 @@ class _CellError(Exception):
 
 
 class RowReader:
-    """Reads template rows into assets; collects the organisations they name."""
+    """Reads template rows into assets; collects the organisations they name, but for
+    those in ``known_organisations`` (``organisations_by_name``), which rows go under.
+
+    ``key_by_organisation=False`` leaves the organisation out of a derived ``source_id``:
+    for an organisation's own upload, whose ``organisation`` column is ignored, so editing
+    that column must not make the same row a new listing."""
 
     def __init__(
         self,
@@ -187,10 +228,14 @@ class RowReader:
         source: str = DEFAULT_SOURCE,
         taxonomy: Taxonomy | None = None,
         geocoder: Geocoder | None = None,
+        known_organisations: Mapping[str, str] | None = None,
+        key_by_organisation: bool = True,
     ):
         self.source = source
         self.categories = CategoryResolver(taxonomy)
         self.organisations: dict[str, Organisation] = {}
+        self.known = known_organisations or {}
+        self.key_by_organisation = key_by_organisation
         # Places rows with no lat/lon by postcode, place or address; None: they need both.
         self.placer = ListingPlacer(geocoder) if geocoder is not None else None
         self.placed: list[tuple[int, str]] = []  # (row, what placed it) for rows placed so
@@ -213,6 +258,7 @@ class RowReader:
         name = _text(cells.get("name"))
         org_name = _text(cells.get("organisation"))
         postcode = _text(cells.get("postcode"))
+        key_org = org_name if self.key_by_organisation else None
         placed = self._place(row, cells, cell_ref, errors)
         need_point = placed is None and not errors
         women, men = take("women_only", _boolean), take("men_only", _boolean)
@@ -278,7 +324,7 @@ class RowReader:
             "last_verified_at": take("last_verified", _date),
             "source": _text(cells.get("source")) or self.source,
             "source_id": _text(cells.get("source_id"))
-            or "/".join(_slug(p) for p in (org_name or "", name or "", postcode or ""))[:300],
+            or "/".join(_slug(p) for p in (key_org or "", name or "", postcode or ""))[:300],
         }
         if placed is not None:
             data["location"].update(lat=placed.lat, lon=placed.lon, precision=placed.precision)
@@ -346,13 +392,13 @@ class RowReader:
         return list(dict.fromkeys(out))
 
     def _organisation(self, name: str) -> str:
+        key = organisation_key(name)
+        if key in self.known:
+            return self.known[key]
         org_id = organisation_id(name)
         if org_id not in self.organisations:
             self.organisations[org_id] = Organisation(
-                id=org_id,
-                name=name,
-                source=self.source,
-                source_id=" ".join(name.casefold().split())[:300],
+                id=org_id, name=name, source=self.source, source_id=key[:300]
             )
         return org_id
 
