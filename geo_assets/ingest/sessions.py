@@ -40,7 +40,7 @@ from datetime import date, time
 
 from pydantic import ValidationError
 
-from geo_assets.errors import InvalidInputError
+from geo_assets.errors import InvalidInputError, error_message
 from geo_assets.model import WEEKDAYS, Session
 
 HOW_TO = (
@@ -386,7 +386,7 @@ def _session(
             notes=notes,
         )
     except ValidationError as exc:
-        raise SessionTextError(original, exc.errors()[0]["msg"]) from exc
+        raise SessionTextError(original, error_message(exc.errors()[0])) from exc
 
 
 def format_session(session: Session) -> str:

@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from geo_assets.errors import InvalidInputError, RowError
+from geo_assets.errors import InvalidInputError, RowError, error_message
 from geo_assets.geocode import LISTING_PLACE_FIELDS, Geocoder, GeocodeResult, ListingPlacer
 from geo_assets.ingest.categories import CategoryResolver
 from geo_assets.ingest.sessions import format_sessions, parse_sessions
@@ -410,7 +410,7 @@ def _model_error(row: int, err: Mapping[str, Any], cell_ref: Callable[[str], str
         head = path.split(".")[0]
         column = head if head in COLUMN_NAMES else path or "(row)"
     where = f" (cell {cell_ref(column)})" if column in COLUMN_NAMES else ""
-    return RowError(row, column, f"{err['msg']}{where}")
+    return RowError(row, column, f"{error_message(err)}{where}")
 
 
 def _coordinate_problem(lat: float, lon: float) -> str | None:
