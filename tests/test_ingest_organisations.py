@@ -86,3 +86,33 @@ def test_an_import_whose_load_fails_leaves_none_of_its_organisations(
     with pytest.raises(ConflictError):
         run_import(store, parse_hsds_document(_feed("7", "Lost Trust", "svc"), ReadOptions()))
     assert store.list_organisations().total == 0
+
+
+def _service_naming(org_id: str, service: str) -> list[dict[str, Any]]:
+    """A service that names its organisation by id alone (the feed does not hold it)."""
+    (doc,) = _feed(org_id, "unused", service)
+    del doc["organization"]
+    return [doc | {"organization_id": org_id, "name": f"{service} club"}]
+
+
+def test_an_organisation_a_service_names_by_id_alone_is_found_as_the_feeds_own_are(
+    sqlite_store: Store,
+) -> None:
+    """By source and source id: not the portal's organisation that happens to have the
+    same id, and the stored one of that provenance whatever id it was given."""
+    sqlite_store.create_organisation(make_org(id="1", name="Portal Trust"))
+    _import(sqlite_store, _feed("1", "Council Trust", "svc-a"), source="council")
+    _import(sqlite_store, _service_naming("1", "svc-b"), source="council")
+    assert _owners(sqlite_store) == {
+        "Council Trust lunch club": "Council Trust",
+        "svc-b club": "Council Trust",
+    }
+    sqlite_store.create_organisation(
+        make_org(id="older-7", name="Older Trust", source="council", source_id="7")
+    )
+    _import(sqlite_store, _service_naming("7", "svc-c"), source="council")
+    assert _owners(sqlite_store)["svc-c club"] == "Older Trust"
+    refused = run_import(
+        sqlite_store, parse_hsds_document(_service_naming("8", "svc-d"), ReadOptions())
+    )
+    assert [e.field for e in refused.errors] == ["organisation_id"]

@@ -68,6 +68,9 @@ class ParsedFeed:
     precision_given: bool = True
     holds: dict[str, dict[str, Any]] = field(default_factory=dict)
     read_at: dict[str, int] = field(default_factory=dict)
+    # Organisations records name but the feed does not hold: our id as read -> (source,
+    # the feed's id), to find the stored one as the feed's own organisations are found.
+    organisation_refs: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,9 +171,11 @@ def _run_import(
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run, warnings=list(feed.warnings))
     errors = list(feed.errors)
-    orgs, moved = _settle_organisations(
-        store, [_with_source(o, source) for o in feed.organisations]
-    )
+    orgs = [_with_source(o, source) for o in feed.organisations]
+    keys = {o.id: (o.source, o.source_id) for o in orgs}
+    keys |= {i: (source or s, hid) for i, (s, hid) in feed.organisation_refs.items()}
+    moved = _settle_organisations(store, keys)
+    orgs = [o.model_copy(update={"id": moved[o.id]}) if o.id in moved else o for o in orgs]
     org_ids = {o.id for o in orgs}
     known_orgs: dict[str, bool] = {}
     records = list(feed.records)
@@ -312,34 +317,34 @@ _ORG_NAMESPACE = uuid.UUID("0b7c6f4e-2d1a-5f3e-8c9b-7a6d5e4f3a21")
 
 
 def _settle_organisations(
-    store: Store, orgs: list[Organisation]
-) -> tuple[list[Organisation], dict[str, str]]:
-    """The feed's organisations under the ids they have in the store, and the ids moved.
+    store: Store, keys: Mapping[str, tuple[str | None, str | None]]
+) -> dict[str, str]:
+    """The ids the feed's organisations have in the store, where not the ids read
+    (``keys``: each id read -> its (source, source_id)).
 
-    An organisation a feed names is the stored one of the same (source, source_id): what
-    an earlier import of that feed made, whatever id it was given. A feed's id that a
-    different organisation already has (two councils' feeds both numbering from 1; a
-    feed naming an organisation of the portal's) is not that organisation: it gets an id
-    of its own, derived from source and source_id, so the same on every import."""
-    keyed = [o for o in orgs if o.source is not None and o.source_id is not None]
+    An organisation a feed names, holding it or only referring to it, is the stored one
+    of the same (source, source_id): what an earlier import of that feed made, whatever
+    id it was given. A feed's id that a different organisation already has (two
+    councils' feeds both numbering from 1; a feed naming an organisation of the
+    portal's) is not that organisation: it gets an id of its own, derived from source and
+    source_id, so the same on every import."""
+    keyed = {i: k for i, k in keys.items() if k[0] is not None and k[1] is not None}
     if not keyed:
-        return orgs, {}
+        return {}
     stored = list(iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n)))
     by_key = {(o.source, o.source_id): o.id for o in stored}
-    taken = {o.id: (o.source, o.source_id) for o in stored}
+    taken = {o.id for o in stored}
     moved: dict[str, str] = {}
-    for org in keyed:
-        key = (org.source, org.source_id)
-        if key in by_key:
-            ours = by_key[key]
-        elif org.id not in taken:
+    for read_id, (source, source_id) in keyed.items():
+        if (source, source_id) in by_key:
+            ours = by_key[(source, source_id)]
+        elif read_id not in taken:
             continue
         else:
-            ours = uuid.uuid5(_ORG_NAMESPACE, f"{org.source}\x1f{org.source_id}").hex
-        if ours != org.id:
-            moved[org.id] = ours
-    settled = [o.model_copy(update={"id": moved[o.id]}) if o.id in moved else o for o in orgs]
-    return settled, moved
+            ours = uuid.uuid5(_ORG_NAMESPACE, f"{source}\x1f{source_id}").hex
+        if ours != read_id:
+            moved[read_id] = ours
+    return moved
 
 
 def _org_exists(store: Store, org_id: str) -> bool:

@@ -274,6 +274,7 @@ def read_items(
         )
     return ParsedFeed(
         organisations=list(reader.organisations.values()),
+        organisation_refs=reader.organisation_refs,
         records=records,
         errors=errors,
         warnings=warnings,

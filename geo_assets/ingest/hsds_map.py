@@ -128,6 +128,8 @@ class ServiceReader:
         self._term_cache: dict[tuple[Any, ...], str | None] = {}
         self._schedule_cache: dict[tuple[Any, ...], list[Session] | ScheduleError] = {}
         self.organisations: dict[str, Organisation] = {}
+        # Organisations services name by id alone, held elsewhere: our id -> the feed's.
+        self.organisation_refs: dict[str, tuple[str | None, str]] = {}
         geocoder = options.geocoder
         self._placer = ListingPlacer(geocoder) if geocoder is not None else None
         self.placed = 0  # locations with no coordinates placed by postcode, city or address
@@ -273,8 +275,11 @@ class ServiceReader:
             our, errors = self.organisation(org_node, org_path, rec.row)
             rec.errors.extend(errors)
             return our
-        # Not in this feed: it may be in the store already (the store reports it if not).
-        return our_id_for(hid)
+        # Not in this feed: it may be in the store already (the import finds it by the
+        # feed's id, as it finds the feed's own; a row error if it is not there).
+        our = our_id_for(hid)
+        self.organisation_refs[our] = (self.options.source, hid)
+        return our
 
     def _places(
         self,
