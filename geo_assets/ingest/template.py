@@ -167,26 +167,16 @@ def column_letter(index: int) -> str:
 
 
 def _slug(text: str) -> str:
-    """A part of a derived ``source_id``. Latin-script text keeps the ASCII letters and
-    digits it always kept (stored keys must still match on re-import); text in another
-    script keeps every letter, mark and digit, else "योग कक्षा" and "गीत समूह" both gave ""."""
-    if not any(map(_other_script, text)):
-        return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    """A part of a derived ``source_id``: its ASCII letters and digits, as it always was
+    (a stored listing's key must still be the one its sheet makes); text with none, as in
+    a name written only in Devanagari, keeps every letter, mark and digit instead, else
+    "योग कक्षा" and "गीत समूह" both gave "" and one overwrote the other."""
+    plain = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    if plain:
+        return plain
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     kept = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
     return "-".join(kept.split())
-
-
-def _other_script(char: str) -> bool:
-    """A letter or digit of a script other than Latin (ª, º and full-width digits count as
-    Latin; a modifier letter such as ʼ, written as an apostrophe, as no letter)."""
-    if char.isascii() or not (char.isdecimal() or char.isalpha()):
-        return False
-    return (
-        unicodedata.category(char) != "Lm"
-        and "LATIN" not in unicodedata.name(char, "")
-        and not unicodedata.normalize("NFKC", char).isascii()
-    )
 
 
 def organisation_key(name: str) -> str:
