@@ -15,9 +15,10 @@ attributes, taxonomy_terms. Rows are joined by their id columns (``service_id``,
 Export (:func:`export_hsds_csv`) flattens the schema-checked services of
 :func:`geo_assets.ingest.hsds.service_documents` into those tables, with the columns (in
 order) of the vendored HSDS 3.0 table schemas, and writes a ``datapackage.json`` describing
-them. A path ending in ``.zip`` gets a zip file, anything else a folder. Text Excel would
-run as a formula is written ``guarded`` as the spreadsheet export writes it, and read
-back ``unguarded``.
+them. A path ending in ``.zip`` gets a zip file, anything else a folder. Values are
+written as they are, unlike the spreadsheet export's: this is data for other directories'
+software, where "+44 1274 ..." is a phone number and "-1FR" a last Friday, and a guarding
+apostrophe would change them (open it in a spreadsheet with care).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from geo_assets.hsds_validate import SCHEMA_DIR
 from geo_assets.ingest.base import ParsedFeed, unpacked_problem
 from geo_assets.ingest.hsds import FILE_FIELD, read_items, service_documents
 from geo_assets.ingest.hsds_map import SRC_KEY, FeedIndex, ReadOptions
-from geo_assets.ingest.spreadsheet import guarded, unguarded
 from geo_assets.store.base import AssetFilters, Store, paused_gc
 
 # A national directory's tables: larger than any workbook an organisation uploads.
@@ -112,8 +112,7 @@ class _Package:
 
 
 def _rows(pkg: _Package, name: str, errors: list[RowError]) -> list[Row]:
-    """The rows of one CSV file: blank cells left out, ``@src`` naming file and row, and
-    cells ``unguarded`` (as our export guards them)."""
+    """The rows of one CSV file: blank cells left out, ``@src`` naming file and row."""
     raw = pkg.read(name)
     try:
         text = raw.decode("utf-8-sig")
@@ -140,8 +139,9 @@ def _rows(pkg: _Package, name: str, errors: list[RowError]) -> list[Row]:
                     )
                 )
                 continue
-            values = (unguarded(c).strip() for c in cells)
-            row: Row = {h: c for h, c in zip(header, values, strict=False) if h and c}
+            row: Row = {
+                h: c.strip() for h, c in zip(header, cells, strict=False) if h and c.strip()
+            }
             if row:
                 row[SRC_KEY] = f"{name} row {number}"
                 out.append(row)
@@ -422,8 +422,6 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if abs(value) < 1e15 else repr(value)
-    if isinstance(value, str):
-        return str(guarded(value))
     return str(value)
 
 
