@@ -228,6 +228,7 @@ def test_plans_saved_with_journeys_to_the_minute_keep_them_in_bands_after_upgrad
         ("a3", "Third", "13 min by bus or train, or 16 min walk", 44.2, "public_transport"),
         ("a4", "Fourth", "61 min by car", 61.0, "car"),
         ("a5", "Fifth", "130 min by wheelchair", 130.0, "wheelchair"),
+        ("a6", "Sixth", "under 15 min walk", None, "walk"),  # minutes unknown: kept as is
     ]
     plan = new_plan("AB-0427", owners[0], _items("X"))
     store.save_plan(plan)
@@ -258,7 +259,14 @@ def test_plans_saved_with_journeys_to_the_minute_keep_them_in_bands_after_upgrad
         "30–45 min by bus or train",
         "1–2 hours by car",
         "over 2 hours by wheelchair",
+        "under 15 min walk",
     ]
+    run_migration(store, "0018_plan_journey_bands.sql")  # again: nothing left to do
+    again = open_store(store.url)
+    try:
+        assert again.get_plan(plan.id) == got
+    finally:
+        again.close()
     assert untouched == banded
 
 

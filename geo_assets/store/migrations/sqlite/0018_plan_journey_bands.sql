@@ -2,12 +2,14 @@
 -- listings' places are public, and exact times from one home to three of them put that
 -- home within metres. Plans saved before keep their activities, dates and quickest way;
 -- each one's travel is said again in bands from the minutes it kept, and the minutes go.
--- A time by another way beside a bus or car ("..., or 16 min walk") is not kept.
+-- A time by another way beside a bus or car ("..., or 16 min walk") is not kept. An item
+-- with no minutes keeps its travel as it is.
 
 -- rewrites: plans
 UPDATE plans SET doc = json_set(doc, '$.items', (
     SELECT json_group_array(json(item)) FROM (
-        SELECT json_remove(json_set(value, '$.travel',
+        SELECT CASE WHEN minutes IS NULL THEN json_remove(value, '$.minutes')
+               ELSE json_remove(json_set(value, '$.travel',
                    CASE WHEN json_extract(value, '$.travel') LIKE 'about %'
                         THEN 'about ' ELSE '' END
                    || CASE WHEN minutes < 15 THEN 'under 15 min'
@@ -23,7 +25,7 @@ UPDATE plans SET doc = json_set(doc, '$.items', (
                                 WHEN 'car' THEN 'by car'
                                 WHEN 'public_transport' THEN 'by bus or train'
                                 ELSE mode END),
-                   '$.minutes') AS item
+                   '$.minutes') END AS item
         FROM (SELECT key, value,
                      json_extract(value, '$.minutes') AS minutes,
                      json_extract(value, '$.mode') AS mode
