@@ -387,3 +387,21 @@ def test_the_migration_marks_listings_published_before_it(store: Store) -> None:
         "live": True,
         "never": False,
     }
+
+
+def test_a_held_change_that_cannot_be_read_leaves_the_rest_of_the_queue(
+    store: Store, listing, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row edited by hand past reading is left out, named in the log; the others stay."""
+    store.create_asset(make_asset(id="a2", name="Choir", organisation_id="org-a"))
+    for asset_id in ("a1", "a2"):
+        store.update_asset(asset_id, {}, actor=ORG_USER, hold={"name": f"New {asset_id}"})
+    store.update_organisation("org-b", {}, actor=ORG_USER, hold={"name": "Org B Ltd"})
+    with raw_connection(store) as conn:
+        conn.execute("UPDATE held_changes SET doc = '{\"broken\": 1}' WHERE asset_id = 'a1'")
+        conn.execute("UPDATE held_organisation_changes SET doc = '{\"broken\": 1}'")
+    with caplog.at_level("WARNING", logger="geo_assets.store.base"):
+        assert [h.asset_id for h in store.list_held_changes()] == ["a2"]
+        assert [h.asset_id for h in store.list_held_changes(organisation_id="org-a")] == ["a2"]
+        assert store.list_held_organisation_changes() == []
+    assert {"'a1'", "'org-b'"} <= {w.split()[3] for w in caplog.messages}

@@ -13,7 +13,7 @@ import psycopg
 
 from geo_assets.model import Asset, Organisation
 from geo_assets.review import AnyHeld, HeldChanges, HeldOrganisationChanges
-from geo_assets.store.base import HELD_TABLES, HeldChangeRules, held_of_row
+from geo_assets.store.base import HELD_TABLES, HeldChangeRules, held_of_row, readable_held
 from geo_assets.store.postgis_users import write_audit
 
 T = TypeVar("T")
@@ -74,14 +74,14 @@ class PostGISHeldChanges(HeldChangeRules):
         return held_of_row(row, "asset", asset_id)
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
-        sql = "SELECT h.doc::text FROM held_changes AS h"
+        sql = "SELECT h.asset_id, h.doc::text FROM held_changes AS h"
         params: list[str] = []
         if organisation_id is not None:
             sql += " JOIN assets AS a ON a.id = h.asset_id AND a.organisation_id = %s"
             params = [organisation_id]
         sql += " WHERE h.proposed_at IS NOT NULL ORDER BY h.proposed_at, h.asset_id"
         rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
-        return [HeldChanges.model_validate_json(r[0]) for r in rows]
+        return readable_held(HeldChanges, rows)
 
     def resolve_held_changes(
         self, asset_id: str, *, approve: bool, revision: int, actor: str | None = None
@@ -99,11 +99,12 @@ class PostGISHeldChanges(HeldChangeRules):
 
     def list_held_organisation_changes(self) -> list[HeldOrganisationChanges]:
         sql = (
-            "SELECT doc::text FROM held_organisation_changes WHERE proposed_at IS NOT NULL"
+            "SELECT organisation_id, doc::text FROM held_organisation_changes"
+            " WHERE proposed_at IS NOT NULL"
             " ORDER BY proposed_at, organisation_id"
         )
         rows = self._read(lambda conn: conn.execute(sql).fetchall())
-        return [HeldOrganisationChanges.model_validate_json(r[0]) for r in rows]
+        return readable_held(HeldOrganisationChanges, rows)
 
     def resolve_held_organisation_changes(
         self, org_id: str, *, approve: bool, revision: int, actor: str | None = None

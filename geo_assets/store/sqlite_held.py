@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from geo_assets.model import Asset, Organisation
 from geo_assets.review import AnyHeld, HeldChanges, HeldOrganisationChanges
-from geo_assets.store.base import HELD_TABLES, HeldChangeRules, held_of_row
+from geo_assets.store.base import HELD_TABLES, HeldChangeRules, held_of_row, readable_held
 from geo_assets.store.sqlite_rows import ts_text
 from geo_assets.store.sqlite_users import write_audit
 
@@ -73,7 +73,7 @@ class SQLiteHeldChanges(HeldChangeRules):
         return held_of_row(row, "asset", asset_id)
 
     def list_held_changes(self, *, organisation_id: str | None = None) -> list[HeldChanges]:
-        sql = "SELECT h.doc FROM held_changes AS h"
+        sql = "SELECT h.asset_id, h.doc FROM held_changes AS h"
         params: tuple[str, ...] = ()
         if organisation_id is not None:
             sql += " JOIN assets AS a ON a.id = h.asset_id AND a.organisation_id = ?"
@@ -81,7 +81,7 @@ class SQLiteHeldChanges(HeldChangeRules):
         sql += " WHERE h.proposed_at IS NOT NULL ORDER BY h.proposed_at, h.asset_id"
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [HeldChanges.model_validate_json(r[0]) for r in rows]
+        return readable_held(HeldChanges, rows)
 
     def resolve_held_changes(
         self, asset_id: str, *, approve: bool, revision: int, actor: str | None = None
@@ -100,12 +100,13 @@ class SQLiteHeldChanges(HeldChangeRules):
 
     def list_held_organisation_changes(self) -> list[HeldOrganisationChanges]:
         sql = (
-            "SELECT doc FROM held_organisation_changes WHERE proposed_at IS NOT NULL"
+            "SELECT organisation_id, doc FROM held_organisation_changes"
+            " WHERE proposed_at IS NOT NULL"
             " ORDER BY proposed_at, organisation_id"
         )
         with self._read() as conn:
             rows = conn.execute(sql).fetchall()
-        return [HeldOrganisationChanges.model_validate_json(r[0]) for r in rows]
+        return readable_held(HeldOrganisationChanges, rows)
 
     def resolve_held_organisation_changes(
         self, org_id: str, *, approve: bool, revision: int, actor: str | None = None
