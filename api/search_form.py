@@ -74,23 +74,26 @@ _WINDOW_SPLIT = re.compile(r"[;\n]+")
 # Children's ages as people write them: "2, 5", "2 and 5", "2 & 5" or "2 5".
 _AGES_SPLIT = re.compile(r"(?:[,;&\s]|\band\b)+", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
-# Which form field each part of a Profile comes from (for placing error messages),
-# in the order the fields stand on the page.
-_FIELD_OF = {
-    "origin": "where",
-    "interests": "interests",
-    "connection_goals": "goals",
-    "travel": "travel",
-    "availability": "free",
-    "budget": "budget",
-    "access_needs": "needs",
-    "age": "age",
-    "gender": "gender",
-    "languages": "languages",
-    "circumstances": "circumstances",
-    "children_ages": "children",
-    "preferences": "preferences",
+# Which form field each part of a Profile comes from (for placing error messages), and
+# what the page calls it (for messages that must say which field they are about: the
+# summary at the top lists them apart from their fields), in the order they stand.
+_FIELDS = {
+    "origin": ("where", "Where the person lives"),
+    "interests": ("interests", "What they enjoy or care about"),
+    "connection_goals": ("goals", "What kind of connection"),
+    "travel": ("travel", "How they get about"),
+    "availability": ("free", "When they are free"),
+    "budget": ("budget", "Most per session"),
+    "access_needs": ("needs", "Access needs"),
+    "age": ("age", "Age"),
+    "gender": ("gender", "Gender"),
+    "languages": ("languages", "Languages they speak"),
+    "circumstances": ("circumstances", "Groups they belong to"),
+    "children_ages": ("children", "Ages of children"),
+    "preferences": ("preferences", "Preferences"),
 }
+_FIELD_OF = {part: name for part, (name, _) in _FIELDS.items()}
+_LABELS = {part: label for part, (_, label) in _FIELDS.items()}
 _PAGE_ORDER = {name: i for i, name in enumerate(_FIELD_OF.values())}
 
 
@@ -249,23 +252,6 @@ def _children_ages(text: str, errors: dict[str, str]) -> list[int]:
     return ages
 
 
-# What the page calls each part of a Profile, for messages that must say which field
-# they are about: the summary at the top lists them apart from their fields.
-_LABELS = {
-    "origin": "Where the person lives",
-    "interests": "What they enjoy or care about",
-    "connection_goals": "What kind of connection",
-    "travel": "How they get about",
-    "availability": "When they are free",
-    "budget": "Most per session",
-    "access_needs": "Access needs",
-    "age": "Age",
-    "gender": "Gender",
-    "languages": "Languages they speak",
-    "circumstances": "Groups they belong to",
-    "children_ages": "Ages of children",
-    "preferences": "Preferences",
-}
 _MODE_LABELS = {mode: label for mode, label, _ in MODES}
 
 

@@ -64,14 +64,20 @@ def check_reference(value: str) -> str:
 
 
 # Upper ends of the journey bands a saved plan keeps, in minutes, and how each is said.
-JOURNEY_BANDS = ((15, "under 15 min"), (30, "15–30 min"), (45, "30–45 min"), (60, "45–60 min"))
-LONGEST_BAND = (120, "1–2 hours")
+# (Migration 0018 says the same bands in SQL, for plans saved before.)
+JOURNEY_BANDS = (
+    (15, "under 15 min"),
+    (30, "15–30 min"),
+    (45, "30–45 min"),
+    (60, "45–60 min"),
+    (120, "1–2 hours"),
+)
 BEYOND_BANDS = "over 2 hours"
 
 
 def journey_band(minutes: float) -> str:
     """How long a journey takes, as a saved plan keeps it: a band, never the minute."""
-    for upper, said in (*JOURNEY_BANDS, LONGEST_BAND):
+    for upper, said in JOURNEY_BANDS:
         if minutes < upper:
             return said
     return BEYOND_BANDS

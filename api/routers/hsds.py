@@ -34,7 +34,7 @@ from geo_assets.store.base import (
     MAX_RADIUS_M,
     OrganisationLookup,
     iter_assets,
-    iter_pages,
+    iter_organisations,
 )
 from geo_assets.taxonomy import Term, default_taxonomy
 
@@ -173,10 +173,6 @@ def _published_asset(store: Store, service_id: str, *, kind: str, shown_id: str)
     raise NotFoundError(kind, shown_id)
 
 
-def _all_organisations(store: Store) -> Iterator[Organisation]:
-    return iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n))
-
-
 def _active_organisation(store: Store, org_id: str) -> Organisation | None:
     for candidate in _candidates(org_id):
         try:
@@ -186,7 +182,7 @@ def _active_organisation(store: Store, org_id: str) -> Organisation | None:
         return org if org.status == "active" else None
     if hsds.is_derived_id(org_id):
         wanted = str(uuid.UUID(org_id.strip()))
-        for org in _all_organisations(store):
+        for org in iter_organisations(store):
             if org.status == "active" and hsds.hsds_id("organization", org.id) == wanted:
                 return org
     return None
@@ -447,7 +443,7 @@ def hsds_list_organizations(
     terms = _search_terms(search)
     orgs = [
         o
-        for o in _all_organisations(store)
+        for o in iter_organisations(store)
         if o.status == "active" and _words_match(terms, o.name, o.description)
     ]
     start = (page - 1) * per_page

@@ -20,6 +20,7 @@ from geo_assets.coverage.costs import CostTable, Progress, Supply, build_cost_ta
 from geo_assets.coverage.demand import Demand
 from geo_assets.coverage.gaps import GapDefinition, gap_scores, lack_of_access, rank_gaps
 from geo_assets.errors import InvalidInputError
+from geo_assets.model import AssetKind
 from geo_assets.travel import TravelModel, check_minutes, check_mode
 
 # Column of the per-unit frame that holds each measure.
@@ -255,15 +256,27 @@ def write_result(
     return written
 
 
-def published_filters(categories: Sequence[str] | None = None) -> Any:
-    """The store filters for published assets in ``categories`` (and narrower terms)."""
+def published_filters(
+    categories: Sequence[str] | None = None, kinds: Sequence[AssetKind] | None = None
+) -> Any:
+    """The store filters for published assets in ``categories`` (and narrower terms) and,
+    when given, of these ``kinds``."""
     from geo_assets.store.base import AssetFilters
 
-    return AssetFilters(categories=list(categories) if categories else None, statuses=["published"])
+    return AssetFilters(
+        categories=list(categories) if categories else None,
+        kinds=list(kinds) if kinds else None,
+        statuses=["published"],
+    )
 
 
-def published_assets(store: Any, categories: Sequence[str] | None = None) -> list[Any]:
-    """Every published asset in ``categories`` (and narrower terms), read page by page."""
+def published_assets(
+    store: Any,
+    categories: Sequence[str] | None = None,
+    kinds: Sequence[AssetKind] | None = None,
+) -> list[Any]:
+    """Every published asset in ``categories`` (and narrower terms) and ``kinds``, read
+    page by page."""
     from geo_assets.store.base import iter_assets
 
-    return list(iter_assets(store, published_filters(categories)))
+    return list(iter_assets(store, published_filters(categories, kinds)))

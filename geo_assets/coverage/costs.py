@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from geo_assets.coverage.demand import check_coordinates
 from geo_assets.errors import InvalidInputError
 from geo_assets.model import Asset
 from geo_assets.travel import (
@@ -162,15 +163,6 @@ def chord_to_geodesic_m(chord_m: np.ndarray, radius_m: np.ndarray | float) -> np
     return 2.0 * rho * np.arcsin(np.minimum(1.0, np.asarray(chord_m) / (2.0 * rho)))
 
 
-def _check_points(lat: np.ndarray, lon: np.ndarray, field: str) -> None:
-    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
-        raise InvalidInputError(f"`{field}` coordinates must be finite numbers", field=field)
-    if np.any(np.abs(lat) > 90) or np.any(np.abs(lon) > 180):
-        raise InvalidInputError(
-            f"`{field}` coordinates must be (lat, lon) degrees within +-90 and +-180", field=field
-        )
-
-
 def build_cost_table(
     demand_lat: np.ndarray,
     demand_lon: np.ndarray,
@@ -209,12 +201,8 @@ def build_cost_table(
     check_mode(mode)
     t0 = check_minutes(max_minutes, field="max_minutes")
     model: TravelModel = travel or StraightLineTravel()
-    d_lat = np.asarray(demand_lat, dtype=float).ravel()
-    d_lon = np.asarray(demand_lon, dtype=float).ravel()
-    s_lat = np.asarray(supply_lat, dtype=float).ravel()
-    s_lon = np.asarray(supply_lon, dtype=float).ravel()
-    _check_points(d_lat, d_lon, "demand")
-    _check_points(s_lat, s_lon, "supply")
+    d_lat, d_lon = check_coordinates(demand_lat, demand_lon, field="demand")
+    s_lat, s_lon = check_coordinates(supply_lat, supply_lon, field="supply")
     n_d, n_s = len(d_lat), len(s_lat)
     reach_m = float(model.reach_m(mode, t0))
     empty = CostTable(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), n_d, n_s, t0)

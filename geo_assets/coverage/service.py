@@ -186,14 +186,6 @@ def candidate_pool(
     return pool
 
 
-def published_venues(store: Any) -> list[Asset]:
-    """Every published listing of kind venue, whatever its categories: a sports hall
-    filed under sport can host a music group as well as a venue filed under venues."""
-    from geo_assets.store.base import AssetFilters, iter_assets
-
-    return list(iter_assets(store, AssetFilters(kinds=["venue"], statuses=["published"])))
-
-
 class CoverageRun:
     """A coverage result and what is derived from it on request, each made once."""
 
@@ -310,7 +302,9 @@ def run_coverage(
     check_categories(params.categories)
     if published is None:
         published = Published.read(store, params.categories)
-    venues = published_venues(store) if candidates == "venues" else []
+    # Every published venue, whatever its categories: a sports hall filed under sport can
+    # host a music group as well as a venue filed under venues.
+    venues = published_assets(store, kinds=["venue"]) if candidates == "venues" else []
     units = demand if demand is not None else default_demand()
     say("travel times")
     result = analyse(

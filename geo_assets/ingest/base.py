@@ -29,7 +29,13 @@ from geo_assets.audience import audience_hints
 from geo_assets.errors import BulkValidationError, NotFoundError, RowError
 from geo_assets.geodesy import WGS84
 from geo_assets.model import Asset, Organisation
-from geo_assets.store.base import BulkCollector, Store, iter_pages, paused_gc, row_errors
+from geo_assets.store.base import (
+    BulkCollector,
+    Store,
+    iter_organisations,
+    paused_gc,
+    row_errors,
+)
 from geo_assets.store.gazetteer import normalise_postcode
 
 #: ``progress(done, total)``: records handled so far and the total (None when unknown).
@@ -331,7 +337,7 @@ def _settle_organisations(
     keyed = {i: k for i, k in keys.items() if k[0] is not None and k[1] is not None}
     if not keyed:
         return {}
-    stored = list(iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n)))
+    stored = list(iter_organisations(store))
     by_key = {(o.source, o.source_id): o.id for o in stored}
     taken = {o.id for o in stored}
     moved: dict[str, str] = {}

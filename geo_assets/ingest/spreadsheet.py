@@ -32,7 +32,7 @@ from geo_assets.ingest.template import (
     organisations_by_name,
 )
 from geo_assets.model import Asset
-from geo_assets.store.base import AssetFilters, Store, iter_assets, iter_pages
+from geo_assets.store.base import AssetFilters, Store, iter_assets, iter_organisations
 from geo_assets.taxonomy import DATA_DIR
 
 # How much of a file is sniffed for binary content before parsing.
@@ -215,9 +215,7 @@ def sheet_rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
 
 def stored_organisations(store: Store) -> dict[str, str]:
     """The parsers' ``known_organisations``: the store's, by name (``organisations_by_name``)."""
-    return organisations_by_name(
-        iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n))
-    )
+    return organisations_by_name(iter_organisations(store))
 
 
 def _parse_rows(

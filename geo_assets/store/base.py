@@ -829,6 +829,11 @@ def iter_assets(
     return iter_pages(lambda page, n: store.list_assets(filters, page=page, per_page=n), per_page)
 
 
+def iter_organisations(store: Store) -> Iterator[Organisation]:
+    """Every organisation, archived ones too, in the store's list order."""
+    return iter_pages(lambda page, n: store.list_organisations(page=page, per_page=n))
+
+
 def latest_change(assets: Iterable[Asset]) -> datetime | None:
     """The newest ``updated_at`` among ``assets`` (None when none has one)."""
     return max((a.updated_at for a in assets if a.updated_at is not None), default=None)
